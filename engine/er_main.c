@@ -1,0 +1,407 @@
+/* er_main.c - the examrisk command line: a thin layer over the library. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "examrisk.h"
+#include "er_pipeline.h"
+#include "er_util.h"
+#include "er_verify.h"
+#include "er_writer.h"
+
+enum { EXIT_OK = 0, EXIT_FATAL = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+static const char *prog = "examrisk";
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk COMMAND [options] ARGS...\n"
+	        "\n"
+	        "Scores inbound shipments for customs-exam risk: joins each shipment's parties\n"
+	        "against the CTPAT participant and MRA tables as of its arrival date and applies\n"
+	        "the rules in rules.ini.\n"
+	        "\n"
+	        "commands:\n"
+	        "  score MANIFEST...     score every shipment (the main job)\n"
+	        "  partners MANIFEST...  partner audit: every upstream party, non-compliant first\n"
+	        "  verify QUERY...       look a party up by id or name, with its status on a date\n"
+	        "\n"
+	        "  examrisk COMMAND --help   options of a command\n"
+	        "  examrisk --version\n");
+}
+
+static const char shared_help[] =
+	"shared options:\n"
+	"  --participants FILE  participants table (default data/participants.csv)\n"
+	"  --mra FILE           MRA table (default data/mra.csv)\n"
+	"  --rules FILE         rules file (default data/rules.ini)\n"
+	"  --threads N          worker threads (default: online CPUs)\n"
+	"  --map CANON=HEADER   read column CANON from input column HEADER (repeatable)\n"
+	"  --map-file FILE      CANON=HEADER lines, '#' comments\n"
+	"  --delimiter C        field delimiter (default ,; 'tab' for tab)\n"
+	"  --quiet              no messages on stderr except fatal errors\n"
+	"  --progress           progress on stderr (default: on when stderr is a terminal)\n";
+
+static void usage_score(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk score [options] MANIFEST...   ('-' = stdin)\n"
+	        "\n"
+	        "Writes one score row per shipment, in input order:\n"
+	        "  shipment_id,score,lane,reasons,importer_status,shipper_status,match,\n"
+	        "  fast_eligible,front_of_line[,--keep columns]\n"
+	        "Manifests are CSV, plain or gzip (detected from content; multi-member read to the end).\n"
+	        "\n"
+	        "score options:\n"
+	        "  --out FILE             scores (default stdout); FILE ending in .gz is gzip-compressed\n"
+	        "  --level N              gzip level 1..9 for a .gz output (default 1: fast)\n"
+	        "  --rejects FILE         file,line,reason,raw of every record that could not be scored\n"
+	        "  --consolidations FILE  per master bill / container: exam probability and its driver\n"
+	        "  --queue FILE           exam queue: RED shipments, front-of-line first, then by score\n"
+	        "  --resumption           queue every shipment, certified parties first\n"
+	        "  --summary FILE         JSON summary (counts per file, lanes, reasons, speed)\n"
+	        "  --max-rejects N|N%%     fail the run (commit nothing) above N rejects or N%% of rows\n"
+	        "  --keep-going           a file failing its integrity check is skipped, not fatal (exit 3)\n"
+	        "  --keep COL,...         copy these input columns into the output\n"
+	        "  --chunk-size BYTES     internal chunk size (testing; output does not depend on it)\n"
+	        "\n%s"
+	        "\n"
+	        "Outputs are written to temporary files and renamed only when the run succeeds.\n"
+	        "exit status: 0 every row scored; 3 some rows rejected or (--keep-going) some files\n"
+	        "failed; 1 fatal error, nothing committed; 2 usage error.\n",
+	        shared_help);
+}
+
+static void usage_partners(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk partners [options] MANIFEST...\n"
+	        "\n"
+	        "Lists every party seen in the manifests (importer, shipper, manufacturer, carrier,\n"
+	        "forwarder) with its roles, shipments, first and last arrival, program and status as of\n"
+	        "its last shipment, MRA recognition and a compliant flag; non-compliant first.\n"
+	        "\n"
+	        "partners options:\n"
+	        "  --out FILE       CSV output (default stdout)\n"
+	        "  --rejects FILE   records that could not be read\n"
+	        "  --summary FILE   JSON summary\n"
+	        "  --keep-going     skip files that fail their integrity check\n"
+	        "\n%s",
+	        shared_help);
+}
+
+static void usage_verify(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk verify [options] QUERY...\n"
+	        "\n"
+	        "Looks a party up by exact id, or by name (normalized; exact, prefix and substring\n"
+	        "matches, best first), and prints its status history and its status, tier, program and\n"
+	        "MRA recognition on a date. Exit status 1 when nothing matches.\n"
+	        "\n"
+	        "verify options:\n"
+	        "  --on DATE        status on this date, YYYY-MM-DD (default today)\n"
+	        "  --csv            machine-readable CSV\n"
+	        "  --participants FILE, --mra FILE   tables (defaults in data/)\n");
+}
+
+/* Default data files: ./data/NAME, else DIR/../data/NAME next to the binary. */
+static const char *default_data(const char *name, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "data/%s", name);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *dir = dirname(exe);
+		snprintf(buf, cap, "%s/../data/%s", dir, name);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, cap, "data/%s", name);
+	return buf;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	er_interrupted = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND; /* a second signal kills at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum {
+	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
+	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
+	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ON, O_CSV, O_HELP
+};
+
+static const struct option long_opts[] = {
+	{"participants", required_argument, NULL, O_PARTICIPANTS},
+	{"mra", required_argument, NULL, O_MRA},
+	{"rules", required_argument, NULL, O_RULES},
+	{"threads", required_argument, NULL, O_THREADS},
+	{"map", required_argument, NULL, O_MAP},
+	{"map-file", required_argument, NULL, O_MAP_FILE},
+	{"delimiter", required_argument, NULL, O_DELIM},
+	{"quiet", no_argument, NULL, O_QUIET},
+	{"progress", no_argument, NULL, O_PROGRESS},
+	{"out", required_argument, NULL, O_OUT},
+	{"level", required_argument, NULL, O_LEVEL},
+	{"rejects", required_argument, NULL, O_REJECTS},
+	{"consolidations", required_argument, NULL, O_CONSOL},
+	{"queue", required_argument, NULL, O_QUEUE},
+	{"resumption", no_argument, NULL, O_RESUMPTION},
+	{"summary", required_argument, NULL, O_SUMMARY},
+	{"max-rejects", required_argument, NULL, O_MAX_REJECTS},
+	{"keep-going", no_argument, NULL, O_KEEP_GOING},
+	{"keep", required_argument, NULL, O_KEEP},
+	{"chunk-size", required_argument, NULL, O_CHUNK},
+	{"on", required_argument, NULL, O_ON},
+	{"csv", no_argument, NULL, O_CSV},
+	{"help", no_argument, NULL, O_HELP},
+	{NULL, 0, NULL, 0}
+};
+
+/* Which options each command takes. */
+static int allowed(const char *cmd, int opt)
+{
+	int shared = opt >= O_PARTICIPANTS && opt <= O_PROGRESS;
+	if (opt == O_HELP)
+		return 1;
+	if (!strcmp(cmd, "score"))
+		return shared || (opt >= O_OUT && opt <= O_CHUNK);
+	if (!strcmp(cmd, "partners"))
+		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
+		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS;
+	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
+	       opt == O_QUIET;
+}
+
+static int stdout_emit(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_main(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("examrisk %s\n", ER_VERSION_STRING);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage_main(stdout);
+		return EXIT_OK;
+	}
+	void (*usage)(FILE *) = !strcmp(cmd, "score")      ? usage_score
+	                        : !strcmp(cmd, "partners") ? usage_partners
+	                        : !strcmp(cmd, "verify")   ? usage_verify
+	                                                   : NULL;
+	if (!usage) {
+		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+		usage_main(stderr);
+		return EXIT_USAGE;
+	}
+
+	char pbuf[PATH_MAX + 32], mbuf[PATH_MAX + 32], rbuf[PATH_MAX + 32];
+	const char *participants = NULL, *mra = NULL, *rules_path = NULL;
+	const char *on = NULL;
+	int csv = 0;
+	er_run_opts o;
+	er_run_opts_init(&o);
+	const char **maps = calloc((size_t)argc, sizeof *maps);
+	if (!maps)
+		return EXIT_FATAL;
+	int rc = EXIT_USAGE;
+	er_tables *t = NULL;
+	er_rules *r = NULL;
+
+	optind = 2;
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == '?')
+			goto usage_err;
+		if (!allowed(cmd, c)) {
+			fprintf(stderr, "%s %s: option '%s' does not apply to this command\n", prog, cmd,
+			        argv[optind - 1]);
+			goto usage_err;
+		}
+		switch (c) {
+		case O_HELP: usage(stdout); rc = EXIT_OK; goto out;
+		case O_PARTICIPANTS: participants = optarg; break;
+		case O_MRA: mra = optarg; break;
+		case O_RULES: rules_path = optarg; break;
+		case O_THREADS:
+			if (parse_long(optarg, 1, 1024, &v) < 0) {
+				fprintf(stderr, "%s: --threads takes a number from 1 to 1024\n", prog);
+				goto usage_err;
+			}
+			o.threads = (int)v;
+			break;
+		case O_MAP: maps[o.nmap++] = optarg; break;
+		case O_MAP_FILE: o.map_file = optarg; break;
+		case O_DELIM:
+			if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
+				o.delimiter = '\t';
+			else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n' && optarg[0] != '\r')
+				o.delimiter = optarg[0];
+			else {
+				fprintf(stderr, "%s: --delimiter takes one character (or 'tab')\n", prog);
+				goto usage_err;
+			}
+			break;
+		case O_QUIET: o.quiet = 1; break;
+		case O_PROGRESS: o.progress = 1; break;
+		case O_OUT: o.out_path = optarg; break;
+		case O_LEVEL:
+			if (parse_long(optarg, 1, 9, &v) < 0) {
+				fprintf(stderr, "%s: --level takes 1..9\n", prog);
+				goto usage_err;
+			}
+			o.out_level = (int)v;
+			break;
+		case O_REJECTS: o.rejects_path = optarg; break;
+		case O_CONSOL: o.consolidations_path = optarg; break;
+		case O_QUEUE: o.queue_path = optarg; break;
+		case O_RESUMPTION: o.resumption = 1; break;
+		case O_SUMMARY: o.summary_path = optarg; break;
+		case O_MAX_REJECTS: {
+			size_t len = strlen(optarg);
+			char *end;
+			errno = 0;
+			if (len && optarg[len - 1] == '%') {
+				double pct = strtod(optarg, &end);
+				if (errno || end != optarg + len - 1 || pct < 0 || pct > 100) {
+					fprintf(stderr, "%s: --max-rejects takes N or N%% (0-100)\n", prog);
+					goto usage_err;
+				}
+				o.max_rejects_pct = pct;
+			} else {
+				long long n = strtoll(optarg, &end, 10);
+				if (errno || end == optarg || *end || n < 0) {
+					fprintf(stderr, "%s: --max-rejects takes N or N%%\n", prog);
+					goto usage_err;
+				}
+				o.max_rejects = n;
+			}
+			break;
+		}
+		case O_KEEP_GOING: o.keep_going = 1; break;
+		case O_KEEP: o.keep = optarg; break;
+		case O_CHUNK:
+			if (parse_long(optarg, 1, 1L << 30, &v) < 0) {
+				fprintf(stderr, "%s: --chunk-size takes 1..2^30 bytes\n", prog);
+				goto usage_err;
+			}
+			o.chunk_bytes = (size_t)v;
+			break;
+		case O_ON: on = optarg; break;
+		case O_CSV: csv = 1; break;
+		default: goto usage_err;
+		}
+	}
+	o.map = maps;
+	int nargs = argc - optind;
+	if (nargs < 1) {
+		fprintf(stderr, "%s %s: %s\n", prog, cmd,
+		        strcmp(cmd, "verify") ? "no manifest given ('-' reads stdin)" : "no query given");
+		goto usage_err;
+	}
+	if (!participants)
+		participants = default_data("participants.csv", pbuf, sizeof pbuf);
+	if (!mra)
+		mra = default_data("mra.csv", mbuf, sizeof mbuf);
+	if (!rules_path)
+		rules_path = default_data("rules.ini", rbuf, sizeof rbuf);
+
+	char err[1024];
+	er_status st = er_tables_load(participants, mra, &t, err, sizeof err);
+	if (st != ER_OK) {
+		fprintf(stderr, "%s: error: %s\n", prog, err);
+		rc = EXIT_FATAL;
+		goto out;
+	}
+
+	if (!strcmp(cmd, "verify")) {
+		int32_t day = er_today();
+		if (on && er_parse_date(on, strlen(on), &day) < 0) {
+			fprintf(stderr, "%s verify: --on takes a date YYYY-MM-DD, not '%s'\n", prog, on);
+			goto usage_err;
+		}
+		int n = er_verify_run(t, (const char *const *)(argv + optind), nargs, day, csv,
+		                      stdout_emit, NULL);
+		if (fflush(stdout) != 0 || n < 0) {
+			fprintf(stderr, "%s: error writing output\n", prog);
+			rc = EXIT_FATAL;
+		} else {
+			if (n == 0 && !o.quiet)
+				fprintf(stderr, "%s: no party matches\n", prog);
+			rc = n > 0 ? EXIT_OK : EXIT_FATAL;
+		}
+		goto out;
+	}
+
+	st = er_rules_load(rules_path, &r, err, sizeof err);
+	if (st != ER_OK) {
+		fprintf(stderr, "%s: error: %s\n", prog, err);
+		rc = EXIT_FATAL;
+		goto out;
+	}
+	o.inputs = (const char *const *)(argv + optind);
+	o.ninputs = nargs;
+	install_signals();
+	er_run_stats stats;
+	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);
+	if (st == ER_E_USAGE)
+		rc = EXIT_USAGE;
+	else if (st != ER_OK)
+		rc = EXIT_FATAL;
+	else
+		rc = (stats.rows_rejected || stats.files_failed) ? EXIT_PARTIAL : EXIT_OK;
+	goto out;
+
+usage_err:
+	fprintf(stderr, "Try 'examrisk %s --help'.\n", cmd);
+	rc = EXIT_USAGE;
+out:
+	er_rules_free(r);
+	er_tables_free(t);
+	free(maps);
+	return rc;
+}

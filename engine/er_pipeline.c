@@ -1,0 +1,826 @@
+/* er_pipeline.c - the whole run (see er_pipeline.h).
+ *
+ * Threads and hand-off (er_pool.h): the calling thread is the dispatcher: it
+ * opens each input (er_reader), cuts it into record-aligned chunks
+ * (er_splitter), parses the header itself, and submits chunks in order.
+ * Workers parse/score/format chunks (er_work). The writer thread takes chunks
+ * strictly in submission order, appends them to the temporary outputs, merges
+ * roll-ups and counts. A FILE_END marker after each input tells the writer
+ * whether that file passed its integrity checks; if not, its rows are rolled
+ * back. Nothing is renamed into place until every check has passed. */
+#include "er_pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "er_chunk.h"
+#include "er_parse.h"
+#include "er_pool.h"
+#include "er_reader.h"
+#include "er_rollup.h"
+#include "er_split.h"
+#include "er_work.h"
+#include "er_writer.h"
+
+volatile int er_interrupted;
+
+#define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_MAX_FIELD (1u << 20)
+#define DEFAULT_MAX_RECORD (16u << 20)
+#define MAX_RAW (64u << 10)
+#define STDERR_REJECT_NOTES 10
+
+void er_run_opts_init(er_run_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->max_rejects = -1;
+	o->max_rejects_pct = -1;
+	o->progress = -1;
+}
+
+typedef struct file_state {
+	const char *path;
+	er_header hdr;
+	int failed;
+	char error[512];
+	er_counts counts;
+	uint64_t records;   /* records the splitter cut (header excluded) */
+	uint64_t bytes_in, bytes_csv;
+} file_state;
+
+typedef struct run {
+	const er_run_opts *opts;
+	int mode;
+	int nfiles;
+	file_state *files;
+	const char **paths;
+	er_pool *pool;
+	er_work_cfg wcfg;
+	int nthreads;
+	er_colmap map;
+	char **keep_names;
+	int nkeep;
+
+	er_outfile out, rej, consol, queue, summary;
+	er_rollup *rollup;
+	er_partners *partners;
+	er_counts total;       /* committed files only */
+
+	/* writer-owned */
+	int fatal;
+	er_status fatal_status;
+	char fatal_msg[1024];
+	uint64_t notes_shown, rejects_seen;
+	atomic_uint_fast64_t rows_done;
+	double t0;
+} run;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void set_fatal(run *R, er_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_fatal(run *R, er_status st, const char *fmt, ...)
+{
+	if (R->fatal)
+		return;
+	R->fatal = 1;
+	R->fatal_status = st;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(R->fatal_msg, sizeof R->fatal_msg, fmt, ap);
+	va_end(ap);
+	er_pool_abort(R->pool);
+}
+
+static void say(const run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const run *R, const char *fmt, ...)
+{
+	if (R->opts->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("examrisk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ worker */
+
+typedef struct worker_arg {
+	run *R;
+	er_worker *w;
+	pthread_t tid;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+	worker_arg *a = arg;
+	er_chunk *c;
+	while ((c = er_pool_take_work(a->R->pool)) != NULL) {
+		if (c->kind == ER_CHUNK_DATA && !er_pool_aborted(a->R->pool))
+			er_work_chunk(a->w, c);
+		er_pool_done(a->R->pool, c);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+static void show_notes(run *R, const er_chunk *c)
+{
+	const char *path = R->paths[c->file_idx];
+	for (int i = 0; i < c->nnotes && R->notes_shown < STDERR_REJECT_NOTES; i++) {
+		const er_rej_note *n = &c->notes[i];
+		R->notes_shown++;
+		if (n->reject == ER_REJ_FIELD_COUNT)
+			say(R, "%s:%llu: rejected: %s (%d fields, expected %d)", path,
+			    (unsigned long long)n->line, er_reject_name(n->reject), n->got_fields,
+			    R->files[c->file_idx].hdr.nfields);
+		else if (n->col >= 0)
+			say(R, "%s:%llu: rejected: %s (%s)", path, (unsigned long long)n->line,
+			    er_reject_name(n->reject), er_col_name(n->col));
+		else
+			say(R, "%s:%llu: rejected: %s", path, (unsigned long long)n->line,
+			    er_reject_name(n->reject));
+	}
+}
+
+static void mark_all(run *R)
+{
+	er_out_mark(&R->out);
+	if (R->opts->rejects_path)
+		er_out_mark(&R->rej);
+}
+
+static void writer_file_end(run *R, er_chunk *c)
+{
+	file_state *f = &R->files[c->file_idx];
+	if (c->file_error[0]) {
+		f->failed = 1;
+		snprintf(f->error, sizeof f->error, "%s", c->file_error);
+		say(R, "%s", f->error);
+		/* No row of a failed file may reach the committed outputs. */
+		if (er_out_rollback(&R->out) < 0 ||
+		    (R->opts->rejects_path && er_out_rollback(&R->rej) < 0))
+			set_fatal(R, ER_E_IO, "%s: cannot roll back: %s", er_out_name(&R->out),
+			          strerror(R->out.err ? R->out.err : R->rej.err));
+		if (R->rollup)
+			er_rollup_file_done(R->rollup, 0);
+		if (R->partners)
+			er_partners_file_done(R->partners, 0);
+		if (!R->opts->keep_going)
+			set_fatal(R, strstr(f->error, "gzip") ? ER_E_GZIP : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
+			          f->error);
+		return;
+	}
+	/* Nothing is lost: every record the splitter cut was scored or rejected. */
+	if (f->counts.rows != f->records || f->counts.rows != f->counts.scored + f->counts.rejected) {
+		set_fatal(R, ER_E_INTERNAL, "%s: row accounting mismatch: %llu records, %llu read, %llu scored, %llu rejected",
+		          f->path, (unsigned long long)f->records, (unsigned long long)f->counts.rows,
+		          (unsigned long long)f->counts.scored, (unsigned long long)f->counts.rejected);
+		return;
+	}
+	er_counts_add(&R->total, &f->counts);
+	if (R->rollup)
+		er_rollup_file_done(R->rollup, 1);
+	if (R->partners)
+		er_partners_file_done(R->partners, 1);
+	mark_all(R);
+}
+
+static void writer_data(run *R, er_chunk *c)
+{
+	file_state *f = &R->files[c->file_idx];
+	if (c->err) {
+		set_fatal(R, ER_E_NOMEM, "%s: worker failed: %s", f->path, strerror(c->err));
+		return;
+	}
+	if (c->out.len && er_out_write(&R->out, c->out.p, c->out.len) < 0) {
+		set_fatal(R, ER_E_IO, "%s: write error: %s", er_out_name(&R->out), strerror(R->out.err));
+		return;
+	}
+	if (R->opts->rejects_path && c->rej.len && er_out_write(&R->rej, c->rej.p, c->rej.len) < 0) {
+		set_fatal(R, ER_E_IO, "%s: write error: %s", er_out_name(&R->rej), strerror(R->rej.err));
+		return;
+	}
+	if (c->roll.len) {
+		int rc = R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
+		                   : er_partners_merge(R->partners, c->file_idx, c->roll.p, c->roll.len);
+		if (rc < 0) {
+			set_fatal(R, ER_E_NOMEM, "out of memory in roll-ups");
+			return;
+		}
+	}
+	er_counts_add(&f->counts, &c->counts);
+	show_notes(R, c);
+	R->rejects_seen += c->counts.rejected;
+	if (R->opts->max_rejects >= 0 && R->rejects_seen > (uint64_t)R->opts->max_rejects)
+		set_fatal(R, ER_E_REJECTS, "too many rejects: more than %lld (--max-rejects); nothing committed",
+		          R->opts->max_rejects);
+	atomic_fetch_add(&R->rows_done, c->counts.rows);
+}
+
+static void *writer_main(void *arg)
+{
+	run *R = arg;
+	for (;;) {
+		er_chunk *c = er_pool_next_done(R->pool);
+		int kind = c->kind;
+		if (!R->fatal) {
+			if (kind == ER_CHUNK_DATA)
+				writer_data(R, c);
+			else if (kind == ER_CHUNK_FILE_END)
+				writer_file_end(R, c);
+		}
+		er_pool_release(R->pool, c);
+		if (kind == ER_CHUNK_END)
+			break;
+	}
+	return NULL;
+}
+
+/* -------------------------------------------------------------- dispatcher */
+
+static void progress(run *R, er_reader *rd, int fi, double *last, int final)
+{
+	double t = now_s();
+	if (!final && t - *last < 0.5)
+		return;
+	*last = t;
+	double el = t - R->t0;
+	uint64_t rows = atomic_load(&R->rows_done);
+	uint64_t in = rd ? er_reader_bytes_in(rd) : 0;
+	int64_t size = rd ? er_reader_size(rd) : -1;
+	double rps = el > 0 ? (double)rows / el : 0;
+	char eta[32] = "?";
+	if (size > 0 && in > 0 && R->nfiles == 1)
+		snprintf(eta, sizeof eta, "%.0fs", el * (double)(size - (int64_t)in) / (double)in);
+	fprintf(stderr, "\rexamrisk: file %d/%d  %.1f MB read  %llu rows  %.0f rows/s  ETA %s   %s",
+	        fi + 1, R->nfiles, (double)in / 1e6, (unsigned long long)rows, rps, eta,
+	        final ? "\n" : "");
+	fflush(stderr);
+}
+
+static int file_fail(run *R, int fi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int file_fail(run *R, int fi, const char *fmt, ...)
+{
+	file_state *f = &R->files[fi];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->error, sizeof f->error, fmt, ap);
+	va_end(ap);
+	f->failed = 1;
+	return -1;
+}
+
+/* Counts decompressed bytes on their way to the splitter. */
+typedef struct counting_reader {
+	er_reader *rd;
+	uint64_t n;
+} counting_reader;
+
+static ssize_t counting_read(void *ctx, char *buf, size_t cap)
+{
+	counting_reader *cr = ctx;
+	ssize_t n = er_reader_read(cr->rd, buf, cap);
+	if (n > 0)
+		cr->n += (uint64_t)n;
+	return n;
+}
+
+/* Read one file into chunks. Returns 0, or -1 when the file failed. */
+static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, double *last)
+{
+	file_state *f = &R->files[fi];
+	const er_run_opts *o = R->opts;
+	char err[512];
+	er_reader *rd = NULL;
+	er_splitter *sp = NULL;
+	counting_reader cr = {0};
+	int rc = -1, first = 1;
+
+	if (er_reader_open(f->path, &rd, err, sizeof err) != ER_OK) {
+		file_fail(R, fi, "%s", err);
+		goto out;
+	}
+	er_split_opts so = {
+		.delim = R->wcfg.delim,
+		.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : DEFAULT_CHUNK,
+		.max_record = o->max_record ? o->max_record : DEFAULT_MAX_RECORD,
+		.max_raw = MAX_RAW,
+	};
+	cr.rd = rd;
+	sp = er_splitter_new(counting_read, &cr, &so);
+	if (!sp) {
+		file_fail(R, fi, "%s: out of memory", f->path);
+		goto out;
+	}
+	for (;;) {
+		if (er_pool_aborted(R->pool) || er_interrupted) {
+			if (er_interrupted)
+				file_fail(R, fi, "%s: interrupted", f->path);
+			else
+				rc = 0; /* the writer already knows why */
+			goto out;
+		}
+		er_chunk *c = er_pool_get_free(R->pool);
+		c->kind = ER_CHUNK_DATA;
+		c->file_idx = fi;
+		c->hdr = &f->hdr;
+		c->skip_first = 0;
+		int n = er_splitter_next(sp, &c->in);
+		if (n <= 0) {
+			er_pool_release(R->pool, c);
+			if (n < 0) {
+				file_fail(R, fi, "%s", er_reader_error(rd));
+				goto out;
+			}
+			break;
+		}
+		if (first) {
+			first = 0;
+			const er_rec *h = &c->in.recs[0];
+			const er_field *fields;
+			int rej = 0;
+			int nf = h->reject ? -1
+			                   : er_parser_record(hp, c->in.buf + h->off, h->len,
+			                                      h->flags & ER_REC_QUOTED, &fields, &rej);
+			if (nf < 0) {
+				er_pool_release(R->pool, c);
+				file_fail(R, fi, "%s:%llu: unreadable header row (%s)", f->path,
+				          (unsigned long long)h->line,
+				          er_reject_name(h->reject ? h->reject : rej));
+				goto out;
+			}
+			if (er_header_build(fields, nf, &R->map, o->keep, &f->hdr, err, sizeof err) < 0) {
+				er_pool_release(R->pool, c);
+				file_fail(R, fi, "%s:%llu: %s", f->path, (unsigned long long)h->line, err);
+				goto out;
+			}
+			c->skip_first = 1;
+		}
+		c->nrecords = c->in.n - (uint32_t)c->skip_first;
+		f->records += c->nrecords;
+		er_pool_submit(R->pool, c);
+		if (show_progress)
+			progress(R, rd, fi, last, 0);
+	}
+	if (first) {
+		file_fail(R, fi, "%s: empty input: no header row", f->path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rd)
+		f->bytes_in = er_reader_bytes_in(rd);
+	f->bytes_csv = cr.n;
+	er_splitter_free(sp);
+	er_reader_close(rd);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- summary */
+
+static void json_str(er_buf *b, const char *s)
+{
+	er_buf_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			er_buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			er_buf_printf(b, "\\u%04x", ch);
+		else
+			er_buf_putc(b, (char)ch);
+	}
+	er_buf_putc(b, '"');
+}
+
+static void json_counts(er_buf *b, const char *indent, const er_counts *c)
+{
+	er_buf_printf(b, "%s\"rows_read\": %llu,\n", indent, (unsigned long long)c->rows);
+	er_buf_printf(b, "%s\"rows_scored\": %llu,\n", indent, (unsigned long long)c->scored);
+	er_buf_printf(b, "%s\"rows_rejected\": %llu", indent, (unsigned long long)c->rejected);
+}
+
+static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv)
+{
+	const er_counts *t = &R->total;
+	er_buf_printf(b, "{\n  \"examrisk\": \"%s\",\n  \"command\": \"%s\",\n  \"files\": [\n",
+	              ER_VERSION_STRING, R->mode == ER_MODE_SCORE ? "score" : "partners");
+	for (int i = 0; i < R->nfiles; i++) {
+		file_state *f = &R->files[i];
+		er_buf_puts(b, "    {\n      \"path\": ");
+		json_str(b, f->path);
+		er_buf_printf(b, ",\n      \"status\": \"%s\",\n", f->failed ? "failed" : "ok");
+		if (f->failed) {
+			er_buf_puts(b, "      \"error\": ");
+			json_str(b, f->error);
+			er_buf_puts(b, ",\n");
+		}
+		json_counts(b, "      ", &f->counts);
+		er_buf_printf(b, ",\n      \"bytes_in\": %llu,\n      \"bytes_csv\": %llu\n    }%s\n",
+		              (unsigned long long)f->bytes_in, (unsigned long long)f->bytes_csv,
+		              i + 1 < R->nfiles ? "," : "");
+	}
+	er_buf_puts(b, "  ],\n");
+	json_counts(b, "  ", t);
+	er_buf_puts(b, ",\n  \"rejects_by_reason\": {");
+	int first = 1;
+	for (int r = 1; r < ER_NREJECTS; r++) {
+		if (!t->rej[r])
+			continue;
+		er_buf_printf(b, "%s\n    \"%s\": %llu", first ? "" : ",", er_reject_name(r),
+		              (unsigned long long)t->rej[r]);
+		first = 0;
+	}
+	er_buf_puts(b, first ? "},\n" : "\n  },\n");
+	er_buf_printf(b, "  \"lanes\": {\"RED\": %llu, \"YELLOW\": %llu, \"GREEN\": %llu},\n",
+	              (unsigned long long)t->lanes[ER_LANE_RED],
+	              (unsigned long long)t->lanes[ER_LANE_YELLOW],
+	              (unsigned long long)t->lanes[ER_LANE_GREEN]);
+	er_buf_puts(b, "  \"reasons\": {");
+	for (int r = 0; r < ER_NREASONS; r++)
+		er_buf_printf(b, "%s\n    \"%s\": %llu", r ? "," : "", er_reason_name(r),
+		              (unsigned long long)t->reasons[r]);
+	er_buf_puts(b, "\n  },\n");
+	if (R->rollup && R->opts->consolidations_path)
+		er_buf_printf(b, "  \"consolidations\": %zu,\n", er_rollup_nconsolidations(R->rollup));
+	/* Timing fields last, one per line: tests strip them to compare the rest. */
+	er_buf_printf(b, "  \"threads\": %d,\n", R->nthreads);
+	er_buf_printf(b, "  \"elapsed_s\": %.3f,\n", elapsed);
+	er_buf_printf(b, "  \"rows_per_s\": %.0f,\n", elapsed > 0 ? (double)t->rows / elapsed : 0);
+	er_buf_printf(b, "  \"mb_per_s\": %.1f\n}\n", elapsed > 0 ? (double)bytes_csv / 1e6 / elapsed : 0);
+}
+
+/* --------------------------------------------------------------------- run */
+
+static int split_keep(run *R, const char *keep)
+{
+	if (!keep || !*keep)
+		return 0;
+	char *copy = strdup(keep);
+	if (!copy)
+		return -1;
+	int n = 1;
+	for (const char *s = keep; *s; s++)
+		n += *s == ',';
+	R->keep_names = calloc((size_t)n + 1, sizeof *R->keep_names);
+	if (!R->keep_names) {
+		free(copy);
+		return -1;
+	}
+	/* keep_names[0] owns the copy; the others point into it. */
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const char *p = tok;
+		size_t len = strlen(tok);
+		er_trim(&p, &len);
+		tok[(p - tok) + (ptrdiff_t)len] = '\0';
+		R->keep_names[R->nkeep++] = (char *)p;
+	}
+	R->keep_names[R->nkeep] = copy;
+	return 0;
+}
+
+static int out_open(run *R, er_outfile *o, const char *path, char *err, size_t errlen)
+{
+	er_status st = er_out_open(o, path, err, errlen);
+	if (st != ER_OK) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
+		return -1;
+	}
+	(void)R;
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                          int mode, er_run_stats *stats)
+{
+	run Rs;
+	run *R = &Rs;
+	memset(R, 0, sizeof *R);
+	R->out.fd = R->rej.fd = R->consol.fd = R->queue.fd = R->summary.fd = -1;
+	R->opts = opts;
+	R->mode = mode;
+	R->t0 = now_s();
+	er_status st = ER_OK;
+	char err[1024] = "";
+	worker_arg *workers = NULL;
+	int nstarted = 0, writer_started = 0;
+	pthread_t writer_tid;
+	er_parser *hp = NULL;
+	er_buf hdrline = {0}, tmp = {0};
+
+	if (opts->ninputs <= 0) {
+		snprintf(err, sizeof err, "no input files");
+		st = ER_E_USAGE;
+		goto out;
+	}
+	R->nthreads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (R->nthreads < 1)
+		R->nthreads = 1;
+	R->nfiles = opts->ninputs;
+	R->files = calloc((size_t)R->nfiles, sizeof *R->files);
+	R->paths = calloc((size_t)R->nfiles, sizeof *R->paths);
+	if (!R->files || !R->paths || split_keep(R, opts->keep) < 0) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
+	for (int i = 0; i < R->nfiles; i++) {
+		R->files[i].path = opts->inputs[i];
+		R->paths[i] = strcmp(opts->inputs[i], "-") == 0 ? "<stdin>" : opts->inputs[i];
+	}
+	if (opts->map_file && er_colmap_load(&R->map, opts->map_file, err, sizeof err) < 0) {
+		st = ER_E_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < opts->nmap; i++) {
+		if (er_colmap_add(&R->map, opts->map[i], err, sizeof err) < 0) {
+			st = ER_E_USAGE;
+			goto out;
+		}
+	}
+	char delim = opts->delimiter ? opts->delimiter : ',';
+	int gz = mode == ER_MODE_SCORE && opts->out_path && ends_with(opts->out_path, ".gz");
+	R->wcfg = (er_work_cfg){
+		.tables = t, .rules = r, .delim = delim,
+		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
+		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : 1) : 0,
+		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
+		.partners = mode == ER_MODE_PARTNERS,
+		.paths = R->paths,
+	};
+	if (R->wcfg.rollup) {
+		R->rollup = er_rollup_new(r, opts->consolidations_path != NULL, opts->queue_path != NULL,
+		                          opts->resumption);
+		if (!R->rollup) {
+			st = ER_E_NOMEM;
+			goto out;
+		}
+	}
+	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
+
+	/* Outputs: temporaries now, renamed at the very end. */
+	if (out_open(R, &R->out, opts->out_path, err, sizeof err) < 0 ||
+	    (opts->rejects_path && out_open(R, &R->rej, opts->rejects_path, err, sizeof err) < 0) ||
+	    (opts->consolidations_path &&
+	     out_open(R, &R->consol, opts->consolidations_path, err, sizeof err) < 0) ||
+	    (opts->queue_path && out_open(R, &R->queue, opts->queue_path, err, sizeof err) < 0) ||
+	    (opts->summary_path && out_open(R, &R->summary, opts->summary_path, err, sizeof err) < 0)) {
+		st = ER_E_IO;
+		goto out;
+	}
+	if (mode == ER_MODE_SCORE) {
+		if (er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, delim) < 0) {
+			st = ER_E_NOMEM;
+			goto out;
+		}
+		if (gz) {
+			if (er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level) < 0) {
+				st = ER_E_NOMEM;
+				goto out;
+			}
+			er_out_write(&R->out, tmp.p, tmp.len);
+		} else {
+			er_out_write(&R->out, hdrline.p, hdrline.len);
+		}
+	}
+	if (opts->rejects_path) {
+		const char h[] = "file,line,reason,raw\n";
+		er_out_write(&R->rej, h, sizeof h - 1);
+	}
+	mark_all(R);
+
+	hp = er_parser_new(delim, R->wcfg.max_field);
+	R->pool = er_pool_new(2 * R->nthreads + 2);
+	workers = calloc((size_t)R->nthreads, sizeof *workers);
+	if (!hp || !R->pool || !workers) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
+	for (int i = 0; i < R->nthreads; i++) {
+		workers[i].R = R;
+		workers[i].w = er_worker_new(&R->wcfg);
+		if (!workers[i].w) {
+			st = ER_E_NOMEM;
+			goto out_threads;
+		}
+		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
+			er_worker_free(workers[i].w);
+			workers[i].w = NULL;
+			snprintf(err, sizeof err, "cannot start worker thread");
+			st = ER_E_INTERNAL;
+			goto out_threads;
+		}
+		nstarted++;
+	}
+	if (pthread_create(&writer_tid, NULL, writer_main, R) != 0) {
+		snprintf(err, sizeof err, "cannot start writer thread");
+		st = ER_E_INTERNAL;
+		goto out_threads;
+	}
+	writer_started = 1;
+
+	{
+		int show = opts->progress > 0 || (opts->progress < 0 && isatty(STDERR_FILENO));
+		if (opts->quiet)
+			show = 0;
+		double last = 0;
+		for (int i = 0; i < R->nfiles; i++) {
+			int frc = dispatch_file(R, i, hp, show, &last);
+			er_chunk *c = er_pool_get_free(R->pool);
+			c->kind = ER_CHUNK_FILE_END;
+			c->file_idx = i;
+			c->file_error[0] = '\0';
+			if (frc < 0)
+				snprintf(c->file_error, sizeof c->file_error, "%s", R->files[i].error);
+			er_pool_submit(R->pool, c);
+			if (er_pool_aborted(R->pool) || er_interrupted || (frc < 0 && !opts->keep_going))
+				break;
+		}
+		if (show)
+			progress(R, NULL, R->nfiles - 1, &last, 1);
+	}
+
+out_threads:
+	if (writer_started || nstarted) {
+		/* The END marker lets the writer finish; closing lets workers exit. */
+		er_chunk *c = er_pool_get_free(R->pool);
+		c->kind = ER_CHUNK_END;
+		er_pool_submit(R->pool, c);
+		er_pool_close(R->pool);
+		if (!writer_started) {
+			/* Nobody consumes: drain by hand so the chunk cycle ends. */
+			for (int i = 0; i < nstarted; i++)
+				pthread_join(workers[i].tid, NULL);
+			nstarted = 0;
+		}
+	}
+	for (int i = 0; i < nstarted; i++)
+		pthread_join(workers[i].tid, NULL);
+	if (writer_started)
+		pthread_join(writer_tid, NULL);
+	if (workers)
+		for (int i = 0; i < R->nthreads; i++)
+			er_worker_free(workers[i].w);
+	if (st != ER_OK)
+		goto out;
+	if (er_interrupted && !R->fatal) {
+		R->fatal = 1;
+		R->fatal_status = ER_E_IO;
+		snprintf(R->fatal_msg, sizeof R->fatal_msg, "interrupted; nothing committed");
+	}
+	if (R->fatal) {
+		memcpy(err, R->fatal_msg, sizeof err < sizeof R->fatal_msg ? sizeof err : sizeof R->fatal_msg);
+		err[sizeof err - 1] = '\0';
+		st = R->fatal_status;
+		goto out;
+	}
+
+	int ok_files = 0;
+	for (int i = 0; i < R->nfiles; i++)
+		ok_files += !R->files[i].failed;
+	if (ok_files == 0) {
+		snprintf(err, sizeof err, "every input failed; nothing committed");
+		st = ER_E_FORMAT;
+		goto out;
+	}
+	if (opts->max_rejects_pct >= 0 && R->total.rows &&
+	    (double)R->total.rejected * 100.0 > opts->max_rejects_pct * (double)R->total.rows) {
+		snprintf(err, sizeof err, "too many rejects: %llu of %llu rows (over %g%%, --max-rejects); nothing committed",
+		         (unsigned long long)R->total.rejected, (unsigned long long)R->total.rows,
+		         opts->max_rejects_pct);
+		st = ER_E_REJECTS;
+		goto out;
+	}
+
+	/* Roll-up outputs, then the summary, then commit everything. */
+	if (R->rollup && opts->consolidations_path &&
+	    (er_rollup_write_consolidations(R->rollup, er_out_emit, &R->consol) < 0 || R->consol.err)) {
+		snprintf(err, sizeof err, "%s: cannot write consolidations", opts->consolidations_path);
+		st = ER_E_IO;
+		goto out;
+	}
+	if (R->rollup && opts->queue_path &&
+	    (er_rollup_write_queue(R->rollup, er_out_emit, &R->queue) < 0 || R->queue.err)) {
+		snprintf(err, sizeof err, "%s: cannot write exam queue", opts->queue_path);
+		st = ER_E_IO;
+		goto out;
+	}
+	if (R->partners && (er_partners_write(R->partners, er_out_emit, &R->out) < 0 || R->out.err)) {
+		snprintf(err, sizeof err, "%s: cannot write partner audit", er_out_name(&R->out));
+		st = ER_E_IO;
+		goto out;
+	}
+	double elapsed = now_s() - R->t0;
+	uint64_t bytes_in = 0;
+	for (int i = 0; i < R->nfiles; i++)
+		bytes_in += R->files[i].bytes_in;
+	uint64_t bytes_csv = 0;
+	for (int i = 0; i < R->nfiles; i++)
+		bytes_csv += R->files[i].bytes_csv;
+	if (opts->summary_path) {
+		tmp.len = 0;
+		build_summary(R, &tmp, elapsed, bytes_csv);
+		er_out_write(&R->summary, tmp.p, tmp.len);
+	}
+	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+		if (outs[i]->opened && er_out_sync(outs[i], err, sizeof err) != ER_OK) {
+			st = ER_E_IO;
+			goto out;
+		}
+	}
+	/* Stdout last, so a rename failure cannot leave rows already printed. */
+	for (size_t i = 1; i <= sizeof outs / sizeof outs[0]; i++) {
+		er_outfile *o = outs[i % (sizeof outs / sizeof outs[0])];
+		if (o->opened && er_out_commit(o, err, sizeof err) != ER_OK) {
+			st = ER_E_IO;
+			goto out;
+		}
+	}
+	if (!opts->quiet) {
+		const er_counts *c = &R->total;
+		fprintf(stderr, "examrisk: %llu rows read, %llu scored, %llu rejected; %d file(s) ok, %d failed; "
+		        "%.2f s, %.0f rows/s, %d threads\n",
+		        (unsigned long long)c->rows, (unsigned long long)c->scored,
+		        (unsigned long long)c->rejected, ok_files, R->nfiles - ok_files, elapsed,
+		        elapsed > 0 ? (double)c->rows / elapsed : 0, R->nthreads);
+		if (mode == ER_MODE_SCORE)
+			fprintf(stderr, "examrisk: lanes RED %llu, YELLOW %llu, GREEN %llu\n",
+			        (unsigned long long)c->lanes[ER_LANE_RED],
+			        (unsigned long long)c->lanes[ER_LANE_YELLOW],
+			        (unsigned long long)c->lanes[ER_LANE_GREEN]);
+		if (c->rejected > R->notes_shown)
+			fprintf(stderr, "examrisk: %llu more reject(s) not shown%s\n",
+			        (unsigned long long)(c->rejected - R->notes_shown),
+			        opts->rejects_path ? " (see the rejects file)" : " (use --rejects FILE)");
+	}
+	if (stats) {
+		memset(stats, 0, sizeof *stats);
+		stats->rows_read = R->total.rows;
+		stats->rows_scored = R->total.scored;
+		stats->rows_rejected = R->total.rejected;
+		memcpy(stats->rejects_by_reason, R->total.rej, sizeof stats->rejects_by_reason);
+		memcpy(stats->lanes, R->total.lanes, sizeof stats->lanes);
+		memcpy(stats->reasons, R->total.reasons, sizeof stats->reasons);
+		stats->bytes_in = bytes_in;
+		stats->bytes_csv = bytes_csv;
+		stats->files_ok = ok_files;
+		stats->files_failed = R->nfiles - ok_files;
+		stats->elapsed_s = elapsed;
+	}
+out:
+	if (st != ER_OK && !opts->quiet)
+		fprintf(stderr, "examrisk: error: %s\n", err[0] ? err : er_status_str(st));
+	er_out_abort(&R->out);
+	er_out_abort(&R->rej);
+	er_out_abort(&R->consol);
+	er_out_abort(&R->queue);
+	er_out_abort(&R->summary);
+	er_parser_free(hp);
+	er_pool_free(R->pool);
+	free(workers);
+	er_rollup_free(R->rollup);
+	er_partners_free(R->partners);
+	er_colmap_free(&R->map);
+	if (R->keep_names) {
+		free(R->keep_names[R->nkeep]);
+		free(R->keep_names);
+	}
+	free(R->files);
+	free(R->paths);
+	er_buf_free(&hdrline);
+	er_buf_free(&tmp);
+	return st;
+}
+
+er_status er_run_score(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                       er_run_stats *stats)
+{
+	return er_pipeline_run(t, r, opts, ER_MODE_SCORE, stats);
+}

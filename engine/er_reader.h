@@ -1,0 +1,56 @@
+/* er_reader.h - stage 1: open a manifest (file or stdin) and deliver its
+ * decompressed bytes. gzip is detected by magic bytes; every member of a
+ * multi-member file is read; truncation, CRC/length mismatch, corrupt data
+ * and trailing garbage are errors naming the file and byte offset.
+ * One reader is used by one thread at a time. */
+#ifndef ER_READER_H
+#define ER_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "examrisk.h"
+
+typedef struct er_reader er_reader;
+
+/* Open path ("-" = stdin). On failure returns ER_E_IO and writes
+ * "PATH: strerror" into err. */
+er_status er_reader_open(const char *path, er_reader **out, char *err, size_t errlen);
+
+/* Read up to cap decompressed bytes. Returns >0 bytes, 0 at a clean end of
+ * input (every gzip member complete and verified), -1 on error. Errors are
+ * sticky: every later call returns -1. */
+ssize_t er_reader_read(er_reader *r, void *buf, size_t cap);
+
+/* Message for the last error, e.g. "a.csv.gz: gzip truncated at byte 1234";
+ * "" when none. Valid until er_reader_close(). */
+const char *er_reader_error(const er_reader *r);
+
+/* Compressed (raw file) bytes consumed so far. */
+uint64_t er_reader_bytes_in(const er_reader *r);
+/* Size of the file in bytes, or -1 when unknown (pipe, stdin). */
+int64_t er_reader_size(const er_reader *r);
+/* 1 if the input is gzip. Valid after the first read. */
+int er_reader_is_gzip(const er_reader *r);
+/* The path as given (for messages). */
+const char *er_reader_path(const er_reader *r);
+
+void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
+
+/* Adapter for er_split: ctx is an er_reader*. */
+ssize_t er_reader_read_fn(void *ctx, char *buf, size_t cap);
+
+/* Inflate backend. AUTO = ISA-L when built with ER_HAVE_ISAL, else zlib;
+ * for AUTO the environment variable ER_INFLATE=zlib|isal (read at open)
+ * overrides (isal falls back to zlib when ISA-L is not compiled in). */
+enum er_inflate { ER_INFLATE_AUTO, ER_INFLATE_ZLIB, ER_INFLATE_ISAL };
+
+/* Like er_reader_open() with a chosen backend. Asking for ER_INFLATE_ISAL
+ * in a build without ISA-L returns ER_E_USAGE. */
+er_status er_reader_open_ex(const char *path, enum er_inflate backend, er_reader **out,
+			    char *err, size_t errlen);
+
+/* The backend this reader uses: ER_INFLATE_ZLIB or ER_INFLATE_ISAL. */
+enum er_inflate er_reader_backend(const er_reader *r);
+
+#endif

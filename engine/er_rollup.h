@@ -1,0 +1,53 @@
+/* er_rollup.h - stage 6: roll-ups over the scored rows, merged by the writer in
+ * input order: LCL consolidations, the exam queue, and the partner audit.
+ *
+ * Flow: a worker encodes one compact record per scored row into chunk->roll
+ * (er_rollup_encode / er_partners_encode); the writer hands each chunk's bytes
+ * to er_rollup_merge / er_partners_merge in input order. Rows of a file are
+ * staged until er_*_file_done(ok): a file that fails its integrity check
+ * contributes nothing. Outputs are produced at the end through an emit
+ * callback. Not thread-safe: one writer thread uses a collector. */
+#ifndef ER_ROLLUP_H
+#define ER_ROLLUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "examrisk.h"
+#include "er_util.h"
+
+/* Output sink: write n bytes; return 0 or -1. */
+typedef int (*er_emit_fn)(void *ctx, const char *p, size_t n);
+
+/* ------------------------------------------- consolidations + exam queue */
+typedef struct er_rollup er_rollup;
+
+/* want_consol: build consolidations; want_queue: keep queue entries
+ * (RED only, or every shipment when resumption). rules gives per-lane exam
+ * probabilities. Returns NULL on ENOMEM. */
+er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue, int resumption);
+void er_rollup_free(er_rollup *r);
+
+/* Worker side: append the record for one scored row (thread-safe: touches only b). */
+int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line);
+
+/* Writer side, input order. */
+int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n);
+void er_rollup_file_done(er_rollup *r, int ok);
+
+/* Final outputs (CSV with header). */
+int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx);
+int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx);
+/* Number of consolidations (for the summary). */
+size_t er_rollup_nconsolidations(const er_rollup *r);
+
+/* --------------------------------------------------------- partner audit */
+typedef struct er_partners er_partners;
+
+er_partners *er_partners_new(const er_tables *t);
+void er_partners_free(er_partners *p);
+int er_partners_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line);
+int er_partners_merge(er_partners *p, int file_idx, const char *buf, size_t n);
+void er_partners_file_done(er_partners *p, int ok);
+int er_partners_write(er_partners *p, er_emit_fn emit, void *ctx);
+
+#endif

@@ -1,0 +1,112 @@
+/* er_table.h - the participants (CTPAT + foreign programs) and MRA tables,
+ * indexed for lock-free as-of look-ups by all workers. Immutable after load. */
+#ifndef ER_TABLE_H
+#define ER_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "examrisk.h"
+
+enum er_cert_status {
+	ER_ST_CERTIFIED, ER_ST_VALIDATED, ER_ST_SUSPENDED, ER_ST_REMOVED, ER_ST_WITHDRAWN,
+	ER_NSTATUS
+};
+const char *er_cert_status_name(int st); /* "certified", ... */
+
+/* One status period of one party in one program (one row of participants.csv). */
+typedef struct er_cert {
+	const char *program;  /* "CTPAT" or a foreign program code, e.g. "EU_AEO" */
+	char country[3];      /* ISO alpha-2 of the party, NUL-terminated */
+	uint8_t status;       /* enum er_cert_status */
+	uint8_t tier;         /* 1..3, 0 = none given */
+	uint8_t is_ctpat;     /* program == "CTPAT" */
+	int32_t valid_from;   /* day, inclusive */
+	int32_t valid_to;     /* day, exclusive; ER_DAY_MAX when open */
+	uint32_t line;        /* line in the participants file */
+} er_cert;
+
+/* A party: its id, name and every certification period (sorted by program, then valid_from). */
+typedef struct er_party {
+	const char *id;
+	const char *name;       /* as given in the table */
+	const char *norm_name;  /* er_name_normalize() of name */
+	char country[3];
+	const char *role;       /* role column as given */
+	const er_cert *certs;
+	uint32_t ncerts;
+} er_party;
+
+/* Find by exact party id (case-sensitive bytes). NULL if absent. */
+const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n);
+
+/* Find by name + country: name is normalized here (er_name_normalize) and
+ * compared with each party's normalized name; country (alpha-2, any case)
+ * must equal the party's country; when country is empty, a name that is
+ * unique across countries matches. NULL if absent or ambiguous. */
+const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
+                                    const char *country, size_t cn);
+
+/* The period in force on day (valid_from <= day < valid_to).
+ * want: 1 = CTPAT only, 0 = foreign programs only, -1 = any. If several
+ * programs have a period in force, the best standing wins
+ * (validated > certified > suspended > removed > withdrawn). NULL if none. */
+const er_cert *er_party_cert_on(const er_party *p, int32_t day, int want);
+
+/* 1 if a certification in program (foreign code) held by a party of country
+ * is MRA-recognized on day (recognized_from <= day and no recognized_to before
+ * day, i.e. day < recognized_to), else 0. Unconfirmed MRA rows (no
+ * recognized_from) never recognize. */
+int er_tables_mra_recognized(const er_tables *t, const char *program,
+                             const char country[2], int32_t day);
+
+/* Iterate all parties (for `verify` and tests): index 0..count-1. */
+size_t er_tables_nparties(const er_tables *t);
+const er_party *er_tables_party(const er_tables *t, size_t i);
+
+/* MRA rows, for `verify` and docs. */
+typedef struct er_mra {
+	const char *program, *partner, *partner_program, *note;
+	char country[3];
+	int32_t signed_on, recognized_from, recognized_to; /* ER_DAY_NONE / ER_DAY_MAX when empty */
+} er_mra;
+size_t er_tables_nmra(const er_tables *t);
+const er_mra *er_tables_mra(const er_tables *t, size_t i);
+
+/* Normalize a company name for matching: upper-case ASCII, punctuation folded
+ * to spaces (dots removed so "G.M.B.H." -> "GMBH"), '&' -> "AND", spaces
+ * collapsed, legal suffixes dropped from the end (repeatedly: "CO LTD",
+ * "SA DE CV", ...). Writes at most cap-1 bytes plus NUL; returns the length. */
+size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap);
+
+/* ---- additions (TABLES stage) ---------------------------------------------
+ * Loading (er_tables_load): either path may be NULL for an empty table. Both
+ * files go through er_reader/er_splitter/er_parser (plain or gzip, RFC 4180
+ * quoting, BOM, CRLF). The first problem stops the load with ER_E_FORMAT and
+ * "FILE:LINE: message"; per-row problems are found in file order, cross-row
+ * ones (a party's country differing between rows, overlapping periods of one
+ * party + program) after the whole file is read, reported at the line of the
+ * row that reveals them. Program codes are stored upper-case, so "ctpat" and
+ * "CTPAT" are the same program; a foreign program absent from the MRA table is
+ * allowed (its certifications are simply never MRA-recognized).
+ *
+ * Parties are ordered by id (bytewise) for er_tables_party(). A party's name,
+ * role and country come from its row with the latest valid_from (the later line
+ * on a tie). The name index keys on (er_name_normalize(name), country); a key
+ * shared by two different party ids is ambiguous and er_tables_find_name()
+ * returns NULL for it, as it does for a country-less query whose name is held
+ * by more than one party (in any countries). Party ids are case-sensitive.
+ *
+ * er_party_cert_on(): among periods of equal standing, CTPAT beats a foreign
+ * program, then the higher tier wins, then the first in program order.
+ *
+ * er_name_normalize(): besides ASCII, the 2-byte UTF-8 letters of Latin-1,
+ * Latin Extended-A, Greek and Cyrillic are upper-cased ("Müller" and "MÜLLER"
+ * meet); all other non-ASCII bytes are kept as they are, so accents are NOT
+ * folded ("MULLER" != "MÜLLER"). U+00A0 NO-BREAK SPACE counts as a space. A dot
+ * between two one-character segments is dropped ("S.A." -> "SA", "J.P." ->
+ * "JP"); any other dot is a separator ("CO.LTD" -> "CO LTD"). If the result
+ * does not fit, it is cut at cap-1 bytes (suffixes are then stripped from the
+ * cut text); ER_NAME_NORM_CAP(n) bytes always suffice for an n-byte input. */
+#define ER_NAME_NORM_CAP(n) ((n) * 5 + 1)
+
+#endif

@@ -1,0 +1,390 @@
+/* er_util.c - small shared helpers (see er_util.h). */
+#include "er_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- buffers */
+
+int er_buf_reserve(er_buf *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	size_t need = b->len + extra;
+	if (need < b->len) {
+		errno = ENOMEM;
+		return -1;
+	}
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap * 2 > cap ? cap * 2 : need;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int er_buf_append(er_buf *b, const void *p, size_t n)
+{
+	if (er_buf_reserve(b, n) < 0)
+		return -1;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int er_buf_putc(er_buf *b, char c)
+{
+	if (b->len == b->cap && er_buf_reserve(b, 1) < 0)
+		return -1;
+	b->p[b->len++] = c;
+	return 0;
+}
+
+int er_buf_puts(er_buf *b, const char *s)
+{
+	return er_buf_append(b, s, strlen(s));
+}
+
+int er_buf_printf(er_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || er_buf_reserve(b, (size_t)n + 1) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
+{
+	size_t quotes = 0;
+	int need = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c == '"') {
+			quotes++;
+			need = 1;
+		} else if (c == delim || c == '\n' || c == '\r') {
+			need = 1;
+		}
+	}
+	/* A field with leading/trailing blanks is quoted too, so a CSV reader that
+	 * trims unquoted fields (libcsv does) reads back the same bytes. */
+	if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+		need = 1;
+	if (!need)
+		return er_buf_append(b, p, n);
+	if (er_buf_reserve(b, n + quotes + 2) < 0)
+		return -1;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"')
+			*o++ = '"';
+		*o++ = p[i];
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+void er_buf_free(er_buf *b)
+{
+	if (!b)
+		return;
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ------------------------------------------------------------------ dates */
+
+/* Days from civil date: the well-known era-based computation (public
+ * algorithm by H. Hinnant, rewritten here). */
+int32_t er_days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	int yoe = y - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int32_t)(era * 146097 + doe - 719468);
+}
+
+static void civil_from_days(int32_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	int era = (z >= 0 ? z : z - 146096) / 146097;
+	int doe = z - era * 146097;
+	int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int yy = yoe + era * 400;
+	int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp + (mp < 10 ? 3 : -9);
+	*y = yy + (*m <= 2);
+}
+
+static int days_in_month(int y, int m)
+{
+	static const unsigned char dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+static int digits(const char *p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int er_parse_date(const char *p, size_t n, int32_t *day)
+{
+	int y, m, d;
+	if (n != 10 || p[4] != '-' || p[7] != '-')
+		return -1;
+	if (digits(p, 4, &y) || digits(p + 5, 2, &m) || digits(p + 8, 2, &d))
+		return -1;
+	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return -1;
+	*day = er_days_from_civil(y, m, d);
+	return 0;
+}
+
+void er_format_date(int32_t day, char out[11])
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u, ud = (unsigned)d % 100u;
+	out[0] = (char)('0' + uy / 1000); out[1] = (char)('0' + uy / 100 % 10);
+	out[2] = (char)('0' + uy / 10 % 10); out[3] = (char)('0' + uy % 10);
+	out[4] = '-'; out[5] = (char)('0' + um / 10); out[6] = (char)('0' + um % 10);
+	out[7] = '-'; out[8] = (char)('0' + ud / 10); out[9] = (char)('0' + ud % 10);
+	out[10] = '\0';
+}
+
+int32_t er_today(void)
+{
+	return (int32_t)(time(NULL) / 86400);
+}
+
+int er_parse_timestamp(const char *p, size_t n, int64_t *secs)
+{
+	int32_t day;
+	if (n < 10 || er_parse_date(p, 10, &day) < 0)
+		return -1;
+	int64_t t = (int64_t)day * 86400;
+	size_t i = 10;
+	if (i < n) {
+		int hh, mm, ss = 0;
+		if ((p[i] != 'T' && p[i] != ' ') || n < i + 6 || p[i + 3] != ':')
+			return -1;
+		if (digits(p + i + 1, 2, &hh) || digits(p + i + 4, 2, &mm) || hh > 23 || mm > 59)
+			return -1;
+		i += 6;
+		if (i < n && p[i] == ':') {
+			if (n < i + 3 || digits(p + i + 1, 2, &ss) || ss > 60)
+				return -1;
+			i += 3;
+			if (i < n && (p[i] == '.' || p[i] == ',')) {
+				size_t j = i + 1;
+				while (j < n && p[j] >= '0' && p[j] <= '9')
+					j++;
+				if (j == i + 1)
+					return -1;
+				i = j; /* fractions of a second do not matter at this scale */
+			}
+		}
+		t += hh * 3600 + mm * 60 + ss;
+		if (i < n) {
+			if (p[i] == 'Z' && i + 1 == n) {
+				i++;
+			} else if (p[i] == '+' || p[i] == '-') {
+				int oh, om;
+				int sign = p[i] == '-' ? -1 : 1;
+				size_t rest = n - i - 1;
+				const char *q = p + i + 1;
+				if (rest == 5 && q[2] == ':') {
+					if (digits(q, 2, &oh) || digits(q + 3, 2, &om))
+						return -1;
+				} else if (rest == 4) {
+					if (digits(q, 2, &oh) || digits(q + 2, 2, &om))
+						return -1;
+				} else if (rest == 2) {
+					if (digits(q, 2, &oh))
+						return -1;
+					om = 0;
+				} else {
+					return -1;
+				}
+				if (oh > 14 || om > 59)
+					return -1;
+				t -= sign * (oh * 3600 + om * 60);
+				i = n;
+			} else {
+				return -1;
+			}
+		}
+	}
+	if (i != n)
+		return -1;
+	*secs = t;
+	return 0;
+}
+
+int er_parse_number(const char *p, size_t n, double *out)
+{
+	if (n == 0 || n > 64)
+		return -1;
+	double v = 0;
+	size_t i = 0;
+	int nd = 0;
+	while (i < n && p[i] >= '0' && p[i] <= '9') {
+		v = v * 10 + (p[i++] - '0');
+		nd++;
+	}
+	if (i < n && p[i] == '.') {
+		i++;
+		double scale = 0.1;
+		while (i < n && p[i] >= '0' && p[i] <= '9') {
+			v += (p[i++] - '0') * scale;
+			scale *= 0.1;
+			nd++;
+		}
+	}
+	if (i != n || nd == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+int er_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		/* ASCII runs, 8 bytes at a time: the common case for manifests. */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, p + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		unsigned c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		unsigned min;
+		unsigned cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			len = 2; cp = c & 0x1F; min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3; cp = c & 0x0F; min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4; cp = c & 0x07; min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			unsigned cc = p[i + k];
+			if ((cc & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (cc & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------- hash */
+
+static inline uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* 8 bytes at a time, each word folded through a 64-bit mixer; little-endian
+ * loads are assembled byte-wise so the value is the same on any platform. */
+uint64_t er_hash64(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull ^ (uint64_t)n);
+	while (n >= 8) {
+		uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+		             (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+		             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+		h = mix64(h ^ w) + 0x9e3779b97f4a7c15ull;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return mix64(h ^ w ^ 0xff51afd7ed558ccdull);
+}
+
+/* ---------------------------------------------------------------- strings */
+
+int er_ieq(const char *p, size_t n, const char *s)
+{
+	size_t i = 0;
+	for (; i < n; i++) {
+		unsigned char a = (unsigned char)p[i], b = (unsigned char)s[i];
+		if (!b)
+			return 0;
+		if (a >= 'a' && a <= 'z')
+			a -= 32;
+		if (b >= 'a' && b <= 'z')
+			b -= 32;
+		if (a != b)
+			return 0;
+	}
+	return s[i] == '\0';
+}
+
+void er_trim(const char **p, size_t *n)
+{
+	const char *s = *p;
+	size_t len = *n;
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	*p = s;
+	*n = len;
+}

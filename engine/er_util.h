@@ -1,0 +1,59 @@
+/* er_util.h - small shared helpers: growable buffers, dates, timestamps,
+ * UTF-8 checks, hashing, CSV quoting. Internal to the engine. */
+#ifndef ER_UTIL_H
+#define ER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "examrisk.h"
+
+/* Growable byte buffer. Zero-initialise (er_buf b = {0}) to start empty. */
+typedef struct er_buf {
+	char *p;
+	size_t len, cap;
+} er_buf;
+
+/* Ensure room for extra bytes; returns 0 or -1 (ENOMEM). */
+int er_buf_reserve(er_buf *b, size_t extra);
+int er_buf_append(er_buf *b, const void *p, size_t n);
+int er_buf_putc(er_buf *b, char c);
+int er_buf_puts(er_buf *b, const char *s);
+int er_buf_printf(er_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append a field CSV-quoted when it holds delim, quote, CR or LF (RFC 4180). */
+int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim);
+void er_buf_free(er_buf *b);
+
+/* Dates are days since 1970-01-01 (proleptic Gregorian). */
+#define ER_DAY_NONE INT32_MIN
+#define ER_DAY_MAX INT32_MAX
+/* Parse exactly "YYYY-MM-DD" (a real calendar date, year 1900..2199). 0 ok, -1 bad. */
+int er_parse_date(const char *p, size_t n, int32_t *day);
+/* Write "YYYY-MM-DD" plus NUL into out[11]. */
+void er_format_date(int32_t day, char out[11]);
+/* Days since epoch of a civil date (no validation). */
+int32_t er_days_from_civil(int y, int m, int d);
+/* Today (UTC) as days since epoch. */
+int32_t er_today(void);
+
+/* ISO 8601 timestamp -> seconds since epoch (UTC). Accepts
+ * "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "...:SS", optional ".fraction",
+ * separator 'T' or ' ', optional "Z" or "+HH:MM"/"-HH:MM"/"+HHMM" offset.
+ * No offset means UTC. 0 ok, -1 bad. */
+int er_parse_timestamp(const char *p, size_t n, int64_t *secs);
+
+/* Non-negative decimal number ("12", "12.5", "1e3" not accepted). 0 ok, -1 bad. */
+int er_parse_number(const char *p, size_t n, double *out);
+
+/* 1 if p[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
+int er_utf8_valid(const char *p, size_t n);
+
+/* 64-bit hash of bytes with a seed (deterministic across runs/platforms). */
+uint64_t er_hash64(const void *p, size_t n, uint64_t seed);
+
+/* ASCII case-insensitive equality of p[0..n) with NUL-terminated s. */
+int er_ieq(const char *p, size_t n, const char *s);
+
+/* Trim ASCII spaces/tabs both ends. */
+void er_trim(const char **p, size_t *n);
+
+#endif

@@ -1,0 +1,295 @@
+/* er_work.c - the worker stage (see er_work.h). */
+#include "er_work.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "er_rollup.h"
+
+struct er_worker {
+	const er_work_cfg *cfg;
+	er_parser *parser;
+	er_buf plain; /* formatted rows before compression */
+};
+
+er_worker *er_worker_new(const er_work_cfg *cfg)
+{
+	er_worker *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->cfg = cfg;
+	w->parser = er_parser_new(cfg->delim, cfg->max_field);
+	if (!w->parser) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void er_worker_free(er_worker *w)
+{
+	if (!w)
+		return;
+	er_parser_free(w->parser);
+	er_buf_free(&w->plain);
+	free(w);
+}
+
+void er_counts_add(er_counts *to, const er_counts *from)
+{
+	to->rows += from->rows;
+	to->scored += from->scored;
+	to->rejected += from->rejected;
+	for (int i = 0; i < ER_NREJECTS; i++)
+		to->rej[i] += from->rej[i];
+	for (int i = 0; i < ER_NLANES; i++)
+		to->lanes[i] += from->lanes[i];
+	for (int i = 0; i < ER_NREASONS; i++)
+		to->reasons[i] += from->reasons[i];
+}
+
+/* ------------------------------------------------------------- formatting */
+
+static char *put_uint(char *o, unsigned v)
+{
+	char tmp[12];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*o++ = tmp[--n];
+	return o;
+}
+
+static const char match_char[] = {'-', '0', 'I', 'N'}; /* absent, none, id, name */
+static const char role_char[ER_NROLES] = {'I', 'S', 'M', 'C', 'F'};
+
+int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim)
+{
+	static const char *cols[] = {"shipment_id", "score", "lane", "reasons", "importer_status",
+	                             "shipper_status", "match", "fast_eligible", "front_of_line"};
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+		if (i && er_buf_putc(out, delim) < 0)
+			return -1;
+		if (er_buf_puts(out, cols[i]) < 0)
+			return -1;
+	}
+	for (int k = 0; k < nkeep; k++) {
+		if (er_buf_putc(out, delim) < 0 ||
+		    er_buf_csv_field(out, keep_names[k], strlen(keep_names[k]), delim) < 0)
+			return -1;
+	}
+	return er_buf_putc(out, '\n');
+}
+
+int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
+                        const er_header *hdr, const er_field *fields, char delim)
+{
+	const er_field *sid = &row->f[ER_COL_SHIPMENT_ID];
+	if (er_buf_csv_field(out, sid->p, sid->n, delim) < 0)
+		return -1;
+	/* Fixed part: at most ~20 reasons x 26 bytes + statuses + flags. */
+	if (er_buf_reserve(out, 1024) < 0)
+		return -1;
+	char *o = out->p + out->len;
+	*o++ = delim;
+	o = put_uint(o, (unsigned)res->score);
+	*o++ = delim;
+	const char *lane = er_lane_name(res->lane);
+	size_t ln = strlen(lane);
+	memcpy(o, lane, ln);
+	o += ln;
+	*o++ = delim;
+	int first = 1;
+	for (int r = 0; r < ER_NREASONS; r++) {
+		if (!(res->fired & (1u << r)))
+			continue;
+		if (!first)
+			*o++ = '|';
+		first = 0;
+		const char *name = er_reason_name(r);
+		size_t nn = strlen(name);
+		memcpy(o, name, nn);
+		o += nn;
+		*o++ = ':';
+		int pts = res->points[r];
+		*o++ = pts < 0 ? '-' : '+';
+		o = put_uint(o, (unsigned)(pts < 0 ? -pts : pts));
+	}
+	out->len = (size_t)(o - out->p);
+	/* Status strings come from the scorer and hold no delimiter or quote,
+	 * but are escaped anyway in case a program code does. */
+	if (er_buf_putc(out, delim) < 0 ||
+	    er_buf_csv_field(out, res->importer_status, strlen(res->importer_status), delim) < 0 ||
+	    er_buf_putc(out, delim) < 0 ||
+	    er_buf_csv_field(out, res->shipper_status, strlen(res->shipper_status), delim) < 0)
+		return -1;
+	if (er_buf_reserve(out, 64) < 0)
+		return -1;
+	o = out->p + out->len;
+	*o++ = delim;
+	for (int r = 0; r < ER_NROLES; r++) {
+		if (r)
+			*o++ = ';';
+		*o++ = role_char[r];
+		*o++ = '=';
+		*o++ = match_char[res->match[r] & 3];
+	}
+	*o++ = delim;
+	*o++ = res->fast_eligible ? '1' : '0';
+	*o++ = delim;
+	*o++ = res->front_of_line ? '1' : '0';
+	out->len = (size_t)(o - out->p);
+	for (int k = 0; k < hdr->nkeep; k++) {
+		int idx = hdr->keep_idx[k];
+		if (er_buf_putc(out, delim) < 0)
+			return -1;
+		if (idx >= 0 && er_buf_csv_field(out, fields[idx].p, fields[idx].n, delim) < 0)
+			return -1;
+	}
+	return er_buf_putc(out, '\n');
+}
+
+/* ---------------------------------------------------------------- rejects */
+
+static int format_reject(er_buf *rej, const char *path, const er_rec *rec, const char *raw,
+                         int reject, int col, int got, int want, char delim)
+{
+	char reason[160];
+	const char *code = er_reject_name(reject);
+	if (reject == ER_REJ_FIELD_COUNT)
+		snprintf(reason, sizeof reason, "%s: %d fields, expected %d", code, got, want);
+	else if (col >= 0)
+		snprintf(reason, sizeof reason, "%s: %s", code, er_col_name(col));
+	else if (rec->flags & ER_REC_TRUNCATED)
+		snprintf(reason, sizeof reason, "%s: raw truncated", code);
+	else
+		snprintf(reason, sizeof reason, "%s", code);
+	if (er_buf_csv_field(rej, path, strlen(path), delim) < 0 ||
+	    er_buf_printf(rej, "%c%llu%c", delim, (unsigned long long)rec->line, delim) < 0 ||
+	    er_buf_csv_field(rej, reason, strlen(reason), delim) < 0 ||
+	    er_buf_putc(rej, delim) < 0 || er_buf_csv_field(rej, raw, rec->len, delim) < 0 ||
+	    er_buf_putc(rej, '\n') < 0)
+		return -1;
+	return 0;
+}
+
+static void note_reject(er_chunk *c, const er_rec *rec, int reject, int col, int got)
+{
+	c->counts.rejected++;
+	c->counts.rej[reject]++;
+	if (c->nnotes < ER_CHUNK_REJ_NOTES) {
+		er_rej_note *n = &c->notes[c->nnotes++];
+		n->line = rec->line;
+		n->reject = reject;
+		n->col = col;
+		n->got_fields = got;
+	}
+}
+
+/* ------------------------------------------------------------------ chunk */
+
+void er_work_chunk(er_worker *w, er_chunk *c)
+{
+	const er_work_cfg *cfg = w->cfg;
+	const er_header *hdr = c->hdr;
+	const char *path = cfg->paths[c->file_idx];
+	er_buf *dst = cfg->gz_level ? &w->plain : &c->out;
+	dst->len = 0;
+	c->out.len = 0;
+	c->rej.len = 0;
+	c->roll.len = 0;
+	memset(&c->counts, 0, sizeof c->counts);
+	c->nnotes = 0;
+	c->err = 0;
+
+	for (uint32_t i = c->skip_first ? 1 : 0; i < c->in.n; i++) {
+		const er_rec *rec = &c->in.recs[i];
+		const char *raw = c->in.buf + rec->off;
+		c->counts.rows++;
+		if (rec->reject != ER_REJ_NONE) {
+			note_reject(c, rec, rec->reject, -1, 0);
+			if (format_reject(&c->rej, path, rec, raw, rec->reject, -1, 0, 0, cfg->delim) < 0)
+				goto nomem;
+			continue;
+		}
+		const er_field *fields;
+		int reject = ER_REJ_NONE;
+		int nf = er_parser_record(w->parser, raw, rec->len, rec->flags & ER_REC_QUOTED,
+		                          &fields, &reject);
+		if (nf < 0 || nf != hdr->nfields) {
+			int why = nf < 0 ? reject : ER_REJ_FIELD_COUNT;
+			note_reject(c, rec, why, -1, nf);
+			if (format_reject(&c->rej, path, rec, raw, why, -1, nf, hdr->nfields, cfg->delim) < 0)
+				goto nomem;
+			continue;
+		}
+		er_row row;
+		for (int k = 0; k < ER_NCOLS; k++) {
+			int idx = hdr->col_of[k];
+			if (idx >= 0)
+				row.f[k] = fields[idx];
+			else
+				row.f[k].p = "", row.f[k].n = 0;
+		}
+		er_result res;
+		if (er_score_row(cfg->tables, cfg->rules, &row, &res) != ER_OK) {
+			note_reject(c, rec, res.reject, res.reject_col, nf);
+			if (format_reject(&c->rej, path, rec, raw, res.reject, res.reject_col, nf,
+			                  hdr->nfields, cfg->delim) < 0)
+				goto nomem;
+			continue;
+		}
+		c->counts.scored++;
+		c->counts.lanes[res.lane]++;
+		for (int r = 0; r < ER_NREASONS; r++)
+			c->counts.reasons[r] += (res.fired >> r) & 1u;
+		if (cfg->partners) {
+			if (er_partners_encode(&c->roll, &row, &res, rec->line) < 0)
+				goto nomem;
+			continue;
+		}
+		if (er_format_score_row(dst, &row, &res, hdr, fields, cfg->delim) < 0)
+			goto nomem;
+		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
+			goto nomem;
+	}
+	if (cfg->gz_level && dst->len && er_gzip_member(&c->out, dst->p, dst->len, cfg->gz_level) < 0)
+		goto nomem;
+	return;
+nomem:
+	c->err = errno ? errno : ENOMEM;
+}
+
+/* ----------------------------------------------------------------- gzip */
+
+int er_gzip_member(er_buf *dst, const void *src, size_t n, int level)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	uLong bound = deflateBound(&z, (uLong)n);
+	if (er_buf_reserve(dst, bound) < 0) {
+		deflateEnd(&z);
+		return -1;
+	}
+	z.next_in = (Bytef *)(uintptr_t)src;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)dst->p + dst->len;
+	z.avail_out = (uInt)bound;
+	int rc = deflate(&z, Z_FINISH);
+	if (rc != Z_STREAM_END) {
+		deflateEnd(&z);
+		errno = EIO;
+		return -1;
+	}
+	dst->len += z.total_out;
+	deflateEnd(&z);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* er_work.h - stage 4: a worker turns one chunk of records into output rows:
+ * parse each record, score it, format the score row (or the reject row),
+ * count, and compress the chunk as its own gzip member when asked. */
+#ifndef ER_WORK_H
+#define ER_WORK_H
+
+#include "er_chunk.h"
+
+/* What every worker shares (read-only during the run). */
+typedef struct er_work_cfg {
+	const er_tables *tables;
+	const er_rules *rules;
+	char delim;
+	size_t max_field;
+	int gz_level;              /* 0 = plain output, else gzip level for each chunk */
+	int rollup;                /* fill chunk->roll with er_rollup records */
+	int partners;              /* partner audit: er_partners records, no score rows */
+	const char *const *paths;  /* input path per file_idx (for the rejects file) */
+} er_work_cfg;
+
+typedef struct er_worker er_worker; /* per-thread state (parser, scratch) */
+
+er_worker *er_worker_new(const er_work_cfg *cfg);
+void er_worker_free(er_worker *w);
+
+/* Process one DATA chunk in place. Sets c->err (an errno value) on failure. */
+void er_work_chunk(er_worker *w, er_chunk *c);
+
+/* Append one CSV score row for res to out (exported for tests and embedding). */
+int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
+                        const er_header *hdr, const er_field *fields, char delim);
+
+/* The header line of the scores output (with --keep columns). */
+int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim);
+
+/* Compress src as one complete gzip member appended to dst. 0 ok, -1 error. */
+int er_gzip_member(er_buf *dst, const void *src, size_t n, int level);
+
+#endif

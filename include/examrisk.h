@@ -1,0 +1,220 @@
+/*
+ * examrisk.h - the one public header of the examrisk engine.
+ *
+ * examrisk scores inbound shipments for customs-exam risk: it joins each
+ * shipment's parties against the CTPAT participant table and the MRA table as
+ * of the arrival date and applies a data-driven rule set (rules.ini).
+ *
+ * Thread-safety: tables and rules are immutable once loaded; any number of
+ * threads may call er_score_row() on the same er_tables/er_rules at once.
+ * er_*_free(NULL) does nothing.
+ */
+#ifndef EXAMRISK_H
+#define EXAMRISK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ER_VERSION_MAJOR 0
+#define ER_VERSION_MINOR 1
+#define ER_VERSION_PATCH 0
+#define ER_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                         */
+/* ------------------------------------------------------------------ */
+typedef enum er_status {
+	ER_OK = 0,
+	ER_E_NOMEM,     /* allocation failed */
+	ER_E_IO,        /* open/read/write/rename failed */
+	ER_E_FORMAT,    /* malformed input file (tables, rules, header) */
+	ER_E_GZIP,      /* corrupt, truncated or trailing-garbage gzip */
+	ER_E_USAGE,     /* bad option or argument */
+	ER_E_REJECTS,   /* more rejects than --max-rejects allows */
+	ER_E_ROW,       /* one row could not be scored (see er_result.reject) */
+	ER_E_INTERNAL   /* invariant broken (e.g. rows read != scored + rejected) */
+} er_status;
+
+/* Static text for a status; never NULL. */
+const char *er_status_str(er_status s);
+
+/* ------------------------------------------------------------------ */
+/* Canonical manifest columns (SPEC 2)                                  */
+/* ------------------------------------------------------------------ */
+enum er_col {
+	ER_COL_SHIPMENT_ID, ER_COL_ARRIVAL_DATE, ER_COL_MASTER_BILL,
+	ER_COL_CONTAINER_ID, ER_COL_LOAD_TYPE, ER_COL_MODE, ER_COL_LADING_PORT,
+	ER_COL_UNLADING_PORT, ER_COL_ORIGIN_COUNTRY, ER_COL_SHIPPER_COUNTRY,
+	ER_COL_IMPORTER_ID, ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_ID,
+	ER_COL_SHIPPER_NAME, ER_COL_MANUFACTURER_ID, ER_COL_CONSIGNEE_NAME,
+	ER_COL_CARRIER_SCAC, ER_COL_FORWARDER_ID, ER_COL_HS_CODE,
+	ER_COL_DESCRIPTION, ER_COL_DECLARED_VALUE_USD, ER_COL_GROSS_WEIGHT_KG,
+	ER_COL_QUANTITY, ER_COL_FILED_AT, ER_COL_DEPARTURE_AT,
+	ER_NCOLS
+};
+
+/* Canonical (lower-case) name of a column, e.g. "shipment_id"; NULL if out of range. */
+const char *er_col_name(int col);
+/* Column index for a name (case-insensitive), or -1. */
+int er_col_lookup(const char *name, size_t len);
+
+/* One field: borrowed bytes, not NUL-terminated. n == 0 means empty/absent. */
+typedef struct er_field {
+	const char *p;
+	size_t n;
+} er_field;
+
+/* A parsed manifest row, fields by canonical column. */
+typedef struct er_row {
+	er_field f[ER_NCOLS];
+} er_row;
+
+/* ------------------------------------------------------------------ */
+/* Tables and rules                                                     */
+/* ------------------------------------------------------------------ */
+typedef struct er_tables er_tables; /* participants + MRA, read-only once loaded */
+typedef struct er_rules er_rules;   /* weights, thresholds, lists from rules.ini */
+
+/*
+ * Load the participants table (CSV, plain or gzip) and the MRA table.
+ * On error returns non-OK and writes "FILE:LINE: message" into err.
+ * On success *out must be freed with er_tables_free().
+ */
+er_status er_tables_load(const char *participants_path, const char *mra_path,
+                         er_tables **out, char *err, size_t errlen);
+void er_tables_free(er_tables *t);
+
+/*
+ * Load rules.ini. Unknown keys, bad values and missing required keys are
+ * errors naming "FILE:LINE". On success free *out with er_rules_free().
+ */
+er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errlen);
+void er_rules_free(er_rules *r);
+
+/* ------------------------------------------------------------------ */
+/* Scoring one row                                                      */
+/* ------------------------------------------------------------------ */
+enum er_lane { ER_LANE_GREEN = 0, ER_LANE_YELLOW = 1, ER_LANE_RED = 2, ER_NLANES = 3 };
+const char *er_lane_name(int lane); /* "GREEN", "YELLOW", "RED" */
+
+/* Reason codes, in the fixed order they are printed. */
+enum er_reason {
+	ER_R_IMP_CTPAT_T1, ER_R_IMP_CTPAT_T2, ER_R_IMP_CTPAT_T3,
+	ER_R_IMP_SUSPENDED, ER_R_IMP_REMOVED, ER_R_IMP_UNKNOWN,
+	ER_R_SHP_CTPAT, ER_R_SHP_MRA, ER_R_SHP_AEO_UNRECOGNIZED, ER_R_SHP_UNKNOWN,
+	ER_R_CARRIER_CTPAT, ER_R_FWD_CTPAT, ER_R_LCL, ER_R_VAGUE_DESC, ER_R_NO_HS,
+	ER_R_LATE_FILING, ER_R_HS_WATCH, ER_R_ORIGIN_WATCH, ER_R_FAST, ER_R_RANDOM,
+	ER_NREASONS
+};
+const char *er_reason_name(int reason); /* "IMP_CTPAT_T1", ... */
+
+/* Why a row was rejected (SPEC 4, rejects file). */
+enum er_reject {
+	ER_REJ_NONE = 0,
+	ER_REJ_FIELD_COUNT,        /* wrong number of fields */
+	ER_REJ_MISSING_REQUIRED,   /* required field empty */
+	ER_REJ_INVALID_DATE,       /* date / timestamp not valid */
+	ER_REJ_INVALID_NUMBER,     /* number not a valid non-negative number */
+	ER_REJ_INVALID_VALUE,      /* other invalid field (e.g. hs_code not digits) */
+	ER_REJ_INVALID_UTF8,
+	ER_REJ_NUL_BYTE,
+	ER_REJ_FIELD_TOO_LONG,
+	ER_REJ_RECORD_TOO_LONG,
+	ER_REJ_BAD_QUOTE,          /* stray / misplaced quote */
+	ER_REJ_UNTERMINATED_QUOTE, /* quote never closed (at EOF or within limit) */
+	ER_NREJECTS
+};
+const char *er_reject_name(int rej); /* "invalid_date", ... (snake_case codes) */
+
+/* How a party was matched against the participants table. */
+enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME };
+
+/* Party roles scored. */
+enum er_role { ER_ROLE_IMPORTER, ER_ROLE_SHIPPER, ER_ROLE_MANUFACTURER,
+               ER_ROLE_CARRIER, ER_ROLE_FORWARDER, ER_NROLES };
+
+typedef struct er_result {
+	int score;                      /* 0..100 after clamping */
+	int lane;                       /* enum er_lane */
+	uint32_t fired;                 /* bit r set when reason r fired */
+	int16_t points[ER_NREASONS];    /* points of each fired reason */
+	uint8_t match[ER_NROLES];       /* enum er_match per role */
+	uint8_t fast_eligible;          /* 0/1 */
+	uint8_t front_of_line;          /* 0/1: CTPAT/MRA shipment */
+	uint8_t shipper_certified;      /* 0/1: shipper or manufacturer CTPAT or MRA-recognized */
+	char importer_status[40];       /* e.g. "CTPAT:validated:T2", "unknown", "none" */
+	char shipper_status[40];        /* e.g. "CTPAT:certified:T1", "EU_AEO:certified:MRA", "unknown" */
+	/* when er_score_row returns ER_E_ROW: */
+	int reject;                     /* enum er_reject */
+	int reject_col;                 /* enum er_col of the offending field, or -1 */
+} er_result;
+
+/*
+ * Score one parsed row. Validates the fields it reads (arrival_date,
+ * timestamps, numbers, hs_code). Returns ER_OK and fills *res, or ER_E_ROW
+ * with res->reject / res->reject_col set. Thread-safe; allocates nothing.
+ */
+er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
+                       er_result *res);
+
+/* ------------------------------------------------------------------ */
+/* Whole pipeline                                                       */
+/* ------------------------------------------------------------------ */
+typedef struct er_run_opts {
+	const char *const *inputs;   /* manifest paths, "-" = stdin */
+	int ninputs;
+	const char *out_path;        /* scores; NULL or "-" = stdout; ".gz" suffix = gzip */
+	int out_level;               /* gzip level for .gz outputs (1..9); 0 = default */
+	const char *rejects_path;    /* NULL = none */
+	const char *consolidations_path;
+	const char *summary_path;    /* JSON; NULL = none */
+	const char *queue_path;
+	int resumption;              /* queue covers every shipment, certified first */
+	int threads;                 /* worker threads; 0 = online CPUs */
+	size_t chunk_bytes;          /* input bytes per chunk; 0 = default */
+	size_t max_field;            /* 0 = default 1 MiB */
+	size_t max_record;           /* 0 = default 16 MiB */
+	long long max_rejects;       /* -1 = unlimited */
+	double max_rejects_pct;      /* < 0 = unused; else percent of rows read */
+	int keep_going;
+	char delimiter;              /* 0 = ',' */
+	const char *const *map;      /* "canonical=header" pairs */
+	int nmap;
+	const char *map_file;        /* file of "canonical=header" lines; NULL = none */
+	const char *keep;            /* "COL,COL" input columns copied to output; NULL = none */
+	int quiet;
+	int progress;                /* -1 = auto (stderr is a tty) */
+} er_run_opts;
+
+/* Fill *o with defaults. */
+void er_run_opts_init(er_run_opts *o);
+
+/* Counts reported by a run. */
+typedef struct er_run_stats {
+	uint64_t rows_read, rows_scored, rows_rejected;
+	uint64_t rejects_by_reason[ER_NREJECTS];
+	uint64_t lanes[ER_NLANES];
+	uint64_t reasons[ER_NREASONS];
+	uint64_t bytes_in;           /* compressed bytes read */
+	uint64_t bytes_csv;          /* decompressed bytes */
+	int files_ok, files_failed;
+	double elapsed_s;
+} er_run_stats;
+
+/*
+ * Score every input and write the outputs atomically. Returns ER_OK when the
+ * run committed (check stats for rejects / failed files), or an error when
+ * nothing was committed. Messages go to stderr unless opts->quiet.
+ * stats may be NULL.
+ */
+er_status er_run_score(const er_tables *t, const er_rules *r,
+                       const er_run_opts *opts, er_run_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EXAMRISK_H */

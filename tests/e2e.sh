@@ -1,0 +1,157 @@
+#!/bin/sh
+# End-to-end tests of the examrisk binary: golden files (byte-exact), gzip
+# member layouts and stdin, thread/chunk invariance, failure semantics (atomic
+# commit, --keep-going), limits, usage errors, and row accounting.
+# Run from the repository root: BUILD=build sh tests/e2e.sh
+# UPDATE_GOLDEN=1 rewrites the expected files (review the diff before committing).
+set -u
+BUILD=${BUILD:-build}
+BIN=$BUILD/examrisk
+GEN=$BUILD/examrisk-gen
+T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect NAME COMMAND...: the command must succeed
+expect() { n=$1; shift; if "$@"; then ok; else bad "$n"; fi; }
+# expect_rc NAME RC COMMAND...: the command must exit with RC
+expect_rc() {
+	n=$1; want=$2; shift 2
+	"$@" >"$T/last.out" 2>"$T/last.err"; got=$?
+	if [ "$got" -eq "$want" ]; then ok; else bad "$n: exit $got, want $want"; sed 's/^/    /' "$T/last.err" | head -5; fi
+}
+same() { cmp -s "$1" "$2" || { echo "    differ: $1 $2"; diff "$1" "$2" | head -5; return 1; }; }
+golden() { # golden NAME ACTUAL EXPECTED
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$3"; ok; return; fi
+	if cmp -s "$2" "$3"; then ok; else bad "golden $1"; diff "$3" "$2" | head -10; fi
+}
+strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' "$1"; }
+lines() { wc -l <"$1" | tr -d ' '; }
+
+G=tests/golden/basic
+TABLES="--participants $G/participants.csv --mra data/mra.csv --rules $G/rules.ini"
+
+# ---------------------------------------------------------------- golden
+expect_rc "basic run exits 3 (rows rejected)" 3 $BIN score $TABLES --threads 2 --out "$T/s.csv" \
+	--rejects "$T/r.csv" --summary "$T/sum.json" --consolidations "$T/c.csv" --queue "$T/q.csv" \
+	--keep Note $G/manifest.csv
+golden scores "$T/s.csv" $G/expected.scores.csv
+golden rejects "$T/r.csv" $G/expected.rejects.csv
+golden consolidations "$T/c.csv" $G/expected.consolidations.csv
+golden queue "$T/q.csv" $G/expected.queue.csv
+strip_timing "$T/sum.json" >"$T/sum.stripped"
+golden summary "$T/sum.stripped" $G/expected.summary.json
+grep -v 'rows/s' "$T/last.err" >"$T/err.stripped"
+golden stderr "$T/err.stripped" $G/expected.err
+# Nothing is lost: 32 records = scored rows + rejects.
+expect "basic accounting" [ $(( $(lines "$T/s.csv") - 1 + $(lines "$T/r.csv") - 1 )) -eq 32 ]
+
+expect_rc "resumption queue" 3 $BIN score $TABLES --quiet --out "$T/s2.csv" --queue "$T/qr.csv" --resumption $G/manifest.csv
+golden queue-resumption "$T/qr.csv" $G/expected.queue-resumption.csv
+
+# ------------------------------------------------- gzip layouts and stdin
+gzip -c $G/manifest.csv >"$T/one.csv.gz"
+head -c 700 $G/manifest.csv | gzip -c >"$T/multi.csv.gz"
+tail -c +701 $G/manifest.csv | head -c 1500 | gzip -c >>"$T/multi.csv.gz"
+: | gzip -c >>"$T/multi.csv.gz" # an empty member in the middle
+tail -c +2201 $G/manifest.csv | gzip -c >>"$T/multi.csv.gz"
+for f in one multi; do
+	expect_rc "gzip $f" 3 $BIN score $TABLES --quiet --keep Note --out "$T/s.$f.csv" --rejects "$T/r.$f.csv" "$T/$f.csv.gz"
+	expect "gzip $f scores" same "$T/s.$f.csv" $G/expected.scores.csv
+	cut -d, -f2- "$T/r.$f.csv" >"$T/r.$f.cut"; cut -d, -f2- $G/expected.rejects.csv >"$T/r.exp.cut"
+	expect "gzip $f rejects" same "$T/r.$f.cut" "$T/r.exp.cut"
+done
+expect_rc "stdin" 3 sh -c "cat $G/manifest.csv | $BIN score $TABLES --quiet --keep Note --rejects $T/r.stdin.csv - > $T/s.stdin.csv"
+expect "stdin scores" same "$T/s.stdin.csv" $G/expected.scores.csv
+expect "stdin rejects name <stdin>" grep -q '^<stdin>,' "$T/r.stdin.csv"
+
+# --------------------------------------------- thread / chunk invariance
+if [ -x "$GEN" ]; then
+	"$GEN" --rows 20000 --seed 11 --out "$T/gen" 2>/dev/null
+	M="$T/gen/manifest.csv.gz"
+	GT="--participants $T/gen/participants.csv --mra $T/gen/mra.csv --rules data/rules.ini"
+	ref=""
+	for th in 1 2 8; do
+		for ch in 4096 65536 1048576; do
+			d="$T/inv.$th.$ch"; mkdir -p "$d"
+			$BIN score $GT --quiet --threads $th --chunk-size $ch --out "$d/s.csv" --rejects "$d/r.csv" \
+				--consolidations "$d/c.csv" --queue "$d/q.csv" "$M"
+			rc=$?
+			[ $rc -le 3 ] || bad "invariance run t=$th c=$ch exit $rc"
+			if [ -z "$ref" ]; then ref=$d; expect "generated accounting" \
+				[ $(( $(lines "$d/s.csv") - 1 + $(lines "$d/r.csv") - 1 )) -eq 20000 ]; continue; fi
+			for o in s r c q; do expect "invariance $o t=$th c=$ch" same "$ref/$o.csv" "$d/$o.csv"; done
+		done
+		# Compressed output: byte-identical at any thread count for a given chunk size.
+		$BIN score $GT --quiet --threads $th --out "$T/inv.$th.gz.csv.gz" "$M"
+		[ $th -eq 1 ] || expect "gz bytes t=$th" same "$T/inv.1.gz.csv.gz" "$T/inv.$th.gz.csv.gz"
+		gzip -dc "$T/inv.$th.gz.csv.gz" >"$T/inv.$th.gz.csv"
+		expect "gz content t=$th" same "$ref/s.csv" "$T/inv.$th.gz.csv"
+	done
+	# several gzip members in the input give the same result
+	"$GEN" --rows 20000 --seed 11 --members 4 --out "$T/gen4" 2>/dev/null
+	$BIN score $GT --quiet --out "$T/s.gen4.csv" "$T/gen4/manifest.csv.gz"
+	expect "generated 4 members" same "$ref/s.csv" "$T/s.gen4.csv"
+else
+	bad "generator $GEN missing"
+fi
+
+# ------------------------------------------------------ failure semantics
+mkdir -p "$T/night"
+gzip -c $G/manifest.csv >"$T/good.csv.gz"
+sz=$(wc -c <"$T/good.csv.gz")
+head -c $((sz - 5)) "$T/good.csv.gz" >"$T/trunc.csv.gz"
+expect_rc "yesterday's run" 3 $BIN score $TABLES --quiet --out "$T/night/s.csv" --rejects "$T/night/r.csv" \
+	--summary "$T/night/sum.json" --consolidations "$T/night/c.csv" "$T/good.csv.gz"
+cp -p "$T/night/s.csv" "$T/night.s"; cp -p "$T/night/sum.json" "$T/night.sum"
+expect_rc "corrupt second file fails the run" 1 $BIN score $TABLES --out "$T/night/s.csv" --rejects "$T/night/r.csv" \
+	--summary "$T/night/sum.json" --consolidations "$T/night/c.csv" "$T/good.csv.gz" "$T/trunc.csv.gz"
+expect "failure names file" grep -q "trunc.csv.gz: gzip truncated" "$T/last.err"
+expect "previous scores untouched" same "$T/night.s" "$T/night/s.csv"
+expect "previous summary untouched" same "$T/night.sum" "$T/night/sum.json"
+expect "no temporary files left" [ "$(ls -A "$T/night" | grep -c tmp)" -eq 0 ]
+expect_rc "keep-going" 3 $BIN score $TABLES --keep-going --out "$T/night/s.csv" --summary "$T/night/sum.json" \
+	"$T/trunc.csv.gz" "$T/good.csv.gz"
+expect "keep-going scores only the good file" same "$T/night.s" "$T/night/s.csv"
+expect "keep-going names the failed file" grep -q '"status": "failed"' "$T/night/sum.json"
+printf 'junk' >"$T/garbage.csv.gz"; cat "$T/good.csv.gz" >"$T/garbage.csv.gz"; printf 'junk' >>"$T/garbage.csv.gz"
+expect_rc "trailing garbage" 1 $BIN score $TABLES --out "$T/g.csv" "$T/garbage.csv.gz"
+expect "trailing garbage message" grep -q "trailing garbage" "$T/last.err"
+expect "failed run creates no output" [ ! -e "$T/g.csv" ]
+expect_rc "stdout failure prints no rows" 1 sh -c "$BIN score $TABLES $T/good.csv.gz $T/trunc.csv.gz > $T/stdout.csv"
+expect "stdout empty after failure" [ ! -s "$T/stdout.csv" ]
+
+# ------------------------------------------------------- limits and input
+expect_rc "max-rejects count" 1 $BIN score $TABLES --max-rejects 2 --out "$T/mr.csv" $G/manifest.csv
+expect "max-rejects message" grep -q "too many rejects" "$T/last.err"
+expect "max-rejects commits nothing" [ ! -e "$T/mr.csv" ]
+expect_rc "max-rejects 10%" 1 $BIN score $TABLES --quiet --max-rejects 10% --out "$T/mr.csv" $G/manifest.csv
+expect_rc "max-rejects 20%" 3 $BIN score $TABLES --quiet --max-rejects 20% --out "$T/mr.csv" $G/manifest.csv
+sed 's/Arrival_Date/Arrived/' $G/manifest.csv >"$T/nodate.csv"
+expect_rc "missing column" 1 $BIN score $TABLES --out "$T/x.csv" "$T/nodate.csv"
+expect "missing column message" grep -q "nodate.csv:1: missing required column 'arrival_date'" "$T/last.err"
+expect_rc "map renames" 3 $BIN score $TABLES --quiet --map arrival_date=Arrived --keep Note --out "$T/map.csv" "$T/nodate.csv"
+expect "map gives same scores" same "$T/map.csv" $G/expected.scores.csv
+: >"$T/empty.csv"
+expect_rc "empty file" 1 $BIN score $TABLES --out "$T/x.csv" "$T/empty.csv"
+expect "empty file message" grep -q "empty.csv: empty input: no header row" "$T/last.err"
+printf '\357\273\277shipment_id,arrival_date\r\nA1,2021-01-01\r\n' >"$T/bom.csv"
+expect_rc "BOM and CRLF" 0 $BIN score $TABLES --quiet --out "$T/bom.out" "$T/bom.csv"
+expect "BOM row scored" grep -q '^A1,' "$T/bom.out"
+printf 'shipment_id\tarrival_date\nA1\t2021-01-01\n' >"$T/tab.csv"
+expect_rc "tab delimiter" 0 $BIN score $TABLES --quiet --delimiter tab --out "$T/tab.out" "$T/tab.csv"
+expect_rc "no such file" 1 $BIN score $TABLES --out "$T/x.csv" "$T/does-not-exist.csv"
+
+# ------------------------------------------------------------------ usage
+expect_rc "usage: no command" 2 $BIN
+expect_rc "usage: unknown option" 2 $BIN score --bogus x
+expect_rc "usage: no manifest" 2 $BIN score $TABLES
+expect_rc "usage: bad threads" 2 $BIN score --threads 0 x
+expect_rc "usage: verify option on score" 2 $BIN score --on 2021-01-01 x
+expect_rc "help" 0 $BIN score --help
+expect_rc "version" 0 $BIN --version
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
