@@ -1,0 +1,551 @@
+/* er_reader.c - stage 1: open a manifest and deliver its decompressed bytes.
+ *
+ * The input is read with raw read() calls into a 256 KiB buffer; gzip is
+ * detected by its magic bytes and inflated straight into the caller's buffer
+ * by zlib inflate() or, when built with ER_HAVE_ISAL, by ISA-L. Both backends
+ * report the same errors: every member must end with a matching CRC32 and
+ * ISIZE, and after a member only another gzip member or the end of the file
+ * may follow. */
+#include "er_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef ER_HAVE_ISAL
+#include <isa-l.h>
+#endif
+
+#define ER_READER_INBUF (256u * 1024u)
+
+enum rd_mode {
+	RD_START,   /* nothing read yet; format unknown */
+	RD_PLAIN,   /* pass bytes through */
+	RD_MEMBER,  /* inside a gzip member */
+	RD_BETWEEN, /* a member just ended; another member or EOF must follow */
+	RD_EOF,
+	RD_ERROR
+};
+
+struct er_reader {
+	int fd;
+	int own_fd;
+	enum rd_mode mode;
+	enum er_inflate backend; /* ZLIB or ISAL, never AUTO */
+	int is_gzip;
+	int eof;                 /* read() has returned 0 */
+	unsigned char *in;       /* input buffer, ER_READER_INBUF bytes */
+	size_t in_pos, in_len;   /* unconsumed bytes are in[in_pos..in_len) */
+	uint64_t in_base;        /* file offset of in[0] */
+	unsigned char hist[8];   /* the 8 file bytes before in[0] (trailer lookup) */
+	uint64_t member;         /* 1-based index of the current gzip member */
+	int64_t size;
+	int zinit;
+	z_stream zs;
+#ifdef ER_HAVE_ISAL
+	struct inflate_state *isal;
+#endif
+	char *path;
+	char *msg;
+	size_t msgcap;
+};
+
+static ssize_t fail(er_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record a sticky error "PATH: message". */
+static ssize_t fail(er_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(r->msg, r->msgcap, "%s: ", r->path);
+	if (n >= 0 && (size_t)n < r->msgcap) {
+		va_start(ap, fmt);
+		vsnprintf(r->msg + n, r->msgcap - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	r->mode = RD_ERROR;
+	return -1;
+}
+
+static const char *errstr(int e, char *buf, size_t len)
+{
+	/* GNU strerror_r (we build with _GNU_SOURCE): thread-safe, returns the text. */
+	return strerror_r(e, buf, len);
+}
+
+static uint64_t in_offset(const er_reader *r)
+{
+	return r->in_base + r->in_pos;
+}
+
+static size_t in_avail(const er_reader *r)
+{
+	return r->in_len - r->in_pos;
+}
+
+/* Drop the consumed bytes in[0..in_pos), remembering the last 8 of them. */
+static void discard_consumed(er_reader *r)
+{
+	size_t k = r->in_pos;
+	if (k == 0)
+		return;
+	if (k >= sizeof r->hist) {
+		memcpy(r->hist, r->in + k - sizeof r->hist, sizeof r->hist);
+	} else {
+		memmove(r->hist, r->hist + k, sizeof r->hist - k);
+		memcpy(r->hist + sizeof r->hist - k, r->in, k);
+	}
+	memmove(r->in, r->in + k, r->in_len - k);
+	r->in_len -= k;
+	r->in_pos = 0;
+	r->in_base += k;
+}
+
+static ssize_t read_fd(int fd, void *buf, size_t n)
+{
+	ssize_t got;
+	do
+		got = read(fd, buf, n);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+/* Make at least need bytes available unless the file ends first. 0 or -1. */
+static int fill(er_reader *r, size_t need)
+{
+	char eb[128];
+	while (in_avail(r) < need && !r->eof) {
+		discard_consumed(r);
+		ssize_t got = read_fd(r->fd, r->in + r->in_len, ER_READER_INBUF - r->in_len);
+		if (got < 0)
+			return (int)fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
+		if (got == 0)
+			r->eof = 1;
+		r->in_len += (size_t)got;
+	}
+	return 0;
+}
+
+static int is_magic(const unsigned char *p)
+{
+	return p[0] == 0x1f && p[1] == 0x8b;
+}
+
+/* ------------------------------------------------------------------ zlib */
+
+/* One inflate() call. *got = bytes written, *end = member complete. */
+static int step_zlib(er_reader *r, unsigned char *out, size_t room, size_t *got, int *end)
+{
+	z_stream *z = &r->zs;
+	size_t avail = in_avail(r);
+	z->next_in = r->in + r->in_pos;
+	z->avail_in = (uInt)avail;
+	z->next_out = out;
+	z->avail_out = (uInt)room;
+	int zr = inflate(z, Z_NO_FLUSH);
+	r->in_pos += avail - z->avail_in;
+	*got = room - z->avail_out;
+	*end = 0;
+	switch (zr) {
+	case Z_STREAM_END:
+		*end = 1;
+		return 0;
+	case Z_OK:
+	case Z_BUF_ERROR: /* no progress: more input needed (EOF handled by caller) */
+		return 0;
+	case Z_DATA_ERROR: {
+		const char *m = z->msg ? z->msg : "unknown error";
+		uint64_t off = in_offset(r);
+		if (strcmp(m, "incorrect data check") == 0) {
+			/* zlib stops before ISIZE; a member cut inside it is truncated
+			 * (as ISA-L, which checks only a complete trailer, sees it). */
+			if (fill(r, 4) < 0)
+				return -1;
+			if (in_avail(r) < 4)
+				return (int)fail(r, "gzip truncated at byte %llu",
+						 (unsigned long long)(r->in_base + r->in_len));
+			return (int)fail(r, "gzip CRC mismatch in member %llu (member ends at byte %llu)",
+					 (unsigned long long)r->member, (unsigned long long)(off + 4));
+		}
+		if (strcmp(m, "incorrect length check") == 0)
+			return (int)fail(r, "gzip length mismatch in member %llu (member ends at byte %llu)",
+					 (unsigned long long)r->member, (unsigned long long)off);
+		return (int)fail(r, "corrupt gzip data at byte %llu (zlib: %s)", (unsigned long long)off, m);
+	}
+	case Z_MEM_ERROR:
+		return (int)fail(r, "out of memory");
+	default:
+		return (int)fail(r, "zlib inflate error %d at byte %llu", zr,
+				 (unsigned long long)in_offset(r));
+	}
+}
+
+/* ----------------------------------------------------------------- ISA-L */
+#ifdef ER_HAVE_ISAL
+static const char *isal_errname(int e)
+{
+	switch (e) {
+	case ISAL_INVALID_BLOCK: return "invalid block";
+	case ISAL_INVALID_SYMBOL: return "invalid symbol";
+	case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+	case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+	case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "header crc mismatch";
+	case ISAL_NEED_DICT: return "dictionary needed";
+	default: return "unknown error";
+	}
+}
+
+/* The 8 file bytes just before the current input position. */
+static void prev8(const er_reader *r, unsigned char out[8])
+{
+	size_t k = r->in_pos;
+	if (k >= 8) {
+		memcpy(out, r->in + k - 8, 8);
+	} else {
+		memcpy(out, r->hist + k, 8 - k);
+		memcpy(out + 8 - k, r->in, k);
+	}
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* One isal_inflate() call; same contract as step_zlib(). ISA-L 2.30 checks
+ * CRC32 and ISIZE itself but reports both as ISAL_INCORRECT_CHECKSUM, so the
+ * stored trailer is re-read to say which one failed. */
+static int step_isal(er_reader *r, unsigned char *out, size_t room, size_t *got, int *end)
+{
+	struct inflate_state *s = r->isal;
+	size_t avail = in_avail(r);
+	if (room > UINT32_MAX)
+		room = UINT32_MAX;
+	s->next_in = r->in + r->in_pos;
+	s->avail_in = (uint32_t)avail;
+	s->next_out = out;
+	s->avail_out = (uint32_t)room;
+	int ir = isal_inflate(s);
+	r->in_pos += avail - s->avail_in;
+	*got = room - s->avail_out;
+	*end = 0;
+	if (ir == ISAL_DECOMP_OK) {
+		*end = s->block_state == ISAL_BLOCK_FINISH;
+		return 0;
+	}
+	uint64_t off = in_offset(r);
+	if (ir == ISAL_INCORRECT_CHECKSUM &&
+	    (s->block_state == ISAL_BLOCK_FINISH || s->block_state == ISAL_CHECKSUM_CHECK)) {
+		unsigned char t[8];
+		prev8(r, t);
+		if (le32(t) != s->crc)
+			return (int)fail(r, "gzip CRC mismatch in member %llu (member ends at byte %llu)",
+					 (unsigned long long)r->member, (unsigned long long)off);
+		return (int)fail(r, "gzip length mismatch in member %llu (member ends at byte %llu)",
+				 (unsigned long long)r->member, (unsigned long long)off);
+	}
+	return (int)fail(r, "corrupt gzip data at byte %llu (isa-l: %s)", (unsigned long long)off,
+			 isal_errname(ir));
+}
+#endif
+
+/* ---------------------------------------------------------------- members */
+
+/* Start a member whose magic bytes are at the current input position. */
+static int member_begin(er_reader *r)
+{
+	r->member++;
+	r->mode = RD_MEMBER;
+#ifdef ER_HAVE_ISAL
+	if (r->backend == ER_INFLATE_ISAL) {
+		if (r->member > 1)
+			isal_inflate_reset(r->isal);
+		r->isal->crc_flag = ISAL_GZIP;
+		/* ISA-L 2.30 ignores the reserved FLG bits that zlib rejects. */
+		if (fill(r, 4) < 0)
+			return -1;
+		const unsigned char *h = r->in + r->in_pos;
+		if (in_avail(r) >= 4 && h[2] == 8 && (h[3] & 0xe0))
+			return (int)fail(r, "corrupt gzip data at byte %llu (isa-l: unknown header flags set)",
+					 (unsigned long long)(in_offset(r) + 4));
+		return 0;
+	}
+#endif
+	if (r->member > 1 && inflateReset(&r->zs) != Z_OK)
+		return (int)fail(r, "zlib inflateReset failed");
+	return 0;
+}
+
+static int gzip_init(er_reader *r)
+{
+	r->is_gzip = 1;
+#ifdef ER_HAVE_ISAL
+	if (r->backend == ER_INFLATE_ISAL) {
+		r->isal = malloc(sizeof *r->isal);
+		if (!r->isal)
+			return (int)fail(r, "out of memory");
+		isal_inflate_init(r->isal);
+		return member_begin(r);
+	}
+#endif
+	memset(&r->zs, 0, sizeof r->zs);
+	int zr = inflateInit2(&r->zs, 15 + 16);
+	if (zr != Z_OK)
+		return (int)fail(r, zr == Z_MEM_ERROR ? "out of memory" : "zlib inflateInit2 failed");
+	r->zinit = 1;
+	return member_begin(r);
+}
+
+static ssize_t read_gzip(er_reader *r, unsigned char *out, size_t cap)
+{
+	size_t produced = 0;
+	while (produced < cap) {
+		if (r->mode == RD_BETWEEN) {
+			if (fill(r, 2) < 0)
+				return -1;
+			if (in_avail(r) == 0) {
+				r->mode = RD_EOF;
+				break;
+			}
+			if (in_avail(r) < 2 || !is_magic(r->in + r->in_pos))
+				return fail(r, "trailing garbage after gzip member at byte %llu",
+					    (unsigned long long)in_offset(r));
+			if (member_begin(r) < 0)
+				return -1;
+		}
+		if (in_avail(r) == 0 && fill(r, 1) < 0)
+			return -1;
+		size_t room = cap - produced;
+		if (room > UINT_MAX)
+			room = UINT_MAX;
+		size_t got, before = r->in_pos;
+		int end, rc;
+#ifdef ER_HAVE_ISAL
+		if (r->backend == ER_INFLATE_ISAL)
+			rc = step_isal(r, out + produced, room, &got, &end);
+		else
+#endif
+			rc = step_zlib(r, out + produced, room, &got, &end);
+		if (rc < 0)
+			return -1;
+		produced += got;
+		if (end) {
+			r->mode = RD_BETWEEN;
+			continue;
+		}
+		/* Output room left and no input left: the decoder wants more. */
+		if (got < room && in_avail(r) == 0 && r->eof)
+			return fail(r, "gzip truncated at byte %llu", (unsigned long long)(r->in_base + r->in_len));
+		if (got == 0 && r->in_pos == before && in_avail(r) > 0)
+			return fail(r, "inflate made no progress at byte %llu", (unsigned long long)in_offset(r));
+	}
+	return (ssize_t)produced;
+}
+
+static ssize_t read_plain(er_reader *r, unsigned char *out, size_t cap)
+{
+	char eb[128];
+	size_t avail = in_avail(r);
+	if (avail > 0) { /* bytes read while sniffing the format */
+		size_t n = avail < cap ? avail : cap;
+		memcpy(out, r->in + r->in_pos, n);
+		r->in_pos += n;
+		if (r->in_pos == r->in_len) {
+			r->in_base += r->in_len;
+			r->in_pos = r->in_len = 0;
+		}
+		return (ssize_t)n;
+	}
+	if (r->eof) {
+		r->mode = RD_EOF;
+		return 0;
+	}
+	ssize_t got = read_fd(r->fd, out, cap);
+	if (got < 0)
+		return fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
+	if (got == 0) {
+		r->eof = 1;
+		r->mode = RD_EOF;
+	}
+	r->in_base += (uint64_t)got;
+	return got;
+}
+
+ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
+{
+	if (r->mode == RD_ERROR)
+		return -1;
+	if (cap == 0)
+		return 0;
+	if (cap > SSIZE_MAX)
+		cap = SSIZE_MAX;
+	if (r->mode == RD_START) {
+		if (fill(r, 2) < 0)
+			return -1;
+		if (in_avail(r) >= 2 && is_magic(r->in + r->in_pos)) {
+			if (gzip_init(r) < 0)
+				return -1;
+		} else {
+			r->mode = RD_PLAIN;
+		}
+	}
+	switch (r->mode) {
+	case RD_PLAIN:
+		return read_plain(r, buf, cap);
+	case RD_MEMBER:
+	case RD_BETWEEN:
+		return read_gzip(r, buf, cap);
+	case RD_EOF:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+ssize_t er_reader_read_fn(void *ctx, char *buf, size_t cap)
+{
+	return er_reader_read(ctx, buf, cap);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static enum er_inflate pick_backend(enum er_inflate want)
+{
+	if (want != ER_INFLATE_AUTO)
+		return want;
+	const char *env = getenv("ER_INFLATE");
+	if (env && strcmp(env, "zlib") == 0)
+		return ER_INFLATE_ZLIB;
+#ifdef ER_HAVE_ISAL
+	return ER_INFLATE_ISAL; /* also for ER_INFLATE=isal */
+#else
+	return ER_INFLATE_ZLIB;
+#endif
+}
+
+static er_status open_fail(er_status st, const char *path, const char *what, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, what);
+	return st;
+}
+
+er_status er_reader_open_ex(const char *path, enum er_inflate backend, er_reader **out,
+			    char *err, size_t errlen)
+{
+	char eb[128];
+	er_status st = ER_OK;
+	er_reader *r = NULL;
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	backend = pick_backend(backend);
+#ifndef ER_HAVE_ISAL
+	if (backend == ER_INFLATE_ISAL)
+		return open_fail(ER_E_USAGE, path, "ISA-L inflate not compiled in", err, errlen);
+#endif
+	if (backend != ER_INFLATE_ZLIB && backend != ER_INFLATE_ISAL)
+		return open_fail(ER_E_USAGE, path, "unknown inflate backend", err, errlen);
+
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return open_fail(ER_E_NOMEM, path, "out of memory", err, errlen);
+	r->fd = -1;
+	r->backend = backend;
+	r->mode = RD_START;
+	r->size = -1;
+	size_t plen = strlen(path);
+	r->path = malloc(plen + 1);
+	r->msgcap = plen + 256;
+	r->msg = malloc(r->msgcap);
+	r->in = malloc(ER_READER_INBUF);
+	if (!r->path || !r->msg || !r->in) {
+		st = open_fail(ER_E_NOMEM, path, "out of memory", err, errlen);
+		goto out;
+	}
+	memcpy(r->path, path, plen + 1);
+	r->msg[0] = '\0';
+
+	if (strcmp(path, "-") == 0) {
+		r->fd = STDIN_FILENO;
+	} else {
+		do
+			r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		while (r->fd < 0 && errno == EINTR);
+		if (r->fd < 0) {
+			st = open_fail(ER_E_IO, path, errstr(errno, eb, sizeof eb), err, errlen);
+			goto out;
+		}
+		r->own_fd = 1;
+	}
+	struct stat sb;
+	if (fstat(r->fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		r->size = (int64_t)sb.st_size;
+out:
+	if (st != ER_OK) {
+		er_reader_close(r);
+		return st;
+	}
+	*out = r;
+	return ER_OK;
+}
+
+er_status er_reader_open(const char *path, er_reader **out, char *err, size_t errlen)
+{
+	return er_reader_open_ex(path, ER_INFLATE_AUTO, out, err, errlen);
+}
+
+void er_reader_close(er_reader *r)
+{
+	if (!r)
+		return;
+	if (r->zinit)
+		inflateEnd(&r->zs);
+#ifdef ER_HAVE_ISAL
+	free(r->isal);
+#endif
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	free(r->in);
+	free(r->msg);
+	free(r->path);
+	free(r);
+}
+
+/* -------------------------------------------------------------- accessors */
+
+const char *er_reader_error(const er_reader *r)
+{
+	return r->mode == RD_ERROR ? r->msg : "";
+}
+
+uint64_t er_reader_bytes_in(const er_reader *r)
+{
+	return in_offset(r);
+}
+
+int64_t er_reader_size(const er_reader *r)
+{
+	return r->size;
+}
+
+int er_reader_is_gzip(const er_reader *r)
+{
+	return r->is_gzip;
+}
+
+const char *er_reader_path(const er_reader *r)
+{
+	return r->path;
+}
+
+enum er_inflate er_reader_backend(const er_reader *r)
+{
+	return r->backend;
+}
