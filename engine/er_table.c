@@ -1,0 +1,1323 @@
+/* er_table.c - the participants (CTPAT + foreign programs) and MRA tables.
+ *
+ * Both files are read with the engine's own stages (er_reader, er_splitter,
+ * er_parser), so gzip, quoting, BOMs and line numbers behave exactly as they
+ * do for manifests. Loading is single-threaded; afterwards the tables are
+ * immutable and every look-up is a lock-free read.
+ *
+ * Layout: every string lives in one arena. Programs, roles and MRA texts are
+ * interned (few distinct values, compared by pointer); ids and names are
+ * copied once per run of equal values, without hashing. Rows are sorted by
+ * (party id, program, valid_from); each party then owns a contiguous slice of
+ * the cert array. Three open-addressing indexes map party id, (normalized name,
+ * country) and normalized name alone to a party; a fourth maps
+ * (program, country) to an MRA row. */
+#include "er_table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "er_parse.h"
+#include "er_reader.h"
+#include "er_split.h"
+#include "er_util.h"
+
+/* ================================================================ arena */
+
+typedef struct arena_blk {
+	struct arena_blk *next;
+	size_t used, cap;
+	char data[];
+} arena_blk;
+
+typedef struct arena {
+	arena_blk *head;
+} arena;
+
+#define ARENA_BLOCK (256u * 1024u)
+
+static char *arena_alloc(arena *a, size_t n)
+{
+	arena_blk *b = a->head;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		b = malloc(sizeof *b + cap);
+		if (!b)
+			return NULL;
+		b->next = a->head;
+		b->used = 0;
+		b->cap = cap;
+		a->head = b;
+	}
+	char *p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void arena_free(arena *a)
+{
+	arena_blk *b = a->head;
+	while (b) {
+		arena_blk *next = b->next;
+		free(b);
+		b = next;
+	}
+	a->head = NULL;
+}
+
+/* ======================================================= string interning */
+
+typedef struct istr {
+	const char *s; /* NULL = empty slot */
+	uint32_t len;
+	uint32_t tag;  /* low 32 bits of the hash: slot index and filter (tables < 2^32 slots) */
+} istr;
+
+typedef struct interner {
+	arena *ar;
+	istr *slots;
+	size_t mask, count;
+} interner;
+
+static const char empty_str[1] = "";
+
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+	return er_hash64(p, n, seed);
+}
+
+static int intern_grow(interner *in)
+{
+	size_t ncap = in->slots ? (in->mask + 1) * 2 : 1024;
+	if (ncap > ((size_t)1 << 31))
+		return -1;
+	istr *ns = calloc(ncap, sizeof *ns);
+	if (!ns)
+		return -1;
+	if (in->slots) {
+		for (size_t i = 0; i <= in->mask; i++) {
+			if (!in->slots[i].s)
+				continue;
+			size_t j = in->slots[i].tag & (ncap - 1);
+			while (ns[j].s)
+				j = (j + 1) & (ncap - 1);
+			ns[j] = in->slots[i];
+		}
+		free(in->slots);
+	}
+	in->slots = ns;
+	in->mask = ncap - 1;
+	return 0;
+}
+
+/* Return the one arena copy (NUL-terminated) of p[0..n); NULL when out of memory. */
+static const char *intern(interner *in, const char *p, size_t n)
+{
+	if (n == 0)
+		return empty_str;
+	if (n > UINT32_MAX)
+		return NULL;
+	if (!in->slots || (in->count + 1) * 2 > in->mask + 1) {
+		if (intern_grow(in) < 0)
+			return NULL;
+	}
+	uint32_t tag = (uint32_t)hash_bytes(p, n, 0);
+	size_t j = tag & in->mask;
+	for (;;) {
+		istr *e = &in->slots[j];
+		if (!e->s)
+			break;
+		if (e->tag == tag && e->len == n && memcmp(e->s, p, n) == 0)
+			return e->s;
+		j = (j + 1) & in->mask;
+	}
+	char *s = arena_alloc(in->ar, n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	in->slots[j].s = s;
+	in->slots[j].len = (uint32_t)n;
+	in->slots[j].tag = tag;
+	in->count++;
+	return s;
+}
+
+/* Rows of one party come together, so a column often repeats the previous
+ * row's value: a one-entry cache per column skips most hash look-ups. */
+typedef struct lastv {
+	const char *s;
+	size_t n;
+} lastv;
+
+static const char *intern_last(interner *in, lastv *c, const char *p, size_t n)
+{
+	if (c->s && c->n == n && memcmp(c->s, p, n) == 0)
+		return c->s;
+	const char *s = intern(in, p, n);
+	if (s) {
+		c->s = s;
+		c->n = n;
+	}
+	return s;
+}
+
+/* Ids and names are mostly unique: copy them into the arena without hashing,
+ * sharing only a repeat of the previous row's value. */
+static const char *copy_last(arena *ar, lastv *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return empty_str;
+	if (c->s && c->n == n && memcmp(c->s, p, n) == 0)
+		return c->s;
+	char *s = arena_alloc(ar, n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	c->s = s;
+	c->n = n;
+	return s;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return a == b || strcmp(a, b) == 0;
+}
+
+static void interner_free(interner *in)
+{
+	free(in->slots);
+	in->slots = NULL;
+	in->mask = in->count = 0;
+}
+
+/* ============================================================== indexes */
+
+/* One slot of an open-addressing index: val 0 = empty, else row index + 1,
+ * with SLOT_AMBIG set when two different parties share the key. */
+typedef struct slot {
+	uint32_t tag, val;
+} slot;
+
+#define SLOT_AMBIG 0x80000000u
+
+typedef struct idx {
+	slot *s;
+	size_t mask;
+} index_t;
+
+static int index_init(index_t *ix, size_t n)
+{
+	size_t cap = 16;
+	while (cap < n * 2 + 1)
+		cap *= 2;
+	ix->s = calloc(cap, sizeof *ix->s);
+	if (!ix->s)
+		return -1;
+	ix->mask = cap - 1;
+	return 0;
+}
+
+/* ============================================================== tables */
+
+struct er_tables {
+	arena ar;
+	er_party *parties;
+	size_t nparties;
+	er_cert *certs;
+	size_t ncerts;
+	er_mra *mra;
+	size_t nmra;
+	index_t by_id, by_name_cc, by_name, by_mra;
+};
+
+static const char *const status_names[ER_NSTATUS] = {
+	"certified", "validated", "suspended", "removed", "withdrawn",
+};
+
+const char *er_cert_status_name(int st)
+{
+	if (st < 0 || st >= ER_NSTATUS)
+		return "unknown";
+	return status_names[st];
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Longest field value quoted in a message. */
+#define MSG_VAL 48
+#define VAL(f) (int)((f).n > MSG_VAL ? MSG_VAL : (f).n), (f).p
+
+/* ================================================================ CSV input */
+
+/* A table file read through the manifest stages. */
+typedef struct csv_in {
+	const char *path;
+	er_reader *rd;
+	er_splitter *sp;
+	er_parser *ps;
+	er_recbuf rb;
+	uint32_t next;
+	int nfields;     /* fields in the header */
+	uint64_t hline;  /* line of the header */
+} csv_in;
+
+static const char *reject_text(int rej)
+{
+	switch (rej) {
+	case ER_REJ_FIELD_COUNT: return "wrong number of fields";
+	case ER_REJ_MISSING_REQUIRED: return "missing required field";
+	case ER_REJ_INVALID_DATE: return "invalid date";
+	case ER_REJ_INVALID_NUMBER: return "invalid number";
+	case ER_REJ_INVALID_VALUE: return "invalid value";
+	case ER_REJ_INVALID_UTF8: return "invalid UTF-8";
+	case ER_REJ_NUL_BYTE: return "NUL byte";
+	case ER_REJ_FIELD_TOO_LONG: return "field too long";
+	case ER_REJ_RECORD_TOO_LONG: return "record too long";
+	case ER_REJ_BAD_QUOTE: return "stray quote";
+	case ER_REJ_UNTERMINATED_QUOTE: return "unterminated quote";
+	default: return "malformed record";
+	}
+}
+
+static void csv_close(csv_in *c)
+{
+	er_recbuf_free(&c->rb);
+	er_parser_free(c->ps);
+	er_splitter_free(c->sp);
+	er_reader_close(c->rd);
+	memset(c, 0, sizeof *c);
+}
+
+static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	c->path = path;
+	er_status st = er_reader_open(path, &c->rd, err, errlen);
+	if (st != ER_OK)
+		return st;
+	er_split_opts o = {
+		.delim = ',',
+		.chunk_bytes = 1u << 20,
+		.max_record = 1u << 20,
+		.max_raw = 256,
+	};
+	c->sp = er_splitter_new(er_reader_read_fn, c->rd, &o);
+	c->ps = er_parser_new(',', 64u * 1024u);
+	if (!c->sp || !c->ps) {
+		csv_close(c);
+		seterr(err, errlen, "%s: out of memory", path);
+		return ER_E_NOMEM;
+	}
+	return ER_OK;
+}
+
+/* Next record as fields. Returns 1 with *f / *nf / *line set, 0 at end of
+ * input, -1 on error (*st and err set). */
+static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
+                    er_status *st, char *err, size_t errlen)
+{
+	while (c->next >= c->rb.n) {
+		c->next = 0;
+		int r = er_splitter_next(c->sp, &c->rb);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			const char *m = er_reader_error(c->rd);
+			if (m && *m) {
+				seterr(err, errlen, "%s", m);
+				*st = er_reader_is_gzip(c->rd) ? ER_E_GZIP : ER_E_IO;
+			} else {
+				seterr(err, errlen, "%s: read failed", c->path);
+				*st = ER_E_IO;
+			}
+			return -1;
+		}
+	}
+	const er_rec *rec = &c->rb.recs[c->next++];
+	*line = rec->line;
+	if (rec->reject != ER_REJ_NONE) {
+		seterr(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
+		       reject_text(rec->reject));
+		*st = ER_E_FORMAT;
+		return -1;
+	}
+	int rej = ER_REJ_NONE;
+	int n = er_parser_record(c->ps, c->rb.buf + rec->off, rec->len,
+	                         (rec->flags & ER_REC_QUOTED) != 0, f, &rej);
+	if (n < 0) {
+		seterr(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
+		       reject_text(rej));
+		*st = ER_E_FORMAT;
+		return -1;
+	}
+	*nf = n;
+	return 1;
+}
+
+/* Read the header and find each wanted column (case-insensitive, any order,
+ * extra columns ignored). col[i] receives the field index of want[i]. */
+static er_status csv_header(csv_in *c, const char *const *want, int nwant, int *col,
+                            char *err, size_t errlen)
+{
+	const er_field *f;
+	int nf;
+	uint64_t line;
+	er_status st = ER_E_FORMAT;
+	int r = csv_next(c, &f, &nf, &line, &st, err, errlen);
+	if (r < 0)
+		return st;
+	if (r == 0) {
+		seterr(err, errlen, "%s:1: empty file (no header row)", c->path);
+		return ER_E_FORMAT;
+	}
+	c->nfields = nf;
+	c->hline = line;
+	for (int w = 0; w < nwant; w++) {
+		col[w] = -1;
+		for (int i = 0; i < nf; i++) {
+			const char *p = f[i].p;
+			size_t n = f[i].n;
+			er_trim(&p, &n);
+			if (!er_ieq(p, n, want[w]))
+				continue;
+			if (col[w] >= 0) {
+				seterr(err, errlen, "%s:%llu: duplicate column '%s'", c->path,
+				       (unsigned long long)line, want[w]);
+				return ER_E_FORMAT;
+			}
+			col[w] = i;
+		}
+		if (col[w] < 0) {
+			seterr(err, errlen, "%s:%llu: missing column '%s'", c->path,
+			       (unsigned long long)line, want[w]);
+			return ER_E_FORMAT;
+		}
+	}
+	return ER_OK;
+}
+
+/* ======================================================= field validation */
+
+static int country_ok(er_field f, char out[3])
+{
+	if (f.n != 2)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		unsigned char ch = (unsigned char)f.p[i];
+		if (ch >= 'a' && ch <= 'z')
+			ch = (unsigned char)(ch - 32);
+		if (ch < 'A' || ch > 'Z')
+			return 0;
+		out[i] = (char)ch;
+	}
+	out[2] = '\0';
+	return 1;
+}
+
+/* Intern an upper-cased copy (program codes compare case-insensitively). */
+static const char *intern_upper(interner *in, lastv *c, er_field f)
+{
+	char small[64];
+	if (f.n == 0)
+		return empty_str;
+	if (c && c->s && c->n == f.n) {
+		size_t i = 0;
+		for (; i < f.n; i++) {
+			char ch = f.p[i];
+			if (((ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch) != c->s[i])
+				break;
+		}
+		if (i == f.n)
+			return c->s;
+	}
+	char *tmp = f.n <= sizeof small ? small : malloc(f.n);
+	if (!tmp)
+		return NULL;
+	for (size_t i = 0; i < f.n; i++) {
+		char ch = f.p[i];
+		tmp[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	const char *s = intern(in, tmp, f.n);
+	if (tmp != small)
+		free(tmp);
+	if (c && s) {
+		c->s = s;
+		c->n = f.n;
+	}
+	return s;
+}
+
+/* ========================================================= participants */
+
+typedef struct prow {
+	const char *id, *name, *role, *program;
+	char country[3];
+	uint8_t status, tier;
+	int32_t from, to;
+	uint32_t line;
+} prow;
+
+enum { P_ID, P_NAME, P_COUNTRY, P_ROLE, P_PROGRAM, P_STATUS, P_TIER, P_FROM, P_TO, P_NCOLS };
+static const char *const p_cols[P_NCOLS] = {
+	"party_id", "name", "country", "role", "program", "status", "tier", "valid_from", "valid_to",
+};
+
+static int parse_status(er_field f)
+{
+	for (int i = 0; i < ER_NSTATUS; i++)
+		if (er_ieq(f.p, f.n, status_names[i]))
+			return i;
+	return -1;
+}
+
+static uint32_t line32(uint64_t line)
+{
+	return line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+}
+
+/* Validate one participants row into *r. Returns 0 or -1 with err set. */
+static int p_row(const char *path, uint64_t line, const er_field *fv, const int *col,
+                 interner *in, lastv *cache, prow *r, er_status *st, char *err,
+                 size_t errlen)
+{
+	unsigned long long ln = (unsigned long long)line;
+	er_field f[P_NCOLS];
+	for (int i = 0; i < P_NCOLS; i++)
+		f[i] = fv[col[i]];
+	*st = ER_E_FORMAT;
+	if (f[P_ID].n == 0) {
+		seterr(err, errlen, "%s:%llu: missing party_id", path, ln);
+		return -1;
+	}
+	if (f[P_PROGRAM].n == 0) {
+		seterr(err, errlen, "%s:%llu: missing program", path, ln);
+		return -1;
+	}
+	if (!country_ok(f[P_COUNTRY], r->country)) {
+		seterr(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
+		       VAL(f[P_COUNTRY]));
+		return -1;
+	}
+	int s = parse_status(f[P_STATUS]);
+	if (s < 0) {
+		seterr(err, errlen, "%s:%llu: unknown status '%.*s'", path, ln, VAL(f[P_STATUS]));
+		return -1;
+	}
+	r->status = (uint8_t)s;
+	if (f[P_TIER].n == 0) {
+		r->tier = 0;
+	} else if (f[P_TIER].n == 1 && f[P_TIER].p[0] >= '1' && f[P_TIER].p[0] <= '3') {
+		r->tier = (uint8_t)(f[P_TIER].p[0] - '0');
+	} else {
+		seterr(err, errlen, "%s:%llu: bad tier '%.*s' (want 1, 2, 3 or empty)", path, ln,
+		       VAL(f[P_TIER]));
+		return -1;
+	}
+	if (f[P_FROM].n == 0) {
+		seterr(err, errlen, "%s:%llu: missing valid_from", path, ln);
+		return -1;
+	}
+	if (er_parse_date(f[P_FROM].p, f[P_FROM].n, &r->from) < 0) {
+		seterr(err, errlen, "%s:%llu: bad valid_from '%.*s' (want YYYY-MM-DD)", path, ln,
+		       VAL(f[P_FROM]));
+		return -1;
+	}
+	if (f[P_TO].n == 0) {
+		r->to = ER_DAY_MAX;
+	} else if (er_parse_date(f[P_TO].p, f[P_TO].n, &r->to) < 0) {
+		seterr(err, errlen, "%s:%llu: bad valid_to '%.*s' (want YYYY-MM-DD)", path, ln,
+		       VAL(f[P_TO]));
+		return -1;
+	} else if (r->to <= r->from) {
+		seterr(err, errlen, "%s:%llu: valid_to %.*s is not after valid_from %.*s", path, ln,
+		       VAL(f[P_TO]), VAL(f[P_FROM]));
+		return -1;
+	}
+	r->line = line32(line);
+	r->id = copy_last(in->ar, &cache[0], f[P_ID].p, f[P_ID].n);
+	r->name = copy_last(in->ar, &cache[1], f[P_NAME].p, f[P_NAME].n);
+	r->role = intern_last(in, &cache[2], f[P_ROLE].p, f[P_ROLE].n);
+	r->program = intern_upper(in, &cache[3], f[P_PROGRAM]);
+	if (!r->id || !r->name || !r->role || !r->program) {
+		*st = ER_E_NOMEM;
+		seterr(err, errlen, "%s:%llu: out of memory", path, ln);
+		return -1;
+	}
+	return 0;
+}
+
+static int prow_cmp(const void *a, const void *b)
+{
+	const prow *x = a, *y = b;
+	int c;
+	if (x->id != y->id && (c = strcmp(x->id, y->id)) != 0)
+		return c;
+	if (x->program != y->program && (c = strcmp(x->program, y->program)) != 0)
+		return c;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Cross-row checks on rows sorted by prow_cmp: one country per party, no
+ * overlapping periods within a party + program. Of all problems found, the one
+ * at the smallest line is reported (the row that reveals it). */
+static int p_cross_check(const char *path, const prow *r, size_t n, char *err, size_t errlen)
+{
+	uint32_t best = 0;
+	char msg[512] = "";
+	for (size_t g = 0; g < n;) {
+		size_t e = g;
+		size_t first = g; /* earliest line of the party defines its country */
+		while (e < n && same_str(r[e].id, r[g].id)) {
+			if (r[e].line < r[first].line)
+				first = e;
+			e++;
+		}
+		for (size_t i = g; i < e; i++) {
+			if (memcmp(r[i].country, r[first].country, 2) == 0)
+				continue;
+			if (!best || r[i].line < best) {
+				best = r[i].line;
+				snprintf(msg, sizeof msg,
+				         "party '%.*s' has country %s here but %s on line %u",
+				         MSG_VAL, r[i].id, r[i].country, r[first].country,
+				         (unsigned)r[first].line);
+			}
+		}
+		/* overlaps: within each program, compare with the period that reaches furthest */
+		size_t reach = g;
+		for (size_t i = g + 1; i < e; i++) {
+			if (r[i].program != r[i - 1].program) {
+				reach = i;
+				continue;
+			}
+			if (r[i].from < r[reach].to) {
+				uint32_t hi = r[i].line > r[reach].line ? r[i].line : r[reach].line;
+				uint32_t lo = r[i].line > r[reach].line ? r[reach].line : r[i].line;
+				if (!best || hi < best) {
+					best = hi;
+					snprintf(msg, sizeof msg,
+					         "period overlaps line %u for party '%.*s' program %.*s",
+					         (unsigned)lo, MSG_VAL, r[i].id, MSG_VAL, r[i].program);
+				}
+			}
+			if (r[i].to > r[reach].to)
+				reach = i;
+		}
+		g = e;
+	}
+	if (!best)
+		return 0;
+	seterr(err, errlen, "%s:%u: %s", path, (unsigned)best, msg);
+	return -1;
+}
+
+/* ======================================================= name normalizer */
+
+/* Upper-case of a 2-byte UTF-8 letter (Latin-1, Latin Extended-A, Greek,
+ * Cyrillic), so that "Müller" and "MÜLLER" meet. Other characters unchanged.
+ * cp is a code point in 0x80..0x7FF; the result stays in that range. */
+static unsigned upper_cp(unsigned cp)
+{
+	if (cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)
+		return cp - 0x20;
+	if (cp == 0xFF)
+		return 0x178;
+	if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
+	    (cp >= 0x14A && cp <= 0x177))
+		return (cp & 1) ? cp - 1 : cp;
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+		return (cp & 1) ? cp : cp - 1;
+	if (cp == 0x3C2)
+		return 0x3A3;
+	if ((cp >= 0x3B1 && cp <= 0x3C1) || (cp >= 0x3C3 && cp <= 0x3CB))
+		return cp - 0x20;
+	if (cp >= 0x430 && cp <= 0x44F)
+		return cp - 0x20;
+	if (cp >= 0x450 && cp <= 0x45F)
+		return cp - 0x50;
+	return cp;
+}
+
+static int is_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Byte length of the word character at s[i] (0 = separator). Any non-ASCII
+ * character except NO-BREAK SPACE is a word character. */
+static size_t word_len(const unsigned char *s, size_t n, size_t i)
+{
+	unsigned char c = s[i];
+	if (c < 0x80)
+		return is_alnum(c) ? 1 : 0;
+	if (c == 0xC2 && i + 1 < n && s[i + 1] == 0xA0)
+		return 0;
+	size_t k = 1;
+	if (c >= 0xC0)
+		while (k < 4 && i + k < n && (s[i + k] & 0xC0) == 0x80)
+			k++;
+	return k;
+}
+
+/* Separator length at s[i] (a NO-BREAK SPACE is 2 bytes). */
+static size_t sep_len(const unsigned char *s, size_t n, size_t i)
+{
+	return (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0xA0) ? 2 : 1;
+}
+
+/* Output with a cap: bytes past cap-1 are dropped. */
+typedef struct nout {
+	char *p;
+	size_t len, cap;
+	int space; /* a separator is pending before the next word byte */
+} nout;
+
+static void nput(nout *o, unsigned char c)
+{
+	if (o->space && o->len) {
+		o->space = 0;
+		nput(o, ' ');
+	}
+	o->space = 0;
+	if (o->len + 1 < o->cap)
+		o->p[o->len++] = (char)c;
+}
+
+/* Legal-form suffixes, as tokens after normalization. Matched at the end of
+ * the name, longest first, repeatedly, and only while a word remains before. */
+static const char *const suffixes[] = {
+	"INC", "INCORPORATED", "LLC", "L L C", "LTD", "LIMITED", "CO", "CORP", "CORPORATION",
+	"COMPANY", "GMBH", "AG", "KG", "SA", "S A", "SA DE CV", "DE CV", "DE C V", "S DE RL",
+	"S DE R L", "SAB", "SAPI", "SAS", "SRL", "SPA", "BV", "NV", "PLC", "PVT", "PTE", "PTY",
+	"JSC", "PJSC", "KK", "OY", "OYJ", "AB", "SARL", "LLP", "LP", "LLLP", "PLLC", "ULC",
+	"LTDA", "LIMITADA", "SL", "SE", "AS", "A S", "ASA", "APS", "SRO", "SP Z O O", "KFT", "OOO",
+	"SDN BHD", "BHD", "CIA", "AND CO", "AND CIA", "AND COMPANY", "PRIVATE LIMITED",
+	"LIMITED LIABILITY COMPANY", "JOINT STOCK COMPANY", "KABUSHIKI KAISHA", "BVBA", "SPRL",
+};
+
+static size_t strip_suffixes(char *s, size_t len)
+{
+	for (;;) {
+		size_t best = 0;
+		for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+			size_t sl = strlen(suffixes[k]);
+			/* need "<word> <suffix>": a space before it and something before that */
+			if (sl + 2 > len || sl <= best)
+				continue;
+			if (s[len - sl - 1] == ' ' && memcmp(s + len - sl, suffixes[k], sl) == 0)
+				best = sl;
+		}
+		if (!best)
+			return len;
+		len -= best + 1;
+		s[len] = '\0';
+	}
+}
+
+size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
+{
+	if (!out || cap == 0)
+		return 0;
+	const unsigned char *s = (const unsigned char *)in;
+	nout o = { out, 0, cap, 0 };
+	size_t seg = 0; /* characters in the current dot-delimited segment */
+	for (size_t i = 0; i < n;) {
+		size_t wl = word_len(s, n, i);
+		if (wl == 1 && s[i] < 0x80) {
+			unsigned char c = s[i];
+			nput(&o, (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c);
+			seg++;
+			i++;
+			continue;
+		}
+		if (wl == 2 && (s[i] & 0xE0) == 0xC0 && s[i] >= 0xC2) {
+			unsigned cp = ((unsigned)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F);
+			cp = upper_cp(cp);
+			nput(&o, (unsigned char)(0xC0 | (cp >> 6)));
+			nput(&o, (unsigned char)(0x80 | (cp & 0x3F)));
+			seg++;
+			i += 2;
+			continue;
+		}
+		if (wl) {
+			for (size_t k = 0; k < wl; k++)
+				nput(&o, s[i + k]);
+			seg++;
+			i += wl;
+			continue;
+		}
+		if (s[i] == '.' && seg == 1 && i + 1 < n) {
+			/* "G.M.B.H.", "S.A.": a dot between two one-character segments joins them */
+			size_t nl = word_len(s, n, i + 1);
+			if (nl && (i + 1 + nl >= n || word_len(s, n, i + 1 + nl) == 0)) {
+				seg = 0;
+				i++;
+				continue;
+			}
+		}
+		if (s[i] == '&') {
+			o.space = 1;
+			nput(&o, 'A');
+			nput(&o, 'N');
+			nput(&o, 'D');
+		}
+		o.space = 1;
+		seg = 0;
+		i += sep_len(s, n, i);
+	}
+	size_t len = o.len;
+	out[len] = '\0';
+	if (len > 4 && memcmp(out, "THE ", 4) == 0) {
+		memmove(out, out + 4, len - 4 + 1);
+		len -= 4;
+	}
+	return strip_suffixes(out, len);
+}
+
+/* Normalize into buf (stack) or a heap buffer big enough for any input
+ * ('&' -> " AND " is the largest growth: 5 bytes per input byte). */
+static char *normalize_alloc(const char *p, size_t n, char *buf, size_t bufcap, size_t *len)
+{
+	size_t need = n * 5 + 1;
+	char *out = buf;
+	if (need > bufcap) {
+		out = malloc(need);
+		if (!out)
+			return NULL;
+	} else {
+		need = bufcap;
+	}
+	*len = er_name_normalize(p, n, out, need);
+	return out;
+}
+
+/* ================================================================ indexes */
+
+static uint64_t name_hash(const char *norm, size_t len, const char *cc)
+{
+	uint64_t h = hash_bytes(norm, len, 0x6e616d65u);
+	return cc ? hash_bytes(cc, 2, h) : h;
+}
+
+/* Insert party i under its name (with or without country); equal keys from
+ * different parties mark the slot ambiguous. */
+static void name_insert(index_t *ix, const er_party *parties, uint32_t i, int with_cc)
+{
+	const er_party *p = &parties[i];
+	uint64_t h = name_hash(p->norm_name, strlen(p->norm_name), with_cc ? p->country : NULL);
+	uint32_t tag = (uint32_t)(h >> 32);
+	size_t j = (size_t)h & ix->mask;
+	for (;;) {
+		slot *s = &ix->s[j];
+		if (!s->val) {
+			s->tag = tag;
+			s->val = i + 1;
+			return;
+		}
+		const er_party *q = &parties[(s->val & ~SLOT_AMBIG) - 1];
+		if (s->tag == tag && same_str(q->norm_name, p->norm_name) &&
+		    (!with_cc || memcmp(q->country, p->country, 2) == 0)) {
+			s->val |= SLOT_AMBIG;
+			return;
+		}
+		j = (j + 1) & ix->mask;
+	}
+}
+
+static void id_insert(index_t *ix, const er_party *parties, uint32_t i)
+{
+	const char *id = parties[i].id;
+	uint64_t h = hash_bytes(id, strlen(id), 0);
+	size_t j = (size_t)h & ix->mask;
+	while (ix->s[j].val)
+		j = (j + 1) & ix->mask;
+	ix->s[j].tag = (uint32_t)(h >> 32);
+	ix->s[j].val = i + 1;
+}
+
+const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
+{
+	if (!t || !t->nparties || !id || !n)
+		return NULL;
+	uint64_t h = hash_bytes(id, n, 0);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t j = (size_t)h & t->by_id.mask;; j = (j + 1) & t->by_id.mask) {
+		const slot *s = &t->by_id.s[j];
+		if (!s->val)
+			return NULL;
+		if (s->tag != tag)
+			continue;
+		const er_party *p = &t->parties[s->val - 1];
+		if (memcmp(p->id, id, n) == 0 && p->id[n] == '\0')
+			return p;
+	}
+}
+
+const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
+                                    const char *country, size_t cn)
+{
+	if (!t || !t->nparties || !name || !n)
+		return NULL;
+	char cc[3];
+	if (cn) {
+		er_field f = { country, cn };
+		if (!country || !country_ok(f, cc))
+			return NULL;
+	}
+	char buf[1024];
+	size_t len;
+	char *norm = normalize_alloc(name, n, buf, sizeof buf, &len);
+	if (!norm)
+		return NULL;
+	const er_party *found = NULL;
+	const index_t *ix = cn ? &t->by_name_cc : &t->by_name;
+	if (len) {
+		uint64_t h = name_hash(norm, len, cn ? cc : NULL);
+		uint32_t tag = (uint32_t)(h >> 32);
+		for (size_t j = (size_t)h & ix->mask;; j = (j + 1) & ix->mask) {
+			const slot *s = &ix->s[j];
+			if (!s->val)
+				break;
+			if (s->tag != tag)
+				continue;
+			const er_party *p = &t->parties[(s->val & ~SLOT_AMBIG) - 1];
+			if (memcmp(p->norm_name, norm, len) != 0 || p->norm_name[len] != '\0')
+				continue;
+			if (cn && memcmp(p->country, cc, 2) != 0)
+				continue;
+			found = (s->val & SLOT_AMBIG) ? NULL : p;
+			break;
+		}
+	}
+	if (norm != buf)
+		free(norm);
+	return found;
+}
+
+/* ================================================================ as-of */
+
+/* Standing used to pick among periods in force: higher is better. */
+static const uint8_t standing[ER_NSTATUS] = {
+	[ER_ST_VALIDATED] = 4, [ER_ST_CERTIFIED] = 3, [ER_ST_SUSPENDED] = 2,
+	[ER_ST_REMOVED] = 1, [ER_ST_WITHDRAWN] = 0,
+};
+
+static int better(const er_cert *a, const er_cert *b)
+{
+	if (standing[a->status] != standing[b->status])
+		return standing[a->status] > standing[b->status];
+	if (a->is_ctpat != b->is_ctpat)
+		return a->is_ctpat;
+	return a->tier > b->tier;
+}
+
+const er_cert *er_party_cert_on(const er_party *p, int32_t day, int want)
+{
+	if (!p)
+		return NULL;
+	const er_cert *best = NULL;
+	for (uint32_t i = 0; i < p->ncerts; i++) {
+		const er_cert *c = &p->certs[i];
+		if ((want == 1 && !c->is_ctpat) || (want == 0 && c->is_ctpat))
+			continue;
+		if (day < c->valid_from || day >= c->valid_to)
+			continue;
+		if (!best || better(c, best))
+			best = c;
+	}
+	return best;
+}
+
+/* ================================================================== MRA */
+
+static uint64_t mra_hash(const char *program, const char *cc)
+{
+	return hash_bytes(cc, 2, hash_bytes(program, strlen(program), 0x6d7261u));
+}
+
+static const er_mra *mra_find(const er_tables *t, const char *program, const char cc[2])
+{
+	if (!t->nmra)
+		return NULL;
+	uint64_t h = mra_hash(program, cc);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t j = (size_t)h & t->by_mra.mask;; j = (j + 1) & t->by_mra.mask) {
+		const slot *s = &t->by_mra.s[j];
+		if (!s->val)
+			return NULL;
+		const er_mra *m = &t->mra[s->val - 1];
+		if (s->tag == tag && memcmp(m->country, cc, 2) == 0 && strcmp(m->program, program) == 0)
+			return m;
+	}
+}
+
+int er_tables_mra_recognized(const er_tables *t, const char *program,
+                             const char country[2], int32_t day)
+{
+	if (!t || !program || !country)
+		return 0;
+	char cc[3];
+	er_field f = { country, 2 };
+	if (!country_ok(f, cc))
+		return 0;
+	/* program codes are stored upper-case */
+	char up[64];
+	size_t pl = strlen(program);
+	if (pl == 0 || pl >= sizeof up)
+		return 0;
+	for (size_t i = 0; i <= pl; i++)
+		up[i] = (program[i] >= 'a' && program[i] <= 'z') ? (char)(program[i] - 32) : program[i];
+	const er_mra *m = mra_find(t, up, cc);
+	if (!m || m->recognized_from == ER_DAY_NONE)
+		return 0;
+	return m->recognized_from <= day && day < m->recognized_to;
+}
+
+enum { M_PROGRAM, M_PARTNER, M_PPROGRAM, M_COUNTRY, M_SIGNED, M_FROM, M_TO, M_NOTE, M_NCOLS };
+static const char *const m_cols[M_NCOLS] = {
+	"program", "partner", "partner_program", "country", "signed_on", "recognized_from",
+	"recognized_to", "note",
+};
+
+/* Optional date: empty -> dflt. 0 ok, -1 bad. */
+static int opt_date(er_field f, int32_t dflt, int32_t *out)
+{
+	if (f.n == 0) {
+		*out = dflt;
+		return 0;
+	}
+	return er_parse_date(f.p, f.n, out);
+}
+
+static er_status load_mra(er_tables *t, interner *in, const char *path, char *err,
+                          size_t errlen)
+{
+	csv_in c;
+	int col[M_NCOLS];
+	uint32_t *lines = NULL;
+	size_t cap = 0;
+	er_status st = csv_open(&c, path, err, errlen);
+	if (st != ER_OK)
+		return st;
+	st = csv_header(&c, m_cols, M_NCOLS, col, err, errlen);
+	if (st != ER_OK)
+		goto out;
+	for (;;) {
+		const er_field *fv;
+		int nf;
+		uint64_t line;
+		int r = csv_next(&c, &fv, &nf, &line, &st, err, errlen);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		unsigned long long ln = (unsigned long long)line;
+		st = ER_E_FORMAT;
+		if (nf != c.nfields) {
+			seterr(err, errlen, "%s:%llu: expected %d fields, got %d", path, ln, c.nfields, nf);
+			goto out;
+		}
+		er_field f[M_NCOLS];
+		for (int i = 0; i < M_NCOLS; i++)
+			f[i] = fv[col[i]];
+		er_mra m;
+		memset(&m, 0, sizeof m);
+		if (f[M_PROGRAM].n == 0) {
+			seterr(err, errlen, "%s:%llu: missing program", path, ln);
+			goto out;
+		}
+		if (!country_ok(f[M_COUNTRY], m.country)) {
+			seterr(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
+			       VAL(f[M_COUNTRY]));
+			goto out;
+		}
+		if (opt_date(f[M_SIGNED], ER_DAY_NONE, &m.signed_on) < 0) {
+			seterr(err, errlen, "%s:%llu: bad signed_on '%.*s' (want YYYY-MM-DD)", path, ln,
+			       VAL(f[M_SIGNED]));
+			goto out;
+		}
+		if (opt_date(f[M_FROM], ER_DAY_NONE, &m.recognized_from) < 0) {
+			seterr(err, errlen, "%s:%llu: bad recognized_from '%.*s' (want YYYY-MM-DD)", path,
+			       ln, VAL(f[M_FROM]));
+			goto out;
+		}
+		if (opt_date(f[M_TO], ER_DAY_MAX, &m.recognized_to) < 0) {
+			seterr(err, errlen, "%s:%llu: bad recognized_to '%.*s' (want YYYY-MM-DD)", path, ln,
+			       VAL(f[M_TO]));
+			goto out;
+		}
+		if (m.recognized_from != ER_DAY_NONE && m.recognized_to <= m.recognized_from) {
+			seterr(err, errlen, "%s:%llu: recognized_to %.*s is not after recognized_from %.*s",
+			       path, ln, VAL(f[M_TO]), VAL(f[M_FROM]));
+			goto out;
+		}
+		m.program = intern_upper(in, NULL, f[M_PROGRAM]);
+		m.partner = intern(in, f[M_PARTNER].p, f[M_PARTNER].n);
+		m.partner_program = intern(in, f[M_PPROGRAM].p, f[M_PPROGRAM].n);
+		m.note = intern(in, f[M_NOTE].p, f[M_NOTE].n);
+		if (!m.program || !m.partner || !m.partner_program || !m.note)
+			goto nomem;
+		for (size_t i = 0; i < t->nmra; i++) {
+			if (t->mra[i].program == m.program && memcmp(t->mra[i].country, m.country, 2) == 0) {
+				seterr(err, errlen, "%s:%llu: duplicate row for program %s country %s"
+				       " (first on line %u)", path, ln, m.program, m.country,
+				       (unsigned)lines[i]);
+				goto out;
+			}
+		}
+		if (t->nmra == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			er_mra *nm = realloc(t->mra, ncap * sizeof *nm);
+			if (!nm)
+				goto nomem;
+			t->mra = nm;
+			uint32_t *nl = realloc(lines, ncap * sizeof *nl);
+			if (!nl)
+				goto nomem;
+			lines = nl;
+			cap = ncap;
+		}
+		lines[t->nmra] = line32(line);
+		t->mra[t->nmra++] = m;
+	}
+	if (index_init(&t->by_mra, t->nmra) < 0)
+		goto nomem;
+	for (size_t i = 0; i < t->nmra; i++) {
+		uint64_t h = mra_hash(t->mra[i].program, t->mra[i].country);
+		size_t j = (size_t)h & t->by_mra.mask;
+		while (t->by_mra.s[j].val)
+			j = (j + 1) & t->by_mra.mask;
+		t->by_mra.s[j].tag = (uint32_t)(h >> 32);
+		t->by_mra.s[j].val = (uint32_t)i + 1;
+	}
+	st = ER_OK;
+	goto out;
+nomem:
+	st = ER_E_NOMEM;
+	seterr(err, errlen, "%s: out of memory", path);
+out:
+	free(lines);
+	csv_close(&c);
+	return st;
+}
+
+/* ========================================================== participants */
+
+static er_status load_participants(er_tables *t, interner *in, const char *path,
+                                   char *err, size_t errlen)
+{
+	csv_in c;
+	int col[P_NCOLS];
+	prow *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	lastv cache[4] = { { NULL, 0 } };
+	er_status st = csv_open(&c, path, err, errlen);
+	if (st != ER_OK)
+		return st;
+	st = csv_header(&c, p_cols, P_NCOLS, col, err, errlen);
+	if (st != ER_OK)
+		goto out;
+	for (;;) {
+		const er_field *fv;
+		int nf;
+		uint64_t line;
+		int r = csv_next(&c, &fv, &nf, &line, &st, err, errlen);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		if (nf != c.nfields) {
+			st = ER_E_FORMAT;
+			seterr(err, errlen, "%s:%llu: expected %d fields, got %d", path,
+			       (unsigned long long)line, c.nfields, nf);
+			goto out;
+		}
+		if (nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			prow *nr = realloc(rows, ncap * sizeof *nr);
+			if (!nr)
+				goto nomem;
+			rows = nr;
+			cap = ncap;
+		}
+		if (p_row(path, line, fv, col, in, cache, &rows[nrows], &st, err, errlen) < 0)
+			goto out;
+		nrows++;
+	}
+	if (nrows >= SLOT_AMBIG) {
+		st = ER_E_FORMAT;
+		seterr(err, errlen, "%s: too many rows", path);
+		goto out;
+	}
+	/* tables are usually written in id order: skip the sort when they are */
+	size_t k = 1;
+	while (k < nrows && prow_cmp(&rows[k - 1], &rows[k]) <= 0)
+		k++;
+	if (k < nrows)
+		qsort(rows, nrows, sizeof *rows, prow_cmp);
+	if (p_cross_check(path, rows, nrows, err, errlen) < 0) {
+		st = ER_E_FORMAT;
+		goto out;
+	}
+
+	/* parties and their certs */
+	size_t np = 0;
+	for (size_t i = 0; i < nrows; i++)
+		if (i == 0 || !same_str(rows[i].id, rows[i - 1].id))
+			np++;
+	t->certs = calloc(nrows ? nrows : 1, sizeof *t->certs);
+	t->parties = calloc(np ? np : 1, sizeof *t->parties);
+	if (!t->certs || !t->parties)
+		goto nomem;
+	t->ncerts = nrows;
+	char nbuf[1024];
+	lastv last_norm = { NULL, 0 };
+	for (size_t g = 0; g < nrows;) {
+		size_t e = g, latest = g;
+		while (e < nrows && same_str(rows[e].id, rows[g].id)) {
+			const prow *r = &rows[e];
+			er_cert *c2 = &t->certs[e];
+			c2->program = r->program;
+			memcpy(c2->country, r->country, 3);
+			c2->status = r->status;
+			c2->tier = r->tier;
+			c2->is_ctpat = strcmp(r->program, "CTPAT") == 0;
+			c2->valid_from = r->from;
+			c2->valid_to = r->to;
+			c2->line = r->line;
+			if (r->from > rows[latest].from ||
+			    (r->from == rows[latest].from && r->line > rows[latest].line))
+				latest = e;
+			e++;
+		}
+		er_party *p = &t->parties[t->nparties++];
+		p->id = rows[g].id;
+		p->name = rows[latest].name;
+		p->role = rows[latest].role;
+		memcpy(p->country, rows[g].country, 3);
+		p->certs = &t->certs[g];
+		p->ncerts = (uint32_t)(e - g);
+		size_t nl;
+		char *norm = normalize_alloc(p->name, strlen(p->name), nbuf, sizeof nbuf, &nl);
+		if (!norm)
+			goto nomem;
+		p->norm_name = copy_last(&t->ar, &last_norm, norm, nl);
+		if (norm != nbuf)
+			free(norm);
+		if (!p->norm_name)
+			goto nomem;
+		g = e;
+	}
+
+	if (index_init(&t->by_id, t->nparties) < 0 || index_init(&t->by_name_cc, t->nparties) < 0 ||
+	    index_init(&t->by_name, t->nparties) < 0)
+		goto nomem;
+	for (uint32_t i = 0; i < (uint32_t)t->nparties; i++) {
+		id_insert(&t->by_id, t->parties, i);
+		if (!t->parties[i].norm_name[0])
+			continue;
+		name_insert(&t->by_name_cc, t->parties, i, 1);
+		name_insert(&t->by_name, t->parties, i, 0);
+	}
+	st = ER_OK;
+	goto out;
+nomem:
+	st = ER_E_NOMEM;
+	seterr(err, errlen, "%s: out of memory", path);
+out:
+	free(rows);
+	csv_close(&c);
+	return st;
+}
+
+/* ================================================================ public */
+
+static int empty_index(index_t *ix)
+{
+	return ix->s ? 0 : index_init(ix, 0);
+}
+
+er_status er_tables_load(const char *participants_path, const char *mra_path,
+                         er_tables **out, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!out)
+		return ER_E_USAGE;
+	*out = NULL;
+	er_tables *t = calloc(1, sizeof *t);
+	if (!t) {
+		seterr(err, errlen, "tables: out of memory");
+		return ER_E_NOMEM;
+	}
+	interner in = { &t->ar, NULL, 0, 0 };
+	er_status st = ER_OK;
+	if (participants_path)
+		st = load_participants(t, &in, participants_path, err, errlen);
+	if (st == ER_OK && mra_path)
+		st = load_mra(t, &in, mra_path, err, errlen);
+	if (st == ER_OK && (empty_index(&t->by_id) < 0 || empty_index(&t->by_name_cc) < 0 ||
+	                    empty_index(&t->by_name) < 0 || empty_index(&t->by_mra) < 0)) {
+		st = ER_E_NOMEM;
+		seterr(err, errlen, "tables: out of memory");
+	}
+	interner_free(&in);
+	if (st != ER_OK) {
+		er_tables_free(t);
+		return st;
+	}
+	*out = t;
+	return ER_OK;
+}
+
+void er_tables_free(er_tables *t)
+{
+	if (!t)
+		return;
+	free(t->parties);
+	free(t->certs);
+	free(t->mra);
+	free(t->by_id.s);
+	free(t->by_name_cc.s);
+	free(t->by_name.s);
+	free(t->by_mra.s);
+	arena_free(&t->ar);
+	free(t);
+}
+
+size_t er_tables_nparties(const er_tables *t)
+{
+	return t ? t->nparties : 0;
+}
+
+const er_party *er_tables_party(const er_tables *t, size_t i)
+{
+	return t && i < t->nparties ? &t->parties[i] : NULL;
+}
+
+size_t er_tables_nmra(const er_tables *t)
+{
+	return t ? t->nmra : 0;
+}
+
+const er_mra *er_tables_mra(const er_tables *t, size_t i)
+{
+	return t && i < t->nmra ? &t->mra[i] : NULL;
+}
