@@ -1,0 +1,85 @@
+/* er_rules.h - the rule set loaded from rules.ini (weights, thresholds, watch
+ * lists, vague terms, filing window, random selection, exam probabilities),
+ * laid out for lock-free look-ups on the scoring hot path. Immutable after
+ * er_rules_load(); any number of threads may read it at once. */
+#ifndef ER_RULES_H
+#define ER_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "examrisk.h"
+
+/* Longest vague term accepted (bytes after normalisation). Descriptions whose
+ * normalised form is longer cannot equal a term, so the scorer stops copying. */
+#define ER_VAGUE_MAX 64
+
+/* HS watch entry: a prefix of len digits whose numeric value is val. */
+typedef struct er_hs_slot {
+	uint64_t key;  /* value * 16 + digits; 0 = empty slot */
+	int32_t points;
+	uint32_t line; /* rules.ini line, for duplicate messages */
+} er_hs_slot;
+
+/* Vague-term set entry: term bytes live in er_rules.vague_text. */
+typedef struct er_vague_slot {
+	uint64_t hash;  /* 0 = empty slot (real hashes are forced non-zero) */
+	uint32_t off;
+	uint32_t len;
+} er_vague_slot;
+
+struct er_rules {
+	char *path;                      /* as given to er_rules_load */
+	int base, red, yellow;           /* [score] */
+	int points[ER_NREASONS];         /* [points]; HS/ORIGIN_WATCH come from lists */
+	int window_hours;                /* [filing] */
+	int64_t window_secs;
+	double random_rate;              /* [random] */
+	uint64_t random_seed;
+	double exam_prob[ER_NLANES];     /* [exam_probability] */
+
+	/* [hs_watch]: open addressing, size a power of two. */
+	er_hs_slot *hs;
+	uint32_t hs_mask, hs_n;
+	uint16_t hs_lens;                /* bit L set when some prefix has L digits */
+
+	/* [origin_watch]: direct table indexed by (A-Z, A-Z). */
+	int16_t origin_points[26 * 26];
+	uint8_t origin_set[26 * 26];
+
+	/* [vague]: open-addressing set of normalised terms. */
+	er_vague_slot *vague;
+	uint32_t vague_mask, vague_n;
+	uint32_t vague_maxlen;           /* longest normalised term (<= ER_VAGUE_MAX) */
+	char *vague_text;
+	size_t vague_text_len, vague_text_cap;
+};
+
+/* Probability that a shipment in lane (enum er_lane) is examined, from
+ * [exam_probability]; 0 for an out-of-range lane. */
+double er_rules_exam_prob(const er_rules *r, int lane);
+
+/* Score at and above which a shipment is RED. */
+int er_rules_red_threshold(const er_rules *r);
+
+/* Score at and above which a shipment is YELLOW (below RED). */
+int er_rules_yellow_threshold(const er_rules *r);
+
+/* Points of a reason code from [points] (0 for HS_WATCH / ORIGIN_WATCH,
+ * whose points come per entry from their lists, and for bad codes). */
+int er_rules_points(const er_rules *r, int reason);
+
+/* Points of the longest watched prefix of the digits d[0..n) (n <= 10);
+ * returns 1 and sets *points when one matches, else 0. */
+int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points);
+
+/*
+ * 1 when a cargo description is vague: empty or blank; equal to a listed
+ * term after normalisation (ASCII upper-case, whitespace runs collapsed,
+ * leading whitespace and trailing whitespace/punctuation dropped); no letter
+ * at all (only digits, punctuation, spaces); or one character repeated 3 or
+ * more times (spaces ignored, ASCII case ignored). Reads at most until the
+ * answer is known; allocates nothing.
+ */
+int er_rules_vague_desc(const er_rules *r, const char *p, size_t n);
+
+#endif

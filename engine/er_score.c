@@ -1,0 +1,423 @@
+/* er_score.c - score one manifest row: validate the fields the rules read,
+ * look the parties up as of the arrival date, fire the rules, sum the points
+ * and pick the lane. Runs on every worker thread for every row, so it reads
+ * only immutable tables and rules, writes only *res and allocates nothing. */
+#include <string.h>
+
+#include "er_rules.h"
+#include "er_table.h"
+#include "er_util.h"
+
+/* ------------------------------------------------------------------ */
+/* Names                                                                */
+/* ------------------------------------------------------------------ */
+
+const char *er_status_str(er_status s)
+{
+	switch (s) {
+	case ER_OK:
+		return "ok";
+	case ER_E_NOMEM:
+		return "out of memory";
+	case ER_E_IO:
+		return "I/O error";
+	case ER_E_FORMAT:
+		return "malformed input";
+	case ER_E_GZIP:
+		return "corrupt or truncated gzip";
+	case ER_E_USAGE:
+		return "usage error";
+	case ER_E_REJECTS:
+		return "too many rejected rows";
+	case ER_E_ROW:
+		return "row rejected";
+	case ER_E_INTERNAL:
+		return "internal error";
+	}
+	return "unknown status";
+}
+
+static const char *const reject_names[ER_NREJECTS] = {
+	"none", "field_count", "missing_required", "invalid_date", "invalid_number",
+	"invalid_value", "invalid_utf8", "nul_byte", "field_too_long", "record_too_long",
+	"bad_quote", "unterminated_quote"
+};
+
+const char *er_reject_name(int rej)
+{
+	if (rej < 0 || rej >= ER_NREJECTS)
+		return "?";
+	return reject_names[rej];
+}
+
+/* ------------------------------------------------------------------ */
+/* Field helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+enum mode { M_UNKNOWN, M_VESSEL, M_TRUCK, M_RAIL, M_AIR };
+
+static inline er_field field(const er_row *row, int col)
+{
+	er_field f = row->f[col];
+	if (f.n)
+		er_trim(&f.p, &f.n);
+	return f;
+}
+
+static int norm_mode(er_field m)
+{
+	if (m.n == 0)
+		return M_UNKNOWN;
+	/* Dispatch on the first letter so a row costs one or two compares. */
+	switch (m.p[0] | 0x20) {
+	case 'v':
+		return er_ieq(m.p, m.n, "VESSEL") ? M_VESSEL : M_UNKNOWN;
+	case 'o':
+		return er_ieq(m.p, m.n, "OCEAN") ? M_VESSEL : M_UNKNOWN;
+	case 's':
+		return er_ieq(m.p, m.n, "SEA") ? M_VESSEL : M_UNKNOWN;
+	case 'm':
+		return er_ieq(m.p, m.n, "MARITIME") ? M_VESSEL : M_UNKNOWN;
+	case 't':
+		return er_ieq(m.p, m.n, "TRUCK") ? M_TRUCK : M_UNKNOWN;
+	case 'r':
+		if (er_ieq(m.p, m.n, "ROAD"))
+			return M_TRUCK;
+		return er_ieq(m.p, m.n, "RAIL") ? M_RAIL : M_UNKNOWN;
+	case 'h':
+		return er_ieq(m.p, m.n, "HIGHWAY") ? M_TRUCK : M_UNKNOWN;
+	case 'a':
+		return er_ieq(m.p, m.n, "AIR") ? M_AIR : M_UNKNOWN;
+	default:
+		return M_UNKNOWN;
+	}
+}
+
+static inline int reject(er_result *res, int why, int col)
+{
+	res->reject = why;
+	res->reject_col = col;
+	return -1;
+}
+
+/* Optional non-negative number: absent is fine. */
+static inline int check_number(const er_row *row, int col, er_result *res)
+{
+	er_field f = field(row, col);
+	double v;
+	if (f.n && er_parse_number(f.p, f.n, &v) < 0)
+		return reject(res, ER_REJ_INVALID_NUMBER, col);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parties                                                              */
+/* ------------------------------------------------------------------ */
+
+static inline int good_standing(const er_cert *c)
+{
+	return c && (c->status == ER_ST_CERTIFIED || c->status == ER_ST_VALIDATED);
+}
+
+/* Tier of a cert in good standing; a missing tier follows its status. */
+static inline int tier_of(const er_cert *c)
+{
+	int t = c->tier ? c->tier : (c->status == ER_ST_VALIDATED ? 2 : 1);
+	return t > 3 ? 3 : t;
+}
+
+/* Look a party up by id; when the id is absent or unknown, by name and
+ * country if a name is given (name may be empty to forbid name matching). */
+static const er_party *find_party(const er_tables *t, er_field id, er_field name,
+                                  er_field country, uint8_t *match)
+{
+	const er_party *p = NULL;
+	*match = ER_MATCH_ABSENT;
+	if (id.n) {
+		p = er_tables_find_id(t, id.p, id.n);
+		*match = p ? ER_MATCH_ID : ER_MATCH_NONE;
+	}
+	if (!p && name.n) {
+		p = er_tables_find_name(t, name.p, name.n, country.p, country.n);
+		*match = p ? ER_MATCH_NAME : ER_MATCH_NONE;
+	}
+	return p;
+}
+
+/* Join up to three parts with ':' into dst[cap], truncating. */
+static void put_status(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t o = 0;
+	for (int i = 0; i < 3 && parts[i]; i++) {
+		if (i && o + 1 < cap)
+			dst[o++] = ':';
+		for (const char *s = parts[i]; *s && o + 1 < cap; s++)
+			dst[o++] = *s;
+	}
+	dst[o] = '\0';
+}
+
+static const char *const tier_names[4] = { "T0", "T1", "T2", "T3" };
+
+/* Standing of one shipper-side party, best first. */
+enum shp_rank {
+	SR_NONE,         /* no id or name given */
+	SR_UNKNOWN,      /* given, not found */
+	SR_NOT_IN_FORCE, /* found, no period in force on the day */
+	SR_NOT_GOOD,     /* found, in force but suspended/removed/withdrawn */
+	SR_AEO_NO_MRA,   /* foreign program in good standing, no MRA in force */
+	SR_MRA,          /* foreign program in good standing, MRA in force */
+	SR_CTPAT         /* CTPAT in good standing */
+};
+
+typedef struct shp_eval {
+	int rank;
+	const er_cert *cert; /* the cert behind the rank (NULL below SR_NOT_GOOD) */
+} shp_eval;
+
+static shp_eval eval_shipper_side(const er_tables *t, const er_party *p, uint8_t match,
+                                  int32_t day)
+{
+	shp_eval e = { match == ER_MATCH_ABSENT ? SR_NONE : SR_UNKNOWN, NULL };
+	if (!p)
+		return e;
+	const er_cert *ct = er_party_cert_on(p, day, 1);
+	if (good_standing(ct)) {
+		e.rank = SR_CTPAT;
+		e.cert = ct;
+		return e;
+	}
+	const er_cert *fc = er_party_cert_on(p, day, 0);
+	if (good_standing(fc)) {
+		e.rank = er_tables_mra_recognized(t, fc->program, fc->country, day) ? SR_MRA
+		                                                                  : SR_AEO_NO_MRA;
+		e.cert = fc;
+		return e;
+	}
+	if (ct || fc) {
+		e.rank = SR_NOT_GOOD;
+		e.cert = ct ? ct : fc;
+		return e;
+	}
+	e.rank = SR_NOT_IN_FORCE;
+	return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scoring                                                              */
+/* ------------------------------------------------------------------ */
+
+static inline void fire(er_result *res, int reason, int pts, int *sum)
+{
+	res->fired |= 1u << reason;
+	res->points[reason] = (int16_t)pts;
+	*sum += pts;
+}
+
+er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
+                       er_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->reject_col = -1;
+
+	/* ---- validation, in column order so the first bad column is reported ---- */
+	er_field sid = field(row, ER_COL_SHIPMENT_ID);
+	if (!sid.n) {
+		reject(res, ER_REJ_MISSING_REQUIRED, ER_COL_SHIPMENT_ID);
+		return ER_E_ROW;
+	}
+	er_field arr = field(row, ER_COL_ARRIVAL_DATE);
+	int32_t day;
+	if (!arr.n) {
+		reject(res, ER_REJ_MISSING_REQUIRED, ER_COL_ARRIVAL_DATE);
+		return ER_E_ROW;
+	}
+	if (er_parse_date(arr.p, arr.n, &day) < 0) {
+		reject(res, ER_REJ_INVALID_DATE, ER_COL_ARRIVAL_DATE);
+		return ER_E_ROW;
+	}
+	/* hs_code: dots and spaces are layout ("8471.30.0100"); the rest 1-10 digits. */
+	er_field hs = field(row, ER_COL_HS_CODE);
+	char hsd[10];
+	size_t nhs = 0;
+	for (size_t i = 0; i < hs.n; i++) {
+		char c = hs.p[i];
+		if (c == '.' || c == ' ')
+			continue;
+		if (c < '0' || c > '9' || nhs == sizeof hsd) {
+			reject(res, ER_REJ_INVALID_VALUE, ER_COL_HS_CODE);
+			return ER_E_ROW;
+		}
+		hsd[nhs++] = c;
+	}
+	if (hs.n && nhs == 0) {
+		reject(res, ER_REJ_INVALID_VALUE, ER_COL_HS_CODE);
+		return ER_E_ROW;
+	}
+	if (check_number(row, ER_COL_DECLARED_VALUE_USD, res) < 0 ||
+	    check_number(row, ER_COL_GROSS_WEIGHT_KG, res) < 0 ||
+	    check_number(row, ER_COL_QUANTITY, res) < 0)
+		return ER_E_ROW;
+	er_field filed = field(row, ER_COL_FILED_AT);
+	er_field dep = field(row, ER_COL_DEPARTURE_AT);
+	int64_t filed_s = 0, dep_s = 0;
+	if (filed.n && er_parse_timestamp(filed.p, filed.n, &filed_s) < 0) {
+		reject(res, ER_REJ_INVALID_DATE, ER_COL_FILED_AT);
+		return ER_E_ROW;
+	}
+	if (dep.n && er_parse_timestamp(dep.p, dep.n, &dep_s) < 0) {
+		reject(res, ER_REJ_INVALID_DATE, ER_COL_DEPARTURE_AT);
+		return ER_E_ROW;
+	}
+
+	int sum = 0;
+	const int *pts = r->points;
+	er_field origin = field(row, ER_COL_ORIGIN_COUNTRY);
+	er_field none = { NULL, 0 };
+
+	/* ---- importer ---- */
+	const er_party *imp = find_party(t, field(row, ER_COL_IMPORTER_ID),
+	                                 field(row, ER_COL_IMPORTER_NAME), none,
+	                                 &res->match[ER_ROLE_IMPORTER]);
+	const er_cert *ic = imp ? er_party_cert_on(imp, day, 1) : NULL;
+	int imp_good = good_standing(ic);
+	if (imp_good) {
+		int tier = tier_of(ic);
+		int reason = ER_R_IMP_CTPAT_T1 + (tier - 1);
+		fire(res, reason, pts[reason], &sum);
+		put_status(res->importer_status, sizeof res->importer_status, "CTPAT",
+		           er_cert_status_name(ic->status), tier_names[tier]);
+	} else if (ic && ic->status == ER_ST_SUSPENDED) {
+		fire(res, ER_R_IMP_SUSPENDED, pts[ER_R_IMP_SUSPENDED], &sum);
+		put_status(res->importer_status, sizeof res->importer_status, "CTPAT", "suspended",
+		           NULL);
+	} else if (ic && ic->status == ER_ST_REMOVED) {
+		fire(res, ER_R_IMP_REMOVED, pts[ER_R_IMP_REMOVED], &sum);
+		put_status(res->importer_status, sizeof res->importer_status, "CTPAT", "removed",
+		           NULL);
+	} else {
+		fire(res, ER_R_IMP_UNKNOWN, pts[ER_R_IMP_UNKNOWN], &sum);
+		const char *s = ic ? "CTPAT:withdrawn"
+		                : imp ? "not_in_force"
+		                : res->match[ER_ROLE_IMPORTER] == ER_MATCH_ABSENT ? "none" : "unknown";
+		put_status(res->importer_status, sizeof res->importer_status, s, NULL, NULL);
+	}
+
+	/* ---- shipper side: shipper and manufacturer, the better one counts ---- */
+	er_field shp_country = field(row, ER_COL_SHIPPER_COUNTRY);
+	if (!shp_country.n)
+		shp_country = origin;
+	const er_party *shp = find_party(t, field(row, ER_COL_SHIPPER_ID),
+	                                 field(row, ER_COL_SHIPPER_NAME), shp_country,
+	                                 &res->match[ER_ROLE_SHIPPER]);
+	const er_party *mfr = find_party(t, field(row, ER_COL_MANUFACTURER_ID), none, none,
+	                                 &res->match[ER_ROLE_MANUFACTURER]);
+	shp_eval es = eval_shipper_side(t, shp, res->match[ER_ROLE_SHIPPER], day);
+	shp_eval em = eval_shipper_side(t, mfr, res->match[ER_ROLE_MANUFACTURER], day);
+	const shp_eval *best = em.rank > es.rank ? &em : &es;
+	int shp_reason = best->rank == SR_CTPAT ? ER_R_SHP_CTPAT
+	               : best->rank == SR_MRA ? ER_R_SHP_MRA
+	               : best->rank == SR_AEO_NO_MRA ? ER_R_SHP_AEO_UNRECOGNIZED
+	               : ER_R_SHP_UNKNOWN;
+	fire(res, shp_reason, pts[shp_reason], &sum);
+	{
+		char *d = res->shipper_status;
+		size_t cap = sizeof res->shipper_status;
+		const er_cert *c = best->cert;
+		switch (best->rank) {
+		case SR_CTPAT:
+			put_status(d, cap, "CTPAT", er_cert_status_name(c->status),
+			           tier_names[tier_of(c)]);
+			break;
+		case SR_MRA:
+		case SR_AEO_NO_MRA:
+			put_status(d, cap, c->program, er_cert_status_name(c->status),
+			           best->rank == SR_MRA ? "MRA" : "NO_MRA");
+			break;
+		case SR_NOT_GOOD:
+			put_status(d, cap, c->program, er_cert_status_name(c->status), NULL);
+			break;
+		case SR_NOT_IN_FORCE:
+			put_status(d, cap, "not_in_force", NULL, NULL);
+			break;
+		case SR_UNKNOWN:
+			put_status(d, cap, "unknown", NULL, NULL);
+			break;
+		default:
+			put_status(d, cap, "none", NULL, NULL);
+			break;
+		}
+	}
+	res->shipper_certified = shp_reason == ER_R_SHP_CTPAT || shp_reason == ER_R_SHP_MRA;
+	res->front_of_line = imp_good || res->shipper_certified;
+
+	/* ---- carrier and forwarder: by id only ---- */
+	const er_party *car = find_party(t, field(row, ER_COL_CARRIER_SCAC), none, none,
+	                                 &res->match[ER_ROLE_CARRIER]);
+	int car_good = car && good_standing(er_party_cert_on(car, day, 1));
+	if (car_good)
+		fire(res, ER_R_CARRIER_CTPAT, pts[ER_R_CARRIER_CTPAT], &sum);
+	const er_party *fwd = find_party(t, field(row, ER_COL_FORWARDER_ID), none, none,
+	                                 &res->match[ER_ROLE_FORWARDER]);
+	if (fwd && good_standing(er_party_cert_on(fwd, day, 1)))
+		fire(res, ER_R_FWD_CTPAT, pts[ER_R_FWD_CTPAT], &sum);
+
+	/* ---- cargo ---- */
+	er_field lt = field(row, ER_COL_LOAD_TYPE);
+	if (er_ieq(lt.p, lt.n, "LCL"))
+		fire(res, ER_R_LCL, pts[ER_R_LCL], &sum);
+	const er_field *desc = &row->f[ER_COL_DESCRIPTION];
+	if (er_rules_vague_desc(r, desc->p, desc->n))
+		fire(res, ER_R_VAGUE_DESC, pts[ER_R_VAGUE_DESC], &sum);
+	if (nhs < 6)
+		fire(res, ER_R_NO_HS, pts[ER_R_NO_HS], &sum);
+	int mode = norm_mode(field(row, ER_COL_MODE));
+	/* 24-hour rule: exactly window_hours before departure is on time. */
+	if (mode == M_VESSEL && filed.n && dep.n && filed_s > dep_s - r->window_secs)
+		fire(res, ER_R_LATE_FILING, pts[ER_R_LATE_FILING], &sum);
+	int hs_pts;
+	if (er_rules_hs_match(r, hsd, nhs, &hs_pts))
+		fire(res, ER_R_HS_WATCH, hs_pts, &sum);
+	if (origin.n == 2) {
+		unsigned a = (unsigned char)origin.p[0] & ~0x20u, b = (unsigned char)origin.p[1] & ~0x20u;
+		if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z') {
+			int idx = (int)(a - 'A') * 26 + (int)(b - 'A');
+			if (r->origin_set[idx])
+				fire(res, ER_R_ORIGIN_WATCH, r->origin_points[idx], &sum);
+		}
+	}
+
+	/* ---- FAST: every link certified; from Mexico the manufacturer too ---- */
+	if (mode == M_TRUCK && imp_good && car_good) {
+		int from_mx;
+		if (origin.n) {
+			from_mx = er_ieq(origin.p, origin.n, "MX");
+		} else {
+			er_field lp = field(row, ER_COL_LADING_PORT);
+			from_mx = lp.n >= 2 && er_ieq(lp.p, 2, "MX");
+		}
+		if (!from_mx || (mfr && good_standing(er_party_cert_on(mfr, day, 1)))) {
+			res->fast_eligible = 1;
+			fire(res, ER_R_FAST, pts[ER_R_FAST], &sum);
+		}
+	}
+
+	/* ---- random compliance selection: same ids on every run ---- */
+	int random_red = 0;
+	if (r->random_rate > 0.0) {
+		uint64_t h = er_hash64(sid.p, sid.n, r->random_seed);
+		double u = (double)(h >> 11) * 0x1p-53;
+		if (u < r->random_rate) {
+			random_red = 1;
+			fire(res, ER_R_RANDOM, pts[ER_R_RANDOM], &sum);
+		}
+	}
+
+	int score = r->base + sum;
+	res->score = score < 0 ? 0 : score > 100 ? 100 : score;
+	res->lane = random_red || res->score >= r->red ? ER_LANE_RED
+	          : res->score >= r->yellow ? ER_LANE_YELLOW
+	          : ER_LANE_GREEN;
+	return ER_OK;
+}

@@ -1,0 +1,890 @@
+/* test_score.c - er_score_row on fixture tables (tests/fixtures/score):
+ * every rule firing and not firing at its boundaries, statuses, matches,
+ * lanes, clamping, random selection and every reject. Run from the
+ * repository root.
+ *
+ * Fixture points (tests/fixtures/score/rules.ini): base 40, red 70,
+ * yellow 50; T1 -10, T2 -20, T3 -30, SUSPENDED +20, REMOVED +30,
+ * IMP_UNKNOWN +10, SHP_CTPAT -10, SHP_MRA -5, SHP_AEO_UNRECOGNIZED +1,
+ * SHP_UNKNOWN +5, CARRIER -2, FWD -3, LCL +4, VAGUE +6, NO_HS +7, LATE +8,
+ * FAST -4; hs_watch 84 +1, 8471 +2, 847130 +3; origin_watch KP +9.
+ * The test day D is 2020-03-10. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "er_rules.h"
+#include "er_table.h"
+#include "er_util.h"
+
+#define FIX "tests/fixtures/score/"
+#define D "2020-03-10"
+#define B(x) (1u << ER_R_##x)
+
+static er_tables *T;
+static er_rules *R;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[512];
+	if (er_tables_load(FIX "participants.csv", FIX "mra.csv", &T, err, sizeof err) != ER_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (er_rules_load(FIX "rules.ini", &R, err, sizeof err) != ER_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	er_tables_free(T);
+	er_rules_free(R);
+	return 0;
+}
+
+static void set(er_row *row, int col, const char *v)
+{
+	row->f[col].p = v;
+	row->f[col].n = v ? strlen(v) : 0;
+}
+
+/* A plain shipment: no parties, precise description, 6-digit HS code.
+ * Scores 40 + IMP_UNKNOWN 10 + SHP_UNKNOWN 5 = 55, YELLOW. */
+static void base_row(er_row *row, const char *date)
+{
+	memset(row, 0, sizeof *row);
+	set(row, ER_COL_SHIPMENT_ID, "S1");
+	set(row, ER_COL_ARRIVAL_DATE, date);
+	set(row, ER_COL_DESCRIPTION, "COTTON T-SHIRTS");
+	set(row, ER_COL_HS_CODE, "610910");
+}
+
+static er_result score_ok(const er_row *row)
+{
+	er_result res;
+	er_status st = er_score_row(T, R, row, &res);
+	assert_int_equal(st, ER_OK);
+	assert_int_equal(res.reject, ER_REJ_NONE);
+	assert_int_equal(res.reject_col, -1);
+	return res;
+}
+
+/* Print fired reasons for failure messages. */
+static const char *reasons_str(uint32_t fired, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int r = 0; r < ER_NREASONS; r++)
+		if (fired & (1u << r))
+			o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, "%s ", er_reason_name(r));
+	return buf;
+}
+
+static void expect(const er_result *res, uint32_t fired, int score, int lane, const char *what)
+{
+	char a[400], b[400];
+	if (res->fired != fired || res->score != score || res->lane != lane)
+		fail_msg("%s: got [%s] score %d lane %s, expected [%s] score %d lane %s", what,
+		         reasons_str(res->fired, a, sizeof a), res->score, er_lane_name(res->lane),
+		         reasons_str(fired, b, sizeof b), score, er_lane_name(lane));
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_baseline(void **state)
+{
+	(void)state;
+	er_row row;
+	base_row(&row, D);
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, "baseline");
+	assert_int_equal(res.points[ER_R_IMP_UNKNOWN], 10);
+	assert_int_equal(res.points[ER_R_SHP_UNKNOWN], 5);
+	assert_int_equal(res.points[ER_R_LCL], 0);
+	assert_string_equal(res.importer_status, "none");
+	assert_string_equal(res.shipper_status, "none");
+	for (int r = 0; r < ER_NROLES; r++)
+		assert_int_equal(res.match[r], ER_MATCH_ABSENT);
+	assert_int_equal(res.fast_eligible, 0);
+	assert_int_equal(res.front_of_line, 0);
+	assert_int_equal(res.shipper_certified, 0);
+}
+
+static void test_importer_status(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *id;
+		uint32_t fired;
+		int score, lane;
+		const char *status;
+		int match, front;
+	} cases[] = {
+		{ "IMP1", B(IMP_CTPAT_T1), 35, ER_LANE_GREEN, "CTPAT:certified:T1", ER_MATCH_ID, 1 },
+		{ "IMP2", B(IMP_CTPAT_T2), 25, ER_LANE_GREEN, "CTPAT:validated:T2", ER_MATCH_ID, 1 },
+		{ "IMP3", B(IMP_CTPAT_T3), 15, ER_LANE_GREEN, "CTPAT:validated:T3", ER_MATCH_ID, 1 },
+		/* no tier given: validated counts as Tier 2, certified as Tier 1 */
+		{ "IMP4", B(IMP_CTPAT_T2), 25, ER_LANE_GREEN, "CTPAT:validated:T2", ER_MATCH_ID, 1 },
+		{ "IMP5", B(IMP_CTPAT_T1), 35, ER_LANE_GREEN, "CTPAT:certified:T1", ER_MATCH_ID, 1 },
+		{ "IMPR", B(IMP_REMOVED), 75, ER_LANE_RED, "CTPAT:removed", ER_MATCH_ID, 0 },
+		{ "IMPW", B(IMP_UNKNOWN), 55, ER_LANE_YELLOW, "CTPAT:withdrawn", ER_MATCH_ID, 0 },
+		/* a foreign certification does not make an importer CTPAT */
+		{ "IMPF", B(IMP_UNKNOWN), 55, ER_LANE_YELLOW, "not_in_force", ER_MATCH_ID, 0 },
+		{ "NOBODY", B(IMP_UNKNOWN), 55, ER_LANE_YELLOW, "unknown", ER_MATCH_NONE, 0 },
+		/* ids are exact */
+		{ "imp1", B(IMP_UNKNOWN), 55, ER_LANE_YELLOW, "unknown", ER_MATCH_NONE, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_IMPORTER_ID, cases[i].id);
+		er_result res = score_ok(&row);
+		expect(&res, cases[i].fired | B(SHP_UNKNOWN), cases[i].score, cases[i].lane,
+		       cases[i].id);
+		assert_string_equal(res.importer_status, cases[i].status);
+		assert_int_equal(res.match[ER_ROLE_IMPORTER], cases[i].match);
+		assert_int_equal(res.front_of_line, cases[i].front);
+	}
+}
+
+/* IMP1 is certified from 2020-03-10 (inclusive) to 2020-06-10 (exclusive). */
+static void test_importer_validity_window(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *date;
+		int certified;
+	} cases[] = {
+		{ "2020-03-09", 0 }, { "2020-03-10", 1 }, { "2020-03-11", 1 },
+		{ "2020-06-09", 1 }, { "2020-06-10", 0 }, { "2020-06-11", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, cases[i].date);
+		set(&row, ER_COL_IMPORTER_ID, "IMP1");
+		er_result res = score_ok(&row);
+		if (cases[i].certified) {
+			expect(&res, B(IMP_CTPAT_T1) | B(SHP_UNKNOWN), 35, ER_LANE_GREEN, cases[i].date);
+			assert_string_equal(res.importer_status, "CTPAT:certified:T1");
+		} else {
+			expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, cases[i].date);
+			assert_string_equal(res.importer_status, "not_in_force");
+		}
+	}
+}
+
+/* IMPS: certified T1 until 2020-03-10, suspended 03-10 .. 04-10, reinstated. */
+static void test_importer_suspension(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *date;
+		int suspended;
+	} cases[] = {
+		{ "2020-03-09", 0 }, { "2020-03-10", 1 }, { "2020-03-11", 1 },
+		{ "2020-04-09", 1 }, { "2020-04-10", 0 }, { "2020-04-11", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, cases[i].date);
+		set(&row, ER_COL_IMPORTER_ID, "IMPS");
+		er_result res = score_ok(&row);
+		if (cases[i].suspended) {
+			expect(&res, B(IMP_SUSPENDED) | B(SHP_UNKNOWN), 65, ER_LANE_YELLOW,
+			       cases[i].date);
+			assert_string_equal(res.importer_status, "CTPAT:suspended");
+			assert_int_equal(res.front_of_line, 0);
+		} else {
+			expect(&res, B(IMP_CTPAT_T1) | B(SHP_UNKNOWN), 35, ER_LANE_GREEN, cases[i].date);
+			assert_string_equal(res.importer_status, "CTPAT:certified:T1");
+			assert_int_equal(res.front_of_line, 1);
+		}
+	}
+}
+
+static void test_importer_by_name(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *id, *name;
+		int match;
+		const char *status;
+	} cases[] = {
+		{ NULL, "Acme Imports, Inc.", ER_MATCH_NAME, "CTPAT:certified:T1" },
+		{ NULL, "ACME IMPORTS", ER_MATCH_NAME, "CTPAT:certified:T1" },
+		/* an unknown id falls back to the name */
+		{ "BOGUS", "acme imports inc", ER_MATCH_NAME, "CTPAT:certified:T1" },
+		{ "BOGUS", NULL, ER_MATCH_NONE, "unknown" },
+		{ NULL, "Nobody Trading Corp", ER_MATCH_NONE, "unknown" },
+		/* a known id wins over the name */
+		{ "IMP2", "Acme Imports Inc", ER_MATCH_ID, "CTPAT:validated:T2" },
+		{ "  ", "  ", ER_MATCH_ABSENT, "none" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_IMPORTER_ID, cases[i].id);
+		set(&row, ER_COL_IMPORTER_NAME, cases[i].name);
+		er_result res = score_ok(&row);
+		if (res.match[ER_ROLE_IMPORTER] != cases[i].match ||
+		    strcmp(res.importer_status, cases[i].status) != 0)
+			fail_msg("case %zu: match %d status %s", i, res.match[ER_ROLE_IMPORTER],
+			         res.importer_status);
+	}
+}
+
+static void test_shipper_side(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *date, *shipper, *mfr;
+		uint32_t fired;
+		int score;
+		const char *status;
+		int certified;
+	} cases[] = {
+		{ D, "SHPC", NULL, B(SHP_CTPAT), 40, "CTPAT:certified:T1", 1 },
+		{ D, NULL, "SHPC", B(SHP_CTPAT), 40, "CTPAT:certified:T1", 1 },
+		/* EU_AEO for DE recognized from 2020-03-10 */
+		{ "2020-03-09", "SHPE", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "EU_AEO:validated:NO_MRA", 0 },
+		{ "2020-03-10", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
+		{ "2020-03-11", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
+		/* JP_AEO recognized until 2020-03-10 (exclusive) */
+		{ "2020-03-09", "SHPJ", NULL, B(SHP_MRA), 45, "JP_AEO:certified:MRA", 1 },
+		{ "2020-03-10", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
+		{ "2020-03-11", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
+		/* no MRA row at all */
+		{ D, "SHPN", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "CN_AEO:certified:NO_MRA", 0 },
+		/* suspended / expired foreign certifications count for nothing */
+		{ D, "SHPS", NULL, B(SHP_UNKNOWN), 55, "EU_AEO:suspended", 0 },
+		{ D, "SHPX", NULL, B(SHP_UNKNOWN), 55, "not_in_force", 0 },
+		{ D, "NOPE", NULL, B(SHP_UNKNOWN), 55, "unknown", 0 },
+		/* the better of shipper and manufacturer */
+		{ D, "SHPN", "MFRMX", B(SHP_CTPAT), 40, "CTPAT:certified:T1", 1 },
+		{ D, "SHPE", "SHPN", B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
+		{ D, NULL, "MFRNEEC", B(SHP_MRA), 45, "NEEC:certified:MRA", 1 },
+		{ D, "SHPS", "NOPE", B(SHP_UNKNOWN), 55, "EU_AEO:suspended", 0 },
+		{ D, "NOPE", "SHPX", B(SHP_UNKNOWN), 55, "not_in_force", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		char what[80];
+		base_row(&row, cases[i].date);
+		set(&row, ER_COL_SHIPPER_ID, cases[i].shipper);
+		set(&row, ER_COL_MANUFACTURER_ID, cases[i].mfr);
+		er_result res = score_ok(&row);
+		snprintf(what, sizeof what, "case %zu %s/%s", i, cases[i].shipper ? cases[i].shipper : "-",
+		         cases[i].mfr ? cases[i].mfr : "-");
+		expect(&res, cases[i].fired | B(IMP_UNKNOWN), cases[i].score,
+		       cases[i].score >= 50 ? ER_LANE_YELLOW : ER_LANE_GREEN, what);
+		if (strcmp(res.shipper_status, cases[i].status) != 0)
+			fail_msg("%s: shipper_status %s", what, res.shipper_status);
+		assert_int_equal(res.shipper_certified, cases[i].certified);
+		assert_int_equal(res.front_of_line, cases[i].certified);
+	}
+}
+
+static void test_shipper_matching(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *id, *name, *shipper_country, *origin;
+		int match;
+		uint32_t fired;
+	} cases[] = {
+		{ NULL, "Rhein Export G.m.b.H.", "DE", NULL, ER_MATCH_NAME, B(SHP_MRA) },
+		/* no shipper_country: origin_country stands in */
+		{ NULL, "RHEIN EXPORT GMBH", NULL, "de", ER_MATCH_NAME, B(SHP_MRA) },
+		{ NULL, "Rhein Export GmbH", "FR", "DE", ER_MATCH_NONE, B(SHP_UNKNOWN) },
+		{ "UNKNOWN1", "Rhein Export GmbH", "DE", NULL, ER_MATCH_NAME, B(SHP_MRA) },
+		{ "SHPN", "Rhein Export GmbH", "DE", NULL, ER_MATCH_ID, B(SHP_AEO_UNRECOGNIZED) },
+		{ "UNKNOWN1", NULL, "DE", NULL, ER_MATCH_NONE, B(SHP_UNKNOWN) },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_SHIPPER_ID, cases[i].id);
+		set(&row, ER_COL_SHIPPER_NAME, cases[i].name);
+		set(&row, ER_COL_SHIPPER_COUNTRY, cases[i].shipper_country);
+		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
+		er_result res = score_ok(&row);
+		if (res.match[ER_ROLE_SHIPPER] != cases[i].match ||
+		    res.fired != (cases[i].fired | B(IMP_UNKNOWN)))
+			fail_msg("case %zu: match %d fired %#x", i, res.match[ER_ROLE_SHIPPER],
+			         (unsigned)res.fired);
+		assert_int_equal(res.match[ER_ROLE_MANUFACTURER], ER_MATCH_ABSENT);
+	}
+}
+
+static void test_carrier_forwarder(void **state)
+{
+	(void)state;
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_CARRIER_SCAC, "CARR");
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | B(CARRIER_CTPAT), 53, ER_LANE_YELLOW, "CARR");
+	assert_int_equal(res.match[ER_ROLE_CARRIER], ER_MATCH_ID);
+	assert_int_equal(res.front_of_line, 0);
+
+	set(&row, ER_COL_CARRIER_SCAC, "CARX"); /* suspended */
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, "CARX");
+	assert_int_equal(res.match[ER_ROLE_CARRIER], ER_MATCH_ID);
+
+	set(&row, ER_COL_CARRIER_SCAC, "ZZZZ");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, "ZZZZ");
+	assert_int_equal(res.match[ER_ROLE_CARRIER], ER_MATCH_NONE);
+
+	set(&row, ER_COL_CARRIER_SCAC, NULL);
+	set(&row, ER_COL_FORWARDER_ID, "FWD1");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | B(FWD_CTPAT), 52, ER_LANE_YELLOW, "FWD1");
+	assert_int_equal(res.match[ER_ROLE_FORWARDER], ER_MATCH_ID);
+	assert_int_equal(res.match[ER_ROLE_CARRIER], ER_MATCH_ABSENT);
+
+	/* forwarder certified only from 2019-01-01 */
+	base_row(&row, "2018-12-31");
+	set(&row, ER_COL_FORWARDER_ID, "FWD1");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, "FWD1 before");
+}
+
+static void test_lcl(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int lcl;
+	} cases[] = {
+		{ "LCL", 1 }, { "lcl", 1 }, { " Lcl\t", 1 }, { "FCL", 0 }, { "LCL2", 0 }, { "LC", 0 },
+		{ "", 0 }, { NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_LOAD_TYPE, cases[i].v);
+		er_result res = score_ok(&row);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].lcl ? B(LCL) : 0);
+		expect(&res, want, cases[i].lcl ? 59 : 55, ER_LANE_YELLOW, cases[i].v ? cases[i].v : "NULL");
+	}
+}
+
+static void test_description(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int vague;
+	} cases[] = {
+		{ NULL, 1 }, { "", 1 }, { "  ", 1 }, { "FAK", 1 }, { "General Cargo.", 1 },
+		{ "said  to contain", 1 }, { "12345", 1 }, { "--/--", 1 }, { "XXX", 1 }, { "X X X", 1 },
+		{ "FAKE LEATHER BAGS", 0 }, { "XX", 0 }, { "AUTO PARTS", 0 }, { "PARTS", 1 },
+		/* MACHINERY is on the shipped list, not on this fixture's */
+		{ "MACHINERY", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_DESCRIPTION, cases[i].v);
+		er_result res = score_ok(&row);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].vague ? B(VAGUE_DESC) : 0);
+		expect(&res, want, cases[i].vague ? 61 : 55, ER_LANE_YELLOW,
+		       cases[i].v ? cases[i].v : "NULL");
+	}
+}
+
+static void test_hs_code(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int no_hs, watch;
+	} cases[] = {
+		{ NULL, 1, 0 }, { "", 1, 0 }, { "61091", 1, 0 }, { "610910", 0, 0 },
+		{ "6109.10", 0, 0 }, { "6109 10", 0, 0 }, { "6109100010", 0, 0 },
+		{ "84", 1, 1 }, { "84713", 1, 2 }, { "847130", 0, 3 }, { "847131", 0, 2 },
+		{ "8471.30.0100", 0, 3 }, { "850440", 0, 0 }, { "8", 1, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_HS_CODE, cases[i].v);
+		er_result res = score_ok(&row);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].no_hs ? B(NO_HS) : 0) |
+		                (cases[i].watch ? B(HS_WATCH) : 0);
+		expect(&res, want, 55 + 7 * cases[i].no_hs + cases[i].watch, ER_LANE_YELLOW,
+		       cases[i].v ? cases[i].v : "NULL");
+		assert_int_equal(res.points[ER_R_HS_WATCH], cases[i].watch);
+	}
+}
+
+static void test_late_filing(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mode, *filed, *dep;
+		int late;
+	} cases[] = {
+		/* exactly 24 h before departure is on time; one second later is late */
+		{ "vessel", "2020-03-09T12:00:00Z", "2020-03-10T12:00:00Z", 0 },
+		{ "vessel", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
+		{ "vessel", "2020-03-09T11:59:59Z", "2020-03-10T12:00:00Z", 0 },
+		{ "vessel", "2020-03-10T13:00:00Z", "2020-03-10T12:00:00Z", 1 },
+		/* offsets are honoured: 07:00-05:00 is 12:00Z */
+		{ "VESSEL", "2020-03-09T07:00:00-05:00", "2020-03-10T12:00:00Z", 0 },
+		{ "VESSEL", "2020-03-09T07:00:01-05:00", "2020-03-10T12:00:00Z", 1 },
+		{ "vessel", "2020-03-09 12:00:00", "2020-03-10T12:00:00+00:00", 0 },
+		/* vessel synonyms */
+		{ "OCEAN", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
+		{ "sea", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
+		{ "Maritime", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
+		/* other modes and missing timestamps never fire */
+		{ "truck", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
+		{ "air", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
+		{ "barge", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
+		{ NULL, "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
+		{ "vessel", NULL, "2020-03-10T12:00:00Z", 0 },
+		{ "vessel", "2020-03-10T13:00:00Z", NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		char what[32];
+		base_row(&row, D);
+		set(&row, ER_COL_MODE, cases[i].mode);
+		set(&row, ER_COL_FILED_AT, cases[i].filed);
+		set(&row, ER_COL_DEPARTURE_AT, cases[i].dep);
+		er_result res = score_ok(&row);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].late ? B(LATE_FILING) : 0);
+		snprintf(what, sizeof what, "case %zu", i);
+		expect(&res, want, cases[i].late ? 63 : 55, ER_LANE_YELLOW, what);
+	}
+}
+
+static void test_origin_watch(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int watch;
+	} cases[] = {
+		{ "KP", 1 }, { "kp", 1 }, { " KP ", 1 }, { "KR", 0 }, { "KPX", 0 }, { "K", 0 },
+		{ "", 0 }, { "[P", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].v);
+		er_result res = score_ok(&row);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].watch ? B(ORIGIN_WATCH) : 0);
+		expect(&res, want, cases[i].watch ? 64 : 55, ER_LANE_YELLOW, cases[i].v);
+		assert_int_equal(res.points[ER_R_ORIGIN_WATCH], cases[i].watch ? 9 : 0);
+	}
+}
+
+static void test_fast(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mode, *imp, *carrier, *origin, *lading, *mfr, *date;
+		int fast;
+	} cases[] = {
+		{ "truck", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
+		{ "ROAD", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
+		{ "Highway", "IMP2", "CARR", NULL, "CAMTR", NULL, D, 1 },
+		/* from Mexico the manufacturer must be CTPAT too */
+		{ "truck", "IMP2", "CARR", "MX", NULL, NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", "mx", NULL, "MFRMX", D, 1 },
+		{ "truck", "IMP2", "CARR", "MX", NULL, "MFRNEEC", D, 0 },
+		{ "truck", "IMP2", "CARR", "MX", NULL, "NOPE", D, 0 },
+		/* no origin: the lading port says Mexico */
+		{ "truck", "IMP2", "CARR", NULL, "MXTIJ", NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", NULL, "mxnlt", "MFRMX", D, 1 },
+		{ "truck", "IMP2", "CARR", "US", "MXTIJ", NULL, D, 1 },
+		/* any missing link */
+		{ "vessel", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
+		{ "rail", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
+		{ "truck", "IMP2", "CARX", "CA", NULL, NULL, D, 0 },
+		{ "truck", "IMP2", NULL, "CA", NULL, NULL, D, 0 },
+		{ "truck", "NOPE", "CARR", "CA", NULL, NULL, D, 0 },
+		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-03-10", 0 },
+		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-04-10", 1 },
+		{ "truck", "IMP1", "CARR", "CA", NULL, NULL, "2020-03-09", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, cases[i].date);
+		set(&row, ER_COL_MODE, cases[i].mode);
+		set(&row, ER_COL_IMPORTER_ID, cases[i].imp);
+		set(&row, ER_COL_CARRIER_SCAC, cases[i].carrier);
+		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
+		set(&row, ER_COL_LADING_PORT, cases[i].lading);
+		set(&row, ER_COL_MANUFACTURER_ID, cases[i].mfr);
+		er_result res = score_ok(&row);
+		int fired = (res.fired & B(FAST)) != 0;
+		if (fired != cases[i].fast || res.fast_eligible != cases[i].fast)
+			fail_msg("case %zu: FAST %d eligible %d, expected %d", i, fired,
+			         res.fast_eligible, cases[i].fast);
+		if (fired)
+			assert_int_equal(res.points[ER_R_FAST], -4);
+	}
+	/* the full sum for the first case: 40 - 20 (T2) + 5 - 2 (carrier) - 4 (FAST) */
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_MODE, "truck");
+	set(&row, ER_COL_IMPORTER_ID, "IMP2");
+	set(&row, ER_COL_CARRIER_SCAC, "CARR");
+	set(&row, ER_COL_ORIGIN_COUNTRY, "CA");
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T2) | B(SHP_UNKNOWN) | B(CARRIER_CTPAT) | B(FAST), 19,
+	       ER_LANE_GREEN, "FAST sum");
+}
+
+static void test_clamp_and_lanes(void **state)
+{
+	(void)state;
+	er_row row;
+	er_result res;
+
+	/* 40 - 30 - 10 - 2 = -2 -> 0 */
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "IMP3");
+	set(&row, ER_COL_SHIPPER_ID, "SHPC");
+	set(&row, ER_COL_CARRIER_SCAC, "CARR");
+	res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T3) | B(SHP_CTPAT) | B(CARRIER_CTPAT), 0, ER_LANE_GREEN, "clamp 0");
+	assert_int_equal(res.points[ER_R_IMP_CTPAT_T3], -30);
+
+	/* 40 + 30 + 5 + 4 + 6 + 7 + 9 + 8 = 109 -> 100 */
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "IMPR");
+	set(&row, ER_COL_LOAD_TYPE, "LCL");
+	set(&row, ER_COL_DESCRIPTION, "FAK");
+	set(&row, ER_COL_HS_CODE, NULL);
+	set(&row, ER_COL_ORIGIN_COUNTRY, "KP");
+	set(&row, ER_COL_MODE, "vessel");
+	set(&row, ER_COL_FILED_AT, "2020-03-10T00:00:00Z");
+	set(&row, ER_COL_DEPARTURE_AT, "2020-03-10T12:00:00Z");
+	res = score_ok(&row);
+	expect(&res,
+	       B(IMP_REMOVED) | B(SHP_UNKNOWN) | B(LCL) | B(VAGUE_DESC) | B(NO_HS) | B(LATE_FILING) |
+	               B(ORIGIN_WATCH),
+	       100, ER_LANE_RED, "clamp 100");
+
+	/* 40 + 10 + 5 + 7 + 8 = 70: RED at the threshold */
+	base_row(&row, D);
+	set(&row, ER_COL_HS_CODE, "61091");
+	set(&row, ER_COL_MODE, "vessel");
+	set(&row, ER_COL_FILED_AT, "2020-03-10T00:00:00Z");
+	set(&row, ER_COL_DEPARTURE_AT, "2020-03-10T12:00:00Z");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | B(NO_HS) | B(LATE_FILING), 70, ER_LANE_RED,
+	       "70");
+
+	/* 40 + 10 + 5 + 6 + 8 = 69: YELLOW */
+	set(&row, ER_COL_HS_CODE, "610910");
+	set(&row, ER_COL_DESCRIPTION, "FAK");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | B(VAGUE_DESC) | B(LATE_FILING), 69,
+	       ER_LANE_YELLOW, "69");
+
+	/* 40 + 20 - 10 = 50: YELLOW at the threshold */
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "IMPS");
+	set(&row, ER_COL_SHIPPER_ID, "SHPC");
+	res = score_ok(&row);
+	expect(&res, B(IMP_SUSPENDED) | B(SHP_CTPAT), 50, ER_LANE_YELLOW, "50");
+
+	/* 40 + 10 - 5 + 4 = 49: GREEN */
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPPER_ID, "SHPE");
+	set(&row, ER_COL_LOAD_TYPE, "LCL");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_MRA) | B(LCL), 49, ER_LANE_GREEN, "49");
+}
+
+/* Selection with rate r over ids HBL0000000.. : returns the count and marks
+ * selected ids in sel (when not NULL). */
+static int random_pass(int n, uint8_t *sel)
+{
+	int count = 0;
+	char id[32];
+	er_row row;
+	base_row(&row, D);
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "HBL%07d", i);
+		set(&row, ER_COL_SHIPMENT_ID, id);
+		er_result res = score_ok(&row);
+		int picked = (res.fired & B(RANDOM)) != 0;
+		/* the base row scores 55: RED only when picked */
+		assert_int_equal(res.lane, picked ? ER_LANE_RED : ER_LANE_YELLOW);
+		assert_int_equal(res.score, 55);
+		if (sel)
+			sel[i] = (uint8_t)picked;
+		count += picked;
+	}
+	return count;
+}
+
+static void test_random(void **state)
+{
+	(void)state;
+	enum { N = 100000 };
+	uint8_t *a = calloc(N, 1), *b = calloc(N, 1);
+	assert_non_null(a);
+	assert_non_null(b);
+	double saved_rate = R->random_rate;
+	uint64_t saved_seed = R->random_seed;
+
+	/* rate 0 (the fixture): never */
+	assert_int_equal(random_pass(2000, NULL), 0);
+
+	R->random_rate = 0.005;
+	R->random_seed = 42;
+	int n1 = random_pass(N, a);
+	/* 0.5 % +- 0.1 % of 100k ids */
+	if (n1 < 400 || n1 > 600)
+		fail_msg("selected %d of %d", n1, N);
+	/* reproducible: the same ids again */
+	int n2 = random_pass(N, b);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a, b, N);
+	/* the selection is the documented one: top 53 bits of the keyed hash */
+	for (int i = 0; i < 200; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "HBL%07d", i);
+		uint64_t h = er_hash64(id, strlen(id), 42);
+		int want = (double)(h >> 11) / 9007199254740992.0 < 0.005;
+		assert_int_equal(a[i], want);
+	}
+	/* another seed draws another sample of the same size */
+	R->random_seed = 43;
+	int n3 = random_pass(N, b);
+	if (n3 < 400 || n3 > 600)
+		fail_msg("seed 43: selected %d of %d", n3, N);
+	assert_true(memcmp(a, b, N) != 0);
+	R->random_seed = 42;
+
+	/* a picked shipment is RED whatever its score; surrounding spaces of the
+	 * id do not change the draw */
+	int first = -1;
+	for (int i = 0; i < N && first < 0; i++)
+		if (a[i])
+			first = i;
+	assert_true(first >= 0);
+	char id[40];
+	snprintf(id, sizeof id, "  HBL%07d ", first);
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPMENT_ID, id);
+	set(&row, ER_COL_IMPORTER_ID, "IMP3");
+	set(&row, ER_COL_SHIPPER_ID, "SHPC");
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T3) | B(SHP_CTPAT) | B(RANDOM), 0, ER_LANE_RED, "random low score");
+	assert_int_equal(res.points[ER_R_RANDOM], 0);
+
+	/* rate 1 picks everything */
+	R->random_rate = 1.0;
+	assert_int_equal(random_pass(1000, NULL), 1000);
+
+	R->random_rate = saved_rate;
+	R->random_seed = saved_seed;
+	free(a);
+	free(b);
+}
+
+static void test_rejects(void **state)
+{
+	(void)state;
+	static const struct {
+		int col;
+		const char *v;
+		int reject;
+	} cases[] = {
+		{ ER_COL_SHIPMENT_ID, NULL, ER_REJ_MISSING_REQUIRED },
+		{ ER_COL_SHIPMENT_ID, " \t ", ER_REJ_MISSING_REQUIRED },
+		{ ER_COL_ARRIVAL_DATE, NULL, ER_REJ_MISSING_REQUIRED },
+		{ ER_COL_ARRIVAL_DATE, "  ", ER_REJ_MISSING_REQUIRED },
+		{ ER_COL_ARRIVAL_DATE, "2020-02-30", ER_REJ_INVALID_DATE },
+		{ ER_COL_ARRIVAL_DATE, "2020-3-10", ER_REJ_INVALID_DATE },
+		{ ER_COL_ARRIVAL_DATE, "10/03/2020", ER_REJ_INVALID_DATE },
+		{ ER_COL_ARRIVAL_DATE, "2020-03-10T00:00:00Z", ER_REJ_INVALID_DATE },
+		{ ER_COL_FILED_AT, "yesterday", ER_REJ_INVALID_DATE },
+		{ ER_COL_FILED_AT, "2020-03-09T25:00:00Z", ER_REJ_INVALID_DATE },
+		{ ER_COL_DEPARTURE_AT, "2020-13-01T00:00Z", ER_REJ_INVALID_DATE },
+		{ ER_COL_DECLARED_VALUE_USD, "-5", ER_REJ_INVALID_NUMBER },
+		{ ER_COL_DECLARED_VALUE_USD, "1,000", ER_REJ_INVALID_NUMBER },
+		{ ER_COL_GROSS_WEIGHT_KG, "12kg", ER_REJ_INVALID_NUMBER },
+		{ ER_COL_QUANTITY, "1e3", ER_REJ_INVALID_NUMBER },
+		{ ER_COL_QUANTITY, ".", ER_REJ_INVALID_NUMBER },
+		{ ER_COL_HS_CODE, "84A1", ER_REJ_INVALID_VALUE },
+		{ ER_COL_HS_CODE, "8471-30", ER_REJ_INVALID_VALUE },
+		{ ER_COL_HS_CODE, "12345678901", ER_REJ_INVALID_VALUE },
+		{ ER_COL_HS_CODE, "1234.5678.901", ER_REJ_INVALID_VALUE },
+		{ ER_COL_HS_CODE, "...", ER_REJ_INVALID_VALUE },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		er_result res;
+		base_row(&row, D);
+		set(&row, cases[i].col, cases[i].v);
+		er_status st = er_score_row(T, R, &row, &res);
+		if (st != ER_E_ROW || res.reject != cases[i].reject || res.reject_col != cases[i].col)
+			fail_msg("case %zu (%s='%s'): status %d reject %s col %d", i,
+			         er_col_name(cases[i].col), cases[i].v ? cases[i].v : "", st,
+			         er_reject_name(res.reject), res.reject_col);
+	}
+
+	/* valid optional values are accepted */
+	static const struct {
+		int col;
+		const char *v;
+	} ok[] = {
+		{ ER_COL_DECLARED_VALUE_USD, "0" }, { ER_COL_DECLARED_VALUE_USD, "12.50" },
+		{ ER_COL_GROSS_WEIGHT_KG, " 7 " }, { ER_COL_QUANTITY, "" },
+		{ ER_COL_FILED_AT, "2020-03-09" }, { ER_COL_DEPARTURE_AT, "2020-03-09T10:00+0100" },
+		{ ER_COL_HS_CODE, " 8471 " }, { ER_COL_ARRIVAL_DATE, " 2020-03-10 " },
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ok[i].col, ok[i].v);
+		score_ok(&row);
+	}
+
+	/* several bad fields: the first in column order is reported */
+	er_row row;
+	er_result res;
+	base_row(&row, "2020-02-30");
+	set(&row, ER_COL_SHIPMENT_ID, NULL);
+	set(&row, ER_COL_QUANTITY, "x");
+	assert_int_equal(er_score_row(T, R, &row, &res), ER_E_ROW);
+	assert_int_equal(res.reject_col, ER_COL_SHIPMENT_ID);
+	set(&row, ER_COL_SHIPMENT_ID, "S1");
+	assert_int_equal(er_score_row(T, R, &row, &res), ER_E_ROW);
+	assert_int_equal(res.reject_col, ER_COL_ARRIVAL_DATE);
+	set(&row, ER_COL_ARRIVAL_DATE, D);
+	set(&row, ER_COL_HS_CODE, "X");
+	assert_int_equal(er_score_row(T, R, &row, &res), ER_E_ROW);
+	assert_int_equal(res.reject_col, ER_COL_HS_CODE);
+	set(&row, ER_COL_HS_CODE, NULL);
+	assert_int_equal(er_score_row(T, R, &row, &res), ER_E_ROW);
+	assert_int_equal(res.reject_col, ER_COL_QUANTITY);
+	assert_int_equal(res.reject, ER_REJ_INVALID_NUMBER);
+}
+
+/* Scoring the same rows from several threads at once gives the same results. */
+typedef struct thr_arg {
+	int n;
+	er_result *out;
+} thr_arg;
+
+static const char *const thr_imps[] = { "IMP1", "IMP2", "IMPS", "IMPR", "NOPE", NULL };
+static const char *const thr_shps[] = { "SHPE", "SHPJ", "SHPN", NULL };
+
+static void thr_row(er_row *row, int i, char *id, size_t cap)
+{
+	static const char *const dates[] = { "2020-03-09", "2020-03-10", "2020-04-10" };
+	base_row(row, dates[i % 3]);
+	snprintf(id, cap, "T%06d", i);
+	set(row, ER_COL_SHIPMENT_ID, id);
+	set(row, ER_COL_IMPORTER_ID, thr_imps[i % 6]);
+	set(row, ER_COL_SHIPPER_ID, thr_shps[i % 4]);
+	set(row, ER_COL_LOAD_TYPE, i % 5 ? "FCL" : "LCL");
+}
+
+static void *thr_main(void *p)
+{
+	thr_arg *a = p;
+	for (int i = 0; i < a->n; i++) {
+		er_row row;
+		char id[16];
+		thr_row(&row, i, id, sizeof id);
+		if (er_score_row(T, R, &row, &a->out[i]) != ER_OK)
+			a->out[i].score = -1;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	enum { NT = 4, N = 3000 };
+	er_result *want = calloc(N, sizeof *want);
+	assert_non_null(want);
+	thr_arg one = { N, want };
+	thr_main(&one);
+	pthread_t th[NT];
+	thr_arg args[NT];
+	for (int t = 0; t < NT; t++) {
+		args[t].n = N;
+		args[t].out = calloc(N, sizeof *want);
+		assert_non_null(args[t].out);
+		assert_int_equal(pthread_create(&th[t], NULL, thr_main, &args[t]), 0);
+	}
+	for (int t = 0; t < NT; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_memory_equal(args[t].out, want, N * sizeof *want);
+		free(args[t].out);
+	}
+	free(want);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	static const char *const rej[ER_NREJECTS] = {
+		"none", "field_count", "missing_required", "invalid_date", "invalid_number",
+		"invalid_value", "invalid_utf8", "nul_byte", "field_too_long", "record_too_long",
+		"bad_quote", "unterminated_quote",
+	};
+	for (int i = 0; i < ER_NREJECTS; i++)
+		assert_string_equal(er_reject_name(i), rej[i]);
+	assert_string_equal(er_reject_name(-1), "?");
+	assert_string_equal(er_reject_name(ER_NREJECTS), "?");
+	assert_string_equal(er_status_str(ER_OK), "ok");
+	assert_string_equal(er_status_str(ER_E_ROW), "row rejected");
+	assert_string_equal(er_status_str(ER_E_FORMAT), "malformed input");
+	assert_string_equal(er_status_str((er_status)99), "unknown status");
+	for (int r = 0; r < ER_NREASONS; r++)
+		assert_true(strlen(er_reason_name(r)) > 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_baseline),
+		cmocka_unit_test(test_importer_status),
+		cmocka_unit_test(test_importer_validity_window),
+		cmocka_unit_test(test_importer_suspension),
+		cmocka_unit_test(test_importer_by_name),
+		cmocka_unit_test(test_shipper_side),
+		cmocka_unit_test(test_shipper_matching),
+		cmocka_unit_test(test_carrier_forwarder),
+		cmocka_unit_test(test_lcl),
+		cmocka_unit_test(test_description),
+		cmocka_unit_test(test_hs_code),
+		cmocka_unit_test(test_late_filing),
+		cmocka_unit_test(test_origin_watch),
+		cmocka_unit_test(test_fast),
+		cmocka_unit_test(test_clamp_and_lanes),
+		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
