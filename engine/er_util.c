@@ -254,27 +254,25 @@ int er_parse_timestamp(const char *p, size_t n, int64_t *secs)
 
 int er_parse_number(const char *p, size_t n, double *out)
 {
-	if (n == 0 || n > 64)
+	/* Syntax is checked here (digits, one optional '.', no sign or exponent);
+	 * strtod computes the correctly rounded value. */
+	char tmp[65];
+	if (n == 0 || n >= sizeof tmp)
 		return -1;
-	double v = 0;
-	size_t i = 0;
-	int nd = 0;
-	while (i < n && p[i] >= '0' && p[i] <= '9') {
-		v = v * 10 + (p[i++] - '0');
-		nd++;
-	}
-	if (i < n && p[i] == '.') {
-		i++;
-		double scale = 0.1;
-		while (i < n && p[i] >= '0' && p[i] <= '9') {
-			v += (p[i++] - '0') * scale;
-			scale *= 0.1;
+	int nd = 0, dots = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
 			nd++;
-		}
+		else if (p[i] == '.' && !dots)
+			dots++;
+		else
+			return -1;
 	}
-	if (i != n || nd == 0)
+	if (nd == 0)
 		return -1;
-	*out = v;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	*out = strtod(tmp, NULL);
 	return 0;
 }
 

@@ -1,0 +1,178 @@
+/* Unit tests for er_util: dates, timestamps, numbers, UTF-8, CSV quoting, hash. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "er_util.h"
+
+#define S(x) x, sizeof(x) - 1
+
+static void test_dates(void **state)
+{
+	(void)state;
+	int32_t d;
+	assert_int_equal(er_parse_date(S("1970-01-01"), &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(er_parse_date(S("2000-03-01"), &d), 0);
+	assert_int_equal(d, 11017);
+	assert_int_equal(er_parse_date(S("2024-02-29"), &d), 0); /* leap year */
+	assert_int_equal(d, 19782);
+	assert_int_equal(er_parse_date(S("2023-02-29"), &d), -1);
+	assert_int_equal(er_parse_date(S("2021-02-30"), &d), -1);
+	assert_int_equal(er_parse_date(S("1900-02-29"), &d), -1); /* century, not leap */
+	assert_int_equal(er_parse_date(S("2000-02-29"), &d), 0);  /* 400-year leap */
+	assert_int_equal(er_parse_date(S("2021-13-01"), &d), -1);
+	assert_int_equal(er_parse_date(S("2021-00-10"), &d), -1);
+	assert_int_equal(er_parse_date(S("2021-1-01"), &d), -1);
+	assert_int_equal(er_parse_date(S("2021/01/01"), &d), -1);
+	assert_int_equal(er_parse_date(S("2021-01-01 "), &d), -1);
+	assert_int_equal(er_parse_date(S("20210101"), &d), -1);
+	assert_int_equal(er_parse_date(S(""), &d), -1);
+	char out[11];
+	er_parse_date(S("2019-12-31"), &d);
+	er_format_date(d, out);
+	assert_string_equal(out, "2019-12-31");
+	er_format_date(d + 1, out);
+	assert_string_equal(out, "2020-01-01");
+	assert_int_equal(er_days_from_civil(2020, 1, 1), d + 1);
+}
+
+static void test_timestamps(void **state)
+{
+	(void)state;
+	int64_t t, base;
+	assert_int_equal(er_parse_timestamp(S("2021-02-03"), &base), 0);
+	assert_int_equal(base, 18661LL * 86400);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00Z"), &t), 0);
+	assert_int_equal(t, base + 36000);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03 10:00"), &t), 0);
+	assert_int_equal(t, base + 36000);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00.250Z"), &t), 0);
+	assert_int_equal(t, base + 36000);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00+02:00"), &t), 0);
+	assert_int_equal(t, base + 28800);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00-0130"), &t), 0);
+	assert_int_equal(t, base + 36000 + 5400);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T24:00:00Z"), &t), -1);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:60"), &t), -1);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10"), &t), -1);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00ZZ"), &t), -1);
+	assert_int_equal(er_parse_timestamp(S("2021-02-03T10:00:00+2"), &t), -1);
+	assert_int_equal(er_parse_timestamp(S("2021-02-30T10:00:00Z"), &t), -1);
+}
+
+static void test_numbers(void **state)
+{
+	(void)state;
+	double v;
+	assert_int_equal(er_parse_number(S("12"), &v), 0);
+	assert_true(v == 12.0);
+	assert_int_equal(er_parse_number(S("12.5"), &v), 0);
+	assert_true(v == 12.5);
+	assert_int_equal(er_parse_number(S("0.01"), &v), 0);
+	assert_true(v == 0.01); /* correctly rounded, as strtod gives */
+	assert_int_equal(er_parse_number(S("1.2.3"), &v), -1);
+	assert_int_equal(er_parse_number(S(".5"), &v), 0);
+	assert_int_equal(er_parse_number(S("5."), &v), 0);
+	assert_int_equal(er_parse_number(S("0"), &v), 0);
+	assert_int_equal(er_parse_number(S("-1"), &v), -1);
+	assert_int_equal(er_parse_number(S("1e3"), &v), -1);
+	assert_int_equal(er_parse_number(S("."), &v), -1);
+	assert_int_equal(er_parse_number(S("1,000"), &v), -1);
+	assert_int_equal(er_parse_number(S("abc"), &v), -1);
+	assert_int_equal(er_parse_number(S(""), &v), -1);
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(er_utf8_valid(S("plain ascii text, long enough for words")));
+	assert_true(er_utf8_valid(S("M\xc3\xbcller GmbH")));            /* ü */
+	assert_true(er_utf8_valid(S("\xe6\x9d\xb1\xe4\xba\xac")));      /* 東京 */
+	assert_true(er_utf8_valid(S("\xf0\x9f\x93\xa6 box")));          /* 4-byte */
+	assert_false(er_utf8_valid(S("M\xfcller")));                     /* latin-1 */
+	assert_false(er_utf8_valid(S("\xc0\xaf")));                      /* overlong */
+	assert_false(er_utf8_valid(S("\xed\xa0\x80")));                  /* surrogate */
+	assert_false(er_utf8_valid(S("\xf4\x90\x80\x80")));              /* > U+10FFFF */
+	assert_false(er_utf8_valid(S("abcdefgh\xe6\x9d")));              /* cut short */
+	assert_false(er_utf8_valid(S("\x80")));
+}
+
+static void test_csv_field(void **state)
+{
+	(void)state;
+	er_buf b = {0};
+	er_buf_csv_field(&b, S("plain"), ',');
+	er_buf_putc(&b, '|');
+	er_buf_csv_field(&b, S("a,b"), ',');
+	er_buf_putc(&b, '|');
+	er_buf_csv_field(&b, S("say \"hi\""), ',');
+	er_buf_putc(&b, '|');
+	er_buf_csv_field(&b, S("two\nlines"), ',');
+	er_buf_putc(&b, '|');
+	er_buf_csv_field(&b, S(" padded"), ',');
+	er_buf_putc(&b, '|');
+	er_buf_csv_field(&b, S("a;b"), ';');
+	assert_int_equal(b.len, strlen("plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\" padded\"|\"a;b\""));
+	assert_memory_equal(b.p, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\" padded\"|\"a;b\"", b.len);
+	er_buf_free(&b);
+	er_buf_free(NULL);
+}
+
+static void test_buf_printf(void **state)
+{
+	(void)state;
+	er_buf b = {0};
+	for (int i = 0; i < 1000; i++)
+		er_buf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, 10 * 2 + 90 * 3 + 900 * 4);
+	assert_memory_equal(b.p + b.len - 4, "999,", 4);
+	er_buf_free(&b);
+}
+
+static void test_hash(void **state)
+{
+	(void)state;
+	/* Stable values: the random compliance selection depends on them, so a
+	 * change here changes which shipments reruns select. */
+	assert_true(er_hash64(S("S001"), 42) == er_hash64(S("S001"), 42));
+	assert_true(er_hash64(S("S001"), 42) != er_hash64(S("S001"), 43));
+	assert_true(er_hash64(S("S001"), 42) != er_hash64(S("S002"), 42));
+	assert_true(er_hash64(S("abcdefgh"), 0) != er_hash64(S("abcdefgh\0"), 0));
+	/* Roughly uniform: top bit set for about half of 10,000 keys. */
+	int top = 0;
+	char key[16];
+	for (int i = 0; i < 10000; i++) {
+		int n = snprintf(key, sizeof key, "K%07d", i);
+		top += (int)(er_hash64(key, (size_t)n, 7) >> 63);
+	}
+	assert_in_range(top, 4800, 5200);
+}
+
+static void test_ieq_trim(void **state)
+{
+	(void)state;
+	assert_true(er_ieq(S("Vessel"), "VESSEL"));
+	assert_false(er_ieq(S("Vessels"), "VESSEL"));
+	assert_false(er_ieq(S("Vesse"), "VESSEL"));
+	const char *p = " \tLCL \t";
+	size_t n = strlen(p);
+	er_trim(&p, &n);
+	assert_int_equal(n, 3);
+	assert_memory_equal(p, "LCL", 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dates),     cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_numbers),   cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
