@@ -46,7 +46,7 @@ int er_colmap_add(er_colmap *m, const char *spec, char *err, size_t errlen);
 /* Read a map file: one "canonical=header" per line, '#' comments, blank lines.
  * Strings are allocated and live until er_colmap_free. Errors name FILE:LINE. */
 int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen);
-void er_colmap_free(er_colmap *m); /* frees only strings er_colmap_load allocated */
+void er_colmap_free(er_colmap *m); /* frees every entry: add and load both copy their strings */
 
 /*
  * Build the column mapping from the header fields. Matching is

@@ -345,7 +345,10 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		if (n <= 0) {
 			er_pool_release(R->pool, c);
 			if (n < 0) {
-				file_fail(R, fi, "%s", er_reader_error(rd));
+				if (er_splitter_nomem(sp))
+					file_fail(R, fi, "%s: out of memory", f->path);
+				else
+					file_fail(R, fi, "%s", er_reader_error(rd));
 				goto out;
 			}
 			break;

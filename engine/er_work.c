@@ -66,7 +66,9 @@ static char *put_uint(char *o, unsigned v)
 	return o;
 }
 
-static const char match_char[] = {'-', '0', 'I', 'N'}; /* absent, none, id, name */
+/* match column: role letter = how that party matched: id, name, none (not
+ * found), or '-' (no id or name given). E.g. "I=id;S=name;M=-;C=none;F=-". */
+static const char *const match_word[] = {"-", "none", "id", "name"};
 static const char role_char[ER_NROLES] = {'I', 'S', 'M', 'C', 'F'};
 
 int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim)
@@ -138,7 +140,10 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 			*o++ = ';';
 		*o++ = role_char[r];
 		*o++ = '=';
-		*o++ = match_char[res->match[r] & 3];
+		const char *mw = match_word[res->match[r] & 3];
+		size_t ml = strlen(mw);
+		memcpy(o, mw, ml);
+		o += ml;
 	}
 	*o++ = delim;
 	*o++ = res->fast_eligible ? '1' : '0';
@@ -222,6 +227,8 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		int reject = ER_REJ_NONE;
 		int nf = er_parser_record(w->parser, raw, rec->len, rec->flags & ER_REC_QUOTED,
 		                          &fields, &reject);
+		if (nf < 0 && reject == ER_REJ_NONE)
+			goto nomem; /* the parser ran out of memory: a failure, not a bad row */
 		if (nf < 0 || nf != hdr->nfields) {
 			int why = nf < 0 ? reject : ER_REJ_FIELD_COUNT;
 			note_reject(c, rec, why, -1, nf);

@@ -1,0 +1,516 @@
+/* er_parse.c - stage 3: one record -> fields, and header -> columns
+ * (see er_parse.h). */
+#include "er_parse.h"
+
+#include <csv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "er_util.h"
+
+/* libcsv grows its field buffer by this much at a time: the default (128)
+ * would cost tens of thousands of reallocs for a megabyte field. */
+#define CSV_BLOCK ((size_t)64 * 1024)
+
+/* ------------------------------------------------------- canonical names */
+
+static const char *const col_names[ER_NCOLS] = {
+	"shipment_id", "arrival_date", "master_bill", "container_id", "load_type",
+	"mode", "lading_port", "unlading_port", "origin_country", "shipper_country",
+	"importer_id", "importer_name", "shipper_id", "shipper_name", "manufacturer_id",
+	"consignee_name", "carrier_scac", "forwarder_id", "hs_code", "description",
+	"declared_value_usd", "gross_weight_kg", "quantity", "filed_at", "departure_at",
+};
+
+const char *er_col_name(int col)
+{
+	if (col < 0 || col >= ER_NCOLS)
+		return NULL;
+	return col_names[col];
+}
+
+int er_col_lookup(const char *name, size_t len)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < ER_NCOLS; i++)
+		if (er_ieq(name, len, col_names[i]))
+			return i;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+struct er_parser {
+	char delim;
+	size_t max_field;
+	struct csv_parser csv;
+	int csv_live;      /* csv is initialised */
+
+	er_field *fields;
+	size_t nf, capf;
+	size_t *offs;      /* libcsv path: field offsets into arena (it may move) */
+	size_t capo;
+	er_buf arena;
+
+	/* libcsv callback state for the current record */
+	int rows, too_long, nomem;
+};
+
+/* libcsv's blanks: space and tab, unless one is the delimiter. */
+static inline int blank(char c, char delim)
+{
+	return (c == ' ' || c == '\t') && c != delim;
+}
+
+static int csv_start(er_parser *p)
+{
+	if (csv_init(&p->csv, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		return -1;
+	csv_set_delim(&p->csv, (unsigned char)p->delim);
+	csv_set_blk_size(&p->csv, CSV_BLOCK);
+	p->csv_live = 1;
+	return 0;
+}
+
+/* After an error libcsv is wedged: csv_fini() fails again on an open quote
+ * and a later parse would glue onto the half-built row. Start afresh. */
+static int csv_restart(er_parser *p)
+{
+	if (p->csv_live)
+		csv_free(&p->csv);
+	p->csv_live = 0;
+	return csv_start(p);
+}
+
+er_parser *er_parser_new(char delim, size_t max_field)
+{
+	er_parser *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->delim = delim ? delim : ',';
+	p->max_field = max_field;
+	if (csv_start(p) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void er_parser_free(er_parser *p)
+{
+	if (!p)
+		return;
+	if (p->csv_live)
+		csv_free(&p->csv);
+	free(p->fields);
+	free(p->offs);
+	er_buf_free(&p->arena);
+	free(p);
+}
+
+static int grow_fields(er_parser *p)
+{
+	size_t cap = p->capf ? p->capf * 2 : 64;
+	er_field *f = realloc(p->fields, cap * sizeof *f);
+	if (!f)
+		return -1;
+	p->fields = f;
+	p->capf = cap;
+	return 0;
+}
+
+static int grow_offs(er_parser *p)
+{
+	size_t cap = p->capo ? p->capo * 2 : 64;
+	size_t *o = realloc(p->offs, cap * sizeof *o);
+	if (!o)
+		return -1;
+	p->offs = o;
+	p->capo = cap;
+	return 0;
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+	er_parser *p = data;
+	if (p->nomem || p->too_long)
+		return;
+	if (len > p->max_field) {
+		p->too_long = 1;
+		return;
+	}
+	if ((p->nf == p->capo && grow_offs(p) < 0) || er_buf_append(&p->arena, s, len) < 0) {
+		p->nomem = 1;
+		return;
+	}
+	p->offs[p->nf] = p->arena.len - len;
+	if (p->nf == p->capf && grow_fields(p) < 0) {
+		p->nomem = 1;
+		return;
+	}
+	p->fields[p->nf].n = len;
+	p->nf++;
+}
+
+static void on_row(int c, void *data)
+{
+	(void)c;
+	((er_parser *)data)->rows++;
+}
+
+static int parse_csv(er_parser *p, const char *rec, size_t len, int *reject)
+{
+	p->arena.len = 0;
+	p->rows = p->too_long = p->nomem = 0;
+	int why = ER_REJ_NONE;
+	size_t used = csv_parse(&p->csv, rec, len, on_field, on_row, p);
+	if (used != len) {
+		if (csv_error(&p->csv) == CSV_EPARSE)
+			why = ER_REJ_BAD_QUOTE;
+		else
+			p->nomem = 1;
+		goto reset;
+	}
+	if (csv_fini(&p->csv, on_field, on_row, p) != 0) {
+		why = ER_REJ_UNTERMINATED_QUOTE;
+		goto reset;
+	}
+	if (p->nomem)
+		goto fail;
+	if (p->too_long) {
+		*reject = ER_REJ_FIELD_TOO_LONG;
+		return -1;
+	}
+	if (p->rows > 1) {
+		/* A line break outside quotes: not one record (the splitter never
+		 * hands us such bytes). */
+		*reject = ER_REJ_FIELD_COUNT;
+		return -1;
+	}
+	if (p->rows == 0) {
+		/* Blank record: libcsv reports nothing; the fast path gives one empty field. */
+		if (p->capf == 0 && grow_fields(p) < 0)
+			goto fail;
+		p->fields[0].p = "";
+		p->fields[0].n = 0;
+		p->nf = 1;
+		return 1;
+	}
+	for (size_t i = 0; i < p->nf; i++)
+		p->fields[i].p = p->fields[i].n ? p->arena.p + p->offs[i] : "";
+	return (int)p->nf;
+
+reset:
+	if (csv_restart(p) < 0)
+		p->nomem = 1;
+	if (why != ER_REJ_NONE && !p->nomem) {
+		*reject = why;
+		return -1;
+	}
+fail:
+	/* Out of memory: -1 with ER_REJ_NONE tells the caller it is not the record. */
+	*reject = ER_REJ_NONE;
+	errno = ENOMEM;
+	return -1;
+}
+
+static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
+{
+	const char delim = p->delim;
+	const char *s = rec, *e = rec + len;
+	for (;;) {
+		const char *d = memchr(s, delim, (size_t)(e - s));
+		const char *fe = d ? d : e;
+		const char *fs = s;
+		while (fs < fe && blank(*fs, delim))
+			fs++;
+		while (fe > fs && blank(fe[-1], delim))
+			fe--;
+		if ((size_t)(fe - fs) > p->max_field) {
+			*reject = ER_REJ_FIELD_TOO_LONG;
+			return -1;
+		}
+		if (p->nf == p->capf && grow_fields(p) < 0) {
+			*reject = ER_REJ_NONE;
+			errno = ENOMEM;
+			return -1;
+		}
+		p->fields[p->nf].p = fs;
+		p->fields[p->nf].n = (size_t)(fe - fs);
+		p->nf++;
+		if (!d)
+			return (int)p->nf;
+		s = d + 1;
+	}
+}
+
+int er_parser_record(er_parser *p, const char *rec, size_t len, int quoted,
+                     const er_field **fields, int *reject)
+{
+	int dummy;
+	if (!reject)
+		reject = &dummy;
+	*reject = ER_REJ_NONE;
+	p->nf = 0;
+	if (len == 0 || !rec) {
+		rec = "";
+		len = 0;
+	}
+	if (len > (size_t)INT32_MAX) {
+		*reject = ER_REJ_RECORD_TOO_LONG;
+		return -1;
+	}
+	if (memchr(rec, '\0', len)) {
+		*reject = ER_REJ_NUL_BYTE;
+		return -1;
+	}
+	if (!er_utf8_valid(rec, len)) {
+		*reject = ER_REJ_INVALID_UTF8;
+		return -1;
+	}
+	int n = quoted ? parse_csv(p, rec, len, reject) : parse_fast(p, rec, len, reject);
+	if (n > 0 && fields)
+		*fields = p->fields;
+	return n;
+}
+
+/* -------------------------------------------------------------- messages */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Names in messages are cut so a silly header can't drown the message. */
+#define SHOWN(n) ((int)((n) > 80 ? 80 : (n)))
+
+static void trim(const char **s, size_t *n)
+{
+	er_trim(s, n);
+}
+
+/* --------------------------------------------------------------- colmap */
+
+/* Parse "canonical=header" from spec[0, n). 0 or -1 with a message. */
+static int map_one(er_colmap *m, const char *spec, size_t n, char *err, size_t errlen)
+{
+	const char *eq = memchr(spec, '=', n);
+	if (!eq) {
+		seterr(err, errlen, "bad column map '%.*s': expected canonical=header", SHOWN(n), spec);
+		return -1;
+	}
+	const char *c = spec, *h = eq + 1;
+	size_t cn = (size_t)(eq - spec), hn = n - cn - 1;
+	trim(&c, &cn);
+	trim(&h, &hn);
+	int col = er_col_lookup(c, cn);
+	if (col < 0) {
+		seterr(err, errlen, "unknown column '%.*s' in map '%.*s'", SHOWN(cn), c, SHOWN(n), spec);
+		return -1;
+	}
+	if (hn == 0) {
+		seterr(err, errlen, "empty header name in map '%.*s'", SHOWN(n), spec);
+		return -1;
+	}
+	if (m->canon[col]) {
+		seterr(err, errlen, "column '%s' mapped twice", col_names[col]);
+		return -1;
+	}
+	char *copy = malloc(hn + 1);
+	if (!copy) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(copy, h, hn);
+	copy[hn] = '\0';
+	m->canon[col] = copy;
+	return 0;
+}
+
+int er_colmap_add(er_colmap *m, const char *spec, char *err, size_t errlen)
+{
+	if (!spec)
+		spec = "";
+	return map_one(m, spec, strlen(spec), err, errlen);
+}
+
+int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	unsigned long lineno = 0;
+	int rc = 0;
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		const char *s = line;
+		size_t n = (size_t)got;
+		if (lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+			s += 3, n -= 3;
+		while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+			n--;
+		trim(&s, &n);
+		if (n == 0 || s[0] == '#')
+			continue;
+		if (memchr(s, '\0', n)) {
+			seterr(err, errlen, "%s:%lu: NUL byte", path, lineno);
+			rc = -1;
+			break;
+		}
+		char msg[400];
+		if (map_one(m, s, n, msg, sizeof msg) < 0) {
+			seterr(err, errlen, "%s:%lu: %s", path, lineno, msg);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+void er_colmap_free(er_colmap *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < ER_NCOLS; i++) {
+		free((void *)(uintptr_t)m->canon[i]);
+		m->canon[i] = NULL;
+	}
+}
+
+/* --------------------------------------------------------------- header */
+
+/* Index of the one header field equal to name (trimmed, case-insensitive):
+ * -1 none, -2 more than one (*dup1, *dup2 set). */
+static int find_col(const er_field *fields, int n, const char *name, size_t nlen,
+                    int *dup1, int *dup2)
+{
+	int found = -1;
+	for (int i = 0; i < n; i++) {
+		const char *s = fields[i].p;
+		size_t len = fields[i].n;
+		if (!s)
+			continue;
+		trim(&s, &len);
+		if (len != nlen)
+			continue;
+		size_t k = 0;
+		for (; k < len; k++) {
+			unsigned char a = (unsigned char)s[k], b = (unsigned char)name[k];
+			if (a >= 'A' && a <= 'Z')
+				a += 32;
+			if (b >= 'A' && b <= 'Z')
+				b += 32;
+			if (a != b)
+				break;
+		}
+		if (k < len)
+			continue;
+		if (found >= 0) {
+			*dup1 = found;
+			*dup2 = i;
+			return -2;
+		}
+		found = i;
+	}
+	return found;
+}
+
+int er_header_build(const er_field *fields, int n, const er_colmap *m,
+                    const char *keep, er_header *h, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof *h);
+	h->nfields = n;
+	for (int c = 0; c < ER_NCOLS; c++)
+		h->col_of[c] = -1;
+	for (int k = 0; k < ER_MAX_KEEP; k++)
+		h->keep_idx[k] = -1;
+
+	for (int c = 0; c < ER_NCOLS; c++) {
+		const char *name = m && m->canon[c] ? m->canon[c] : col_names[c];
+		size_t nlen = strlen(name);
+		trim(&name, &nlen);
+		int d1 = 0, d2 = 0;
+		int idx = find_col(fields, n, name, nlen, &d1, &d2);
+		if (idx == -2) {
+			seterr(err, errlen, "duplicate column '%.*s' (columns %d and %d)",
+			       SHOWN(nlen), name, d1 + 1, d2 + 1);
+			return -1;
+		}
+		h->col_of[c] = idx;
+	}
+	static const int required[] = { ER_COL_SHIPMENT_ID, ER_COL_ARRIVAL_DATE };
+	for (size_t r = 0; r < sizeof required / sizeof required[0]; r++) {
+		int c = required[r];
+		if (h->col_of[c] >= 0)
+			continue;
+		if (m && m->canon[c])
+			seterr(err, errlen, "missing required column '%s' (mapped to header '%.*s')",
+			       col_names[c], SHOWN(strlen(m->canon[c])), m->canon[c]);
+		else
+			seterr(err, errlen, "missing required column '%s'", col_names[c]);
+		return -1;
+	}
+
+	if (!keep)
+		return 0;
+	const char *s = keep;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return 0; /* --keep "" keeps nothing */
+	s = keep;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		const char *name = s;
+		trim(&name, &len);
+		if (len == 0) {
+			seterr(err, errlen, "empty column name in --keep '%.*s'", SHOWN(strlen(keep)), keep);
+			return -1;
+		}
+		if (h->nkeep == ER_MAX_KEEP) {
+			seterr(err, errlen, "too many --keep columns (at most %d)", ER_MAX_KEEP);
+			return -1;
+		}
+		int d1 = 0, d2 = 0;
+		int idx = find_col(fields, n, name, len, &d1, &d2);
+		if (idx == -1) {
+			seterr(err, errlen, "--keep column '%.*s' not in header", SHOWN(len), name);
+			return -1;
+		}
+		if (idx == -2) {
+			seterr(err, errlen, "duplicate column '%.*s' (columns %d and %d)", SHOWN(len),
+			       name, d1 + 1, d2 + 1);
+			return -1;
+		}
+		h->keep_idx[h->nkeep++] = idx;
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	return 0;
+}
