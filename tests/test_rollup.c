@@ -1,0 +1,450 @@
+/* test_rollup.c - consolidations and the exam queue (engine/er_rollup.c).
+ * Probabilities below are computed by hand from the fixture rules
+ * (tests/fixtures/rollup/rules.ini: p(RED)=0.5, p(YELLOW)=0.2, p(GREEN)=0.1). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "er_rollup.h"
+#include "er_rules.h"
+
+#define FIX "tests/fixtures/rollup/"
+
+enum { G = ER_LANE_GREEN, Y = ER_LANE_YELLOW, R = ER_LANE_RED };
+
+/* One test row: the fields the roll-up reads and the scoring result. */
+typedef struct trow {
+	const char *id, *mbl, *cont, *load, *shp_id, *shp_name, *shp_cc;
+	int score, lane, front, cert;
+	const char *imp_st, *shp_st;
+} trow;
+
+static void set(er_row *row, int col, const char *s)
+{
+	row->f[col].p = s ? s : "";
+	row->f[col].n = s ? strlen(s) : 0;
+}
+
+static void encode(er_buf *b, const trow *t)
+{
+	er_row row;
+	er_result res;
+	memset(&res, 0, sizeof res);
+	for (int c = 0; c < ER_NCOLS; c++)
+		set(&row, c, NULL);
+	set(&row, ER_COL_SHIPMENT_ID, t->id);
+	set(&row, ER_COL_ARRIVAL_DATE, "2024-01-02");
+	set(&row, ER_COL_MASTER_BILL, t->mbl);
+	set(&row, ER_COL_CONTAINER_ID, t->cont);
+	set(&row, ER_COL_LOAD_TYPE, t->load);
+	set(&row, ER_COL_SHIPPER_ID, t->shp_id);
+	set(&row, ER_COL_SHIPPER_NAME, t->shp_name);
+	set(&row, ER_COL_SHIPPER_COUNTRY, t->shp_cc);
+	res.score = t->score;
+	res.lane = t->lane;
+	res.front_of_line = (uint8_t)t->front;
+	res.shipper_certified = (uint8_t)t->cert;
+	snprintf(res.importer_status, sizeof res.importer_status, "%s", t->imp_st ? t->imp_st : "unknown");
+	snprintf(res.shipper_status, sizeof res.shipper_status, "%s", t->shp_st ? t->shp_st : "unknown");
+	assert_int_equal(er_rollup_encode(b, &row, &res, 2), 0);
+}
+
+static int emit_buf(void *ctx, const char *p, size_t n)
+{
+	return er_buf_append(ctx, p, n);
+}
+
+static int emit_fail(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	(void)n;
+	return -1;
+}
+
+static er_rules *load_rules(void)
+{
+	er_rules *r = NULL;
+	char err[256];
+	er_status st = er_rules_load(FIX "rules.ini", &r, err, sizeof err);
+	if (st != ER_OK)
+		fail_msg("rules: %s", err);
+	return r;
+}
+
+/* Merge rows[0..n) as one file, in chunks of `chunk` rows (0 = one chunk). */
+static void merge_file(er_rollup *r, int file_idx, const trow *rows, size_t n, size_t chunk, int ok)
+{
+	er_buf b = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		encode(&b, &rows[i]);
+		if (chunk && ((i + 1) % chunk == 0 || i + 1 == n)) {
+			assert_int_equal(er_rollup_merge(r, file_idx, b.p, b.len), 0);
+			b.len = 0;
+		}
+	}
+	if (!chunk)
+		assert_int_equal(er_rollup_merge(r, file_idx, b.p, b.len), 0);
+	er_buf_free(&b);
+	er_rollup_file_done(r, ok);
+}
+
+static char *consolidations(er_rollup *r)
+{
+	er_buf out = { 0 };
+	assert_int_equal(er_rollup_write_consolidations(r, emit_buf, &out), 0);
+	assert_int_equal(er_buf_putc(&out, '\0'), 0);
+	return out.p;
+}
+
+static char *queue(er_rollup *r)
+{
+	er_buf out = { 0 };
+	assert_int_equal(er_rollup_write_queue(r, emit_buf, &out), 0);
+	assert_int_equal(er_buf_putc(&out, '\0'), 0);
+	return out.p;
+}
+
+#define CONS_HDR "consolidation,key_type,container_id,load_type,shipments,shippers,max_score," \
+	"lane,uncertified_shipments,exam_probability,driver_shipment_id," \
+	"probability_without_driver\n"
+#define QUEUE_HDR "position,shipment_id,score,lane,front_of_line,importer_status," \
+	"shipper_status,consolidation\n"
+
+/* ------------------------------------------------------------ fixture rows */
+
+static const trow probs_rows[] = {
+	/* M1: one GREEN shipment: 0.1; without its driver 0 */
+	{ "A1", "M1", "", "", "S-9", NULL, NULL, 20, G, 0, 1, NULL, NULL },
+	/* M2: GREEN + RED: 1 - 0.9 * 0.5 = 0.55; driver the RED; without: 0.1 */
+	{ "B1", "M2", "", "FCL", "S-1", NULL, NULL, 30, G, 0, 0, NULL, NULL },
+	/* M8: eight GREEN: 1 - 0.9^8 = 0.56953279; without one: 1 - 0.9^7 = 0.5217031.
+	 * Driver: all p equal -> highest score (35), first in input of those (C2).
+	 * Shippers: S-1, ACME/CN (twice, spelled differently), ACME/VN, S-2, unknown = 5 */
+	{ "C1", "M8", "BOX8", "FCL", "S-1", NULL, NULL, 10, G, 0, 1, NULL, NULL },
+	{ "C2", "M8", "", "LCL", "S-1", NULL, NULL, 35, G, 0, 1, NULL, NULL },
+	{ "C3", "M8", "", "LCL", NULL, "Acme Co", "cn", 20, G, 0, 0, NULL, NULL },
+	{ "B2", "M2", "CONT2", "FCL", "S-2", NULL, NULL, 80, R, 0, 0, NULL, NULL },
+	{ "C4", "M8", "", "", NULL, "ACME CO.", "CN", 35, G, 0, 0, NULL, NULL },
+	{ "C5", "M8", "BOX9", "LCL", NULL, "Acme", "VN", 5, G, 0, 1, NULL, NULL },
+	{ "C6", "M8", "", "", NULL, NULL, NULL, 15, G, 0, 0, NULL, NULL },
+	{ "C7", "M8", "", "", NULL, NULL, NULL, 15, G, 0, 0, NULL, NULL },
+	{ "C8", "M8", "", "", "S-2", NULL, NULL, 25, G, 0, 1, NULL, NULL },
+	/* no key at all: in no consolidation */
+	{ "X1", "", "", "LCL", "S-1", NULL, NULL, 99, R, 0, 0, NULL, NULL },
+	/* C4: container key only, one RED among GREENs: 1 - 0.9^3 * 0.5 = 0.6355;
+	 * without the RED: 1 - 0.9^3 = 0.271 */
+	{ "D1", "", "C4", "lcl", "S-3", NULL, NULL, 10, G, 0, 1, NULL, NULL },
+	{ "D2", "", "C4", "", "S-3", NULL, NULL, 75, R, 0, 1, NULL, NULL },
+	{ "D3", "", "C4", "", "S-3", NULL, NULL, 95, G, 0, 1, NULL, NULL },
+	{ "D4", "", "C4", "", "S-4", NULL, NULL, 10, G, 0, 1, NULL, NULL },
+	/* M3: GREEN + 2 YELLOW: 1 - 0.9 * 0.8^2 = 0.424; driver: YELLOW with the
+	 * higher score (E3); without: 1 - 0.9 * 0.8 = 0.28 */
+	{ "E1", "M3", "", "", NULL, NULL, NULL, 45, G, 0, 0, NULL, NULL },
+	{ "E2", "M3", "", "", NULL, NULL, NULL, 52, Y, 0, 0, NULL, NULL },
+	{ "E3", "M3", "", "", NULL, NULL, NULL, 60, Y, 0, 0, NULL, NULL },
+	/* ties at 0.1: ordered by key bytewise, then key_type (container first) */
+	{ "F1", "a1", "", "", NULL, NULL, NULL, 1, G, 0, 0, NULL, NULL },
+	{ "F2", "K1", "", "", NULL, NULL, NULL, 1, G, 0, 0, NULL, NULL },
+	{ "F3", "", "K1", "", NULL, NULL, NULL, 1, G, 0, 0, NULL, NULL },
+	/* quoting: a key with a comma */
+	{ "G,1", "", "Z,9", "", NULL, NULL, NULL, 2, G, 0, 0, NULL, NULL },
+};
+
+static const char probs_expected[] =
+	CONS_HDR
+	"C4,container,C4,LCL,4,2,95,RED,0,0.635500,D2,0.271000\n"
+	"M8,master_bill,BOX8,LCL,8,5,35,GREEN,4,0.569533,C2,0.521703\n"
+	"M2,master_bill,CONT2,FCL,2,2,80,RED,2,0.550000,B2,0.100000\n"
+	"M3,master_bill,,,3,1,60,YELLOW,3,0.424000,E3,0.280000\n"
+	"K1,container,K1,,1,1,1,GREEN,1,0.100000,F3,0.000000\n"
+	"K1,master_bill,,,1,1,1,GREEN,1,0.100000,F2,0.000000\n"
+	"M1,master_bill,,,1,1,20,GREEN,0,0.100000,A1,0.000000\n"
+	"\"Z,9\",container,\"Z,9\",,1,1,2,GREEN,1,0.100000,\"G,1\",0.000000\n"
+	"a1,master_bill,,,1,1,1,GREEN,1,0.100000,F1,0.000000\n";
+
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_probabilities_by_hand(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	er_rollup *r = er_rollup_new(rules, 1, 0, 0);
+	assert_non_null(r);
+	merge_file(r, 0, probs_rows, NROWS(probs_rows), 0, 1);
+	char *out = consolidations(r);
+	assert_string_equal(out, probs_expected);
+	assert_int_equal(er_rollup_nconsolidations(r), 9);
+	free(out);
+	er_rollup_free(r);
+	er_rules_free(rules);
+}
+
+/* p = 1 must not break the "without the driver" figure (no division). */
+static void test_probability_one(void **state)
+{
+	(void)state;
+	er_rules rules;
+	memset(&rules, 0, sizeof rules);
+	rules.exam_prob[G] = 0.0;
+	rules.exam_prob[Y] = 0.5;
+	rules.exam_prob[R] = 1.0;
+	static const trow rows[] = {
+		{ "R1a", "R1", "", "", NULL, NULL, NULL, 90, R, 0, 0, NULL, NULL },
+		{ "R2a", "R2", "", "", NULL, NULL, NULL, 90, R, 0, 0, NULL, NULL },
+		{ "R1b", "R1", "", "", NULL, NULL, NULL, 10, G, 0, 0, NULL, NULL },
+		{ "R2b", "R2", "", "", NULL, NULL, NULL, 91, R, 0, 0, NULL, NULL },
+		{ "G0a", "G0", "", "", NULL, NULL, NULL, 10, G, 0, 0, NULL, NULL },
+		{ "Y1a", "Y1", "", "", NULL, NULL, NULL, 60, Y, 0, 0, NULL, NULL },
+		{ "Y1b", "Y1", "", "", NULL, NULL, NULL, 60, Y, 0, 0, NULL, NULL },
+	};
+	er_rollup *r = er_rollup_new(&rules, 1, 0, 0);
+	assert_non_null(r);
+	merge_file(r, 0, rows, NROWS(rows), 0, 1);
+	char *out = consolidations(r);
+	assert_string_equal(out, CONS_HDR
+	                    "R1,master_bill,,,2,1,90,RED,2,1.000000,R1a,0.000000\n"
+	                    "R2,master_bill,,,2,1,91,RED,2,1.000000,R2b,1.000000\n"
+	                    "Y1,master_bill,,,2,1,60,YELLOW,2,0.750000,Y1a,0.500000\n"
+	                    "G0,master_bill,,,1,1,10,GREEN,1,0.000000,G0a,0.000000\n");
+	free(out);
+	er_rollup_free(r);
+}
+
+/* The same rows cut into different chunks give byte-identical outputs. */
+static void test_chunk_boundaries(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	char *ref_c = NULL, *ref_q = NULL;
+	static const size_t chunks[] = { 0, 1, 2, 3, 7, 100 };
+	for (size_t k = 0; k < NROWS(chunks); k++) {
+		er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+		assert_non_null(r);
+		/* two files: the second one updates consolidations of the first */
+		merge_file(r, 0, probs_rows, 4, chunks[k], 1);
+		merge_file(r, 1, probs_rows + 4, NROWS(probs_rows) - 4, chunks[k], 1);
+		char *c = consolidations(r), *q = queue(r);
+		if (!ref_c) {
+			ref_c = c;
+			ref_q = q;
+			assert_string_equal(ref_c, probs_expected);
+		} else {
+			assert_string_equal(c, ref_c);
+			assert_string_equal(q, ref_q);
+			free(c);
+			free(q);
+		}
+		er_rollup_free(r);
+	}
+	free(ref_c);
+	free(ref_q);
+	er_rules_free(rules);
+}
+
+/* A file ended with file_done(0) leaves no trace in either output. */
+static void test_failed_file_discarded(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	static const trow bad[] = {
+		/* touches consolidations of the first file (M2, M8), adds a new one,
+		 * a new shipper, a new container id, and RED queue entries */
+		{ "Z1", "M2", "", "LCL", "S-7", NULL, NULL, 99, R, 1, 0, NULL, NULL },
+		{ "Z2", "M8", "", "", "S-8", NULL, NULL, 99, R, 0, 0, NULL, NULL },
+		{ "Z3", "NEW", "BOXZ", "LCL", NULL, NULL, NULL, 99, R, 1, 0, NULL, NULL },
+		{ "Z4", "M1", "BOXZ", "", NULL, NULL, NULL, 5, G, 1, 0, NULL, NULL },
+	};
+	er_rollup *clean = er_rollup_new(rules, 1, 1, 0);
+	er_rollup *dirty = er_rollup_new(rules, 1, 1, 0);
+	assert_non_null(clean);
+	assert_non_null(dirty);
+	merge_file(clean, 0, probs_rows, 4, 0, 1);
+	merge_file(clean, 2, probs_rows + 4, NROWS(probs_rows) - 4, 0, 1);
+	merge_file(dirty, 0, probs_rows, 4, 0, 1);
+	merge_file(dirty, 1, bad, NROWS(bad), 2, 0);
+	merge_file(dirty, 2, probs_rows + 4, NROWS(probs_rows) - 4, 0, 1);
+	char *c1 = consolidations(clean), *c2 = consolidations(dirty);
+	char *q1 = queue(clean), *q2 = queue(dirty);
+	assert_string_equal(c2, probs_expected);
+	assert_string_equal(c1, c2);
+	assert_string_equal(q1, q2);
+	assert_null(strstr(q2, "Z"));
+	assert_int_equal(er_rollup_nconsolidations(dirty), 9);
+	free(c1);
+	free(c2);
+	free(q1);
+	free(q2);
+	er_rollup_free(clean);
+	er_rollup_free(dirty);
+	er_rules_free(rules);
+}
+
+static const trow queue_rows[] = {
+	{ "Q1", "MB1", "", "", NULL, NULL, NULL, 10, G, 0, 0, "unknown", "unknown" },
+	{ "Q2", "MB1", "", "", NULL, NULL, NULL, 80, R, 0, 0, "unknown", "unknown" },
+	{ "Q3", "", "", "", NULL, NULL, NULL, 75, R, 1, 1, "CTPAT:validated:T2", "unknown" },
+	{ "Q4", "MB2", "", "", NULL, NULL, NULL, 55, Y, 1, 0, "CTPAT:certified:T1", "unknown" },
+	{ "Q5", "MB1", "", "", NULL, NULL, NULL, 80, R, 0, 0, "none", "unknown" },
+	{ "Q6", "", "", "", NULL, NULL, NULL, 90, R, 0, 0, "unknown", "unknown" },
+	{ "Q7", "", "", "", NULL, NULL, NULL, 5, G, 1, 1, "unknown", "EU_AEO:certified:MRA" },
+	{ "Q,8", "", "BOX1", "", NULL, NULL, NULL, 70, R, 0, 0, "unknown", "unknown" },
+};
+
+static void test_queue_red_only(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	er_rollup *r = er_rollup_new(rules, 0, 1, 0);
+	assert_non_null(r);
+	merge_file(r, 0, queue_rows, NROWS(queue_rows), 3, 1);
+	char *q = queue(r);
+	assert_string_equal(q, QUEUE_HDR
+	                    "1,Q3,75,RED,1,CTPAT:validated:T2,unknown,\n"
+	                    "2,Q6,90,RED,0,unknown,unknown,\n"
+	                    "3,Q2,80,RED,0,unknown,unknown,MB1\n"
+	                    "4,Q5,80,RED,0,none,unknown,MB1\n"
+	                    "5,\"Q,8\",70,RED,0,unknown,unknown,BOX1\n");
+	free(q);
+	/* consolidations were not asked for: header only */
+	char *c = consolidations(r);
+	assert_string_equal(c, CONS_HDR);
+	assert_int_equal(er_rollup_nconsolidations(r), 0);
+	free(c);
+	er_rollup_free(r);
+	er_rules_free(rules);
+}
+
+static void test_queue_resumption(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	er_rollup *r = er_rollup_new(rules, 0, 1, 1);
+	assert_non_null(r);
+	merge_file(r, 0, queue_rows, NROWS(queue_rows), 1, 1);
+	char *q = queue(r);
+	assert_string_equal(q, QUEUE_HDR
+	                    "1,Q3,75,RED,1,CTPAT:validated:T2,unknown,\n"
+	                    "2,Q4,55,YELLOW,1,CTPAT:certified:T1,unknown,MB2\n"
+	                    "3,Q7,5,GREEN,1,unknown,EU_AEO:certified:MRA,\n"
+	                    "4,Q6,90,RED,0,unknown,unknown,\n"
+	                    "5,Q2,80,RED,0,unknown,unknown,MB1\n"
+	                    "6,Q5,80,RED,0,none,unknown,MB1\n"
+	                    "7,\"Q,8\",70,RED,0,unknown,unknown,BOX1\n"
+	                    "8,Q1,10,GREEN,0,unknown,unknown,MB1\n");
+	free(q);
+	er_rollup_free(r);
+	er_rules_free(rules);
+}
+
+/* Rows scored by er_score_row on the fixture tables: the roll-up takes the
+ * scorer's shipper_certified (shipper MRA-recognized or not) and lanes. */
+static void test_scored_rows(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	er_tables *t = NULL;
+	char err[256];
+	if (er_tables_load(FIX "participants.csv", FIX "mra.csv", &t, err, sizeof err) != ER_OK)
+		fail_msg("tables: %s", err);
+	/* SHP-DE: EU AEO, recognized; SHP-BR: recognized from 2023-06-01 only */
+	static const char *const rows[][4] = {
+		{ "S1", "2023-08-01", "SHP-DE", "IMP-A" },
+		{ "S2", "2023-02-01", "SHP-BR", "IMP-A" },
+		{ "S3", "2023-08-01", "SHP-BR", "IMP-A" },
+		{ "S4", "2023-08-01", "NOPE", "" },
+	};
+	er_rollup *r = er_rollup_new(rules, 1, 0, 0);
+	assert_non_null(r);
+	er_buf b = { 0 };
+	int max_lane = 0, max_score = 0, drv = 0;
+	double keep = 1.0, keep_wo = 1.0;
+	er_result res[4];
+	for (int i = 0; i < 4; i++) {
+		er_row row;
+		for (int c = 0; c < ER_NCOLS; c++)
+			set(&row, c, NULL);
+		set(&row, ER_COL_SHIPMENT_ID, rows[i][0]);
+		set(&row, ER_COL_ARRIVAL_DATE, rows[i][1]);
+		set(&row, ER_COL_SHIPPER_ID, rows[i][2]);
+		set(&row, ER_COL_IMPORTER_ID, rows[i][3]);
+		set(&row, ER_COL_MASTER_BILL, "MBX");
+		set(&row, ER_COL_HS_CODE, "620342");
+		set(&row, ER_COL_DESCRIPTION, "cotton trousers");
+		assert_int_equal(er_score_row(t, rules, &row, &res[i]), ER_OK);
+		assert_int_equal(res[i].shipper_certified, i == 0 || i == 2);
+		assert_int_equal(er_rollup_encode(&b, &row, &res[i], (uint64_t)i + 2), 0);
+		if (res[i].lane > max_lane)
+			max_lane = res[i].lane;
+		if (res[i].score > max_score)
+			max_score = res[i].score;
+		double pi = er_rules_exam_prob(rules, res[i].lane);
+		double pd = er_rules_exam_prob(rules, res[drv].lane);
+		if (pi > pd || (pi == pd && res[i].score > res[drv].score))
+			drv = i;
+		keep *= 1.0 - pi;
+	}
+	for (int i = 0; i < 4; i++)
+		if (i != drv)
+			keep_wo *= 1.0 - er_rules_exam_prob(rules, res[i].lane);
+	assert_int_equal(er_rollup_merge(r, 0, b.p, b.len), 0);
+	er_rollup_file_done(r, 1);
+	char *c = consolidations(r);
+	/* shipments 4, shippers 3 (SHP-DE, SHP-BR, NOPE), uncertified 2 (S2, S4) */
+	char want[256];
+	snprintf(want, sizeof want, CONS_HDR "MBX,master_bill,,,4,3,%d,%s,2,%.6f,%s,%.6f\n",
+	         max_score, er_lane_name(max_lane), 1.0 - keep, rows[drv][0], 1.0 - keep_wo);
+	assert_string_equal(c, want);
+	free(c);
+	er_buf_free(&b);
+	er_rollup_free(r);
+	er_tables_free(t);
+	er_rules_free(rules);
+}
+
+/* Errors: a failing sink, a malformed record (sticky). */
+static void test_errors(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	er_rollup *r = er_rollup_new(rules, 1, 1, 0);
+	assert_non_null(r);
+	merge_file(r, 0, queue_rows, NROWS(queue_rows), 0, 1);
+	assert_int_equal(er_rollup_write_consolidations(r, emit_fail, NULL), -1);
+	assert_int_equal(er_rollup_write_queue(r, emit_fail, NULL), -1);
+	/* a truncated record is refused, and the collector stays failed */
+	er_buf b = { 0 };
+	encode(&b, &queue_rows[0]);
+	assert_int_equal(er_rollup_merge(r, 1, b.p, b.len - 1), -1);
+	assert_int_equal(er_rollup_merge(r, 1, b.p, b.len), -1);
+	er_buf out = { 0 };
+	assert_int_equal(er_rollup_write_queue(r, emit_buf, &out), -1);
+	er_buf_free(&out);
+	er_buf_free(&b);
+	er_rollup_free(r);
+	er_rollup_free(NULL);
+	er_rules_free(rules);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probabilities_by_hand),
+		cmocka_unit_test(test_probability_one),
+		cmocka_unit_test(test_chunk_boundaries),
+		cmocka_unit_test(test_failed_file_discarded),
+		cmocka_unit_test(test_queue_red_only),
+		cmocka_unit_test(test_queue_resumption),
+		cmocka_unit_test(test_scored_rows),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
