@@ -73,17 +73,22 @@ run: deps
 	    --rejects $(BUILD)/sample-rejects.csv \
 	    --consolidations $(BUILD)/sample-consolidations.csv \
 	    --out $(BUILD)/sample-scores.csv data/sample/manifest.csv.gz; \
-	  rc=$$?; echo "scores: $(BUILD)/sample-scores.csv (exit $$rc)"; head -5 $(BUILD)/sample-scores.csv; [ $$rc -le 3 ]
+	  rc=$$?; echo; echo "== summary ($(BUILD)/sample-summary.json)"; cat $(BUILD)/sample-summary.json; \
+	  echo; echo "== first scores ($(BUILD)/sample-scores.csv)"; head -4 $(BUILD)/sample-scores.csv; \
+	  echo; echo "== riskiest consolidations ($(BUILD)/sample-consolidations.csv)"; head -6 $(BUILD)/sample-consolidations.csv; \
+	  echo; echo "examrisk exit status $$rc (0 = every row scored, 3 = some rejected)"; [ $$rc -le 3 ]
 
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; ./$$t; done
 
 e2e: $(BIN) $(GEN)
 	BUILD=$(BUILD) sh tests/e2e.sh
+	BUILD=$(BUILD) sh tests/test_gen.sh
+	BUILD=$(BUILD) sh tests/population.sh
 
 # Every exported symbol of the library starts with er_.
 symbols: $(LIB)
-	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF==3 && $$3 !~ /^er_/ {print $$3}'); \
+	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF==3 && $$3 !~ /^er_/ && $$3 !~ /^__(odr_asan|asan|tsan|ubsan)/ {print $$3}'); \
 	if [ -n "$$bad" ]; then echo "symbols without er_ prefix:" $$bad >&2; exit 1; fi; echo "symbols: ok"
 
 check: unit e2e symbols
