@@ -569,7 +569,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 	R->wcfg = (er_work_cfg){
 		.tables = t, .rules = r, .delim = delim,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
-		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : 1) : 0,
+		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
 		.partners = mode == ER_MODE_PARTNERS,
 		.paths = R->paths,
@@ -603,7 +603,10 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 			goto out;
 		}
 		if (gz) {
-			if (er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level) < 0) {
+			er_buf scratch = {0};
+			int gzrc = er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level, &scratch);
+			er_buf_free(&scratch);
+			if (gzrc < 0) {
 				st = ER_E_NOMEM;
 				goto out;
 			}

@@ -701,27 +701,35 @@ static void nput(nout *o, unsigned char c)
 }
 
 /* Legal-form suffixes, as tokens after normalization. Matched at the end of
- * the name, longest first, repeatedly, and only while a word remains before. */
-static const char *const suffixes[] = {
-	"INC", "INCORPORATED", "LLC", "L L C", "LTD", "LIMITED", "CO", "CORP", "CORPORATION",
-	"COMPANY", "GMBH", "AG", "KG", "SA", "S A", "SA DE CV", "DE CV", "DE C V", "S DE RL",
-	"S DE R L", "SAB", "SAPI", "SAS", "SRL", "SPA", "BV", "NV", "PLC", "PVT", "PTE", "PTY",
-	"JSC", "PJSC", "KK", "OY", "OYJ", "AB", "SARL", "LLP", "LP", "LLLP", "PLLC", "ULC",
-	"LTDA", "LIMITADA", "SL", "SE", "AS", "A S", "ASA", "APS", "SRO", "SP Z O O", "KFT", "OOO",
-	"SDN BHD", "BHD", "CIA", "AND CO", "AND CIA", "AND COMPANY", "PRIVATE LIMITED",
-	"LIMITED LIABILITY COMPANY", "JOINT STOCK COMPANY", "KABUSHIKI KAISHA", "BVBA", "SPRL",
+ * the name, longest first, repeatedly, and only while a word remains before.
+ * Lengths are precomputed: this runs for every name look-up on the hot path. */
+#define SFX(x) { x, sizeof(x) - 1 }
+static const struct { const char *s; size_t len; } suffixes[] = {
+	SFX("INC"), SFX("INCORPORATED"), SFX("LLC"), SFX("L L C"), SFX("LTD"), SFX("LIMITED"),
+	SFX("CO"), SFX("CORP"), SFX("CORPORATION"), SFX("COMPANY"), SFX("GMBH"), SFX("AG"), SFX("KG"),
+	SFX("SA"), SFX("S A"), SFX("SA DE CV"), SFX("DE CV"), SFX("DE C V"), SFX("S DE RL"),
+	SFX("S DE R L"), SFX("SAB"), SFX("SAPI"), SFX("SAS"), SFX("SRL"), SFX("SPA"), SFX("BV"),
+	SFX("NV"), SFX("PLC"), SFX("PVT"), SFX("PTE"), SFX("PTY"), SFX("JSC"), SFX("PJSC"), SFX("KK"),
+	SFX("OY"), SFX("OYJ"), SFX("AB"), SFX("SARL"), SFX("LLP"), SFX("LP"), SFX("LLLP"),
+	SFX("PLLC"), SFX("ULC"), SFX("LTDA"), SFX("LIMITADA"), SFX("SL"), SFX("SE"), SFX("AS"),
+	SFX("A S"), SFX("ASA"), SFX("APS"), SFX("SRO"), SFX("SP Z O O"), SFX("KFT"), SFX("OOO"),
+	SFX("SDN BHD"), SFX("BHD"), SFX("CIA"), SFX("AND CO"), SFX("AND CIA"), SFX("AND COMPANY"),
+	SFX("PRIVATE LIMITED"), SFX("LIMITED LIABILITY COMPANY"), SFX("JOINT STOCK COMPANY"),
+	SFX("KABUSHIKI KAISHA"), SFX("BVBA"), SFX("SPRL"),
 };
+#undef SFX
 
 static size_t strip_suffixes(char *s, size_t len)
 {
 	for (;;) {
 		size_t best = 0;
 		for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
-			size_t sl = strlen(suffixes[k]);
+			size_t sl = suffixes[k].len;
 			/* need "<word> <suffix>": a space before it and something before that */
 			if (sl + 2 > len || sl <= best)
 				continue;
-			if (s[len - sl - 1] == ' ' && memcmp(s + len - sl, suffixes[k], sl) == 0)
+			if (s[len - sl - 1] == ' ' && s[len - 1] == suffixes[k].s[sl - 1] &&
+			    memcmp(s + len - sl, suffixes[k].s, sl) == 0)
 				best = sl;
 		}
 		if (!best)

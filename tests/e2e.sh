@@ -90,6 +90,12 @@ if [ -x "$GEN" ]; then
 		gzip -dc "$T/inv.$th.gz.csv.gz" >"$T/inv.$th.gz.csv"
 		expect "gz content t=$th" same "$ref/s.csv" "$T/inv.$th.gz.csv"
 	done
+	# explicit zlib levels and the default fast level hold the same rows
+	for lv in 1 6 9; do
+		$BIN score $GT --quiet --level $lv --out "$T/lv$lv.csv.gz" "$M"
+		gzip -dc "$T/lv$lv.csv.gz" >"$T/lv$lv.csv"
+		expect "gz level $lv content" same "$ref/s.csv" "$T/lv$lv.csv"
+	done
 	# several gzip members in the input give the same result
 	"$GEN" --rows 20000 --seed 11 --members 4 --out "$T/gen4" 2>/dev/null
 	$BIN score $GT --quiet --out "$T/s.gen4.csv" "$T/gen4/manifest.csv.gz"
