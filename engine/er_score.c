@@ -104,8 +104,7 @@ static inline int reject(er_result *res, int why, int col)
 static inline int check_number(const er_row *row, int col, er_result *res)
 {
 	er_field f = field(row, col);
-	double v;
-	if (f.n && er_parse_number(f.p, f.n, &v) < 0)
+	if (f.n && !er_number_valid(f.p, f.n))
 		return reject(res, ER_REJ_INVALID_NUMBER, col);
 	return 0;
 }

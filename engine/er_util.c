@@ -252,13 +252,10 @@ int er_parse_timestamp(const char *p, size_t n, int64_t *secs)
 	return 0;
 }
 
-int er_parse_number(const char *p, size_t n, double *out)
+int er_number_valid(const char *p, size_t n)
 {
-	/* Syntax is checked here (digits, one optional '.', no sign or exponent);
-	 * strtod computes the correctly rounded value. */
-	char tmp[65];
-	if (n == 0 || n >= sizeof tmp)
-		return -1;
+	if (n == 0 || n > 64)
+		return 0;
 	int nd = 0, dots = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] >= '0' && p[i] <= '9')
@@ -266,9 +263,17 @@ int er_parse_number(const char *p, size_t n, double *out)
 		else if (p[i] == '.' && !dots)
 			dots++;
 		else
-			return -1;
+			return 0;
 	}
-	if (nd == 0)
+	return nd > 0;
+}
+
+int er_parse_number(const char *p, size_t n, double *out)
+{
+	/* Syntax is checked by hand (digits, one optional '.', no sign or
+	 * exponent); strtod computes the correctly rounded value. */
+	char tmp[65];
+	if (!er_number_valid(p, n))
 		return -1;
 	memcpy(tmp, p, n);
 	tmp[n] = '\0';

@@ -43,6 +43,8 @@ int er_parse_timestamp(const char *p, size_t n, int64_t *secs);
 
 /* Non-negative decimal number ("12", "12.5", "1e3" not accepted). 0 ok, -1 bad. */
 int er_parse_number(const char *p, size_t n, double *out);
+/* 1 when p[0..n) is such a number (the syntax check alone, for the hot path). */
+int er_number_valid(const char *p, size_t n);
 
 /* 1 if p[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
 int er_utf8_valid(const char *p, size_t n);
