@@ -262,11 +262,19 @@ static void progress(run *R, er_reader *rd, int fi, double *last, int final)
 	*last = t;
 	double el = t - R->t0;
 	uint64_t rows = atomic_load(&R->rows_done);
-	uint64_t in = rd ? er_reader_bytes_in(rd) : 0;
+	uint64_t in = 0;
+	for (int i = 0; i < fi; i++)
+		in += R->files[i].bytes_in;
+	if (rd)
+		in += er_reader_bytes_in(rd);
+	else if (final)
+		in += R->files[fi].bytes_in;
 	int64_t size = rd ? er_reader_size(rd) : -1;
 	double rps = el > 0 ? (double)rows / el : 0;
 	char eta[32] = "?";
-	if (size > 0 && in > 0 && R->nfiles == 1)
+	if (final)
+		snprintf(eta, sizeof eta, "done");
+	else if (size > 0 && in > 0 && R->nfiles == 1)
 		snprintf(eta, sizeof eta, "%.0fs", el * (double)(size - (int64_t)in) / (double)in);
 	fprintf(stderr, "\rexamrisk: file %d/%d  %.1f MB read  %llu rows  %.0f rows/s  ETA %s   %s",
 	        fi + 1, R->nfiles, (double)in / 1e6, (unsigned long long)rows, rps, eta,
@@ -534,6 +542,8 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 	pthread_t writer_tid;
 	er_parser *hp = NULL;
 	er_buf hdrline = {0}, tmp = {0};
+	int show_final = 0;
+	double last_shown = 0;
 
 	if (opts->ninputs <= 0) {
 		snprintf(err, sizeof err, "no input files");
@@ -668,8 +678,8 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 			if (er_pool_aborted(R->pool) || er_interrupted || (frc < 0 && !opts->keep_going))
 				break;
 		}
-		if (show)
-			progress(R, NULL, R->nfiles - 1, &last, 1);
+		show_final = show;
+		last_shown = last;
 	}
 
 out_threads:
@@ -690,6 +700,8 @@ out_threads:
 		pthread_join(workers[i].tid, NULL);
 	if (writer_started)
 		pthread_join(writer_tid, NULL);
+	if (show_final) /* after the writer: every row is counted */
+		progress(R, NULL, R->nfiles - 1, &last_shown, 1);
 	if (workers)
 		for (int i = 0; i < R->nthreads; i++)
 			er_worker_free(workers[i].w);
