@@ -38,7 +38,7 @@ GEN        := $(BUILD)/examrisk-gen
 BENCH      := $(BUILD)/er_bench
 
 .PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean
-all: $(BIN) $(GEN) $(LIB)
+all: $(BIN) $(GEN) $(BENCH) $(LIB)
 
 # Install missing Debian packages (we run as root on a fresh machine).
 deps:
@@ -106,11 +106,11 @@ test: deps
 	@$(MAKE) --no-print-directory tsan
 	@echo "all test suites passed"
 
-bench: deps all
-	sh benchmarks/bench.sh
+bench: deps all $(BENCH)
+	BUILD=$(BUILD) sh benchmarks/bench.sh
 
 bench-compare: deps all
-	sh benchmarks/compare.sh
+	BUILD=$(BUILD) sh benchmarks/compare.sh
 
 clean:
 	rm -rf build
