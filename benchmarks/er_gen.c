@@ -41,6 +41,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "er_util.h"
+
 #define BLOCK_ROWS 4096u
 #define MAX_ROWS 4000000000ull
 #define ROW_MAX 4096 /* bytes reserved per row; real rows stay far below */
@@ -235,28 +237,7 @@ static int rng_weighted(rng *r, const uint16_t *w, int n)
 /* Calendar                                                             */
 /* ------------------------------------------------------------------ */
 
-static int32_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-	z += 719468;
-	int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int32_t doe = z - era * 146097;
-	int32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int32_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
+/* Civil dates come from the engine (er_util.h). */
 
 /* "YYYY-MM-DD" for every day of 2000..2030, indexed from g_date_lo. */
 static char (*g_dates)[10];
@@ -270,15 +251,15 @@ static const char g_d2[] =
 
 static void dates_init(void)
 {
-	g_date_lo = days_from_civil(2000, 1, 1);
-	g_date_hi = days_from_civil(2031, 1, 1);
-	D_ARR0 = days_from_civil(2019, 1, 1);
-	D_ARR1 = days_from_civil(2024, 12, 31);
-	D_END = days_from_civil(2025, 1, 1);
+	g_date_lo = er_days_from_civil(2000, 1, 1);
+	g_date_hi = er_days_from_civil(2031, 1, 1);
+	D_ARR0 = er_days_from_civil(2019, 1, 1);
+	D_ARR1 = er_days_from_civil(2024, 12, 31);
+	D_END = er_days_from_civil(2025, 1, 1);
 	g_dates = xcalloc((size_t)(g_date_hi - g_date_lo), sizeof *g_dates);
 	for (int32_t z = g_date_lo; z < g_date_hi; z++) {
 		int y, m, d;
-		civil_from_days(z, &y, &m, &d);
+		er_civil_from_days(z, &y, &m, &d);
 		char *o = g_dates[z - g_date_lo];
 		o[0] = g_d2[2 * (y / 100)];
 		o[1] = g_d2[2 * (y / 100) + 1];
@@ -974,7 +955,7 @@ static int parse_ymd(const char *s, size_t n, int32_t *out)
 	}
 	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
 		return -1;
-	*out = days_from_civil(v[0], v[1], v[2]);
+	*out = er_days_from_civil(v[0], v[1], v[2]);
 	return 0;
 }
 
@@ -1520,10 +1501,10 @@ static int32_t rand_day(rng *r, int32_t lo, int32_t hi)
 static int32_t start_day(rng *r, int kind)
 {
 	if (kind == HK_AEO)
-		return rng_chance(r, 0.78) ? rand_day(r, days_from_civil(2009, 1, 1), D_ARR0)
-		                           : rand_day(r, D_ARR0, days_from_civil(2024, 10, 1));
-	return rng_chance(r, 0.72) ? rand_day(r, days_from_civil(2004, 6, 1), D_ARR0)
-	                           : rand_day(r, D_ARR0, days_from_civil(2024, 10, 1));
+		return rng_chance(r, 0.78) ? rand_day(r, er_days_from_civil(2009, 1, 1), D_ARR0)
+		                           : rand_day(r, D_ARR0, er_days_from_civil(2024, 10, 1));
+	return rng_chance(r, 0.72) ? rand_day(r, er_days_from_civil(2004, 6, 1), D_ARR0)
+	                           : rand_day(r, D_ARR0, er_days_from_civil(2024, 10, 1));
 }
 
 /* Periods of one party in one program, contiguous, starting at s. */
@@ -1707,7 +1688,7 @@ static void build_exporters(popul *po, rng *r, const char *program, const char *
 		period h[16];
 		int32_t s = start_day(r, HK_AEO);
 		if (m && m->to != INT32_MAX && s >= m->to - 200)
-			s = rand_day(r, days_from_civil(2009, 1, 1), m->to - 200);
+			s = rand_day(r, er_days_from_civil(2009, 1, 1), m->to - 200);
 		int n = make_history(r, HK_AEO, s, h);
 		if (m && m->to != INT32_MAX)
 			n = end_history(h, n, m->to);
@@ -2548,7 +2529,7 @@ static void gen_ctx_init(gen_ctx *c, const popul *po, uint64_t seed, uint64_t ro
 	double acc = 0;
 	for (uint32_t i = 0; i < c->ndays; i++) {
 		int y, m, d;
-		civil_from_days(D_ARR0 + (int32_t)i, &y, &m, &d);
+		er_civil_from_days(D_ARR0 + (int32_t)i, &y, &m, &d);
 		double w = month_w[m - 1] * (1.0 + 0.03 * (y - 2019));
 		if (y == 2020 && m >= 3 && m <= 5)
 			w *= 0.78; /* 2020 slump, then the 2021 surge */

@@ -281,18 +281,6 @@ int er_parser_record(er_parser *p, const char *rec, size_t len, int quoted,
 
 /* -------------------------------------------------------------- messages */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Names in messages are cut so a silly header can't drown the message. */
 #define SHOWN(n) ((int)((n) > 80 ? 80 : (n)))
@@ -309,7 +297,7 @@ static int map_one(er_colmap *m, const char *spec, size_t n, char *err, size_t e
 {
 	const char *eq = memchr(spec, '=', n);
 	if (!eq) {
-		seterr(err, errlen, "bad column map '%.*s': expected canonical=header", SHOWN(n), spec);
+		er_errf(err, errlen, "bad column map '%.*s': expected canonical=header", SHOWN(n), spec);
 		return -1;
 	}
 	const char *c = spec, *h = eq + 1;
@@ -318,20 +306,20 @@ static int map_one(er_colmap *m, const char *spec, size_t n, char *err, size_t e
 	trim(&h, &hn);
 	int col = er_col_lookup(c, cn);
 	if (col < 0) {
-		seterr(err, errlen, "unknown column '%.*s' in map '%.*s'", SHOWN(cn), c, SHOWN(n), spec);
+		er_errf(err, errlen, "unknown column '%.*s' in map '%.*s'", SHOWN(cn), c, SHOWN(n), spec);
 		return -1;
 	}
 	if (hn == 0) {
-		seterr(err, errlen, "empty header name in map '%.*s'", SHOWN(n), spec);
+		er_errf(err, errlen, "empty header name in map '%.*s'", SHOWN(n), spec);
 		return -1;
 	}
 	if (m->canon[col]) {
-		seterr(err, errlen, "column '%s' mapped twice", col_names[col]);
+		er_errf(err, errlen, "column '%s' mapped twice", col_names[col]);
 		return -1;
 	}
 	char *copy = malloc(hn + 1);
 	if (!copy) {
-		seterr(err, errlen, "out of memory");
+		er_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	memcpy(copy, h, hn);
@@ -351,7 +339,7 @@ int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		er_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	char *line = NULL;
@@ -371,19 +359,19 @@ int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
 		if (n == 0 || s[0] == '#')
 			continue;
 		if (memchr(s, '\0', n)) {
-			seterr(err, errlen, "%s:%lu: NUL byte", path, lineno);
+			er_errf(err, errlen, "%s:%lu: NUL byte", path, lineno);
 			rc = -1;
 			break;
 		}
 		char msg[400];
 		if (map_one(m, s, n, msg, sizeof msg) < 0) {
-			seterr(err, errlen, "%s:%lu: %s", path, lineno, msg);
+			er_errf(err, errlen, "%s:%lu: %s", path, lineno, msg);
 			rc = -1;
 			break;
 		}
 	}
 	if (rc == 0 && ferror(f)) {
-		seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+		er_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
 		rc = -1;
 	}
 	free(line);
@@ -456,7 +444,7 @@ int er_header_build(const er_field *fields, int n, const er_colmap *m,
 		int d1 = 0, d2 = 0;
 		int idx = find_col(fields, n, name, nlen, &d1, &d2);
 		if (idx == -2) {
-			seterr(err, errlen, "duplicate column '%.*s' (columns %d and %d)",
+			er_errf(err, errlen, "duplicate column '%.*s' (columns %d and %d)",
 			       SHOWN(nlen), name, d1 + 1, d2 + 1);
 			return -1;
 		}
@@ -468,10 +456,10 @@ int er_header_build(const er_field *fields, int n, const er_colmap *m,
 		if (h->col_of[c] >= 0)
 			continue;
 		if (m && m->canon[c])
-			seterr(err, errlen, "missing required column '%s' (mapped to header '%.*s')",
+			er_errf(err, errlen, "missing required column '%s' (mapped to header '%.*s')",
 			       col_names[c], SHOWN(strlen(m->canon[c])), m->canon[c]);
 		else
-			seterr(err, errlen, "missing required column '%s'", col_names[c]);
+			er_errf(err, errlen, "missing required column '%s'", col_names[c]);
 		return -1;
 	}
 
@@ -489,21 +477,21 @@ int er_header_build(const er_field *fields, int n, const er_colmap *m,
 		const char *name = s;
 		trim(&name, &len);
 		if (len == 0) {
-			seterr(err, errlen, "empty column name in --keep '%.*s'", SHOWN(strlen(keep)), keep);
+			er_errf(err, errlen, "empty column name in --keep '%.*s'", SHOWN(strlen(keep)), keep);
 			return -1;
 		}
 		if (h->nkeep == ER_MAX_KEEP) {
-			seterr(err, errlen, "too many --keep columns (at most %d)", ER_MAX_KEEP);
+			er_errf(err, errlen, "too many --keep columns (at most %d)", ER_MAX_KEEP);
 			return -1;
 		}
 		int d1 = 0, d2 = 0;
 		int idx = find_col(fields, n, name, len, &d1, &d2);
 		if (idx == -1) {
-			seterr(err, errlen, "--keep column '%.*s' not in header", SHOWN(len), name);
+			er_errf(err, errlen, "--keep column '%.*s' not in header", SHOWN(len), name);
 			return -1;
 		}
 		if (idx == -2) {
-			seterr(err, errlen, "duplicate column '%.*s' (columns %d and %d)", SHOWN(len),
+			er_errf(err, errlen, "duplicate column '%.*s' (columns %d and %d)", SHOWN(len),
 			       name, d1 + 1, d2 + 1);
 			return -1;
 		}

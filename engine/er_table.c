@@ -245,18 +245,6 @@ const char *er_cert_status_name(int st)
 	return status_names[st];
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Longest field value quoted in a message. */
 #define MSG_VAL 48
@@ -320,7 +308,7 @@ static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 	c->ps = er_parser_new(',', 64u * 1024u);
 	if (!c->sp || !c->ps) {
 		csv_close(c);
-		seterr(err, errlen, "%s: out of memory", path);
+		er_errf(err, errlen, "%s: out of memory", path);
 		return ER_E_NOMEM;
 	}
 	return ER_OK;
@@ -339,10 +327,10 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 		if (r < 0) {
 			const char *m = er_reader_error(c->rd);
 			if (m && *m) {
-				seterr(err, errlen, "%s", m);
+				er_errf(err, errlen, "%s", m);
 				*st = er_reader_is_gzip(c->rd) ? ER_E_GZIP : ER_E_IO;
 			} else {
-				seterr(err, errlen, "%s: read failed", c->path);
+				er_errf(err, errlen, "%s: read failed", c->path);
 				*st = ER_E_IO;
 			}
 			return -1;
@@ -351,7 +339,7 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 	const er_rec *rec = &c->rb.recs[c->next++];
 	*line = rec->line;
 	if (rec->reject != ER_REJ_NONE) {
-		seterr(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
+		er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
 		       reject_text(rec->reject));
 		*st = ER_E_FORMAT;
 		return -1;
@@ -360,7 +348,7 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 	int n = er_parser_record(c->ps, c->rb.buf + rec->off, rec->len,
 	                         (rec->flags & ER_REC_QUOTED) != 0, f, &rej);
 	if (n < 0) {
-		seterr(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
+		er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
 		       reject_text(rej));
 		*st = ER_E_FORMAT;
 		return -1;
@@ -382,7 +370,7 @@ static er_status csv_header(csv_in *c, const char *const *want, int nwant, int *
 	if (r < 0)
 		return st;
 	if (r == 0) {
-		seterr(err, errlen, "%s:1: empty file (no header row)", c->path);
+		er_errf(err, errlen, "%s:1: empty file (no header row)", c->path);
 		return ER_E_FORMAT;
 	}
 	c->nfields = nf;
@@ -396,14 +384,14 @@ static er_status csv_header(csv_in *c, const char *const *want, int nwant, int *
 			if (!er_ieq(p, n, want[w]))
 				continue;
 			if (col[w] >= 0) {
-				seterr(err, errlen, "%s:%llu: duplicate column '%s'", c->path,
+				er_errf(err, errlen, "%s:%llu: duplicate column '%s'", c->path,
 				       (unsigned long long)line, want[w]);
 				return ER_E_FORMAT;
 			}
 			col[w] = i;
 		}
 		if (col[w] < 0) {
-			seterr(err, errlen, "%s:%llu: missing column '%s'", c->path,
+			er_errf(err, errlen, "%s:%llu: missing column '%s'", c->path,
 			       (unsigned long long)line, want[w]);
 			return ER_E_FORMAT;
 		}
@@ -501,21 +489,21 @@ static int p_row(const char *path, uint64_t line, const er_field *fv, const int 
 		f[i] = fv[col[i]];
 	*st = ER_E_FORMAT;
 	if (f[P_ID].n == 0) {
-		seterr(err, errlen, "%s:%llu: missing party_id", path, ln);
+		er_errf(err, errlen, "%s:%llu: missing party_id", path, ln);
 		return -1;
 	}
 	if (f[P_PROGRAM].n == 0) {
-		seterr(err, errlen, "%s:%llu: missing program", path, ln);
+		er_errf(err, errlen, "%s:%llu: missing program", path, ln);
 		return -1;
 	}
 	if (!country_ok(f[P_COUNTRY], r->country)) {
-		seterr(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
+		er_errf(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
 		       VAL(f[P_COUNTRY]));
 		return -1;
 	}
 	int s = parse_status(f[P_STATUS]);
 	if (s < 0) {
-		seterr(err, errlen, "%s:%llu: unknown status '%.*s'", path, ln, VAL(f[P_STATUS]));
+		er_errf(err, errlen, "%s:%llu: unknown status '%.*s'", path, ln, VAL(f[P_STATUS]));
 		return -1;
 	}
 	r->status = (uint8_t)s;
@@ -524,27 +512,27 @@ static int p_row(const char *path, uint64_t line, const er_field *fv, const int 
 	} else if (f[P_TIER].n == 1 && f[P_TIER].p[0] >= '1' && f[P_TIER].p[0] <= '3') {
 		r->tier = (uint8_t)(f[P_TIER].p[0] - '0');
 	} else {
-		seterr(err, errlen, "%s:%llu: bad tier '%.*s' (want 1, 2, 3 or empty)", path, ln,
+		er_errf(err, errlen, "%s:%llu: bad tier '%.*s' (want 1, 2, 3 or empty)", path, ln,
 		       VAL(f[P_TIER]));
 		return -1;
 	}
 	if (f[P_FROM].n == 0) {
-		seterr(err, errlen, "%s:%llu: missing valid_from", path, ln);
+		er_errf(err, errlen, "%s:%llu: missing valid_from", path, ln);
 		return -1;
 	}
 	if (er_parse_date(f[P_FROM].p, f[P_FROM].n, &r->from) < 0) {
-		seterr(err, errlen, "%s:%llu: bad valid_from '%.*s' (want YYYY-MM-DD)", path, ln,
+		er_errf(err, errlen, "%s:%llu: bad valid_from '%.*s' (want YYYY-MM-DD)", path, ln,
 		       VAL(f[P_FROM]));
 		return -1;
 	}
 	if (f[P_TO].n == 0) {
 		r->to = ER_DAY_MAX;
 	} else if (er_parse_date(f[P_TO].p, f[P_TO].n, &r->to) < 0) {
-		seterr(err, errlen, "%s:%llu: bad valid_to '%.*s' (want YYYY-MM-DD)", path, ln,
+		er_errf(err, errlen, "%s:%llu: bad valid_to '%.*s' (want YYYY-MM-DD)", path, ln,
 		       VAL(f[P_TO]));
 		return -1;
 	} else if (r->to <= r->from) {
-		seterr(err, errlen, "%s:%llu: valid_to %.*s is not after valid_from %.*s", path, ln,
+		er_errf(err, errlen, "%s:%llu: valid_to %.*s is not after valid_from %.*s", path, ln,
 		       VAL(f[P_TO]), VAL(f[P_FROM]));
 		return -1;
 	}
@@ -555,7 +543,7 @@ static int p_row(const char *path, uint64_t line, const er_field *fv, const int 
 	r->program = intern_upper(in, &cache[3], f[P_PROGRAM]);
 	if (!r->id || !r->name || !r->role || !r->program) {
 		*st = ER_E_NOMEM;
-		seterr(err, errlen, "%s:%llu: out of memory", path, ln);
+		er_errf(err, errlen, "%s:%llu: out of memory", path, ln);
 		return -1;
 	}
 	return 0;
@@ -624,7 +612,7 @@ static int p_cross_check(const char *path, const prow *r, size_t n, char *err, s
 	}
 	if (!best)
 		return 0;
-	seterr(err, errlen, "%s:%u: %s", path, (unsigned)best, msg);
+	er_errf(err, errlen, "%s:%u: %s", path, (unsigned)best, msg);
 	return -1;
 }
 
@@ -1039,7 +1027,7 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 		unsigned long long ln = (unsigned long long)line;
 		st = ER_E_FORMAT;
 		if (nf != c.nfields) {
-			seterr(err, errlen, "%s:%llu: expected %d fields, got %d", path, ln, c.nfields, nf);
+			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d", path, ln, c.nfields, nf);
 			goto out;
 		}
 		er_field f[M_NCOLS];
@@ -1048,31 +1036,31 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 		er_mra m;
 		memset(&m, 0, sizeof m);
 		if (f[M_PROGRAM].n == 0) {
-			seterr(err, errlen, "%s:%llu: missing program", path, ln);
+			er_errf(err, errlen, "%s:%llu: missing program", path, ln);
 			goto out;
 		}
 		if (!country_ok(f[M_COUNTRY], m.country)) {
-			seterr(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
+			er_errf(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
 			       VAL(f[M_COUNTRY]));
 			goto out;
 		}
 		if (opt_date(f[M_SIGNED], ER_DAY_NONE, &m.signed_on) < 0) {
-			seterr(err, errlen, "%s:%llu: bad signed_on '%.*s' (want YYYY-MM-DD)", path, ln,
+			er_errf(err, errlen, "%s:%llu: bad signed_on '%.*s' (want YYYY-MM-DD)", path, ln,
 			       VAL(f[M_SIGNED]));
 			goto out;
 		}
 		if (opt_date(f[M_FROM], ER_DAY_NONE, &m.recognized_from) < 0) {
-			seterr(err, errlen, "%s:%llu: bad recognized_from '%.*s' (want YYYY-MM-DD)", path,
+			er_errf(err, errlen, "%s:%llu: bad recognized_from '%.*s' (want YYYY-MM-DD)", path,
 			       ln, VAL(f[M_FROM]));
 			goto out;
 		}
 		if (opt_date(f[M_TO], ER_DAY_MAX, &m.recognized_to) < 0) {
-			seterr(err, errlen, "%s:%llu: bad recognized_to '%.*s' (want YYYY-MM-DD)", path, ln,
+			er_errf(err, errlen, "%s:%llu: bad recognized_to '%.*s' (want YYYY-MM-DD)", path, ln,
 			       VAL(f[M_TO]));
 			goto out;
 		}
 		if (m.recognized_from != ER_DAY_NONE && m.recognized_to <= m.recognized_from) {
-			seterr(err, errlen, "%s:%llu: recognized_to %.*s is not after recognized_from %.*s",
+			er_errf(err, errlen, "%s:%llu: recognized_to %.*s is not after recognized_from %.*s",
 			       path, ln, VAL(f[M_TO]), VAL(f[M_FROM]));
 			goto out;
 		}
@@ -1084,7 +1072,7 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 			goto nomem;
 		for (size_t i = 0; i < t->nmra; i++) {
 			if (t->mra[i].program == m.program && memcmp(t->mra[i].country, m.country, 2) == 0) {
-				seterr(err, errlen, "%s:%llu: duplicate row for program %s country %s"
+				er_errf(err, errlen, "%s:%llu: duplicate row for program %s country %s"
 				       " (first on line %u)", path, ln, m.program, m.country,
 				       (unsigned)lines[i]);
 				goto out;
@@ -1119,7 +1107,7 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 	goto out;
 nomem:
 	st = ER_E_NOMEM;
-	seterr(err, errlen, "%s: out of memory", path);
+	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(lines);
 	csv_close(&c);
@@ -1153,7 +1141,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 			break;
 		if (nf != c.nfields) {
 			st = ER_E_FORMAT;
-			seterr(err, errlen, "%s:%llu: expected %d fields, got %d", path,
+			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d", path,
 			       (unsigned long long)line, c.nfields, nf);
 			goto out;
 		}
@@ -1171,7 +1159,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 	}
 	if (nrows >= SLOT_AMBIG) {
 		st = ER_E_FORMAT;
-		seterr(err, errlen, "%s: too many rows", path);
+		er_errf(err, errlen, "%s: too many rows", path);
 		goto out;
 	}
 	/* tables are usually written in id order: skip the sort when they are */
@@ -1248,7 +1236,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 	goto out;
 nomem:
 	st = ER_E_NOMEM;
-	seterr(err, errlen, "%s: out of memory", path);
+	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(rows);
 	csv_close(&c);
@@ -1272,7 +1260,7 @@ er_status er_tables_load(const char *participants_path, const char *mra_path,
 	*out = NULL;
 	er_tables *t = calloc(1, sizeof *t);
 	if (!t) {
-		seterr(err, errlen, "tables: out of memory");
+		er_errf(err, errlen, "tables: out of memory");
 		return ER_E_NOMEM;
 	}
 	interner in = { &t->ar, NULL, 0, 0 };
@@ -1284,7 +1272,7 @@ er_status er_tables_load(const char *participants_path, const char *mra_path,
 	if (st == ER_OK && (empty_index(&t->by_id) < 0 || empty_index(&t->by_name_cc) < 0 ||
 	                    empty_index(&t->by_name) < 0 || empty_index(&t->by_mra) < 0)) {
 		st = ER_E_NOMEM;
-		seterr(err, errlen, "tables: out of memory");
+		er_errf(err, errlen, "tables: out of memory");
 	}
 	interner_free(&in);
 	if (st != ER_OK) {

@@ -124,7 +124,7 @@ int32_t er_days_from_civil(int y, int m, int d)
 	return (int32_t)(era * 146097 + doe - 719468);
 }
 
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
+void er_civil_from_days(int32_t z, int *y, int *m, int *d)
 {
 	z += 719468;
 	int era = (z >= 0 ? z : z - 146096) / 146097;
@@ -174,7 +174,7 @@ int er_parse_date(const char *p, size_t n, int32_t *day)
 void er_format_date(int32_t day, char out[11])
 {
 	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
+	er_civil_from_days(day, &y, &m, &d);
 	unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u, ud = (unsigned)d % 100u;
 	out[0] = (char)('0' + uy / 1000); out[1] = (char)('0' + uy / 100 % 10);
 	out[2] = (char)('0' + uy / 10 % 10); out[3] = (char)('0' + uy % 10);
@@ -360,6 +360,16 @@ uint64_t er_hash64(const void *data, size_t n, uint64_t seed)
 }
 
 /* ---------------------------------------------------------------- strings */
+
+void er_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 int er_ieq(const char *p, size_t n, const char *s)
 {

@@ -30,8 +30,9 @@ void er_buf_free(er_buf *b);
 int er_parse_date(const char *p, size_t n, int32_t *day);
 /* Write "YYYY-MM-DD" plus NUL into out[11]. */
 void er_format_date(int32_t day, char out[11]);
-/* Days since epoch of a civil date (no validation). */
+/* Days since epoch of a civil date (no validation), and back. */
 int32_t er_days_from_civil(int y, int m, int d);
+void er_civil_from_days(int32_t day, int *y, int *m, int *d);
 /* Today (UTC) as days since epoch. */
 int32_t er_today(void);
 
@@ -51,6 +52,9 @@ int er_utf8_valid(const char *p, size_t n);
 
 /* 64-bit hash of bytes with a seed (deterministic across runs/platforms). */
 uint64_t er_hash64(const void *p, size_t n, uint64_t seed);
+
+/* Format an error message into err[errlen] (no-op when err is NULL). */
+void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ASCII case-insensitive equality of p[0..n) with NUL-terminated s. */
 int er_ieq(const char *p, size_t n, const char *s);
