@@ -294,6 +294,22 @@ static int file_fail(run *R, int fi, const char *fmt, ...)
 	return -1;
 }
 
+/* A chunk that carried a huge record (up to max_record) keeps that capacity
+ * when reused; give it back so steady-state memory stays near
+ * chunks x chunk_bytes whatever the input held. */
+static void shrink_chunk(er_chunk *c, size_t chunk_bytes)
+{
+	size_t limit = 4 * chunk_bytes + (1u << 20);
+	if (c->in.cap > limit)
+		er_recbuf_free(&c->in);
+	if (c->out.cap > 2 * limit)
+		er_buf_free(&c->out);
+	if (c->rej.cap > limit)
+		er_buf_free(&c->rej);
+	if (c->roll.cap > 2 * limit)
+		er_buf_free(&c->roll);
+}
+
 /* Counts decompressed bytes on their way to the splitter. */
 typedef struct counting_reader {
 	er_reader *rd;
@@ -345,6 +361,7 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 			goto out;
 		}
 		er_chunk *c = er_pool_get_free(R->pool);
+		shrink_chunk(c, so.chunk_bytes);
 		c->kind = ER_CHUNK_DATA;
 		c->file_idx = fi;
 		c->hdr = &f->hdr;
