@@ -72,6 +72,8 @@ static void usage_score(FILE *f)
 	        "  --keep-going           a file failing its integrity check is skipped, not fatal (exit 3)\n"
 	        "  --keep COL,...         copy these input columns into the output\n"
 	        "  --chunk-size BYTES     internal chunk size (testing; output does not depend on it)\n"
+	        "  --rollup-memory BYTES  memory for consolidations + queue before they spill to\n"
+	        "                         sorted runs in $TMPDIR (default 32 MiB)\n"
 	        "\n%s"
 	        "\n"
 	        "Outputs are written to temporary files and renamed only when the run succeeds.\n"
@@ -163,7 +165,7 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 enum {
 	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
-	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ON, O_CSV, O_HELP
+	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -187,6 +189,7 @@ static const struct option long_opts[] = {
 	{"keep-going", no_argument, NULL, O_KEEP_GOING},
 	{"keep", required_argument, NULL, O_KEEP},
 	{"chunk-size", required_argument, NULL, O_CHUNK},
+	{"rollup-memory", required_argument, NULL, O_ROLLUP_MEM},
 	{"on", required_argument, NULL, O_ON},
 	{"csv", no_argument, NULL, O_CSV},
 	{"help", no_argument, NULL, O_HELP},
@@ -200,7 +203,7 @@ static int allowed(const char *cmd, int opt)
 	if (opt == O_HELP)
 		return 1;
 	if (!strcmp(cmd, "score"))
-		return shared || (opt >= O_OUT && opt <= O_CHUNK);
+		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM);
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS;
@@ -331,6 +334,13 @@ int main(int argc, char **argv)
 				goto usage_err;
 			}
 			o.chunk_bytes = (size_t)v;
+			break;
+		case O_ROLLUP_MEM:
+			if (parse_long(optarg, 1024, 1L << 40, &v) < 0) {
+				fprintf(stderr, "%s: --rollup-memory takes 1024..2^40 bytes\n", prog);
+				goto usage_err;
+			}
+			o.rollup_memory = (size_t)v;
 			break;
 		case O_ON: on = optarg; break;
 		case O_CSV: csv = 1; break;

@@ -220,7 +220,9 @@ static void writer_data(run *R, er_chunk *c)
 		int rc = R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
 		                   : er_partners_merge(R->partners, c->file_idx, c->roll.p, c->roll.len);
 		if (rc < 0) {
-			set_fatal(R, ER_E_NOMEM, "out of memory in roll-ups");
+			int e = errno ? errno : ENOMEM;
+			set_fatal(R, e == ENOMEM ? ER_E_NOMEM : ER_E_IO, "roll-ups (spill in %s): %s",
+			          getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(e));
 			return;
 		}
 	}
@@ -608,6 +610,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 			st = ER_E_NOMEM;
 			goto out;
 		}
+		er_rollup_set_budget(R->rollup, opts->rollup_memory);
 	}
 	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
 		st = ER_E_NOMEM;
@@ -756,13 +759,15 @@ out_threads:
 	/* Roll-up outputs, then the summary, then commit everything. */
 	if (R->rollup && opts->consolidations_path &&
 	    (er_rollup_write_consolidations(R->rollup, er_out_emit, &R->consol) < 0 || R->consol.err)) {
-		snprintf(err, sizeof err, "%s: cannot write consolidations", opts->consolidations_path);
+		snprintf(err, sizeof err, "%s: cannot write consolidations: %s", opts->consolidations_path,
+		         strerror(R->consol.err ? R->consol.err : errno));
 		st = ER_E_IO;
 		goto out;
 	}
 	if (R->rollup && opts->queue_path &&
 	    (er_rollup_write_queue(R->rollup, er_out_emit, &R->queue) < 0 || R->queue.err)) {
-		snprintf(err, sizeof err, "%s: cannot write exam queue", opts->queue_path);
+		snprintf(err, sizeof err, "%s: cannot write exam queue: %s", opts->queue_path,
+		         strerror(R->queue.err ? R->queue.err : errno));
 		st = ER_E_IO;
 		goto out;
 	}
@@ -830,7 +835,8 @@ out_threads:
 		stats->elapsed_s = elapsed;
 	}
 out:
-	if (st != ER_OK && !opts->quiet)
+	/* Fatal errors are printed even with --quiet: the run committed nothing. */
+	if (st != ER_OK)
 		fprintf(stderr, "examrisk: error: %s\n", err[0] ? err : er_status_str(st));
 	er_out_abort(&R->out);
 	er_out_abort(&R->rej);

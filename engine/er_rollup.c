@@ -1,53 +1,94 @@
 /* er_rollup.c - consolidations and the exam queue (see er_rollup.h).
  *
- * Workers encode one compact record per scored row; the writer decodes the
- * records in input order and folds them into a staging table for the file
- * being read. er_rollup_file_done(ok) folds the staging table into the
- * committed one (ok) or throws it away (a corrupt file contributes nothing).
+ * Memory is bounded by a budget (er_rollup_set_budget), whatever the input
+ * size; what does not fit goes to unlinked spill files.
  *
- * Memory: the consolidation tables grow with the number of consolidations
- * and of distinct (consolidation, shipper) pairs, never with the number of
- * rows: a row only updates counters of its consolidation. The exam queue, by
- * nature, keeps one entry per queued shipment (RED ones, or all of them with
- * resumption), so it grows with the queue. */
+ * Writer side (per row, input order) the collector only appends:
+ *  - a row with a consolidation key: its record, encoded by the worker in
+ *    the final layout, is copied to an arena. When the arena is full it is
+ *    sorted (radix sort on key bytes) by (key, key type, shipper, seq) and
+ *    written to the spill file as a sorted run;
+ *  - a queued row is formatted at once and appended to the bucket of its
+ *    queue order key (front_of_line, lane, score): 2 x 3 x 256 buckets, each
+ *    in input order, so the queue never needs a sort.
+ *
+ * End: a k-way merge of the runs (and of the last, in-memory one) yields the
+ * records grouped by consolidation, in the output's tie-break order (key
+ * bytes, then container before master_bill). A group folds into one
+ * aggregate with O(1) state: its records arrive sorted by shipper, so
+ * distinct shippers are counted by comparing neighbours. Each formatted line
+ * goes to the bucket of its printed probability; buckets are emitted by
+ * probability descending, and each is already in key order. No global
+ * comparison sort happens: the probability depends only on the per-lane
+ * counts, so distinct printed values are few. The key space is cut into one
+ * range per CPU (at most MAX_PARTS), merged in parallel; a bucket's lines
+ * are then emitted range after range.
+ *
+ * Buckets (queue entries, consolidation lines) are chains of blocks in a
+ * spill file plus an in-memory tail (see "bucket streams").
+ *
+ * Rows of a file rolled back by er_rollup_file_done(r, 0) are cut from the
+ * arena when still there, and in any case skipped by their sequence number
+ * (input order) when runs and queue buckets are read back. */
 #include "er_rollup.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "er_rules.h"
 #include "er_table.h"
 
 /* ============================================================ row record */
 
-/* Record layout (native byte order; produced and consumed in one process):
- *   u8 lane, u8 score, u8 flags,
- *   then REC_NSTR strings, each a u32 length followed by the bytes. */
+/* A worker encodes each scored row as the writer will keep it: the
+ * consolidation record (CR_*: what the arena and the runs hold, seq left 0
+ * for the writer to set), then the two party statuses, which only the queue
+ * needs. The writer's per-row work is then a check and one copy. Native
+ * byte order: produced and consumed in one process.
+ *
+ * Consolidation record, packed:
+ *   u64 seq, u32 key_len, shipper_len, cont_len, id_len,
+ *   u8 type (T_CONT < T_MBL: the output's tie-break order), lane, score, flags,
+ *   then the key (master bill, else container id; may be empty), shipper
+ *   key, container id and shipment id bytes.
+ * Then: u32 n, importer status; u32 n, shipper status.
+ * The key and the shipper key come first: they are what sorting reads. */
 enum { F_FRONT = 1, F_CERT = 2, F_LCL = 4, F_FCL = 8 };
-enum { S_ID, S_MBL, S_CONT, S_SHIPPER, S_IMP_ST, S_SHP_ST, REC_NSTR };
+enum { T_CONT = 0, T_MBL = 1 };
+enum {
+	CR_SEQ = 0, CR_KLEN = 8, CR_SLEN = 12, CR_CLEN = 16, CR_ILEN = 20,
+	CR_TYPE = 24, CR_LANE = 25, CR_SCORE = 26, CR_FLAGS = 27, CR_HDR = 28
+};
 
-typedef struct rec {
-	int lane, score, flags;
-	er_field s[REC_NSTR];
-} rec;
-
-static int put_str(er_buf *b, const char *p, size_t n)
+static uint32_t rd32(const char *p)
 {
-	if (n > UINT32_MAX) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	uint32_t l = (uint32_t)n;
-	if (er_buf_reserve(b, sizeof l + n) < 0)
-		return -1;
-	memcpy(b->p + b->len, &l, sizeof l);
-	if (n)
-		memcpy(b->p + b->len + sizeof l, p, n);
-	b->len += sizeof l + n;
-	return 0;
+	uint32_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static uint64_t rd64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static void wr32(char *p, size_t v)
+{
+	uint32_t l = (uint32_t)v;
+	memcpy(p, &l, sizeof l);
+}
+
+static size_t cr_len(const char *rec)
+{
+	return CR_HDR + (size_t)rd32(rec + CR_KLEN) + rd32(rec + CR_SLEN) + rd32(rec + CR_CLEN) +
+	       rd32(rec + CR_ILEN);
 }
 
 static er_field trimmed(const er_row *row, int col)
@@ -59,43 +100,38 @@ static er_field trimmed(const er_row *row, int col)
 	return f;
 }
 
-/* The shipper's identity for counting distinct shippers: "I" + shipper_id,
- * else "N" + normalized shipper_name + "/" + shipper_country (upper-case),
- * else "" (all unidentified shippers of a consolidation count as one). */
+/* Append the shipper's identity for counting distinct shippers: "I" +
+ * shipper_id, else "N" + normalized shipper_name + "/" + shipper_country
+ * (upper-case), else "" (all unidentified shippers of a consolidation count
+ * as one). */
 static int put_shipper_key(er_buf *b, const er_row *row)
 {
 	er_field id = trimmed(row, ER_COL_SHIPPER_ID);
 	er_field name = trimmed(row, ER_COL_SHIPPER_NAME);
 	er_field cc = trimmed(row, ER_COL_SHIPPER_COUNTRY);
 	if (id.n) {
-		uint32_t l = (uint32_t)id.n + 1;
-		if (id.n >= UINT32_MAX || er_buf_reserve(b, sizeof l + l) < 0)
+		if (er_buf_reserve(b, 1 + id.n) < 0)
 			return -1;
-		memcpy(b->p + b->len, &l, sizeof l);
-		b->p[b->len + sizeof l] = 'I';
-		memcpy(b->p + b->len + sizeof l + 1, id.p, id.n);
-		b->len += sizeof l + l;
+		b->p[b->len] = 'I';
+		memcpy(b->p + b->len + 1, id.p, id.n);
+		b->len += 1 + id.n;
 		return 0;
 	}
 	if (!name.n)
-		return put_str(b, "", 0);
+		return 0;
 	/* '&' -> " AND " is the largest growth of the normalizer: 5 bytes per byte */
 	size_t cap = name.n * 5 + 1;
-	if (name.n > (UINT32_MAX - 64) / 5 || er_buf_reserve(b, sizeof(uint32_t) + 2 + cap + cc.n) < 0)
+	if (name.n > (UINT32_MAX - 64) / 5 || er_buf_reserve(b, 2 + cap + cc.n) < 0)
 		return -1;
-	char *base = b->p + b->len;
-	char *o = base + sizeof(uint32_t);
+	char *o = b->p + b->len;
 	o[0] = 'N';
-	size_t nl = er_name_normalize(name.p, name.n, o + 1, cap);
-	size_t len = 1 + nl;
+	size_t len = 1 + er_name_normalize(name.p, name.n, o + 1, cap);
 	o[len++] = '/';
 	for (size_t i = 0; i < cc.n; i++) {
 		char c = cc.p[i];
 		o[len++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
 	}
-	uint32_t l = (uint32_t)len;
-	memcpy(base, &l, sizeof l);
-	b->len += sizeof l + len;
+	b->len += len;
 	return 0;
 }
 
@@ -111,265 +147,200 @@ int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_
 		flags |= F_FCL;
 	int lane = res->lane >= 0 && res->lane < ER_NLANES ? res->lane : ER_LANE_GREEN;
 	int score = res->score < 0 ? 0 : res->score > 255 ? 255 : res->score;
-	if (er_buf_reserve(b, 3) < 0)
-		goto fail;
-	b->p[b->len++] = (char)lane;
-	b->p[b->len++] = (char)score;
-	b->p[b->len++] = (char)flags;
 	er_field id = trimmed(row, ER_COL_SHIPMENT_ID);
 	er_field mbl = trimmed(row, ER_COL_MASTER_BILL);
 	er_field cont = trimmed(row, ER_COL_CONTAINER_ID);
+	const er_field *key = mbl.n ? &mbl : &cont;
 	size_t is = strnlen(res->importer_status, sizeof res->importer_status);
 	size_t ss = strnlen(res->shipper_status, sizeof res->shipper_status);
-	if (put_str(b, id.p, id.n) < 0 || put_str(b, mbl.p, mbl.n) < 0 ||
-	    put_str(b, cont.p, cont.n) < 0 || put_shipper_key(b, row) < 0 ||
-	    put_str(b, res->importer_status, is) < 0 || put_str(b, res->shipper_status, ss) < 0)
+	/* fields are far below 4 GiB (the parser's limit): lengths fit a u32 */
+	if (key->n > UINT32_MAX / 8 || cont.n > UINT32_MAX / 8 || id.n > UINT32_MAX / 8) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if (er_buf_reserve(b, CR_HDR) < 0)
+		return -1;
+	memset(b->p + start, 0, CR_HDR);
+	b->len += CR_HDR;
+	size_t k0 = b->len;
+	if (er_buf_append(b, key->p, key->n) < 0)
 		goto fail;
+	size_t s0 = b->len;
+	if (put_shipper_key(b, row) < 0)
+		goto fail;
+	size_t slen = b->len - s0;
+	if (slen > UINT32_MAX / 8) {
+		errno = EOVERFLOW;
+		goto fail;
+	}
+	if (er_buf_append(b, cont.p, cont.n) < 0 || er_buf_append(b, id.p, id.n) < 0 ||
+	    er_buf_reserve(b, 8 + is + ss) < 0)
+		goto fail;
+	char *h = b->p + start;
+	wr32(h + CR_KLEN, s0 - k0);
+	wr32(h + CR_SLEN, slen);
+	wr32(h + CR_CLEN, cont.n);
+	wr32(h + CR_ILEN, id.n);
+	h[CR_TYPE] = (char)(mbl.n ? T_MBL : T_CONT);
+	h[CR_LANE] = (char)lane;
+	h[CR_SCORE] = (char)score;
+	h[CR_FLAGS] = (char)flags;
+	char *o = b->p + b->len;
+	wr32(o, is);
+	memcpy(o + 4, res->importer_status, is);
+	wr32(o + 4 + is, ss);
+	memcpy(o + 8 + is, res->shipper_status, ss);
+	b->len += 8 + is + ss;
 	return 0;
 fail:
 	b->len = start; /* no half record */
 	return -1;
 }
 
+/* A row as the writer reads it. */
+typedef struct rowrec {
+	const char *cr;              /* its consolidation record */
+	size_t crlen;
+	er_field imp, shp;           /* party statuses */
+} rowrec;
+
 /* Decode the record at p[*pos..n). 0 ok, -1 malformed. */
-static int get_rec(const char *p, size_t n, size_t *pos, rec *r)
+static int get_rec(const char *p, size_t n, size_t *pos, rowrec *x)
 {
 	size_t i = *pos;
-	if (n - i < 3)
+	if (n - i < CR_HDR)
 		return -1;
-	r->lane = (unsigned char)p[i];
-	r->score = (unsigned char)p[i + 1];
-	r->flags = (unsigned char)p[i + 2];
-	if (r->lane >= ER_NLANES)
+	x->cr = p + i;
+	if ((unsigned char)x->cr[CR_LANE] >= ER_NLANES || (unsigned char)x->cr[CR_TYPE] > T_MBL)
 		return -1;
-	i += 3;
-	for (int k = 0; k < REC_NSTR; k++) {
-		uint32_t l;
-		if (n - i < sizeof l)
+	for (int k = 0; k < 4; k++) /* each length within the buffer: no overflow below */
+		if (rd32(x->cr + CR_KLEN + 4 * k) > n - i)
 			return -1;
-		memcpy(&l, p + i, sizeof l);
-		i += sizeof l;
+	x->crlen = cr_len(x->cr);
+	if (n - i < x->crlen)
+		return -1;
+	i += x->crlen;
+	er_field *st[2] = { &x->imp, &x->shp };
+	for (int k = 0; k < 2; k++) {
+		if (n - i < 4)
+			return -1;
+		size_t l = rd32(p + i);
+		i += 4;
 		if (n - i < l)
 			return -1;
-		r->s[k].p = p + i;
-		r->s[k].n = l;
+		st[k]->p = p + i;
+		st[k]->n = l;
 		i += l;
 	}
 	*pos = i;
 	return 0;
 }
 
-/* ============================================================ hash index */
-
-/* Open addressing, linear probing; v = entry index + 1, 0 = empty. */
-typedef struct hslot {
-	uint64_t h;
-	uint32_t v;
-} hslot;
-
-typedef struct hidx {
-	hslot *s;
-	size_t mask, n;
-} hidx;
-
-/* Make room for one more entry (load factor below 3/4). */
-static int hidx_reserve(hidx *x)
-{
-	if (x->s && (x->n + 1) * 4 < (x->mask + 1) * 3)
-		return 0;
-	size_t cap = x->s ? (x->mask + 1) * 2 : 64;
-	hslot *ns = calloc(cap, sizeof *ns);
-	if (!ns)
-		return -1;
-	for (size_t i = 0; x->s && i <= x->mask; i++) {
-		if (!x->s[i].v)
-			continue;
-		size_t j = (size_t)x->s[i].h & (cap - 1);
-		while (ns[j].v)
-			j = (j + 1) & (cap - 1);
-		ns[j] = x->s[i];
-	}
-	free(x->s);
-	x->s = ns;
-	x->mask = cap - 1;
-	return 0;
-}
-
-static void hidx_clear(hidx *x)
-{
-	if (x->s)
-		memset(x->s, 0, (x->mask + 1) * sizeof *x->s);
-	x->n = 0;
-}
-
-/* ========================================================= consolidations */
-
-enum { KEY_MBL = 0, KEY_CONT = 1 };
-
-typedef struct consol {
-	uint64_t h;
-	size_t key_off, cont_off;   /* in ctab.text */
-	uint32_t key_len, cont_len; /* cont_len 0: no container id seen yet */
-	uint8_t key_type, load, max_lane, drv_lane;
-	int max_score, drv_score;
-	uint64_t drv_seq;
-	char *drv_id;               /* driver's shipment_id (own buffer, rewritten in place) */
-	uint32_t drv_len, drv_cap;
-	uint64_t n, uncert, shippers;
-	uint64_t lanes[ER_NLANES];
-} consol;
-
-/* One distinct (consolidation, shipper) pair. */
-typedef struct spair {
-	uint64_t h;
-	size_t off;
-	uint32_t len, ci;
-} spair;
-
-typedef struct ctab {
-	consol *c;
-	size_t n, cap;
-	spair *sp;
-	size_t spn, spcap;
-	hidx ci, si;
-	er_buf text;
-} ctab;
-
-static void ctab_clear(ctab *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->c[i].drv_id);
-	t->n = 0;
-	t->spn = 0;
-	t->text.len = 0;
-	hidx_clear(&t->ci);
-	hidx_clear(&t->si);
-}
-
-static void ctab_free(ctab *t)
-{
-	ctab_clear(t);
-	free(t->c);
-	free(t->sp);
-	free(t->ci.s);
-	free(t->si.s);
-	er_buf_free(&t->text);
-}
-
-static uint64_t key_hash(int type, const char *k, size_t n)
-{
-	return er_hash64(k, n, 0x636f6e736f6cull + (uint64_t)type);
-}
-
-static int text_add(er_buf *b, const char *p, size_t n, size_t *off)
-{
-	*off = b->len;
-	return er_buf_append(b, p, n);
-}
-
-/* Index of the consolidation (type, key), created empty when absent; -1 ENOMEM. */
-static long long consol_get(ctab *t, int type, const char *k, size_t kn, uint64_t h)
-{
-	size_t j = (size_t)h & t->ci.mask;
-	for (; t->ci.s && t->ci.s[j].v; j = (j + 1) & t->ci.mask) {
-		if (t->ci.s[j].h != h)
-			continue;
-		const consol *c = &t->c[t->ci.s[j].v - 1];
-		if (c->key_type == type && c->key_len == kn && memcmp(t->text.p + c->key_off, k, kn) == 0)
-			return (long long)(t->ci.s[j].v - 1);
-	}
-	if (t->n >= UINT32_MAX - 1 || kn > UINT32_MAX) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		consol *nc = realloc(t->c, cap * sizeof *nc);
-		if (!nc)
-			return -1;
-		t->c = nc;
-		t->cap = cap;
-	}
-	if (hidx_reserve(&t->ci) < 0)
-		return -1;
-	consol *c = &t->c[t->n];
-	memset(c, 0, sizeof *c);
-	c->h = h;
-	c->key_type = (uint8_t)type;
-	c->key_len = (uint32_t)kn;
-	if (text_add(&t->text, k, kn, &c->key_off) < 0)
-		return -1;
-	j = (size_t)h & t->ci.mask;
-	while (t->ci.s[j].v)
-		j = (j + 1) & t->ci.mask;
-	t->ci.s[j].h = h;
-	t->ci.s[j].v = (uint32_t)t->n + 1;
-	t->ci.n++;
-	return (long long)t->n++;
-}
-
-/* Add the pair (consolidation ci, shipper key); 1 if new, 0 if known, -1 ENOMEM. */
-static int pair_add(ctab *t, uint32_t ci, const char *k, size_t kn)
-{
-	uint64_t h = er_hash64(k, kn, 0x73687072ull ^ ((uint64_t)ci * 0x9e3779b97f4a7c15ull));
-	size_t j = (size_t)h & t->si.mask;
-	for (; t->si.s && t->si.s[j].v; j = (j + 1) & t->si.mask) {
-		if (t->si.s[j].h != h)
-			continue;
-		const spair *s = &t->sp[t->si.s[j].v - 1];
-		if (s->ci == ci && s->len == kn && memcmp(t->text.p + s->off, k, kn) == 0)
-			return 0;
-	}
-	if (t->spn >= UINT32_MAX - 1) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (t->spn == t->spcap) {
-		size_t cap = t->spcap ? t->spcap * 2 : 64;
-		spair *ns = realloc(t->sp, cap * sizeof *ns);
-		if (!ns)
-			return -1;
-		t->sp = ns;
-		t->spcap = cap;
-	}
-	if (hidx_reserve(&t->si) < 0)
-		return -1;
-	spair *s = &t->sp[t->spn];
-	s->h = h;
-	s->ci = ci;
-	s->len = (uint32_t)kn;
-	if (text_add(&t->text, k, kn, &s->off) < 0)
-		return -1;
-	j = (size_t)h & t->si.mask;
-	while (t->si.s[j].v)
-		j = (j + 1) & t->si.mask;
-	t->si.s[j].h = h;
-	t->si.s[j].v = (uint32_t)t->spn + 1;
-	t->si.n++;
-	t->spn++;
-	return 1;
-}
-
 /* ============================================================ collector */
 
-typedef struct qent {
-	uint64_t seq;
-	size_t off;                  /* shipment_id, statuses, consolidation key in qtext */
-	uint32_t len[4];
-	uint8_t lane, score, front;
-} qent;
+typedef struct seqrange {
+	uint64_t lo, hi;             /* [lo, hi) */
+} seqrange;
+
+/* Sort index entry: the 8 key bytes at the current depth, big-endian, and
+ * the record's offset in the arena. */
+typedef struct sel {
+	uint64_t pfx, off;
+} sel;
+
+/* A sorted run in the spill file, and its sample points in r->points. */
+typedef struct run {
+	uint64_t off, len;
+	size_t pts, npts;            /* byte offset of the first, count */
+} run;
+
+/* A spill file: created on first need, unlinked at once (see spill_open). */
+typedef struct spill {
+	int fd;                      /* -1 until needed */
+	uint64_t end;                /* bytes written to it */
+	const char *dir;             /* NULL: $TMPDIR, else /tmp */
+} spill;
+
+/* One bucket stream (see "bucket streams"). */
+typedef struct bstream {
+	er_buf buf;                  /* BLK_HDR bytes of room, then whole items */
+	uint64_t first, last;        /* offsets of its first / last block on disk */
+	uint64_t first_len;          /* payload bytes of the first block */
+} bstream;
+
+typedef struct bstore {
+	spill *sp;                   /* where its blocks go */
+	bstream *s;
+	size_t n, cap;
+	size_t *dirty;               /* streams with a buffer */
+	size_t ndirty, dirtycap;
+	size_t mem;                  /* sum of the buffers' capacities */
+	size_t budget;               /* past it, every buffer goes to disk */
+} bstore;
 
 struct er_rollup {
 	double p[ER_NLANES];
 	int want_consol, want_queue, resumption;
-	int err;                     /* sticky: once set, outputs fail */
+	int err;                     /* sticky errno: once set, merge and outputs fail */
+	size_t budget;
+	char *tmpdir;                /* NULL: $TMPDIR, else /tmp */
 	uint64_t seq;                /* rows merged so far: input order */
-	ctab done, stage;            /* committed files; the file being read */
-	qent *q;
-	size_t qn, qcap, qmark;      /* qmark: entries of committed files */
-	er_buf qtext;
-	size_t qtext_mark;
+	uint64_t file_seq0;          /* seq of the first row of the file being read */
+	seqrange *failed;            /* rows of rolled-back files, ascending */
+	size_t nfailed, failedcap;
+	spill sp;                    /* runs and queue blocks */
+	/* consolidations */
+	er_buf arena;                /* records of the current run, input order */
+	size_t narena;
+	size_t arena_mark, narena_mark; /* where the file being read starts in it */
+	sel *ix, *ixt;               /* sort index and its scratch */
+	size_t ixcap;
+	er_buf wbuf;                 /* write buffer for runs */
+	run *runs;
+	size_t nruns, runcap;
+	er_buf points;               /* sample points of the runs (see "runs") */
+	size_t pts0, npts;           /* those of the run being written */
+	size_t ncons;                /* consolidations of the last write */
+	/* exam queue */
+	bstore q;
 };
+
+#define MIN_BUDGET ((size_t)1024)
+#define FLUSH_AT ((size_t)64 * 1024)
+
+/* Shares of the budget: while rows arrive, the arena (records and their
+ * sort index) and the queue buckets; at the end, the arena (the last run,
+ * merged from memory), the run readers and the consolidation buckets, the
+ * queue's buffers having gone to disk. The peak is about one budget. */
+static size_t arena_budget(const er_rollup *r)
+{
+	return r->want_queue ? r->budget / 4 * 3 : r->budget / 8 * 7;
+}
+
+static size_t queue_budget(const er_rollup *r)
+{
+	return r->want_consol ? r->budget / 4 : r->budget;
+}
+
+static size_t final_budget(const er_rollup *r)
+{
+	return r->budget / 16;
+}
+
+static size_t clamp_size(size_t v, size_t lo, size_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Record errno as the sticky error; always -1. Inner functions return -1
+ * with errno set; the entry points call this. */
+static int fail(er_rollup *r)
+{
+	if (!r->err)
+		r->err = errno ? errno : EIO;
+	errno = r->err;
+	return -1;
+}
 
 er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue, int resumption)
 {
@@ -383,234 +354,350 @@ er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue,
 	r->want_consol = want_consol != 0;
 	r->want_queue = want_queue != 0;
 	r->resumption = resumption != 0;
+	r->budget = ER_ROLLUP_DEFAULT_BUDGET;
+	r->sp.fd = -1;
 	return r;
 }
+
+void er_rollup_set_budget(er_rollup *r, size_t bytes)
+{
+	if (!r)
+		return;
+	r->budget = bytes ? (bytes < MIN_BUDGET ? MIN_BUDGET : bytes) : ER_ROLLUP_DEFAULT_BUDGET;
+	if (r->q.s)
+		r->q.budget = queue_budget(r);
+}
+
+int er_rollup_set_tmpdir(er_rollup *r, const char *dir)
+{
+	if (!r) {
+		errno = EINVAL;
+		return -1;
+	}
+	char *d = NULL;
+	if (dir && !(d = strdup(dir)))
+		return -1;
+	free(r->tmpdir);
+	r->tmpdir = d;
+	r->sp.dir = d;
+	return 0;
+}
+
+static void bs_free(bstore *bs);
+static void spill_close(spill *s);
 
 void er_rollup_free(er_rollup *r)
 {
 	if (!r)
 		return;
-	ctab_free(&r->done);
-	ctab_free(&r->stage);
-	free(r->q);
-	er_buf_free(&r->qtext);
+	spill_close(&r->sp);
+	free(r->tmpdir);
+	free(r->failed);
+	er_buf_free(&r->arena);
+	free(r->ix);
+	free(r->ixt);
+	er_buf_free(&r->wbuf);
+	free(r->runs);
+	er_buf_free(&r->points);
+	bs_free(&r->q);
 	free(r);
 }
 
 size_t er_rollup_nconsolidations(const er_rollup *r)
 {
-	return r ? r->done.n : 0;
+	return r ? r->ncons : 0;
 }
 
-/* 1 when a driver (lane a, score, seq) beats the current driver of c:
- * higher exam probability, then higher score, then earlier in input. */
-static int driver_beats(const er_rollup *r, int lane, int score, uint64_t seq, const consol *c)
+/* 1 when seq belongs to a rolled-back file. */
+static int is_failed(const er_rollup *r, uint64_t seq)
 {
-	double pa = r->p[lane], pb = r->p[c->drv_lane];
-	if (pa != pb)
-		return pa > pb;
-	if (score != c->drv_score)
-		return score > c->drv_score;
-	return seq < c->drv_seq;
-}
-
-/* Fold the aggregate s (strings given separately) into consolidation idx of t. */
-static int consol_combine(const er_rollup *r, ctab *t, size_t idx, const consol *s,
-                          const char *cont, const char *drv_id)
-{
-	consol *d = &t->c[idx];
-	if (!d->cont_len && s->cont_len) {
-		size_t off;
-		if (text_add(&t->text, cont, s->cont_len, &off) < 0)
-			return -1;
-		d = &t->c[idx];
-		d->cont_off = off;
-		d->cont_len = s->cont_len;
+	size_t lo = 0, hi = r->nfailed;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (seq < r->failed[mid].lo)
+			hi = mid;
+		else if (seq >= r->failed[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
 	}
-	d->load |= s->load;
-	if (!d->n || s->max_score > d->max_score)
-		d->max_score = s->max_score;
-	if (s->max_lane > d->max_lane)
-		d->max_lane = s->max_lane;
-	for (int l = 0; l < ER_NLANES; l++)
-		d->lanes[l] += s->lanes[l];
-	d->uncert += s->uncert;
-	if (!d->n || driver_beats(r, s->drv_lane, s->drv_score, s->drv_seq, d)) {
-		if (s->drv_len > d->drv_cap) {
-			char *nb = realloc(d->drv_id, s->drv_len);
-			if (!nb)
-				return -1;
-			d->drv_id = nb;
-			d->drv_cap = s->drv_len;
-		}
-		if (s->drv_len)
-			memcpy(d->drv_id, drv_id, s->drv_len);
-		d->drv_len = s->drv_len;
-		d->drv_lane = s->drv_lane;
-		d->drv_score = s->drv_score;
-		d->drv_seq = s->drv_seq;
-	}
-	d->n += s->n;
 	return 0;
 }
 
-static int consol_row(er_rollup *r, const rec *x, uint64_t seq)
-{
-	const er_field *key = x->s[S_MBL].n ? &x->s[S_MBL] : &x->s[S_CONT];
-	int type = x->s[S_MBL].n ? KEY_MBL : KEY_CONT;
-	if (!key->n)
-		return 0; /* in no consolidation */
-	ctab *t = &r->stage;
-	long long idx = consol_get(t, type, key->p, key->n, key_hash(type, key->p, key->n));
-	if (idx < 0)
-		return -1;
-	consol one;
-	memset(&one, 0, sizeof one);
-	one.cont_len = (uint32_t)x->s[S_CONT].n;
-	one.load = (uint8_t)(((x->flags & F_LCL) ? 1 : 0) | ((x->flags & F_FCL) ? 2 : 0));
-	one.max_score = one.drv_score = x->score;
-	one.max_lane = one.drv_lane = (uint8_t)x->lane;
-	one.drv_seq = seq;
-	one.drv_len = (uint32_t)x->s[S_ID].n;
-	one.n = 1;
-	one.uncert = (x->flags & F_CERT) ? 0 : 1;
-	one.lanes[x->lane] = 1;
-	if (consol_combine(r, t, (size_t)idx, &one, x->s[S_CONT].p, x->s[S_ID].p) < 0)
-		return -1;
-	int added = pair_add(t, (uint32_t)idx, x->s[S_SHIPPER].p, x->s[S_SHIPPER].n);
-	if (added < 0)
-		return -1;
-	t->c[idx].shippers += (uint64_t)added;
-	return 0;
-}
+/* ============================================================ spill file */
 
-/* Fold the staging table into the committed one. The shipper counts of the
- * committed table are recounted from the pairs, since a shipper may already
- * be known there. */
-static int ctab_commit(er_rollup *r, ctab *dst, const ctab *src)
+/* Created on first need in the chosen directory and unlinked at once, so it
+ * disappears with the process whatever happens. Regions are appended at the
+ * end with pwrite; nothing is rewritten but the link of a bucket block. The
+ * runs and the queue have one; each part of the end phase its own (no
+ * locking: the parts only read the runs'). */
+static int spill_open(spill *s)
 {
-	if (!src->n)
+	if (s->fd >= 0)
 		return 0;
-	uint32_t *map = malloc(src->n * sizeof *map);
-	if (!map)
+	const char *dir = s->dir;
+	if (!dir) {
+		dir = getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/tmp";
+	}
+	size_t n = strlen(dir) + sizeof "/examrisk-rollup.XXXXXX";
+	char *path = malloc(n);
+	if (!path)
 		return -1;
-	int rc = -1;
-	for (size_t i = 0; i < src->n; i++) {
-		const consol *s = &src->c[i];
-		long long idx = consol_get(dst, s->key_type, src->text.p + s->key_off, s->key_len, s->h);
-		if (idx < 0)
-			goto out;
-		map[i] = (uint32_t)idx;
-		if (consol_combine(r, dst, (size_t)idx, s, src->text.p + s->cont_off, s->drv_id) < 0)
-			goto out;
+	snprintf(path, n, "%s/examrisk-rollup.XXXXXX", dir);
+	int fd = mkstemp(path);
+	if (fd < 0 || unlink(path) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		errno = e;
+		return -1;
 	}
-	for (size_t i = 0; i < src->spn; i++) {
-		const spair *s = &src->sp[i];
-		uint32_t ci = map[s->ci];
-		int added = pair_add(dst, ci, src->text.p + s->off, s->len);
-		if (added < 0)
-			goto out;
-		dst->c[ci].shippers += (uint64_t)added;
-	}
-	rc = 0;
-out:
-	free(map);
-	return rc;
+	free(path);
+	s->fd = fd;
+	s->end = 0;
+	return 0;
 }
 
-/* ================================================================= queue */
-
-static int queue_row(er_rollup *r, const rec *x, uint64_t seq)
+static void spill_close(spill *s)
 {
-	if (!r->resumption && x->lane != ER_LANE_RED)
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static int spill_pwrite(const spill *s, const char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(s->fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int spill_pread(const spill *s, char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t got = pread(s->fd, p, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0) /* shorter than we wrote it: never expected */
+				errno = EIO;
+			return -1;
+		}
+		p += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+/* Append p[0..n) to the spill file; *off receives its offset. */
+static int spill_append(spill *s, const char *p, size_t n, uint64_t *off)
+{
+	if (spill_open(s) < 0 || spill_pwrite(s, p, n, s->end) < 0)
+		return -1;
+	if (off)
+		*off = s->end;
+	s->end += n;
+	return 0;
+}
+
+/* ======================================================== bucket streams */
+
+/* A bucket stream keeps whole items in order: a chain of blocks in the spill
+ * file, then an in-memory tail. A block is the buffer as it was, preceded by
+ * a header {u64 next block offset, u64 next block payload length} that is
+ * patched when the stream's next block is written, so the collector keeps
+ * O(1) per stream, not per block. Buffers stay in memory while all of them
+ * together fit the budget; past it, every one goes to disk and is freed
+ * (so blocks average budget / streams bytes, and nothing touches the disk
+ * when the outputs fit). */
+#define NO_BLOCK UINT64_MAX
+enum { BLK_HDR = 16 };
+
+static int bs_add(bstore *bs)
+{
+	if (bs->n == bs->cap) {
+		size_t cap = bs->cap ? bs->cap * 2 : 16;
+		bstream *ns = realloc(bs->s, cap * sizeof *ns);
+		if (!ns)
+			return -1;
+		bs->s = ns;
+		bs->cap = cap;
+	}
+	bstream *s = &bs->s[bs->n++];
+	memset(s, 0, sizeof *s);
+	s->first = s->last = NO_BLOCK;
+	return 0;
+}
+
+static int bs_init(bstore *bs, size_t n, size_t budget, spill *sp)
+{
+	memset(bs, 0, sizeof *bs);
+	bs->sp = sp;
+	bs->budget = budget;
+	for (size_t i = 0; i < n; i++)
+		if (bs_add(bs) < 0)
+			return -1;
+	return 0;
+}
+
+static void bs_free(bstore *bs)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		er_buf_free(&bs->s[i].buf);
+	free(bs->s);
+	free(bs->dirty);
+	memset(bs, 0, sizeof *bs);
+}
+
+/* Write stream i's buffer as its next block. */
+static int bs_write_block(bstore *bs, size_t i)
+{
+	bstream *s = &bs->s[i];
+	if (s->buf.len <= BLK_HDR)
 		return 0;
-	if (r->qn == r->qcap) {
-		size_t cap = r->qcap ? r->qcap * 2 : 256;
-		qent *nq = realloc(r->q, cap * sizeof *nq);
-		if (!nq)
-			return -1;
-		r->q = nq;
-		r->qcap = cap;
-	}
-	if (er_buf_reserve(&r->qtext, 1) < 0) /* qtext.p is never NULL below */
+	uint64_t payload = s->buf.len - BLK_HDR, none = NO_BLOCK, zero = 0, off;
+	memcpy(s->buf.p, &none, 8);
+	memcpy(s->buf.p + 8, &zero, 8);
+	if (spill_append(bs->sp, s->buf.p, s->buf.len, &off) < 0)
 		return -1;
-	qent *e = &r->q[r->qn];
-	e->seq = seq;
-	e->lane = (uint8_t)x->lane;
-	e->score = (uint8_t)x->score;
-	e->front = (x->flags & F_FRONT) ? 1 : 0;
-	e->off = r->qtext.len;
-	const er_field *key = x->s[S_MBL].n ? &x->s[S_MBL] : &x->s[S_CONT];
-	const er_field *parts[4] = { &x->s[S_ID], &x->s[S_IMP_ST], &x->s[S_SHP_ST], key };
-	for (int k = 0; k < 4; k++) {
-		if (er_buf_append(&r->qtext, parts[k]->p, parts[k]->n) < 0) {
-			r->qtext.len = e->off;
-			return -1;
-		}
-		e->len[k] = (uint32_t)parts[k]->n;
-	}
-	r->qn++;
-	return 0;
-}
-
-/* ================================================================ merging */
-
-int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n)
-{
-	(void)file_idx; /* files arrive in order; file_done separates them */
-	if (!r || r->err)
-		return -1;
-	size_t pos = 0;
-	while (pos < n) {
-		rec x;
-		if (get_rec(p, n, &pos, &x) < 0) {
-			r->err = EINVAL;
-			errno = EINVAL;
-			return -1;
-		}
-		uint64_t seq = r->seq++;
-		if ((r->want_consol && consol_row(r, &x, seq) < 0) ||
-		    (r->want_queue && queue_row(r, &x, seq) < 0)) {
-			r->err = errno ? errno : ENOMEM;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-void er_rollup_file_done(er_rollup *r, int ok)
-{
-	if (!r)
-		return;
-	if (ok && !r->err) {
-		if (!r->done.n) {
-			/* nothing committed yet (e.g. the first file): take the stage as is */
-			ctab tmp = r->done;
-			r->done = r->stage;
-			r->stage = tmp;
-		} else if (ctab_commit(r, &r->done, &r->stage) < 0) {
-			r->err = errno ? errno : ENOMEM;
-		}
-		r->qmark = r->qn;
-		r->qtext_mark = r->qtext.len;
+	if (s->first == NO_BLOCK) {
+		s->first = off;
+		s->first_len = payload;
 	} else {
-		r->qn = r->qmark;
-		r->qtext.len = r->qtext_mark;
+		char link[BLK_HDR];
+		memcpy(link, &off, 8);
+		memcpy(link + 8, &payload, 8);
+		if (spill_pwrite(bs->sp, link, sizeof link, s->last) < 0)
+			return -1;
 	}
-	ctab_clear(&r->stage);
+	s->last = off;
+	s->buf.len = 0;
+	return 0;
 }
 
-/* ================================================================ output */
-
-#define FLUSH_AT (64 * 1024)
-
-static int flush(er_buf *b, er_emit_fn emit, void *ctx, int force)
+/* Every buffer to disk, and its memory back. */
+static int bs_spill_all(bstore *bs)
 {
-	if (b->len && (force || b->len >= FLUSH_AT)) {
-		if (emit(ctx, b->p, b->len) < 0)
+	for (size_t j = 0; j < bs->ndirty; j++) {
+		if (bs_write_block(bs, bs->dirty[j]) < 0)
 			return -1;
-		b->len = 0;
+		er_buf_free(&bs->s[bs->dirty[j]].buf);
 	}
+	bs->ndirty = 0;
+	bs->mem = 0;
+	return 0;
+}
+
+/* The buffer of stream i, ready for one more item; *cap0 is for bs_close. */
+static er_buf *bs_open(bstore *bs, size_t i, size_t *cap0)
+{
+	er_buf *b = &bs->s[i].buf;
+	*cap0 = b->cap;
+	if (!b->cap) {
+		if (bs->ndirty == bs->dirtycap) {
+			size_t cap = bs->dirtycap ? bs->dirtycap * 2 : 64;
+			size_t *d = realloc(bs->dirty, cap * sizeof *d);
+			if (!d)
+				return NULL;
+			bs->dirty = d;
+			bs->dirtycap = cap;
+		}
+		if (er_buf_reserve(b, BLK_HDR) < 0)
+			return NULL;
+		bs->dirty[bs->ndirty++] = i;
+	}
+	if (!b->len)
+		b->len = BLK_HDR;
+	return b;
+}
+
+/* The item is complete: account for the memory, go to disk if due. */
+static int bs_close(bstore *bs, size_t i, size_t cap0)
+{
+	er_buf *b = &bs->s[i].buf;
+	bs->mem += b->cap - cap0;
+	return bs->mem > bs->budget ? bs_spill_all(bs) : 0;
+}
+
+/* ========================================================= output sink */
+
+/* Coalesces small pieces into FLUSH_AT writes; large ones pass through.
+ * failed tells a sink failure (not sticky) from a spill error (sticky). */
+typedef struct outbuf {
+	er_buf b;
+	er_emit_fn emit;
+	void *ctx;
+	int failed;
+} outbuf;
+
+static int out_flush(outbuf *o)
+{
+	if (o->b.len && o->emit(o->ctx, o->b.p, o->b.len) < 0) {
+		o->failed = 1;
+		return -1;
+	}
+	o->b.len = 0;
+	return 0;
+}
+
+static int out_put(outbuf *o, const char *p, size_t n)
+{
+	if (o->b.len + n > FLUSH_AT && out_flush(o) < 0)
+		return -1;
+	if (n >= FLUSH_AT) {
+		if (o->emit(o->ctx, p, n) < 0) {
+			o->failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	if (er_buf_append(&o->b, p, n) < 0) {
+		o->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+typedef int (*bs_fn)(void *ctx, const char *p, size_t n);
+
+static int out_fn(void *ctx, const char *p, size_t n)
+{
+	return out_put(ctx, p, n);
+}
+
+/* Hand stream i's bytes to fn in order, block by block (scratch holds one).
+ * -1 on a spill error or when fn fails. */
+static int bs_read(const bstore *bs, size_t i, er_buf *scratch, bs_fn fn, void *ctx)
+{
+	const bstream *s = &bs->s[i];
+	uint64_t off = s->first, len = s->first_len;
+	while (off != NO_BLOCK) {
+		scratch->len = 0;
+		if (er_buf_reserve(scratch, BLK_HDR + len) < 0 ||
+		    spill_pread(bs->sp, scratch->p, BLK_HDR + len, off) < 0)
+			return -1;
+		if (fn(ctx, scratch->p + BLK_HDR, len) < 0)
+			return -1;
+		off = rd64(scratch->p);
+		len = rd64(scratch->p + 8);
+	}
+	if (s->buf.len > BLK_HDR)
+		return fn(ctx, s->buf.p + BLK_HDR, s->buf.len - BLK_HDR);
 	return 0;
 }
 
@@ -619,6 +706,757 @@ static const char *lane_text(int lane)
 	static const char *const names[ER_NLANES] = { "GREEN", "YELLOW", "RED" };
 	return lane >= 0 && lane < ER_NLANES ? names[lane] : "";
 }
+
+/* Formatting straight into reserved room: a line costs one reserve. */
+static char *put_bytes(char *o, const char *p, size_t n)
+{
+	if (n)
+		memcpy(o, p, n);
+	return o + n;
+}
+
+static char *put_dec(char *o, uint64_t v)
+{
+	char t[24];
+	size_t i = sizeof t;
+	do
+		t[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	return put_bytes(o, t + i, sizeof t - i);
+}
+
+/* The quoting rule of er_buf_csv_field (delimiter ','), into room for
+ * 2 n + 2 bytes. */
+static char *put_csv(char *o, const char *p, size_t n)
+{
+	int need = n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t');
+	for (size_t i = 0; i < n && !need; i++)
+		need = p[i] == '"' || p[i] == ',' || p[i] == '\n' || p[i] == '\r';
+	if (!need)
+		return put_bytes(o, p, n);
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"')
+			*o++ = '"';
+		*o++ = p[i];
+	}
+	*o++ = '"';
+	return o;
+}
+
+/* ========================================================= writer side */
+
+/* Bytes of the sort index (and its scratch) for cap records. */
+static size_t ix_bytes(size_t cap)
+{
+	return cap * 2 * sizeof(sel);
+}
+
+/* Make room for one more record of need bytes, growing the arena or the
+ * sort index while the two fit in the arena's share. 1: room made; 0: the
+ * run must be spilled first; -1: ENOMEM. An empty arena always takes one
+ * record, however large. */
+static int arena_fit(er_rollup *r, size_t need)
+{
+	size_t share = arena_budget(r);
+	er_buf *a = &r->arena;
+	if (r->narena == r->ixcap) {
+		size_t cap = r->ixcap ? r->ixcap * 2 : clamp_size(share / 256, 8, 1024);
+		if (r->narena && a->cap + ix_bytes(cap) > share)
+			return 0;
+		sel *x = realloc(r->ix, cap * sizeof *x);
+		if (!x)
+			return -1;
+		r->ix = x;
+		sel *t = realloc(r->ixt, cap * sizeof *t);
+		if (!t)
+			return -1;
+		r->ixt = t;
+		r->ixcap = cap;
+	}
+	if (a->cap - a->len >= need)
+		return 1;
+	size_t want = a->len + need, room = share > ix_bytes(r->ixcap) ? share - ix_bytes(r->ixcap) : 0;
+	size_t cap = a->cap ? a->cap * 2 : 64 * 1024;
+	while (cap < want)
+		cap *= 2;
+	if (cap > room)
+		cap = room;
+	if (cap < want) {
+		if (r->narena)
+			return 0;
+		cap = want;
+	}
+	char *p = realloc(a->p, cap);
+	if (!p)
+		return -1;
+	a->p = p;
+	a->cap = cap;
+	return 1;
+}
+
+static int spill_arena(er_rollup *r);
+
+static int arena_add(er_rollup *r, const rowrec *x, uint64_t seq)
+{
+	if (!rd32(x->cr + CR_KLEN))
+		return 0; /* in no consolidation */
+	int room = arena_fit(r, x->crlen);
+	if (room == 0) {
+		if (spill_arena(r) < 0)
+			return -1;
+		room = arena_fit(r, x->crlen); /* an empty arena takes any record */
+	}
+	if (room < 0)
+		return -1;
+	char *o = r->arena.p + r->arena.len;
+	memcpy(o, x->cr, x->crlen);
+	memcpy(o + CR_SEQ, &seq, 8);
+	r->arena.len += x->crlen;
+	r->narena++;
+	return 0;
+}
+
+/* Queue buckets in output order: front_of_line desc, lane desc, score desc;
+ * input order within one. An item is {u64 seq, u32 n, n bytes}: the line
+ * from its first comma on (the position is its rank, known at the end). */
+enum { QB_SCORES = 256, QB_N = 2 * ER_NLANES * QB_SCORES, QITEM_HDR = 12 };
+
+static int queue_add(er_rollup *r, const rowrec *x, uint64_t seq)
+{
+	const char *cr = x->cr;
+	int lane = (unsigned char)cr[CR_LANE], score = (unsigned char)cr[CR_SCORE];
+	if (!r->resumption && lane != ER_LANE_RED)
+		return 0;
+	if (!r->q.s && bs_init(&r->q, QB_N, queue_budget(r), &r->sp) < 0)
+		return -1;
+	int front = (cr[CR_FLAGS] & F_FRONT) ? 1 : 0;
+	size_t bi = ((size_t)(1 - front) * ER_NLANES + (size_t)(ER_NLANES - 1 - lane)) * QB_SCORES +
+	            (size_t)(QB_SCORES - 1 - score);
+	size_t klen = rd32(cr + CR_KLEN), ilen = rd32(cr + CR_ILEN);
+	const char *key = cr + CR_HDR;
+	const char *id = key + klen + rd32(cr + CR_SLEN) + rd32(cr + CR_CLEN);
+	size_t cap0;
+	er_buf *b = bs_open(&r->q, bi, &cap0);
+	if (!b || er_buf_reserve(b, QITEM_HDR + 2 * (ilen + x->imp.n + x->shp.n + klen) + 64) < 0)
+		return -1;
+	char *start = b->p + b->len, *o = start + QITEM_HDR;
+	memcpy(start, &seq, 8);
+	*o++ = ',';
+	o = put_csv(o, id, ilen);
+	*o++ = ',';
+	o = put_dec(o, (uint64_t)score);
+	*o++ = ',';
+	const char *lt = lane_text(lane);
+	o = put_bytes(o, lt, strlen(lt));
+	o = put_bytes(o, front ? ",1," : ",0,", 3);
+	o = put_csv(o, x->imp.p, x->imp.n);
+	*o++ = ',';
+	o = put_csv(o, x->shp.p, x->shp.n);
+	*o++ = ',';
+	o = put_csv(o, key, klen);
+	*o++ = '\n';
+	wr32(start + 8, (size_t)(o - start - QITEM_HDR));
+	b->len = (size_t)(o - b->p);
+	return bs_close(&r->q, bi, cap0);
+}
+
+int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n)
+{
+	(void)file_idx; /* files arrive in order; file_done separates them */
+	if (!r || r->err) {
+		errno = r ? r->err : EINVAL;
+		return -1;
+	}
+	size_t pos = 0;
+	while (pos < n) {
+		rowrec x;
+		if (get_rec(p, n, &pos, &x) < 0) {
+			errno = EINVAL;
+			return fail(r);
+		}
+		uint64_t seq = r->seq++;
+		errno = 0;
+		if ((r->want_consol && arena_add(r, &x, seq) < 0) ||
+		    (r->want_queue && queue_add(r, &x, seq) < 0))
+			return fail(r);
+	}
+	return 0;
+}
+
+void er_rollup_file_done(er_rollup *r, int ok)
+{
+	if (!r)
+		return;
+	if (!ok && r->seq > r->file_seq0) {
+		/* the file's records still in the arena go now; those already in
+		 * runs or queue buckets are skipped by seq when read back */
+		r->arena.len = r->arena_mark;
+		r->narena = r->narena_mark;
+		if (r->nfailed == r->failedcap) {
+			size_t cap = r->failedcap ? r->failedcap * 2 : 8;
+			seqrange *nf = realloc(r->failed, cap * sizeof *nf);
+			if (!nf) {
+				fail(r);
+				return;
+			}
+			r->failed = nf;
+			r->failedcap = cap;
+		}
+		r->failed[r->nfailed++] = (seqrange){ r->file_seq0, r->seq };
+	}
+	r->file_seq0 = r->seq;
+	r->arena_mark = r->arena.len;
+	r->narena_mark = r->narena;
+}
+
+/* ========================================================= sorting a run */
+
+static uint64_t be64(const unsigned char *p)
+{
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+	       (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	       (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* memcmp order of a[0..na) and b[0..nb), the shorter first when one is a
+ * prefix of the other; inline, 8 bytes a step (keys are short). */
+static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t n = na < nb ? na : nb, i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t u = be64(x + i), v = be64(y + i);
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	for (; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return na < nb ? -1 : na > nb;
+}
+
+/* Order of records: key bytes, type (container first), shipper key bytes,
+ * seq. It is the output's tie-break order, it groups a consolidation's
+ * records, and puts its equal shippers side by side. seq is unique, so the
+ * order is total. */
+static int cr_cmp(const char *a, const char *b)
+{
+	uint32_t ka = rd32(a + CR_KLEN), kb = rd32(b + CR_KLEN);
+	int c = bytes_cmp(a + CR_HDR, ka, b + CR_HDR, kb);
+	if (c)
+		return c;
+	if (a[CR_TYPE] != b[CR_TYPE])
+		return a[CR_TYPE] < b[CR_TYPE] ? -1 : 1;
+	c = bytes_cmp(a + CR_HDR + ka, rd32(a + CR_SLEN), b + CR_HDR + kb, rd32(b + CR_SLEN));
+	if (c)
+		return c;
+	uint64_t qa = rd64(a + CR_SEQ), qb = rd64(b + CR_SEQ);
+	return qa < qb ? -1 : qa > qb;
+}
+
+/* Key bytes [8 depth, 8 depth + 8), zero-padded, as a big-endian integer:
+ * comparing these agrees with cr_cmp for keys equal before them. */
+static uint64_t key_prefix(const char *rec, size_t depth)
+{
+	size_t klen = rd32(rec + CR_KLEN), from = depth * 8;
+	const unsigned char *k = (const unsigned char *)rec + CR_HDR + from;
+	size_t n = klen > from ? klen - from : 0;
+	if (n >= 8)
+		return be64(k);
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = (v << 8) | (i < n ? k[i] : 0);
+	return v;
+}
+
+static int sel_less(const char *base, const sel *a, const sel *b)
+{
+	if (a->pfx != b->pfx)
+		return a->pfx < b->pfx;
+	return cr_cmp(base + a->off, base + b->off) < 0;
+}
+
+static void insertion_sort(const char *base, sel *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		sel v = a[i];
+		size_t j = i;
+		for (; j && sel_less(base, &v, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = v;
+	}
+}
+
+/* Bottom-up merge sort with t as scratch: for large groups of equal keys. */
+static void merge_sort(const char *base, sel *a, sel *t, size_t n)
+{
+	enum { RUN = 16 };
+	for (size_t i = 0; i < n; i += RUN)
+		insertion_sort(base, a + i, n - i < RUN ? n - i : RUN);
+	sel *src = a, *dst = t;
+	for (size_t w = RUN; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi)
+				dst[o++] = sel_less(base, &src[j], &src[i]) ? src[j++] : src[i++];
+			while (i < mid)
+				dst[o++] = src[i++];
+			while (j < hi)
+				dst[o++] = src[j++];
+		}
+		sel *s = src;
+		src = dst;
+		dst = s;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
+}
+
+/* LSD radix sort on pfx, a byte per pass, skipping bytes all entries share
+ * (ASCII keys have many). */
+static void radix_sort(sel *a, sel *t, size_t n)
+{
+	size_t cnt[8][256];
+	memset(cnt, 0, sizeof cnt);
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < 8; d++)
+			cnt[d][(a[i].pfx >> (8 * d)) & 255]++;
+	sel *src = a, *dst = t;
+	for (int d = 0; d < 8; d++) {
+		size_t *c = cnt[d];
+		if (c[(src[0].pfx >> (8 * d)) & 255] == n)
+			continue;
+		size_t sum = 0;
+		for (int v = 0; v < 256; v++) {
+			size_t k = c[v];
+			c[v] = sum;
+			sum += k;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[c[(src[i].pfx >> (8 * d)) & 255]++] = src[i];
+		sel *s = src;
+		src = dst;
+		dst = s;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
+}
+
+enum { SMALL_SORT = 32, MAX_DEPTH = 4 };
+
+static void sort_ties(const char *base, sel *a, sel *t, size_t n, size_t depth);
+
+/* Sort a[0..n) whose keys agree before byte 8 depth, pfx set for depth. */
+static void sort_sel(const char *base, sel *a, sel *t, size_t n, size_t depth)
+{
+	if (n <= SMALL_SORT) {
+		insertion_sort(base, a, n);
+		return;
+	}
+	radix_sort(a, t, n);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && a[j].pfx == a[i].pfx)
+			j++;
+		/* ties read their records, in random order: fetch ahead */
+		for (size_t k = i + 16; k < j + 16 && k < n; k++)
+			__builtin_prefetch(base + a[k].off);
+		if (j - i > 1)
+			sort_ties(base, a + i, t + i, j - i, depth);
+		i = j;
+	}
+}
+
+/* a[0..n) share their key bytes up to 8 (depth + 1): look further into the
+ * keys (sequential bill numbers share long prefixes), else compare fully. */
+static void sort_ties(const char *base, sel *a, sel *t, size_t n, size_t depth)
+{
+	size_t next = depth + 1;
+	int longer = 0;
+	for (size_t i = 0; i < n && !longer; i++)
+		longer = rd32(base + a[i].off + CR_KLEN) > next * 8;
+	if (longer && next < MAX_DEPTH) {
+		for (size_t i = 0; i < n; i++)
+			a[i].pfx = key_prefix(base + a[i].off, next);
+		sort_sel(base, a, t, n, next);
+		return;
+	}
+	if (n <= SMALL_SORT)
+		insertion_sort(base, a, n);
+	else
+		merge_sort(base, a, t, n);
+}
+
+/* Sort the arena's records into r->ix (which has room: see arena_fit). */
+static void sort_arena(er_rollup *r)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < r->narena; i++) {
+		const char *rec = r->arena.p + off;
+		r->ix[i].off = off;
+		r->ix[i].pfx = key_prefix(rec, 0);
+		off += cr_len(rec);
+	}
+	if (r->narena)
+		sort_sel(r->arena.p, r->ix, r->ixt, r->narena, 0);
+}
+
+/* ================================================================ runs */
+
+/* Sample points: every 1/NPOINTS of a run, a record's file offset and
+ * (key, type), the key cut to SPLIT_KEY bytes ("exact" when it was not).
+ * They give the parallel end phase its splitters (quantiles of all points)
+ * and let a part start reading a run near its lower bound rather than at
+ * the start. Stored as {u64 off, u32 n, u8 type, u8 exact, n key bytes}. */
+enum { SPLIT_KEY = 64, NPOINTS = 16, PT_HDR = 14 };
+
+static int add_point(er_buf *b, uint64_t off, const char *rec)
+{
+	size_t n = rd32(rec + CR_KLEN), cut = n > SPLIT_KEY ? SPLIT_KEY : n;
+	if (er_buf_reserve(b, PT_HDR + cut) < 0)
+		return -1;
+	char *o = b->p + b->len;
+	memcpy(o, &off, 8);
+	wr32(o + 8, cut);
+	o[12] = rec[CR_TYPE];
+	o[13] = (char)(cut == n);
+	memcpy(o + PT_HDR, rec + CR_HDR, cut);
+	b->len += PT_HDR + cut;
+	return 0;
+}
+
+/* Runs are written through r->wbuf, contiguously: nothing else is appended
+ * to the spill file while a run is being written (one thread then). */
+static size_t wbuf_limit(const er_rollup *r)
+{
+	return clamp_size(r->budget / 16, 4096, 1 << 20);
+}
+
+static uint64_t run_begin(er_rollup *r)
+{
+	r->pts0 = r->points.len;
+	r->npts = 0;
+	return r->sp.end;
+}
+
+/* Append a record to the run being written; sample: make it a point. */
+static int run_put(er_rollup *r, const char *p, size_t n, int sample)
+{
+	if (r->wbuf.len && r->wbuf.len + n > wbuf_limit(r)) {
+		if (spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
+			return -1;
+		r->wbuf.len = 0;
+	}
+	if (sample) {
+		if (add_point(&r->points, r->sp.end + r->wbuf.len, p) < 0)
+			return -1;
+		r->npts++;
+	}
+	return er_buf_append(&r->wbuf, p, n);
+}
+
+/* Flush the run begun at start; record it. */
+static int run_end(er_rollup *r, uint64_t start)
+{
+	if (r->wbuf.len && spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
+		return -1;
+	r->wbuf.len = 0;
+	if (r->nruns == r->runcap) {
+		size_t cap = r->runcap ? r->runcap * 2 : 16;
+		run *nr = realloc(r->runs, cap * sizeof *nr);
+		if (!nr)
+			return -1;
+		r->runs = nr;
+		r->runcap = cap;
+	}
+	r->runs[r->nruns++] = (run){ start, r->sp.end - start, r->pts0, r->npts };
+	return 0;
+}
+
+/* Sort the arena and write it as a run; the arena is then empty. */
+static int spill_arena(er_rollup *r)
+{
+	if (!r->narena)
+		return 0;
+	sort_arena(r);
+	if (spill_open(&r->sp) < 0)
+		return -1;
+	uint64_t start = run_begin(r);
+	size_t n = r->narena;
+	for (size_t i = 0; i < n; i++) {
+		/* records are gathered in key order: fetch ahead of the copy */
+		if (i + 8 < n)
+			__builtin_prefetch(r->arena.p + r->ix[i + 8].off);
+		const char *rec = r->arena.p + r->ix[i].off;
+		int sample = i && i * NPOINTS / n != (i - 1) * NPOINTS / n;
+		if (run_put(r, rec, cr_len(rec), sample) < 0)
+			return -1;
+	}
+	if (run_end(r, start) < 0)
+		return -1;
+	/* rows of the file being read are now in a run: if it fails, they are
+	 * skipped by seq, and the arena holds only rows read after this point */
+	r->arena.len = r->narena = 0;
+	r->arena_mark = r->narena_mark = 0;
+	return 0;
+}
+
+/* ============================================================== merging */
+
+/* A (key, type) value: a record belongs to a part of the end phase when
+ * lo <= its (key, type) < hi. */
+typedef struct bound {
+	const char *key;
+	size_t n;
+	int type;
+} bound;
+
+static int bound_cmp(const char *rec, const bound *b)
+{
+	int c = bytes_cmp(rec + CR_HDR, rd32(rec + CR_KLEN), b->key, b->n);
+	return c ? c : rec[CR_TYPE] - b->type;
+}
+
+static int bound_order(const void *a, const void *b)
+{
+	const bound *x = a, *y = b;
+	int c = bytes_cmp(x->key, x->n, y->key, y->n);
+	return c ? c : x->type - y->type;
+}
+
+/* Reads one run, from the spill file or from the sorted arena, skipping
+ * rows of rolled-back files and records below lo. A file reader's buffer
+ * is at least RBUF_MIN bytes (fewer, larger reads), more with few runs. */
+enum { RBUF_MIN = 4096 };
+typedef struct rreader {
+	const char *rec;             /* current record; NULL when exhausted */
+	const bound *lo;             /* NULL, or not yet reached */
+	uint64_t off, end;           /* file run: next byte to read, end */
+	er_buf buf;
+	size_t pos, bsize;           /* unread bytes: buf.p[pos..buf.len) */
+	const char *mem;             /* memory run: the arena and its index */
+	const sel *ix;
+	size_t i, n;
+} rreader;
+
+/* Make buf hold at least need unread bytes. */
+static int rr_fill(const er_rollup *r, rreader *rd, size_t need)
+{
+	size_t have = rd->buf.len - rd->pos;
+	if (rd->pos) {
+		memmove(rd->buf.p, rd->buf.p + rd->pos, have);
+		rd->buf.len = have;
+		rd->pos = 0;
+	}
+	size_t want = need > rd->bsize ? need : rd->bsize;
+	if (rd->buf.cap < want && er_buf_reserve(&rd->buf, want - rd->buf.len) < 0)
+		return -1;
+	while (rd->buf.len < need) {
+		uint64_t left = rd->end - rd->off;
+		size_t room = rd->buf.cap - rd->buf.len;
+		size_t n = left < room ? (size_t)left : room;
+		if (!n) { /* a run ends inside a record: never expected */
+			errno = EIO;
+			return -1;
+		}
+		if (spill_pread(&r->sp, rd->buf.p + rd->buf.len, n, rd->off) < 0)
+			return -1;
+		rd->buf.len += n;
+		rd->off += n;
+	}
+	return 0;
+}
+
+static int rr_next(const er_rollup *r, rreader *rd)
+{
+	for (;;) {
+		if (rd->mem) {
+			rd->rec = rd->i < rd->n ? rd->mem + rd->ix[rd->i++].off : NULL;
+		} else if (rd->pos == rd->buf.len && rd->off == rd->end) {
+			rd->rec = NULL;
+		} else {
+			if (rd->buf.len - rd->pos < CR_HDR && rr_fill(r, rd, CR_HDR) < 0)
+				return -1;
+			size_t len = cr_len(rd->buf.p + rd->pos);
+			if (rd->buf.len - rd->pos < len && rr_fill(r, rd, len) < 0)
+				return -1;
+			rd->rec = rd->buf.p + rd->pos;
+			rd->pos += len;
+		}
+		if (!rd->rec)
+			return 0;
+		if (rd->lo) {
+			if (bound_cmp(rd->rec, rd->lo) < 0)
+				continue;
+			rd->lo = NULL; /* runs are sorted: all further records qualify */
+		}
+		if (!r->nfailed || !is_failed(r, rd64(rd->rec + CR_SEQ)))
+			return 0;
+	}
+}
+
+typedef struct hnode {
+	uint64_t pfx;
+	const char *rec;
+	size_t rd;
+} hnode;
+
+typedef struct merger {
+	rreader *rd;
+	size_t k;
+	hnode *h;
+	size_t n;
+} merger;
+
+static int hless(const hnode *a, const hnode *b)
+{
+	if (a->pfx != b->pfx)
+		return a->pfx < b->pfx;
+	return cr_cmp(a->rec, b->rec) < 0;
+}
+
+static void sift_down(merger *m, size_t i)
+{
+	hnode v = m->h[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= m->n)
+			break;
+		if (c + 1 < m->n && hless(&m->h[c + 1], &m->h[c]))
+			c++;
+		if (!hless(&m->h[c], &v))
+			break;
+		m->h[i] = m->h[c];
+		i = c;
+	}
+	m->h[i] = v;
+}
+
+static void merger_close(merger *m)
+{
+	for (size_t i = 0; i < m->k; i++)
+		er_buf_free(&m->rd[i].buf);
+	free(m->rd);
+	free(m->h);
+	memset(m, 0, sizeof *m);
+}
+
+/* Merge runs[0..k) and, when mem, the sorted arena, from lo on (NULL: from
+ * the start); the readers share rbudget bytes of buffers. */
+static int merger_open(const er_rollup *r, merger *m, const run *runs, size_t k, int mem,
+                       const bound *lo, size_t rbudget)
+{
+	memset(m, 0, sizeof *m);
+	size_t nr = k + (mem ? 1 : 0);
+	if (!nr)
+		return 0;
+	m->rd = calloc(nr, sizeof *m->rd);
+	m->h = calloc(nr, sizeof *m->h);
+	if (!m->rd || !m->h) {
+		merger_close(m);
+		return -1;
+	}
+	m->k = nr;
+	size_t bsize = clamp_size(rbudget / (k ? k : 1), RBUF_MIN, 1 << 20);
+	for (size_t i = 0; i < nr; i++) {
+		rreader *rd = &m->rd[i];
+		if (i < k) {
+			rd->off = runs[i].off;
+			rd->end = runs[i].off + runs[i].len;
+			rd->bsize = bsize;
+			rd->lo = lo;
+			/* records before a point below lo are below lo too */
+			const char *pt = r->points.p + runs[i].pts;
+			for (size_t j = 0; lo && j < runs[i].npts; j++) {
+				bound b = { pt + PT_HDR, rd32(pt + 8), pt[12] };
+				if (!pt[13] || bound_order(&b, lo) >= 0)
+					break;
+				rd->off = rd64(pt);
+				pt += PT_HDR + b.n;
+			}
+		} else {
+			rd->mem = r->arena.p;
+			rd->ix = r->ix;
+			rd->n = r->narena;
+			/* in memory, the first record from lo on is a binary search away */
+			size_t a = 0, b = lo ? r->narena : 0;
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (bound_cmp(r->arena.p + r->ix[mid].off, lo) < 0)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			rd->i = a;
+		}
+		if (rr_next(r, rd) < 0) {
+			merger_close(m);
+			return -1;
+		}
+		if (rd->rec)
+			m->h[m->n++] = (hnode){ key_prefix(rd->rec, 0), rd->rec, i };
+	}
+	for (size_t i = m->n / 2; i-- > 0;)
+		sift_down(m, i);
+	return 0;
+}
+
+/* The smallest record, NULL at the end; valid until merger_pop. */
+static const char *merger_top(const merger *m)
+{
+	return m->n ? m->h[0].rec : NULL;
+}
+
+static int merger_pop(const er_rollup *r, merger *m)
+{
+	rreader *rd = &m->rd[m->h[0].rd];
+	if (rr_next(r, rd) < 0)
+		return -1;
+	if (rd->rec) {
+		m->h[0].rec = rd->rec;
+		m->h[0].pfx = key_prefix(rd->rec, 0);
+	} else {
+		m->h[0] = m->h[--m->n];
+	}
+	if (m->n)
+		sift_down(m, 0);
+	return 0;
+}
+
+/* Runs merged at once: each reader needs a useful buffer. */
+static size_t fan_in(const er_rollup *r)
+{
+	size_t f = final_budget(r) / RBUF_MIN;
+	return f < 2 ? 2 : f;
+}
+
+/* Merge runs[first..first + f) into one at the end of the list. */
+static int merge_pass(er_rollup *r, size_t first, size_t f)
+{
+	merger m;
+	if (merger_open(r, &m, r->runs + first, f, 0, NULL, final_budget(r)) < 0)
+		return -1;
+	uint64_t start = run_begin(r), total = 1, done = 0, sampled = 0;
+	for (size_t i = first; i < first + f; i++)
+		total += r->runs[i].len;
+	const char *rec;
+	while ((rec = merger_top(&m))) {
+		size_t len = cr_len(rec);
+		uint64_t q = done * NPOINTS / total; /* a point each 1/NPOINTS of the bytes */
+		if (run_put(r, rec, len, q > sampled) < 0 || merger_pop(r, &m) < 0) {
+			merger_close(&m);
+			return -1;
+		}
+		sampled = q;
+		done += len;
+	}
+	merger_close(&m);
+	return run_end(r, start);
+}
+
+/* ===================================================== consolidations */
 
 /* 1 - prod over lanes of (1 - p_lane)^count: no division, so p = 1 is fine. */
 static double exam_prob(const er_rollup *r, const uint64_t lanes[ER_NLANES])
@@ -630,15 +1468,6 @@ static double exam_prob(const er_rollup *r, const uint64_t lanes[ER_NLANES])
 	return 1.0 - keep;
 }
 
-typedef struct crow {
-	const consol *c;
-	const char *key;
-	uint32_t key_len;
-	uint32_t p6;      /* the printed probability as an integer (x 1e6), for sorting */
-	uint8_t key_type;
-	char prob[16], without[16];
-} crow;
-
 /* "%.6f" of a value in [0, 1] ("0.123456", "1.000000") -> 123456, 1000000. */
 static uint32_t micro(const char *s)
 {
@@ -649,120 +1478,490 @@ static uint32_t micro(const char *s)
 	return v;
 }
 
-static int crow_cmp(const void *a, const void *b)
+/* A printed probability, cached by lane counts (direct-mapped: bounded). */
+typedef struct pent {
+	uint64_t lanes[ER_NLANES];
+	uint32_t p6;                 /* the printed value x 1e6: the bucket */
+	int used;
+	size_t len;
+	char s[16];
+} pent;
+
+enum { PCACHE = 4096 };
+
+static pent prob_of(const er_rollup *r, pent *cache, const uint64_t lanes[ER_NLANES])
 {
-	const crow *x = *(const crow *const *)a, *y = *(const crow *const *)b;
-	/* by the printed value, so equal printed values tie-break by key */
+	uint64_t h = lanes[0] * 0x9e3779b97f4a7c15ull ^ lanes[1] * 0xc2b2ae3d27d4eb4full ^
+	             lanes[2] * 0x165667b19e3779f9ull;
+	pent *e = &cache[(h >> 32) & (PCACHE - 1)];
+	if (!e->used || memcmp(e->lanes, lanes, sizeof e->lanes) != 0) {
+		memcpy(e->lanes, lanes, sizeof e->lanes);
+		int n = snprintf(e->s, sizeof e->s, "%.6f", exam_prob(r, lanes));
+		e->len = n > 0 ? (size_t)n : 0;
+		e->p6 = micro(e->s);
+		e->used = 1;
+	}
+	return *e;
+}
+
+/* One consolidation being folded from its records (see cr_cmp's order). */
+typedef struct agg {
+	int active;
+	er_buf key;
+	int type;
+	er_buf shp;                  /* last shipper key seen */
+	er_buf cont;                 /* container id of the earliest row with one */
+	uint64_t cont_seq;
+	er_buf drv;                  /* driver's shipment id */
+	int drv_lane, drv_score;
+	uint64_t drv_seq;
+	uint64_t n, uncert, shippers, lanes[ER_NLANES];
+	int load, max_lane, max_score;
+} agg;
+
+/* One part of the end phase: the consolidations with keys in [lo, hi),
+ * folded by one thread into its own buckets of lines, one bucket per
+ * printed probability. Parts cover consecutive key ranges, so a bucket's
+ * lines are in key order part after part. */
+typedef struct part {
+	er_rollup *r;
+	const bound *lo, *hi;
+	size_t budget;               /* for its run readers, and for its buckets */
+	spill sp;                    /* its buckets' blocks */
+	bstore cs;
+	uint32_t *p6;                /* bucket -> printed probability x 1e6 */
+	uint32_t *map, *map2;        /* open addressing: p6 + 1 -> bucket */
+	size_t mapcap;
+	pent *cache;
+	agg a;
+	size_t ncons;
+	int err;                     /* errno of a failure; 0: none */
+} part;
+
+static void part_free(part *p)
+{
+	spill_close(&p->sp);
+	bs_free(&p->cs);
+	free(p->p6);
+	free(p->map);
+	free(p->map2);
+	free(p->cache);
+	er_buf_free(&p->a.key);
+	er_buf_free(&p->a.shp);
+	er_buf_free(&p->a.cont);
+	er_buf_free(&p->a.drv);
+}
+
+static size_t map_slot(const uint32_t *map, size_t cap, uint32_t key)
+{
+	size_t j = (size_t)(key * 2654435761u) & (cap - 1);
+	while (map[j] && map[j] != key)
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+/* The bucket of printed value p6, created when new; -1 ENOMEM. */
+static long bucket_of(part *f, uint32_t p6)
+{
+	uint32_t key = p6 + 1;
+	if (f->mapcap) {
+		size_t j = map_slot(f->map, f->mapcap, key);
+		if (f->map[j])
+			return (long)f->map2[j];
+	}
+	if ((f->cs.n + 1) * 2 > f->mapcap) {
+		size_t cap = f->mapcap ? f->mapcap * 2 : 64;
+		uint32_t *m = calloc(cap, sizeof *m), *m2 = calloc(cap, sizeof *m2);
+		if (!m || !m2) {
+			free(m);
+			free(m2);
+			return -1;
+		}
+		for (size_t i = 0; i < f->mapcap; i++) {
+			if (!f->map[i])
+				continue;
+			size_t j = map_slot(m, cap, f->map[i]);
+			m[j] = f->map[i];
+			m2[j] = f->map2[i];
+		}
+		free(f->map);
+		free(f->map2);
+		f->map = m;
+		f->map2 = m2;
+		f->mapcap = cap;
+	}
+	uint32_t *np = realloc(f->p6, (f->cs.n + 1) * sizeof *np);
+	if (!np)
+		return -1;
+	f->p6 = np;
+	if (bs_add(&f->cs) < 0)
+		return -1;
+	size_t b = f->cs.n - 1;
+	f->p6[b] = p6;
+	size_t j = map_slot(f->map, f->mapcap, key);
+	f->map[j] = key;
+	f->map2[j] = (uint32_t)b;
+	return (long)b;
+}
+
+static int same_bytes(const char *p, size_t n, const er_buf *b)
+{
+	return n == b->len && (!n || memcmp(p, b->p, n) == 0);
+}
+
+static int copy_to(er_buf *b, const char *p, size_t n)
+{
+	b->len = 0;
+	return er_buf_append(b, p, n);
+}
+
+/* The folded consolidation as a line, into the bucket of its probability. */
+static int agg_finish(part *f)
+{
+	const agg *a = &f->a;
+	uint64_t rest[ER_NLANES];
+	memcpy(rest, a->lanes, sizeof rest);
+	rest[a->drv_lane]--;
+	pent prob = prob_of(f->r, f->cache, a->lanes);
+	pent without = prob_of(f->r, f->cache, rest);
+	long bi = bucket_of(f, prob.p6);
+	if (bi < 0)
+		return -1;
+	size_t cap0;
+	er_buf *b = bs_open(&f->cs, (size_t)bi, &cap0);
+	if (!b || er_buf_reserve(b, 2 * (a->key.len + a->cont.len + a->drv.len) + 160) < 0)
+		return -1;
+	char *o = b->p + b->len;
+	const char *load = (a->load & 1) ? "LCL" : (a->load & 2) ? "FCL" : "";
+	const char *lane = lane_text(a->max_lane);
+	o = put_csv(o, a->key.p, a->key.len);
+	o = a->type == T_MBL ? put_bytes(o, ",master_bill,", 13) : put_bytes(o, ",container,", 11);
+	o = put_csv(o, a->cont.p, a->cont.len);
+	*o++ = ',';
+	o = put_bytes(o, load, strlen(load));
+	*o++ = ',';
+	o = put_dec(o, a->n);
+	*o++ = ',';
+	o = put_dec(o, a->shippers);
+	*o++ = ',';
+	o = put_dec(o, (uint64_t)a->max_score);
+	*o++ = ',';
+	o = put_bytes(o, lane, strlen(lane));
+	*o++ = ',';
+	o = put_dec(o, a->uncert);
+	*o++ = ',';
+	o = put_bytes(o, prob.s, prob.len);
+	*o++ = ',';
+	o = put_csv(o, a->drv.p, a->drv.len);
+	*o++ = ',';
+	o = put_bytes(o, without.s, without.len);
+	*o++ = '\n';
+	b->len = (size_t)(o - b->p);
+	f->ncons++;
+	return bs_close(&f->cs, (size_t)bi, cap0);
+}
+
+/* Fold one record (they arrive in cr_cmp order). */
+static int agg_add(part *f, const char *rec)
+{
+	agg *a = &f->a;
+	const double *p = f->r->p;
+	uint32_t klen = rd32(rec + CR_KLEN), slen = rd32(rec + CR_SLEN);
+	uint32_t clen = rd32(rec + CR_CLEN), ilen = rd32(rec + CR_ILEN);
+	const char *key = rec + CR_HDR, *shp = key + klen, *cont = shp + slen, *id = cont + clen;
+	uint64_t seq = rd64(rec + CR_SEQ);
+	int type = rec[CR_TYPE], lane = (unsigned char)rec[CR_LANE];
+	int score = (unsigned char)rec[CR_SCORE], flags = (unsigned char)rec[CR_FLAGS];
+	if (!a->active || type != a->type || !same_bytes(key, klen, &a->key)) {
+		if (a->active && agg_finish(f) < 0)
+			return -1;
+		if (copy_to(&a->key, key, klen) < 0)
+			return -1;
+		a->active = 1;
+		a->type = type;
+		a->n = a->uncert = a->shippers = 0;
+		memset(a->lanes, 0, sizeof a->lanes);
+		a->load = 0;
+		a->cont.len = 0;
+		a->cont_seq = UINT64_MAX;
+	}
+	if (!a->n || !same_bytes(shp, slen, &a->shp)) {
+		a->shippers++;
+		if (copy_to(&a->shp, shp, slen) < 0)
+			return -1;
+	}
+	/* the driver: higher exam probability, then higher score, then earlier */
+	double pa = p[lane], pb = a->n ? p[a->drv_lane] : 0.0;
+	if (!a->n || pa > pb ||
+	    (pa == pb && (score > a->drv_score || (score == a->drv_score && seq < a->drv_seq)))) {
+		if (copy_to(&a->drv, id, ilen) < 0)
+			return -1;
+		a->drv_lane = lane;
+		a->drv_score = score;
+		a->drv_seq = seq;
+	}
+	if (!a->n || score > a->max_score)
+		a->max_score = score;
+	if (!a->n || lane > a->max_lane)
+		a->max_lane = lane;
+	if (clen && seq < a->cont_seq) {
+		if (copy_to(&a->cont, cont, clen) < 0)
+			return -1;
+		a->cont_seq = seq;
+	}
+	a->n++;
+	a->lanes[lane]++;
+	a->uncert += (flags & F_CERT) ? 0 : 1;
+	a->load |= ((flags & F_LCL) ? 1 : 0) | ((flags & F_FCL) ? 2 : 0);
+	return 0;
+}
+
+/* Merge the part's key range into its buckets of lines. */
+static int part_run(part *f)
+{
+	const er_rollup *r = f->r;
+	if (bs_init(&f->cs, 0, f->budget, &f->sp) < 0 || !(f->cache = calloc(PCACHE, sizeof *f->cache)))
+		return -1;
+	merger m;
+	if (merger_open(r, &m, r->runs, r->nruns, r->narena > 0, f->lo, f->budget) < 0)
+		return -1;
+	const char *rec;
+	int rc = 0;
+	while (rc == 0 && (rec = merger_top(&m)) && !(f->hi && bound_cmp(rec, f->hi) >= 0))
+		rc = agg_add(f, rec) < 0 || merger_pop(r, &m) < 0 ? -1 : 0;
+	if (rc == 0 && f->a.active)
+		rc = agg_finish(f);
+	merger_close(&m);
+	return rc;
+}
+
+static void *part_main(void *arg)
+{
+	part *f = arg;
+	errno = 0;
+	if (part_run(f) < 0)
+		f->err = errno ? errno : EIO;
+	return NULL;
+}
+
+enum { MAX_PARTS = 4 };
+#define PARALLEL_MIN ((uint64_t)256 * 1024)
+
+/* Split the records into up to MAX_PARTS key ranges of about equal size,
+ * one per CPU: the splitters are quantiles of the sample points of the runs
+ * and of the arena. Fills spl[0..nparts - 1) (keys in cand) and returns
+ * nparts; 1 when small or on one CPU. */
+static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
+{
+	uint64_t bytes = r->arena.len;
+	for (size_t i = 0; i < r->nruns; i++)
+		bytes += r->runs[i].len;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > MAX_PARTS ? MAX_PARTS : cpus > 1 ? (size_t)cpus : 1;
+	if (bytes < PARALLEL_MIN || want < 2)
+		return 1;
+	cand->len = 0;
+	size_t nc = 0;
+	for (size_t i = 0; i < r->nruns; i++) {
+		const char *pt = r->points.p + r->runs[i].pts, *end = pt;
+		for (size_t j = 0; j < r->runs[i].npts; j++)
+			end += PT_HDR + rd32(end + 8);
+		if (er_buf_append(cand, pt, (size_t)(end - pt)) < 0)
+			return 1;
+		nc += r->runs[i].npts;
+	}
+	for (size_t j = 1; j < NPOINTS && r->narena >= NPOINTS; j++, nc++)
+		if (add_point(cand, 0, r->arena.p + r->ix[j * r->narena / NPOINTS].off) < 0)
+			return 1;
+	bound *b = nc >= 2 ? malloc(nc * sizeof *b) : NULL;
+	if (!b)
+		return 1;
+	const char *pt = cand->p;
+	for (size_t i = 0; i < nc; i++) {
+		b[i] = (bound){ pt + PT_HDR, rd32(pt + 8), pt[12] };
+		pt += PT_HDR + b[i].n;
+	}
+	qsort(b, nc, sizeof *b, bound_order);
+	size_t np = want < nc ? want : nc;
+	for (size_t i = 1; i < np; i++)
+		b[i - 1] = b[i * nc / np];
+	*spl = b;
+	return np;
+}
+
+typedef struct bucket_order {
+	uint32_t p6;
+	size_t part, i;
+} bucket_order;
+
+static int by_prob_desc(const void *a, const void *b)
+{
+	const bucket_order *x = a, *y = b;
 	if (x->p6 != y->p6)
-		return x->p6 > y->p6 ? -1 : 1;
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int c = memcmp(x->key, y->key, n);
-	if (c)
-		return c;
-	if (x->key_len != y->key_len)
-		return x->key_len < y->key_len ? -1 : 1;
-	/* "container" < "master_bill" */
-	return (x->key_type == KEY_CONT ? 0 : 1) - (y->key_type == KEY_CONT ? 0 : 1);
+		return x->p6 < y->p6 ? 1 : -1;
+	return x->part < y->part ? -1 : x->part > y->part;
+}
+
+/* Merge everything into parts[0..np) (zeroed by the caller), in parallel. */
+static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, bound **spl)
+{
+	/* the queue's buffers go to disk when spilling anyway: the end phase
+	 * has the budget (see arena_budget) */
+	if (r->nruns && r->q.s && bs_spill_all(&r->q) < 0)
+		return -1;
+	sort_arena(r);
+	int mem = r->narena > 0;
+	size_t f_in = fan_in(r);
+	/* too many runs for one merge: merge them f_in at a time, oldest
+	 * first (a balanced tree of merges), until they are few enough */
+	size_t head = 0;
+	while (r->nruns - head + (size_t)mem > f_in) {
+		if (merge_pass(r, head, f_in) < 0)
+			return -1;
+		head += f_in;
+	}
+	if (head) {
+		memmove(r->runs, r->runs + head, (r->nruns - head) * sizeof *r->runs);
+		r->nruns -= head;
+	}
+	er_buf_free(&r->wbuf);
+	*np = choose_parts(r, cand, spl);
+	pthread_t tid[MAX_PARTS];
+	int started[MAX_PARTS] = { 0 };
+	for (size_t i = 0; i < *np; i++) {
+		parts[i].r = r;
+		parts[i].sp = (spill){ -1, 0, r->tmpdir };
+		parts[i].lo = i ? &(*spl)[i - 1] : NULL;
+		parts[i].hi = i + 1 < *np ? &(*spl)[i] : NULL;
+		parts[i].budget = final_budget(r) / *np;
+	}
+	/* part 0 on this thread; the others on their own when possible */
+	for (size_t i = 1; i < *np; i++)
+		started[i] = pthread_create(&tid[i], NULL, part_main, &parts[i]) == 0;
+	part_main(&parts[0]);
+	for (size_t i = 1; i < *np; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			part_main(&parts[i]);
+	}
+	r->ncons = 0;
+	for (size_t i = 0; i < *np; i++) {
+		if (parts[i].err) {
+			errno = parts[i].err;
+			return -1;
+		}
+		r->ncons += parts[i].ncons;
+	}
+	return 0;
 }
 
 int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 {
 	if (!r || r->err)
 		return -1;
-	const ctab *t = &r->done;
-	crow *rows = NULL, **order = NULL;
-	er_buf b = { 0 };
+	part parts[MAX_PARTS];
+	memset(parts, 0, sizeof parts);
+	for (size_t i = 0; i < MAX_PARTS; i++)
+		parts[i].sp.fd = -1;
+	size_t np = 0, nb = 0;
+	bound *spl = NULL;
+	er_buf cand = { 0 }, scratch = { 0 };
+	outbuf o = { { 0 }, emit, ctx, 0 };
+	bucket_order *ord = NULL;
 	int rc = -1;
-	if (t->n && (!(rows = malloc(t->n * sizeof *rows)) || !(order = malloc(t->n * sizeof *order))))
-		goto out;
-	for (size_t i = 0; i < t->n; i++) {
-		const consol *c = &t->c[i];
-		uint64_t rest[ER_NLANES];
-		memcpy(rest, c->lanes, sizeof rest);
-		rest[c->drv_lane]--;
-		rows[i].c = c;
-		rows[i].key = t->text.p + c->key_off;
-		rows[i].key_len = c->key_len;
-		rows[i].key_type = c->key_type;
-		snprintf(rows[i].prob, sizeof rows[i].prob, "%.6f", exam_prob(r, c->lanes));
-		snprintf(rows[i].without, sizeof rows[i].without, "%.6f", exam_prob(r, rest));
-		rows[i].p6 = micro(rows[i].prob);
-		order[i] = &rows[i];
-	}
-	if (t->n) /* pointers: qsort moves 8 bytes per swap, not a whole row */
-		qsort(order, t->n, sizeof *order, crow_cmp);
-	if (er_buf_puts(&b, "consolidation,key_type,container_id,load_type,shipments,shippers,"
+	if (er_buf_puts(&o.b, "consolidation,key_type,container_id,load_type,shipments,shippers,"
 	                "max_score,lane,uncertified_shipments,exam_probability,"
 	                "driver_shipment_id,probability_without_driver\n") < 0)
 		goto out;
-	for (size_t i = 0; i < t->n; i++) {
-		const crow *w = order[i];
-		const consol *c = w->c;
-		const char *load = (c->load & 1) ? "LCL" : (c->load & 2) ? "FCL" : "";
-		if (er_buf_csv_field(&b, w->key, w->key_len, ',') < 0 ||
-		    er_buf_puts(&b, c->key_type == KEY_MBL ? ",master_bill," : ",container,") < 0 ||
-		    er_buf_csv_field(&b, t->text.p + c->cont_off, c->cont_len, ',') < 0 ||
-		    er_buf_printf(&b, ",%s,%llu,%llu,%d,%s,%llu,%s,", load,
-		                  (unsigned long long)c->n, (unsigned long long)c->shippers,
-		                  c->max_score, lane_text(c->max_lane),
-		                  (unsigned long long)c->uncert, w->prob) < 0 ||
-		    er_buf_csv_field(&b, c->drv_id, c->drv_len, ',') < 0 ||
-		    er_buf_printf(&b, ",%s\n", w->without) < 0)
-			goto out;
-		if (flush(&b, emit, ctx, 0) < 0)
-			goto out;
+	errno = 0;
+	if (r->want_consol && build_lines(r, parts, &np, &cand, &spl) < 0) {
+		fail(r);
+		goto out;
 	}
-	if (flush(&b, emit, ctx, 1) < 0)
+	/* buckets by probability descending; for one, the parts in key order */
+	for (size_t i = 0; i < np; i++)
+		nb += parts[i].cs.n;
+	if (nb && !(ord = malloc(nb * sizeof *ord)))
+		goto out;
+	nb = 0;
+	for (size_t i = 0; i < np; i++)
+		for (size_t j = 0; j < parts[i].cs.n; j++)
+			ord[nb++] = (bucket_order){ parts[i].p6[j], i, j };
+	if (nb)
+		qsort(ord, nb, sizeof *ord, by_prob_desc);
+	for (size_t i = 0; i < nb; i++) {
+		if (bs_read(&parts[ord[i].part].cs, ord[i].i, &scratch, out_fn, &o) < 0) {
+			if (!o.failed)
+				fail(r);
+			goto out;
+		}
+	}
+	if (out_flush(&o) < 0)
 		goto out;
 	rc = 0;
 out:
-	free(order);
-	free(rows);
-	er_buf_free(&b);
+	for (size_t i = 0; i < MAX_PARTS; i++)
+		part_free(&parts[i]);
+	free(spl);
+	free(ord);
+	er_buf_free(&cand);
+	er_buf_free(&scratch);
+	er_buf_free(&o.b);
 	return rc;
 }
 
-static int qent_cmp(const void *a, const void *b)
+/* ================================================================ queue */
+
+typedef struct qemit {
+	er_rollup *r;
+	outbuf *o;
+	uint64_t pos;
+} qemit;
+
+/* Items of one queue block: position (rank) + the stored rest of the line. */
+static int queue_items(void *ctx, const char *p, size_t n)
 {
-	const qent *x = a, *y = b;
-	if (x->front != y->front)
-		return x->front > y->front ? -1 : 1;
-	if (x->lane != y->lane) /* all RED without resumption */
-		return x->lane > y->lane ? -1 : 1;
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	qemit *q = ctx;
+	size_t i = 0;
+	while (i < n) {
+		uint64_t seq = rd64(p + i);
+		uint32_t len = rd32(p + i + 8);
+		const char *line = p + i + QITEM_HDR;
+		i += QITEM_HDR + len;
+		if (q->r->nfailed && is_failed(q->r, seq))
+			continue;
+		char t[24];
+		char *e = put_dec(t, ++q->pos);
+		if (out_put(q->o, t, (size_t)(e - t)) < 0 || out_put(q->o, line, len) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx)
 {
 	if (!r || r->err)
 		return -1;
-	er_buf b = { 0 };
+	outbuf o = { { 0 }, emit, ctx, 0 };
+	er_buf scratch = { 0 };
+	qemit q = { r, &o, 0 };
 	int rc = -1;
-	if (r->qn)
-		qsort(r->q, r->qn, sizeof *r->q, qent_cmp);
-	if (er_buf_puts(&b, "position,shipment_id,score,lane,front_of_line,importer_status,"
+	if (er_buf_puts(&o.b, "position,shipment_id,score,lane,front_of_line,importer_status,"
 	                "shipper_status,consolidation\n") < 0)
 		goto out;
-	for (size_t i = 0; i < r->qn; i++) {
-		const qent *e = &r->q[i];
-		const char *s = r->qtext.p + e->off;
-		const char *imp = s + e->len[0], *shp = imp + e->len[1], *key = shp + e->len[2];
-		if (er_buf_printf(&b, "%zu,", i + 1) < 0 ||
-		    er_buf_csv_field(&b, s, e->len[0], ',') < 0 ||
-		    er_buf_printf(&b, ",%d,%s,%d,", e->score, lane_text(e->lane), e->front) < 0 ||
-		    er_buf_csv_field(&b, imp, e->len[1], ',') < 0 || er_buf_putc(&b, ',') < 0 ||
-		    er_buf_csv_field(&b, shp, e->len[2], ',') < 0 || er_buf_putc(&b, ',') < 0 ||
-		    er_buf_csv_field(&b, key, e->len[3], ',') < 0 || er_buf_putc(&b, '\n') < 0)
+	for (size_t i = 0; i < r->q.n; i++) {
+		if (bs_read(&r->q, i, &scratch, queue_items, &q) < 0) {
+			if (!o.failed)
+				fail(r);
 			goto out;
-		if (flush(&b, emit, ctx, 0) < 0)
-			goto out;
+		}
 	}
-	if (flush(&b, emit, ctx, 1) < 0)
+	if (out_flush(&o) < 0)
 		goto out;
 	rc = 0;
 out:
-	er_buf_free(&b);
+	er_buf_free(&scratch);
+	er_buf_free(&o.b);
 	return rc;
 }

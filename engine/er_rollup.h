@@ -27,17 +27,33 @@ typedef struct er_rollup er_rollup;
 er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue, int resumption);
 void er_rollup_free(er_rollup *r);
 
+/* Memory for all roll-up state, whatever the input size: beyond it, rows
+ * spill to an unlinked temporary file (sorted runs, output buckets).
+ * 0 = ER_ROLLUP_DEFAULT_BUDGET; at least 1 KiB. Call before the first merge. */
+#define ER_ROLLUP_DEFAULT_BUDGET ((size_t)32 << 20)
+void er_rollup_set_budget(er_rollup *r, size_t bytes);
+/* Directory of the spill file (copied); NULL = $TMPDIR, else /tmp. The file
+ * is created only when needed and unlinked at once. 0, or -1 (ENOMEM). */
+int er_rollup_set_tmpdir(er_rollup *r, const char *dir);
+
 /* Worker side: append the record for one scored row (thread-safe: touches only b). */
 int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line);
 
-/* Writer side, input order. */
+/* Writer side, input order. -1 with errno on a malformed record, ENOMEM
+ * or a spill I/O error; the error is sticky (outputs fail too). */
 int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n);
 void er_rollup_file_done(er_rollup *r, int ok);
 
-/* Final outputs (CSV with header). */
+/* Final outputs (CSV with header), through emit in pieces of up to 64 KiB
+ * (larger blocks pass whole). -1 on a spill error (sticky, errno set) or
+ * when emit fails (not sticky: a retry with a working sink gives the whole
+ * output). write_consolidations merges the key ranges on up to one thread
+ * per CPU (at most 4), joined before it returns; emit is called only from
+ * the calling thread. */
 int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx);
 int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx);
-/* Number of consolidations (for the summary). */
+/* Number of consolidations (for the summary), as counted by the last
+ * er_rollup_write_consolidations: 0 before it. */
 size_t er_rollup_nconsolidations(const er_rollup *r);
 
 /* --------------------------------------------------------- partner audit */

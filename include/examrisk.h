@@ -174,6 +174,8 @@ typedef struct er_run_opts {
 	const char *summary_path;    /* JSON; NULL = none */
 	const char *queue_path;
 	int resumption;              /* queue covers every shipment, certified first */
+	size_t rollup_memory;        /* memory budget of consolidations + queue before they
+	                                spill to $TMPDIR; 0 = default (32 MiB) */
 	int threads;                 /* worker threads; 0 = online CPUs */
 	size_t chunk_bytes;          /* input bytes per chunk; 0 = default */
 	size_t max_field;            /* 0 = default 1 MiB */

@@ -90,6 +90,11 @@ if [ -x "$GEN" ]; then
 		gzip -dc "$T/inv.$th.gz.csv.gz" >"$T/inv.$th.gz.csv"
 		expect "gz content t=$th" same "$ref/s.csv" "$T/inv.$th.gz.csv"
 	done
+	# roll-ups spilled to disk under a tiny memory budget give the same bytes
+	$BIN score $GT --quiet --rollup-memory 4096 --out "$T/spill.s.csv" --consolidations "$T/spill.c.csv" \
+		--queue "$T/spill.q.csv" "$M"
+	expect "spilled consolidations" same "$ref/c.csv" "$T/spill.c.csv"
+	expect "spilled queue" same "$ref/q.csv" "$T/spill.q.csv"
 	# explicit zlib levels and the default fast level hold the same rows
 	for lv in 1 6 9; do
 		$BIN score $GT --quiet --level $lv --out "$T/lv$lv.csv.gz" "$M"
@@ -129,11 +134,20 @@ expect "failed run creates no output" [ ! -e "$T/g.csv" ]
 expect_rc "stdout failure prints no rows" 1 sh -c "$BIN score $TABLES $T/good.csv.gz $T/trunc.csv.gz > $T/stdout.csv"
 expect "stdout empty after failure" [ ! -s "$T/stdout.csv" ]
 
+# A roll-up spill that cannot be written fails the run and commits nothing.
+if [ -x "$GEN" ]; then
+	expect_rc "spill dir missing" 1 env TMPDIR="$T/no-such-dir" $BIN score $GT --quiet --out "$T/sp.csv" \
+		--rollup-memory 4096 --consolidations "$T/sp.c.csv" "$M"
+	expect "spill failure message" grep -q "roll-ups (spill in $T/no-such-dir)" "$T/last.err"
+	expect "spill failure commits nothing" [ ! -e "$T/sp.csv" ]
+fi
+
 # ------------------------------------------------------- limits and input
 expect_rc "max-rejects count" 1 $BIN score $TABLES --max-rejects 2 --out "$T/mr.csv" $G/manifest.csv
 expect "max-rejects message" grep -q "too many rejects" "$T/last.err"
 expect "max-rejects commits nothing" [ ! -e "$T/mr.csv" ]
 expect_rc "max-rejects 10%" 1 $BIN score $TABLES --quiet --max-rejects 10% --out "$T/mr.csv" $G/manifest.csv
+expect "--quiet still prints the fatal error" grep -q "error: too many rejects" "$T/last.err"
 expect_rc "max-rejects 20%" 3 $BIN score $TABLES --quiet --max-rejects 20% --out "$T/mr.csv" $G/manifest.csv
 sed 's/Arrival_Date/Arrived/' $G/manifest.csv >"$T/nodate.csv"
 expect_rc "missing column" 1 $BIN score $TABLES --out "$T/x.csv" "$T/nodate.csv"

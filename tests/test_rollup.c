@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "er_rollup.h"
 #include "er_rules.h"
@@ -434,6 +437,381 @@ static void test_errors(void **state)
 	er_rules_free(rules);
 }
 
+
+/* ------------------------------------------- bounded memory: generated data */
+
+/* A generated manifest with realistic key repetition: FCL shipments with
+ * their own master bill, LCL groups of 2-8 contiguous rows, master bills and
+ * container-only keys recurring far apart, the same text as a master bill
+ * and as a container key, long shared key prefixes (sequential bill
+ * numbers), one large consolidation, quoting, rows without a key. */
+enum { GEN_ROWS = 50000, GEN_FILES = 5, GEN_BAD_FILE = 2 };
+
+typedef struct gen_row {
+	char id[24], mbl[48], cont[24], shp_id[12];
+	trow t;
+} gen_row;
+
+static uint64_t gen_state;
+
+static unsigned gen_next(unsigned n)
+{
+	gen_state ^= gen_state << 13;
+	gen_state ^= gen_state >> 7;
+	gen_state ^= gen_state << 17;
+	return (unsigned)(gen_state % n);
+}
+
+static gen_row *gen_rows(size_t n, uint64_t seed)
+{
+	static const char *const names[] = { "Acme Co", "ACME CO.", "Globex, Inc.", "Initech \"X\"", NULL };
+	static const char *const ccs[] = { "CN", "cn", "VN", NULL };
+	static const char *const sts[] = { "unknown", "none", "CTPAT:certified:T1", "a,b" };
+	static const char *const loads[] = { "LCL", "lcl", "FCL", "" };
+	gen_row *g = calloc(n, sizeof *g);
+	assert_non_null(g);
+	gen_state = seed * 2654435761u + 88172645463325252ull;
+	unsigned group_left = 0;
+	char group[48] = "";
+	for (size_t i = 0; i < n; i++) {
+		gen_row *r = &g[i];
+		trow *t = &r->t;
+		snprintf(r->id, sizeof r->id, gen_next(50) ? "S%07zu" : "S,\"%zu", i);
+		const char *load = "";
+		if (group_left) {
+			group_left--;
+			snprintf(r->mbl, sizeof r->mbl, "%s", group);
+			if (gen_next(2))
+				snprintf(r->cont, sizeof r->cont, "BOX%03u", gen_next(300));
+			load = loads[gen_next(2)];
+		} else {
+			unsigned k = gen_next(100);
+			if (k < 40) { /* FCL: its own master bill */
+				snprintf(r->mbl, sizeof r->mbl, "MB%08x", (unsigned)gen_state);
+				snprintf(r->cont, sizeof r->cont, "CONT%07u", gen_next(10000000));
+				load = "FCL";
+			} else if (k < 62) { /* an LCL group starts */
+				snprintf(group, sizeof group, "LC%06u", gen_next(1000000));
+				group_left = 1 + gen_next(7);
+				snprintf(r->mbl, sizeof r->mbl, "%s", group);
+				load = "LCL";
+			} else if (k < 72) { /* container only, recurring */
+				snprintf(r->cont, sizeof r->cont, "CX%03u", gen_next(500));
+			} else if (k < 80) { /* master bill recurring far apart */
+				snprintf(r->mbl, sizeof r->mbl, "RB%03u", gen_next(300));
+			} else if (k < 86) { /* one text, both kinds of key */
+				snprintf(gen_next(2) ? r->mbl : r->cont, 24, "K%02u", gen_next(60));
+			} else if (k < 91) { /* sequential bills: long shared prefixes */
+				snprintf(r->mbl, sizeof r->mbl, "SEQUENTIALBILLNUMBER%0*u", (int)gen_next(6),
+				         gen_next(3000));
+			} else if (k < 93) { /* a big consolidation; keys beyond 32 bytes */
+				snprintf(r->mbl, sizeof r->mbl, gen_next(2) ? "GIANT" :
+				         "LONGLONGLONGLONGLONGLONGLONGLONGPREFIX%02u", gen_next(40));
+			} else if (k < 95) {
+				snprintf(r->mbl, sizeof r->mbl, gen_next(2) ? "Z,%u" : "q\"%u", gen_next(50));
+			} /* else no key */
+			if (!*load)
+				load = loads[gen_next(4)];
+		}
+		t->id = r->id;
+		t->mbl = r->mbl;
+		t->cont = r->cont;
+		t->load = load;
+		if (gen_next(5) < 2) {
+			snprintf(r->shp_id, sizeof r->shp_id, "S-%u", gen_next(40));
+			t->shp_id = r->shp_id;
+		} else {
+			t->shp_name = names[gen_next(5)];
+			t->shp_cc = ccs[gen_next(4)];
+		}
+		unsigned l = gen_next(100);
+		t->lane = l < 70 ? G : l < 88 ? Y : R;
+		t->score = (int)gen_next(gen_next(30) ? 101 : 256);
+		t->front = gen_next(20) == 0;
+		t->cert = (int)gen_next(2);
+		t->imp_st = sts[gen_next(4)];
+		t->shp_st = sts[gen_next(4)];
+	}
+	return g;
+}
+
+/* Merge the generated rows as GEN_FILES files in chunks of 1..500 rows; the
+ * file GEN_BAD_FILE is rolled back (with_bad) or not given at all. */
+static void gen_merge(er_rollup *r, const gen_row *g, size_t n, int with_bad)
+{
+	uint64_t saved = gen_state;
+	gen_state = 12345;
+	er_buf b = { 0 };
+	size_t per = n / GEN_FILES + 1;
+	for (int f = 0; f < GEN_FILES; f++) {
+		size_t lo = (size_t)f * per, hi = lo + per < n ? lo + per : n;
+		if (f == GEN_BAD_FILE && !with_bad)
+			continue;
+		for (size_t i = lo; i < hi;) {
+			size_t c = 1 + gen_next(500);
+			if (c > hi - i)
+				c = hi - i;
+			b.len = 0;
+			for (size_t k = 0; k < c; k++)
+				encode(&b, &g[i + k].t);
+			assert_int_equal(er_rollup_merge(r, f, b.p, b.len), 0);
+			i += c;
+		}
+		er_rollup_file_done(r, f != GEN_BAD_FILE);
+	}
+	er_buf_free(&b);
+	gen_state = saved;
+}
+
+/* Distinct (type, key) among the rows of the good files, and those rows. */
+static int key_cmp(const void *a, const void *b)
+{
+	const trow *x = *(const trow *const *)a, *y = *(const trow *const *)b;
+	int tx = *x->mbl != 0, ty = *y->mbl != 0;
+	int c = strcmp(tx ? x->mbl : x->cont, ty ? y->mbl : y->cont);
+	return c ? c : tx - ty;
+}
+
+static size_t gen_distinct_keys(const gen_row *g, size_t n, size_t *rows)
+{
+	const trow **v = calloc(n, sizeof *v);
+	assert_non_null(v);
+	size_t m = 0, per = n / GEN_FILES + 1, d = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i / per != GEN_BAD_FILE && (*g[i].t.mbl || *g[i].t.cont))
+			v[m++] = &g[i].t;
+	qsort(v, m, sizeof *v, key_cmp);
+	for (size_t i = 0; i < m; i++)
+		d += !i || key_cmp(&v[i - 1], &v[i]) != 0;
+	free(v);
+	*rows = m;
+	return d;
+}
+
+/* Lines of a CSV output without its header, and the sum of column col
+ * (0-based; fields may be quoted, with doubled quotes inside). */
+static size_t csv_lines(const char *s, int col, uint64_t *sum)
+{
+	size_t n = 0;
+	*sum = 0;
+	const char *p = strchr(s, '\n');
+	assert_non_null(p);
+	for (p++; *p; n++) {
+		for (int f = 0; *p != '\n'; f++) {
+			if (f == col)
+				*sum += strtoull(p, NULL, 10);
+			if (*p == '"') {
+				for (p++; !(p[0] == '"' && p[1] != '"'); p += p[0] == '"' ? 2 : 1)
+					assert_true(*p);
+				p++;
+			} else {
+				while (*p != ',' && *p != '\n')
+					p++;
+			}
+			if (*p == ',')
+				p++;
+		}
+		p++;
+	}
+	return n;
+}
+
+typedef struct outputs {
+	char *cons, *queue;
+	size_t ncons;
+} outputs;
+
+static outputs gen_run(const er_rules *rules, const gen_row *g, size_t n, size_t budget,
+                       int with_bad, const char *tmpdir)
+{
+	er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+	assert_non_null(r);
+	er_rollup_set_budget(r, budget);
+	if (tmpdir)
+		assert_int_equal(er_rollup_set_tmpdir(r, tmpdir), 0);
+	gen_merge(r, g, n, with_bad);
+	outputs o;
+	o.cons = consolidations(r);
+	o.queue = queue(r);
+	o.ncons = er_rollup_nconsolidations(r);
+	er_rollup_free(r);
+	return o;
+}
+
+/* Whatever the budget (tiny: thousands of runs merged in passes; medium;
+ * large: nothing spilled), the outputs are the same bytes; and a file
+ * rolled back after its rows went to disk leaves no trace. The reference
+ * never sees the bad file and keeps everything in memory. */
+static void test_budgets_same_output(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(GEN_ROWS, 7);
+	outputs ref = gen_run(rules, g, GEN_ROWS, (size_t)1 << 30, 0, NULL);
+	/* the reference itself: one line per distinct key, every keyed row once */
+	size_t rows, keys = gen_distinct_keys(g, GEN_ROWS, &rows);
+	uint64_t shipments;
+	assert_int_equal(csv_lines(ref.cons, 4, &shipments), keys);
+	assert_int_equal(shipments, rows);
+	assert_int_equal(ref.ncons, keys);
+	assert_true(keys > 10000);
+	static const size_t budgets[] = { 1024, 4096, 64 * 1024, 1 << 20, (size_t)1 << 30 };
+	for (size_t i = 0; i < NROWS(budgets); i++) {
+		outputs o = gen_run(rules, g, GEN_ROWS, budgets[i], 1, NULL);
+		assert_string_equal(o.cons, ref.cons);
+		assert_string_equal(o.queue, ref.queue);
+		assert_int_equal(o.ncons, ref.ncons);
+		free(o.cons);
+		free(o.queue);
+	}
+	free(ref.cons);
+	free(ref.queue);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* A row larger than the whole budget still goes through (alone in a run),
+ * as do long keys sharing long prefixes. */
+static void test_row_over_budget(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(3000, 11);
+	char *big = malloc(6001);
+	assert_non_null(big);
+	memset(big, 'B', 6000);
+	big[6000] = '\0';
+	g[1000].t.mbl = big;
+	g[2500].t.mbl = big;
+	g[2500].t.shp_name = big;
+	outputs ref = gen_run(rules, g, 3000, (size_t)1 << 30, 1, NULL);
+	outputs o = gen_run(rules, g, 3000, 1024, 1, NULL);
+	assert_string_equal(o.cons, ref.cons);
+	assert_string_equal(o.queue, ref.queue);
+	assert_non_null(strstr(o.cons, big));
+	free(o.cons);
+	free(o.queue);
+	free(ref.cons);
+	free(ref.queue);
+	free(big);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* The spill file lives in the chosen directory only unlinked: nothing is
+ * left there, even before the collector is freed. */
+static void test_spill_leaves_nothing(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/er-rollup-test.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(5000, 3);
+	er_rollup *r = er_rollup_new(rules, 1, 1, 0);
+	assert_non_null(r);
+	er_rollup_set_budget(r, 4096);
+	assert_int_equal(er_rollup_set_tmpdir(r, dir), 0);
+	gen_merge(r, g, 5000, 1);
+	char *c = consolidations(r), *q = queue(r);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d)))
+		files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	assert_int_equal(files, 0);
+	er_rollup_free(r);
+	assert_int_equal(rmdir(dir), 0);
+	free(c);
+	free(q);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* The sink fails in the middle of spilled outputs: -1, and the collector is
+ * not broken (the sink's error is the caller's): a second try works. */
+static int fail_after;
+
+static int emit_fail_later(void *ctx, const char *p, size_t n)
+{
+	if (fail_after-- <= 0)
+		return -1;
+	return er_buf_append(ctx, p, n);
+}
+
+static void test_emit_failure_spilled(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(20000, 5);
+	outputs ref = gen_run(rules, g, 20000, (size_t)1 << 30, 1, NULL);
+	er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+	assert_non_null(r);
+	er_rollup_set_budget(r, 8192);
+	gen_merge(r, g, 20000, 1);
+	er_buf out = { 0 };
+	fail_after = 3;
+	assert_int_equal(er_rollup_write_consolidations(r, emit_fail_later, &out), -1);
+	fail_after = 3;
+	out.len = 0;
+	assert_int_equal(er_rollup_write_queue(r, emit_fail_later, &out), -1);
+	assert_int_equal(er_rollup_write_consolidations(r, emit_fail, NULL), -1);
+	char *c = consolidations(r), *q = queue(r);
+	assert_string_equal(c, ref.cons);
+	assert_string_equal(q, ref.queue);
+	free(c);
+	free(q);
+	er_buf_free(&out);
+	er_rollup_free(r);
+	free(ref.cons);
+	free(ref.queue);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* The spill file cannot be created: merge fails with the system's errno,
+ * and stays failed; outputs fail too. With a budget that needs no spill,
+ * the same directory is never touched. */
+static void test_spill_io_failure(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(5000, 9);
+	er_buf b = { 0 };
+	for (size_t i = 0; i < 5000; i++)
+		encode(&b, &g[i].t);
+
+	er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+	assert_non_null(r);
+	er_rollup_set_budget(r, 4096);
+	assert_int_equal(er_rollup_set_tmpdir(r, "/nonexistent/er-rollup"), 0);
+	errno = 0;
+	assert_int_equal(er_rollup_merge(r, 0, b.p, b.len), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(er_rollup_merge(r, 0, b.p, b.len), -1);
+	er_rollup_file_done(r, 1);
+	er_buf out = { 0 };
+	assert_int_equal(er_rollup_write_consolidations(r, emit_buf, &out), -1);
+	assert_int_equal(er_rollup_write_queue(r, emit_buf, &out), -1);
+	assert_int_equal(out.len, 0);
+	er_rollup_free(r);
+
+	r = er_rollup_new(rules, 1, 1, 1);
+	assert_non_null(r);
+	assert_int_equal(er_rollup_set_tmpdir(r, "/nonexistent/er-rollup"), 0);
+	assert_int_equal(er_rollup_merge(r, 0, b.p, b.len), 0);
+	er_rollup_file_done(r, 1);
+	assert_int_equal(er_rollup_write_consolidations(r, emit_buf, &out), 0);
+	assert_int_equal(er_rollup_write_queue(r, emit_buf, &out), 0);
+	er_rollup_free(r);
+
+	er_buf_free(&out);
+	er_buf_free(&b);
+	free(g);
+	er_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +823,11 @@ int main(void)
 		cmocka_unit_test(test_queue_resumption),
 		cmocka_unit_test(test_scored_rows),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_budgets_same_output),
+		cmocka_unit_test(test_row_over_budget),
+		cmocka_unit_test(test_spill_leaves_nothing),
+		cmocka_unit_test(test_emit_failure_spilled),
+		cmocka_unit_test(test_spill_io_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
