@@ -88,6 +88,23 @@ er_status er_out_open(er_outfile *o, const char *path, char *err, size_t errlen)
 	return ER_OK;
 }
 
+/* Start writeback of what is written every few MiB, so the fsync at commit
+ * finds little left to do (it was ~0.13 s of a 4 s run for 160 MB of output).
+ * Advisory only: errors surface at fsync. Linux-specific; a no-op elsewhere. */
+#define WRITEBACK_STEP (8u << 20)
+static void start_writeback(er_outfile *o)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (o->path && o->off - o->flushed >= WRITEBACK_STEP) {
+		(void)sync_file_range(o->fd, (off_t)o->flushed, (off_t)(o->off - o->flushed),
+		                      SYNC_FILE_RANGE_WRITE);
+		o->flushed = o->off;
+	}
+#else
+	(void)o;
+#endif
+}
+
 int er_out_write(er_outfile *o, const void *p, size_t n)
 {
 	if (o->err)
@@ -105,6 +122,7 @@ int er_out_write(er_outfile *o, const void *p, size_t n)
 		n -= (size_t)w;
 		o->off += (uint64_t)w;
 	}
+	start_writeback(o);
 	return 0;
 }
 
@@ -127,6 +145,8 @@ int er_out_rollback(er_outfile *o)
 		return -1;
 	}
 	o->off = o->mark;
+	if (o->flushed > o->off)
+		o->flushed = o->off;
 	return 0;
 }
 

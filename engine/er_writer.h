@@ -19,6 +19,7 @@ typedef struct er_outfile {
 	uint64_t mark; /* offset where the current input file's rows begin */
 	int err;       /* sticky errno */
 	int opened;    /* fd is ours to close */
+	uint64_t flushed; /* bytes handed to the kernel's writeback so far */
 } er_outfile;
 
 /* path NULL or "-" means stdout. */
