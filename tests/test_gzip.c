@@ -1,0 +1,142 @@
+/* Unit tests for er_gzip_member: each chunk of a .gz output is one gzip
+ * member, and its bytes must depend only on the input and the level, never on
+ * what the thread's scratch buffer held before (thread-count invariance). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "er_work.h"
+
+/* Something compressible with repeats at many distances, like score rows. */
+static void make_input(er_buf *in)
+{
+	for (int i = 0; i < 20000; i++)
+		er_buf_printf(in, "HBL%07d,%d,%s,IMP_UNKNOWN:+15|SHP_MRA:-8,unknown,EU_AEO:certified:MRA,I=none;S=id;M=-;C=id;F=-,0,%d\n",
+		              (i * 7919) % 1000003, 30 + i % 50, i % 3 ? "GREEN" : "YELLOW", i & 1);
+}
+
+static void inflate_all(const er_buf *gz, er_buf *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)gz->p;
+	z.avail_in = (uInt)gz->len;
+	char buf[1 << 16];
+	int rc;
+	do {
+		z.next_out = (Bytef *)buf;
+		z.avail_out = sizeof buf;
+		rc = inflate(&z, Z_NO_FLUSH);
+		assert_true(rc == Z_OK || rc == Z_STREAM_END);
+		er_buf_append(out, buf, sizeof buf - z.avail_out);
+	} while (rc != Z_STREAM_END);
+	assert_int_equal(z.avail_in, 0);
+	inflateEnd(&z);
+}
+
+static void check_level(int level)
+{
+	er_buf in = {0}, a = {0}, b = {0}, c = {0}, back = {0};
+	er_buf scratch_fresh = {0}, scratch_dirty = {0};
+	make_input(&in);
+	assert_int_equal(er_gzip_member(&a, in.p, in.len, level, &scratch_fresh), 0);
+	/* A scratch buffer full of garbage, as a reused allocation may be. */
+	er_buf_reserve(&scratch_dirty, 1 << 20);
+	memset(scratch_dirty.p, 0xA5, scratch_dirty.cap);
+	assert_int_equal(er_gzip_member(&b, in.p, in.len, level, &scratch_dirty), 0);
+	/* The same scratch again, after compressing something else. */
+	er_buf other = {0};
+	er_buf_printf(&other, "%s", "unrelated data unrelated data 0123456789");
+	er_buf junk = {0};
+	assert_int_equal(er_gzip_member(&junk, other.p, other.len, level, &scratch_dirty), 0);
+	assert_int_equal(er_gzip_member(&c, in.p, in.len, level, &scratch_dirty), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.p, b.p, a.len);
+	assert_int_equal(a.len, c.len);
+	assert_memory_equal(a.p, c.p, a.len);
+	inflate_all(&a, &back);
+	assert_int_equal(back.len, in.len);
+	assert_memory_equal(back.p, in.p, in.len);
+	er_buf *all[] = {&in, &a, &b, &c, &back, &scratch_fresh, &scratch_dirty, &other, &junk};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		er_buf_free(all[i]);
+}
+
+static void test_fast_level_deterministic(void **s) { (void)s; check_level(ER_GZ_FAST); }
+static void test_zlib_level_deterministic(void **s) { (void)s; check_level(6); }
+
+/* The destination's spare capacity depends on which pooled chunk carries a
+ * serial, i.e. on thread scheduling; the bytes must not. */
+static void check_dst_capacity(int level)
+{
+	er_buf in = {0}, small = {0}, big = {0}, scratch = {0};
+	make_input(&in);
+	assert_int_equal(er_gzip_member(&small, in.p, in.len, level, &scratch), 0);
+	er_buf_reserve(&big, 64u << 20);
+	assert_int_equal(er_gzip_member(&big, in.p, in.len, level, &scratch), 0);
+	assert_int_equal(small.len, big.len);
+	assert_memory_equal(small.p, big.p, small.len);
+	er_buf_free(&in);
+	er_buf_free(&small);
+	er_buf_free(&big);
+	er_buf_free(&scratch);
+}
+
+static void test_fast_level_ignores_dst_capacity(void **s) { (void)s; check_dst_capacity(ER_GZ_FAST); }
+static void test_zlib_level_ignores_dst_capacity(void **s) { (void)s; check_dst_capacity(6); }
+
+/* Bytes after the input (stale rows of an earlier chunk in a reused buffer)
+ * must not matter either, even if the compressor's loads overrun the end. */
+static void check_trailing_bytes(int level)
+{
+	er_buf in = {0}, x = {0}, y = {0}, a = {0}, b = {0}, scratch = {0};
+	make_input(&in);
+	for (size_t cut = in.len - 5000; cut < in.len; cut += 997) {
+		x.len = y.len = a.len = b.len = 0;
+		er_buf_append(&x, in.p, in.len);
+		er_buf_append(&y, in.p, in.len);
+		memset(x.p + cut, 0x00, x.cap - cut);
+		memset(y.p + cut, 'H', y.cap - cut); /* looks like the start of a row */
+		assert_int_equal(er_gzip_member(&a, x.p, cut, level, &scratch), 0);
+		assert_int_equal(er_gzip_member(&b, y.p, cut, level, &scratch), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.p, b.p, a.len);
+	}
+	er_buf *all[] = {&in, &x, &y, &a, &b, &scratch};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		er_buf_free(all[i]);
+}
+
+static void test_fast_level_ignores_trailing_bytes(void **s) { (void)s; check_trailing_bytes(ER_GZ_FAST); }
+
+static void test_empty_member(void **s)
+{
+	(void)s;
+	er_buf gz = {0}, back = {0}, scratch = {0};
+	assert_int_equal(er_gzip_member(&gz, "", 0, ER_GZ_FAST, &scratch), 0);
+	assert_true(gz.len >= 18); /* header + empty block + trailer */
+	inflate_all(&gz, &back);
+	assert_int_equal(back.len, 0);
+	er_buf_free(&gz);
+	er_buf_free(&back);
+	er_buf_free(&scratch);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_level_deterministic),
+		cmocka_unit_test(test_zlib_level_deterministic),
+		cmocka_unit_test(test_fast_level_ignores_dst_capacity),
+		cmocka_unit_test(test_zlib_level_ignores_dst_capacity),
+		cmocka_unit_test(test_fast_level_ignores_trailing_bytes),
+		cmocka_unit_test(test_empty_member),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
