@@ -33,8 +33,9 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 /* The header line of the scores output (with --keep columns). */
 int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim);
 
-/* Default level of .gz outputs: zlib level 1 (fast). ISA-L's deflate was
- * tried and dropped: its bytes depend on memory addresses (see er_work.c). */
+/* Default level of .gz outputs: libdeflate level 1 (fast, deterministic).
+ * ISA-L's deflate was tried and dropped: its bytes depend on memory
+ * addresses (see er_work.c). */
 #define ER_GZ_FAST (-1)
 
 /* Compress src as one complete gzip member appended to dst. level is
