@@ -526,16 +526,12 @@ static int split_keep(run *R, const char *keep)
 	return 0;
 }
 
-static int out_open(run *R, er_outfile *o, const char *path, char *err, size_t errlen)
+static int out_open(er_outfile *o, const char *path, char *err, size_t errlen)
 {
 	er_status st = er_out_open(o, path, err, errlen);
-	if (st != ER_OK) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
-		return -1;
-	}
-	(void)R;
-	return 0;
+	if (st != ER_OK && !err[0])
+		snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
+	return st == ER_OK ? 0 : -1;
 }
 
 static int ends_with(const char *s, const char *suf)
@@ -618,12 +614,12 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 	}
 
 	/* Outputs: temporaries now, renamed at the very end. */
-	if (out_open(R, &R->out, opts->out_path, err, sizeof err) < 0 ||
-	    (opts->rejects_path && out_open(R, &R->rej, opts->rejects_path, err, sizeof err) < 0) ||
+	if (out_open(&R->out, opts->out_path, err, sizeof err) < 0 ||
+	    (opts->rejects_path && out_open(&R->rej, opts->rejects_path, err, sizeof err) < 0) ||
 	    (opts->consolidations_path &&
-	     out_open(R, &R->consol, opts->consolidations_path, err, sizeof err) < 0) ||
-	    (opts->queue_path && out_open(R, &R->queue, opts->queue_path, err, sizeof err) < 0) ||
-	    (opts->summary_path && out_open(R, &R->summary, opts->summary_path, err, sizeof err) < 0)) {
+	     out_open(&R->consol, opts->consolidations_path, err, sizeof err) < 0) ||
+	    (opts->queue_path && out_open(&R->queue, opts->queue_path, err, sizeof err) < 0) ||
+	    (opts->summary_path && out_open(&R->summary, opts->summary_path, err, sizeof err) < 0)) {
 		st = ER_E_IO;
 		goto out;
 	}
@@ -633,10 +629,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 			goto out;
 		}
 		if (gz) {
-			er_buf scratch = {0};
-			int gzrc = er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level, &scratch);
-			er_buf_free(&scratch);
-			if (gzrc < 0) {
+			if (er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level) < 0) {
 				st = ER_E_NOMEM;
 				goto out;
 			}

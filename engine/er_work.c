@@ -14,7 +14,6 @@ struct er_worker {
 	const er_work_cfg *cfg;
 	er_parser *parser;
 	er_buf plain; /* formatted rows before compression */
-	er_buf gzscratch; /* compressor working memory */
 };
 
 er_worker *er_worker_new(const er_work_cfg *cfg)
@@ -37,7 +36,6 @@ void er_worker_free(er_worker *w)
 		return;
 	er_parser_free(w->parser);
 	er_buf_free(&w->plain);
-	er_buf_free(&w->gzscratch);
 	free(w);
 }
 
@@ -269,7 +267,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
 	}
-	if (cfg->gz_level && dst->len && er_gzip_member(&c->out, dst->p, dst->len, cfg->gz_level, &w->gzscratch) < 0)
+	if (cfg->gz_level && dst->len && er_gzip_member(&c->out, dst->p, dst->len, cfg->gz_level) < 0)
 		goto nomem;
 	return;
 nomem:
@@ -279,7 +277,7 @@ nomem:
 /* ----------------------------------------------------------------- gzip */
 
 
-int er_gzip_member(er_buf *dst, const void *src, size_t n, int level, er_buf *scratch)
+int er_gzip_member(er_buf *dst, const void *src, size_t n, int level)
 {
 	/* The default fast level uses libdeflate: its output is a pure function
 	 * of input and level, and its level 1 is several times faster than
@@ -287,7 +285,6 @@ int er_gzip_member(er_buf *dst, const void *src, size_t n, int level, er_buf *sc
 	 * addresses, about 1 process in 300, which breaks "identical bytes at any
 	 * thread count"; ISA-L stays for inflate only.) --level N uses zlib. */
 	if (level == ER_GZ_FAST) {
-		(void)scratch;
 		struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
 		if (!c)
 			return -1;

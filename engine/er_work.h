@@ -39,8 +39,8 @@ int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep
 #define ER_GZ_FAST (-1)
 
 /* Compress src as one complete gzip member appended to dst. level is
- * ER_GZ_FAST or a zlib level 1..9; scratch holds the compressor's working
- * memory between calls (one per thread; free with er_buf_free). 0 ok, -1 error. */
-int er_gzip_member(er_buf *dst, const void *src, size_t n, int level, er_buf *scratch);
+ * ER_GZ_FAST or a zlib level 1..9. Thread-safe; the bytes depend only on src
+ * and level. 0 ok, -1 error. */
+int er_gzip_member(er_buf *dst, const void *src, size_t n, int level);
 
 #endif
