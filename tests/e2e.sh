@@ -10,19 +10,7 @@ BIN=$BUILD/examrisk
 GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect NAME COMMAND...: the command must succeed
-expect() { n=$1; shift; if "$@"; then ok; else bad "$n"; fi; }
-# expect_rc NAME RC COMMAND...: the command must exit with RC
-expect_rc() {
-	n=$1; want=$2; shift 2
-	"$@" >"$T/last.out" 2>"$T/last.err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok; else bad "$n: exit $got, want $want"; sed 's/^/    /' "$T/last.err" | head -5; fi
-}
-same() { cmp -s "$1" "$2" || { echo "    differ: $1 $2"; diff "$1" "$2" | head -5; return 1; }; }
+. "$(dirname "$0")/lib.sh"
 golden() { # golden NAME ACTUAL EXPECTED
 	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$3"; ok; return; fi
 	if cmp -s "$2" "$3"; then ok; else bad "golden $1"; diff "$3" "$2" | head -10; fi

@@ -12,18 +12,7 @@ BUILD=${BUILD:-build}
 GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-gen.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { n=$1; shift; if "$@"; then ok; else bad "$n"; fi; }
-expect_rc() {
-	n=$1; want=$2; shift 2
-	"$@" >"$T/last.out" 2>"$T/last.err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok; else bad "$n: exit $got, want $want"; sed 's/^/    /' "$T/last.err" | head -5; fi
-}
-same() { cmp -s "$1" "$2"; }
-differ() { ! cmp -s "$1" "$2"; }
+. tests/lib.sh
 
 if [ ! -x "$GEN" ]; then
 	echo "test_gen: $GEN missing (build it first)" >&2

@@ -1,0 +1,17 @@
+# Assertion helpers shared by the shell test suites (sourced, POSIX sh).
+# The sourcing script sets T (a scratch directory) before calling expect_rc.
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect NAME COMMAND...: the command must succeed
+expect() { n=$1; shift; if "$@"; then ok; else bad "$n"; fi; }
+# expect_rc NAME RC COMMAND...: the command must exit with RC (output in $T/last.out, $T/last.err)
+expect_rc() {
+	n=$1; want=$2; shift 2
+	"$@" >"$T/last.out" 2>"$T/last.err"; got=$?
+	if [ "$got" -eq "$want" ]; then ok; else bad "$n: exit $got, want $want"; sed 's/^/    /' "$T/last.err" | head -5; fi
+}
+# same A B: identical files (shows the first differences when not)
+same() { cmp -s "$1" "$2" || { echo "    differ: $1 $2"; diff "$1" "$2" | head -5; return 1; }; }
+differ() { ! cmp -s "$1" "$2"; }
