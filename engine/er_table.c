@@ -14,6 +14,7 @@
  * (program, country) to an MRA row. */
 #include "er_table.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -677,15 +678,25 @@ typedef struct nout {
 	int space; /* a separator is pending before the next word byte */
 } nout;
 
-static void nput(nout *o, unsigned char c)
+static inline void nput(nout *o, unsigned char c)
 {
-	if (o->space && o->len) {
+	if (o->space) { /* one space between words, none before the first */
 		o->space = 0;
-		nput(o, ' ');
+		if (o->len && o->len + 1 < o->cap)
+			o->p[o->len++] = ' ';
 	}
-	o->space = 0;
 	if (o->len + 1 < o->cap)
 		o->p[o->len++] = (char)c;
+}
+
+/* Upper-cased c when c is an ASCII letter or digit, else 0. */
+static inline unsigned char ascii_alnum_up(unsigned char c)
+{
+	if ((unsigned)(c - 'a') < 26u)
+		return (unsigned char)(c - 32);
+	if ((unsigned)(c - 'A') < 26u || (unsigned)(c - '0') < 10u)
+		return c;
+	return 0;
 }
 
 /* Legal-form suffixes, as tokens after normalization. Matched at the end of
@@ -707,17 +718,41 @@ static const struct { const char *s; size_t len; } suffixes[] = {
 };
 #undef SFX
 
+#define NSUFFIXES (sizeof suffixes / sizeof suffixes[0])
+
+/* Suffix indexes grouped by their last byte ('0'..'Z'), so a name is only
+ * compared with the few suffixes that end like it does. Built once. */
+static uint8_t sfx_by_last[NSUFFIXES];
+static uint8_t sfx_first['Z' + 2]; /* sfx_by_last[sfx_first[c] .. sfx_first[c+1]) */
+static pthread_once_t sfx_once = PTHREAD_ONCE_INIT;
+
+static void sfx_build(void)
+{
+	size_t o = 0;
+	for (int c = 0; c <= 'Z'; c++) {
+		sfx_first[c] = (uint8_t)o;
+		for (size_t k = 0; k < NSUFFIXES; k++)
+			if ((unsigned char)suffixes[k].s[suffixes[k].len - 1] == c)
+				sfx_by_last[o++] = (uint8_t)k;
+	}
+	sfx_first['Z' + 1] = (uint8_t)o;
+}
+
 static size_t strip_suffixes(char *s, size_t len)
 {
+	pthread_once(&sfx_once, sfx_build);
 	for (;;) {
 		size_t best = 0;
-		for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+		unsigned char last = len ? (unsigned char)s[len - 1] : 0;
+		if (last > 'Z')
+			return len;
+		for (size_t j = sfx_first[last]; j < sfx_first[last + 1]; j++) {
+			size_t k = sfx_by_last[j];
 			size_t sl = suffixes[k].len;
 			/* need "<word> <suffix>": a space before it and something before that */
 			if (sl + 2 > len || sl <= best)
 				continue;
-			if (s[len - sl - 1] == ' ' && s[len - 1] == suffixes[k].s[sl - 1] &&
-			    memcmp(s + len - sl, suffixes[k].s, sl) == 0)
+			if (s[len - sl - 1] == ' ' && memcmp(s + len - sl, suffixes[k].s, sl) == 0)
 				best = sl;
 		}
 		if (!best)
@@ -735,14 +770,14 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
 	nout o = { out, 0, cap, 0 };
 	size_t seg = 0; /* characters in the current dot-delimited segment */
 	for (size_t i = 0; i < n;) {
-		size_t wl = word_len(s, n, i);
-		if (wl == 1 && s[i] < 0x80) {
-			unsigned char c = s[i];
-			nput(&o, (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c);
+		unsigned char up = ascii_alnum_up(s[i]); /* the common case, inline */
+		if (up) {
+			nput(&o, up);
 			seg++;
 			i++;
 			continue;
 		}
+		size_t wl = word_len(s, n, i);
 		if (wl == 2 && (s[i] & 0xE0) == 0xC0 && s[i] >= 0xC2) {
 			unsigned cp = ((unsigned)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F);
 			cp = upper_cp(cp);

@@ -10,7 +10,7 @@
 
 /* ---------------------------------------------------------------- buffers */
 
-int er_buf_reserve(er_buf *b, size_t extra)
+int er_buf_grow(er_buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
 		return 0;
@@ -27,24 +27,6 @@ int er_buf_reserve(er_buf *b, size_t extra)
 		return -1;
 	b->p = p;
 	b->cap = cap;
-	return 0;
-}
-
-int er_buf_append(er_buf *b, const void *p, size_t n)
-{
-	if (er_buf_reserve(b, n) < 0)
-		return -1;
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-int er_buf_putc(er_buf *b, char c)
-{
-	if (b->len == b->cap && er_buf_reserve(b, 1) < 0)
-		return -1;
-	b->p[b->len++] = c;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "examrisk.h"
 
 /* Growable byte buffer. Zero-initialise (er_buf b = {0}) to start empty. */
@@ -13,10 +14,33 @@ typedef struct er_buf {
 	size_t len, cap;
 } er_buf;
 
-/* Ensure room for extra bytes; returns 0 or -1 (ENOMEM). */
-int er_buf_reserve(er_buf *b, size_t extra);
-int er_buf_append(er_buf *b, const void *p, size_t n);
-int er_buf_putc(er_buf *b, char c);
+/* Grow to room for extra more bytes (the slow half of er_buf_reserve). */
+int er_buf_grow(er_buf *b, size_t extra);
+
+/* Ensure room for extra bytes; returns 0 or -1 (ENOMEM). Inline: every
+ * formatted field goes through these, and the room is almost always there. */
+static inline int er_buf_reserve(er_buf *b, size_t extra)
+{
+	return b->cap - b->len >= extra ? 0 : er_buf_grow(b, extra);
+}
+
+static inline int er_buf_append(er_buf *b, const void *p, size_t n)
+{
+	if (er_buf_reserve(b, n) < 0)
+		return -1;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static inline int er_buf_putc(er_buf *b, char c)
+{
+	if (b->len == b->cap && er_buf_grow(b, 1) < 0)
+		return -1;
+	b->p[b->len++] = c;
+	return 0;
+}
 int er_buf_puts(er_buf *b, const char *s);
 int er_buf_printf(er_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append a field CSV-quoted when it holds delim, quote, CR or LF (RFC 4180). */

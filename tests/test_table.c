@@ -236,6 +236,47 @@ static void test_normalize_edges(void **state)
 	assert_string_equal(big, "AND AND AND AND AND");
 }
 
+/* Every legal-form suffix is dropped after a name, in any case, and after
+ * another suffix. The normalizer looks suffixes up by their last letter, so
+ * each one is named here: a suffix missing from that lookup fails. */
+static void test_normalize_every_suffix(void **state)
+{
+	(void)state;
+	static const char *const sfx[] = {
+		"INC", "INCORPORATED", "LLC", "L L C", "LTD", "LIMITED", "CO", "CORP", "CORPORATION",
+		"COMPANY", "GMBH", "AG", "KG", "SA", "S A", "SA DE CV", "DE CV", "DE C V", "S DE RL",
+		"S DE R L", "SAB", "SAPI", "SAS", "SRL", "SPA", "BV", "NV", "PLC", "PVT", "PTE", "PTY",
+		"JSC", "PJSC", "KK", "OY", "OYJ", "AB", "SARL", "LLP", "LP", "LLLP", "PLLC", "ULC",
+		"LTDA", "LIMITADA", "SL", "SE", "AS", "A S", "ASA", "APS", "SRO", "SP Z O O", "KFT",
+		"OOO", "SDN BHD", "BHD", "CIA", "AND CO", "AND CIA", "AND COMPANY", "PRIVATE LIMITED",
+		"LIMITED LIABILITY COMPANY", "JOINT STOCK COMPANY", "KABUSHIKI KAISHA", "BVBA", "SPRL",
+	};
+	char in[128], low[64];
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		snprintf(in, sizeof in, "Zeta Works %s", sfx[i]);
+		norm_eq(in, "ZETA WORKS");
+		size_t k = 0;
+		for (; sfx[i][k]; k++)
+			low[k] = (char)(sfx[i][k] >= 'A' && sfx[i][k] <= 'Z' ? sfx[i][k] + 32 : sfx[i][k]);
+		low[k] = '\0';
+		snprintf(in, sizeof in, "zeta works, %s.", low);
+		norm_eq(in, "ZETA WORKS");
+		snprintf(in, sizeof in, "Zeta Works %s Ltd", sfx[i]);
+		norm_eq(in, "ZETA WORKS");
+		/* a one-word suffix glued to the word before is part of the name */
+		if (strchr(sfx[i], ' '))
+			continue;
+		snprintf(in, sizeof in, "Zeta%s", sfx[i]);
+		char want[128];
+		snprintf(want, sizeof want, "ZETA%s", sfx[i]);
+		norm_eq(in, want);
+	}
+	/* names that end in a digit or a non-ASCII letter keep their last word */
+	norm_eq("Route 66", "ROUTE 66");
+	norm_eq("Caf\xc3\xa9 Co", "CAF\xc3\x89");
+	norm_eq("Inc \xc3\xa9", "INC \xc3\x89");
+}
+
 /* ------------------------------------------------------- participants */
 
 static void test_load_fixture(void **state)
@@ -829,6 +870,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize_pairs),
 		cmocka_unit_test(test_normalize_edges),
+		cmocka_unit_test(test_normalize_every_suffix),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_asof_history),
