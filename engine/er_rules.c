@@ -228,10 +228,15 @@ static void scan_desc(const char *p, size_t n, char *out, size_t cap, int stop_e
 			memcpy(ch, u + i, clen);
 			s->has_letter = 1;
 		}
+		/* one-byte characters (nearly all) copy without a memcpy call */
 		if (s->nonspace == 0) {
-			memcpy(first, ch, clen);
+			if (clen == 1)
+				first[0] = ch[0];
+			else
+				memcpy(first, ch, clen);
 			flen = clen;
-		} else if (!s->mixed && (clen != flen || memcmp(first, ch, clen) != 0)) {
+		} else if (!s->mixed &&
+		           (clen != flen || (clen == 1 ? first[0] != ch[0] : memcmp(first, ch, clen) != 0))) {
 			s->mixed = 1;
 		}
 		s->nonspace++;
@@ -240,7 +245,10 @@ static void scan_desc(const char *p, size_t n, char *out, size_t cap, int stop_e
 		if (pos + need <= cap) {
 			if (space)
 				out[pos] = ' ';
-			memcpy(out + pos + space, ch, clen);
+			if (clen == 1)
+				out[pos + space] = (char)ch[0];
+			else
+				memcpy(out + pos + space, ch, clen);
 		} else if (content) {
 			s->too_long = 1;
 		}

@@ -370,7 +370,7 @@ int er_ieq(const char *p, size_t n, const char *s)
 	return s[i] == '\0';
 }
 
-void er_trim(const char **p, size_t *n)
+void er_trim_slow(const char **p, size_t *n)
 {
 	const char *s = *p;
 	size_t len = *n;

@@ -84,6 +84,14 @@ void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 int er_ieq(const char *p, size_t n, const char *s);
 
 /* Trim ASCII spaces/tabs both ends. */
-void er_trim(const char **p, size_t *n);
+void er_trim_slow(const char **p, size_t *n);
+static inline void er_trim(const char **p, size_t *n)
+{
+	/* most fields have no blank at either end: decide that inline */
+	size_t len = *n;
+	if (len && (*p)[0] != ' ' && (*p)[0] != '\t' && (*p)[len - 1] != ' ' && (*p)[len - 1] != '\t')
+		return;
+	er_trim_slow(p, n);
+}
 
 #endif
