@@ -220,6 +220,14 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	memset(res, 0, sizeof *res);
 	res->reject_col = -1;
 
+	/* the id look-ups below miss the cache; start them all now */
+	static const int id_cols[] = { ER_COL_IMPORTER_ID, ER_COL_SHIPPER_ID, ER_COL_MANUFACTURER_ID,
+	                               ER_COL_CARRIER_SCAC, ER_COL_FORWARDER_ID };
+	for (size_t i = 0; i < sizeof id_cols / sizeof id_cols[0]; i++) {
+		er_field f = field(row, id_cols[i]);
+		er_tables_prefetch_id(t, f.p, f.n);
+	}
+
 	/* ---- validation, in column order so the first bad column is reported ---- */
 	er_field sid = field(row, ER_COL_SHIPMENT_ID);
 	if (!sid.n) {
@@ -275,10 +283,32 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	er_field origin = field(row, ER_COL_ORIGIN_COUNTRY);
 	er_field none = { NULL, 0 };
 
-	/* ---- importer ---- */
+	/* ---- parties: all look-ups first, then their certifications are
+	 * fetched together (each is a likely cache miss; this overlaps them) ---- */
+	er_field shp_country = field(row, ER_COL_SHIPPER_COUNTRY);
+	if (!shp_country.n)
+		shp_country = origin;
 	const er_party *imp = find_party(t, field(row, ER_COL_IMPORTER_ID),
 	                                 field(row, ER_COL_IMPORTER_NAME), none,
 	                                 &res->match[ER_ROLE_IMPORTER]);
+	const er_party *shp = find_party(t, field(row, ER_COL_SHIPPER_ID),
+	                                 field(row, ER_COL_SHIPPER_NAME), shp_country,
+	                                 &res->match[ER_ROLE_SHIPPER]);
+	const er_party *mfr = find_party(t, field(row, ER_COL_MANUFACTURER_ID), none, none,
+	                                 &res->match[ER_ROLE_MANUFACTURER]);
+	const er_party *car = find_party(t, field(row, ER_COL_CARRIER_SCAC), none, none,
+	                                 &res->match[ER_ROLE_CARRIER]);
+	const er_party *fwd = find_party(t, field(row, ER_COL_FORWARDER_ID), none, none,
+	                                 &res->match[ER_ROLE_FORWARDER]);
+	const er_party *const found[] = { imp, shp, mfr, car, fwd };
+	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
+		if (found[i])
+			__builtin_prefetch(found[i]);
+	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
+		if (found[i])
+			__builtin_prefetch(found[i]->certs);
+
+	/* ---- importer ---- */
 	const er_cert *ic = imp ? er_party_cert_on(imp, day, 1) : NULL;
 	int imp_good = good_standing(ic);
 	if (imp_good) {
@@ -304,14 +334,6 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	}
 
 	/* ---- shipper side: shipper and manufacturer, the better one counts ---- */
-	er_field shp_country = field(row, ER_COL_SHIPPER_COUNTRY);
-	if (!shp_country.n)
-		shp_country = origin;
-	const er_party *shp = find_party(t, field(row, ER_COL_SHIPPER_ID),
-	                                 field(row, ER_COL_SHIPPER_NAME), shp_country,
-	                                 &res->match[ER_ROLE_SHIPPER]);
-	const er_party *mfr = find_party(t, field(row, ER_COL_MANUFACTURER_ID), none, none,
-	                                 &res->match[ER_ROLE_MANUFACTURER]);
 	shp_eval es = eval_shipper_side(t, shp, res->match[ER_ROLE_SHIPPER], day);
 	shp_eval em = eval_shipper_side(t, mfr, res->match[ER_ROLE_MANUFACTURER], day);
 	const shp_eval *best = em.rank > es.rank ? &em : &es;
@@ -352,13 +374,9 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	res->front_of_line = imp_good || res->shipper_certified;
 
 	/* ---- carrier and forwarder: by id only ---- */
-	const er_party *car = find_party(t, field(row, ER_COL_CARRIER_SCAC), none, none,
-	                                 &res->match[ER_ROLE_CARRIER]);
 	int car_good = car && good_standing(er_party_cert_on(car, day, 1));
 	if (car_good)
 		fire(res, ER_R_CARRIER_CTPAT, pts[ER_R_CARRIER_CTPAT], &sum);
-	const er_party *fwd = find_party(t, field(row, ER_COL_FORWARDER_ID), none, none,
-	                                 &res->match[ER_ROLE_FORWARDER]);
 	if (fwd && good_standing(er_party_cert_on(fwd, day, 1)))
 		fire(res, ER_R_FWD_CTPAT, pts[ER_R_FWD_CTPAT], &sum);
 

@@ -84,9 +84,59 @@ typedef struct interner {
 
 static const char empty_str[1] = "";
 
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+/* The tables' own hash: only slot positions depend on it, never an output,
+ * so it may use native-endian unaligned loads. Keys are short (ids of 4-20
+ * bytes, names of 10-40): whole words, with the tail read as one word that
+ * overlaps the previous one. er_hash64 (portable, byte-wise tail) stays for
+ * values that reach outputs, such as the random selection. */
+static inline uint64_t tmix(uint64_t z)
 {
-	return er_hash64(p, n, seed);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t load32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t hash_bytes(const void *key, size_t n, uint64_t seed)
+{
+	const unsigned char *p = key;
+	uint64_t h = seed ^ 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xc2b2ae3d27d4eb4full);
+	uint64_t a, b;
+	if (n > 16) {
+		size_t left = n;
+		while (left > 16) {
+			h = tmix(h ^ load64(p)) + 0x9e3779b97f4a7c15ull;
+			p += 8;
+			left -= 8;
+		}
+		a = load64(p);
+		b = load64(p + left - 8);
+	} else if (n >= 8) {
+		a = load64(p);
+		b = load64(p + n - 8);
+	} else if (n >= 4) {
+		a = load32(p);
+		b = load32(p + n - 4);
+	} else if (n) {
+		a = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+		b = 0;
+	} else {
+		a = b = 0;
+	}
+	return tmix(tmix(h ^ a) ^ b);
 }
 
 static int intern_grow(interner *in)
@@ -222,6 +272,26 @@ static int index_init(index_t *ix, size_t n)
 	return 0;
 }
 
+/* The id index keeps short ids in the slot itself: every row looks up to
+ * five ids, the table is cold (the manifest streams through the caches), and
+ * a look-up that finds the key in the slot costs one cache miss instead of
+ * three (slot, party, id string). */
+#define IDKEY 27
+#define IDKEY_LONG 0xFF /* id longer than IDKEY: compare the party's id */
+
+typedef struct idslot {
+	uint32_t val; /* party index + 1; 0 = empty */
+	uint8_t len;  /* id length, or IDKEY_LONG */
+	char key[IDKEY];
+} idslot;
+
+_Static_assert(sizeof(idslot) == 32, "two id slots per cache line");
+
+typedef struct idindex {
+	idslot *s;
+	size_t mask;
+} idindex;
+
 /* ============================================================== tables */
 
 struct er_tables {
@@ -232,7 +302,8 @@ struct er_tables {
 	size_t ncerts;
 	er_mra *mra;
 	size_t nmra;
-	index_t by_id, by_name_cc, by_name, by_mra;
+	idindex by_id;
+	index_t by_name_cc, by_name, by_mra;
 };
 
 static const char *const status_names[ER_NSTATUS] = {
@@ -872,15 +943,45 @@ static void name_insert(index_t *ix, const er_party *parties, uint32_t i, int wi
 	}
 }
 
-static void id_insert(index_t *ix, const er_party *parties, uint32_t i)
+static int idindex_init(idindex *ix, size_t n)
+{
+	size_t cap = 16;
+	while (cap < n * 2 + 1)
+		cap *= 2;
+	ix->s = calloc(cap, sizeof *ix->s);
+	if (!ix->s)
+		return -1;
+	ix->mask = cap - 1;
+	return 0;
+}
+
+static void id_insert(idindex *ix, const er_party *parties, uint32_t i)
 {
 	const char *id = parties[i].id;
-	uint64_t h = hash_bytes(id, strlen(id), 0);
+	size_t n = strlen(id);
+	uint64_t h = hash_bytes(id, n, 0);
 	size_t j = (size_t)h & ix->mask;
 	while (ix->s[j].val)
 		j = (j + 1) & ix->mask;
-	ix->s[j].tag = (uint32_t)(h >> 32);
-	ix->s[j].val = i + 1;
+	idslot *s = &ix->s[j];
+	s->val = i + 1;
+	if (n <= IDKEY) {
+		s->len = (uint8_t)n;
+		memcpy(s->key, id, n);
+	} else {
+		s->len = IDKEY_LONG;
+	}
+}
+
+static inline const idslot *id_home(const er_tables *t, uint64_t h)
+{
+	return &t->by_id.s[(size_t)h & t->by_id.mask];
+}
+
+void er_tables_prefetch_id(const er_tables *t, const char *id, size_t n)
+{
+	if (t && t->nparties && id && n)
+		__builtin_prefetch(id_home(t, hash_bytes(id, n, 0)));
 }
 
 const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
@@ -888,16 +989,20 @@ const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
 	if (!t || !t->nparties || !id || !n)
 		return NULL;
 	uint64_t h = hash_bytes(id, n, 0);
-	uint32_t tag = (uint32_t)(h >> 32);
-	for (size_t j = (size_t)h & t->by_id.mask;; j = (j + 1) & t->by_id.mask) {
-		const slot *s = &t->by_id.s[j];
+	const idslot *base = t->by_id.s;
+	size_t mask = t->by_id.mask;
+	for (size_t j = (size_t)h & mask;; j = (j + 1) & mask) {
+		const idslot *s = &base[j];
 		if (!s->val)
 			return NULL;
-		if (s->tag != tag)
-			continue;
-		const er_party *p = &t->parties[s->val - 1];
-		if (memcmp(p->id, id, n) == 0 && p->id[n] == '\0')
-			return p;
+		if (s->len == n) {
+			if (memcmp(s->key, id, n) == 0)
+				return &t->parties[s->val - 1];
+		} else if (s->len == IDKEY_LONG && n > IDKEY) {
+			const er_party *p = &t->parties[s->val - 1];
+			if (memcmp(p->id, id, n) == 0 && p->id[n] == '\0')
+				return p;
+		}
 	}
 }
 
@@ -1257,7 +1362,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 		g = e;
 	}
 
-	if (index_init(&t->by_id, t->nparties) < 0 || index_init(&t->by_name_cc, t->nparties) < 0 ||
+	if (idindex_init(&t->by_id, t->nparties) < 0 || index_init(&t->by_name_cc, t->nparties) < 0 ||
 	    index_init(&t->by_name, t->nparties) < 0)
 		goto nomem;
 	for (uint32_t i = 0; i < (uint32_t)t->nparties; i++) {
@@ -1304,7 +1409,8 @@ er_status er_tables_load(const char *participants_path, const char *mra_path,
 		st = load_participants(t, &in, participants_path, err, errlen);
 	if (st == ER_OK && mra_path)
 		st = load_mra(t, &in, mra_path, err, errlen);
-	if (st == ER_OK && (empty_index(&t->by_id) < 0 || empty_index(&t->by_name_cc) < 0 ||
+	if (st == ER_OK && ((!t->by_id.s && idindex_init(&t->by_id, 0) < 0) ||
+	                    empty_index(&t->by_name_cc) < 0 ||
 	                    empty_index(&t->by_name) < 0 || empty_index(&t->by_mra) < 0)) {
 		st = ER_E_NOMEM;
 		er_errf(err, errlen, "tables: out of memory");

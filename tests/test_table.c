@@ -823,6 +823,59 @@ static void test_big_table(void **state)
 	er_tables_free(t);
 }
 
+/* Ids of every length from 1 to 60 bytes: short ones live in the index
+ * slot, longer ones are compared through the party (the boundary sits at 27
+ * bytes). Each is found; near misses (one byte changed, one byte shorter or
+ * longer, another case) are not, and prefetching never changes an answer. */
+static void test_id_lengths(void **state)
+{
+	(void)state;
+	char path[300];
+	snprintf(path, sizeof path, "%s/idlen.csv", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(PH, f);
+	char id[64];
+	for (int len = 1; len <= 60; len++) {
+		for (int k = 0; k < len; k++)
+			id[k] = (char)('a' + (k * 7 + len) % 26);
+		id[len] = '\0';
+		fprintf(f, "%s,Party %d,US,importer,CTPAT,certified,1,2015-01-01,\n", id, len);
+	}
+	assert_int_equal(fclose(f), 0);
+	er_tables *t = load_ok(path, MRA_CSV);
+	assert_int_equal(er_tables_nparties(t), 60);
+	for (int len = 1; len <= 60; len++) {
+		for (int k = 0; k < len; k++)
+			id[k] = (char)('a' + (k * 7 + len) % 26);
+		id[len] = '\0';
+		er_tables_prefetch_id(t, id, (size_t)len);
+		const er_party *p = er_tables_find_id(t, id, (size_t)len);
+		assert_non_null(p);
+		assert_string_equal(p->id, id);
+		/* one byte shorter: another party's length, a different id */
+		const er_party *q = er_tables_find_id(t, id, (size_t)len - 1);
+		if (q)
+			assert_int_equal(strlen(q->id), (size_t)len - 1);
+		assert_false(q && memcmp(q->id, id, (size_t)len - 1) == 0 &&
+		             strcmp(q->name, p->name) == 0);
+		/* last byte changed, upper-cased first byte, one byte longer */
+		char tweak[64];
+		memcpy(tweak, id, (size_t)len + 1);
+		tweak[len - 1] = tweak[len - 1] == 'z' ? 'y' : 'z';
+		assert_null(er_tables_find_id(t, tweak, (size_t)len));
+		memcpy(tweak, id, (size_t)len + 1);
+		tweak[0] = (char)(tweak[0] - 32);
+		assert_null(er_tables_find_id(t, tweak, (size_t)len));
+		memcpy(tweak, id, (size_t)len);
+		tweak[len] = 'q';
+		tweak[len + 1] = '\0';
+		const er_party *r = er_tables_find_id(t, tweak, (size_t)len + 1);
+		assert_true(r == NULL || strcmp(r->id, tweak) == 0);
+	}
+	er_tables_free(t);
+}
+
 struct thr {
 	const er_tables *t;
 	int bad;
@@ -880,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_mra_errors),
 		cmocka_unit_test(test_mra_shipped),
 		cmocka_unit_test(test_big_table),
+		cmocka_unit_test(test_id_lengths),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
