@@ -995,10 +995,10 @@ const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
 		const idslot *s = &base[j];
 		if (!s->val)
 			return NULL;
-		if (s->len == n) {
-			if (memcmp(s->key, id, n) == 0)
+		if (n <= IDKEY) { /* IDKEY_LONG (255) is not a length: test n first */
+			if (s->len == n && memcmp(s->key, id, n) == 0)
 				return &t->parties[s->val - 1];
-		} else if (s->len == IDKEY_LONG && n > IDKEY) {
+		} else if (s->len == IDKEY_LONG) {
 			const er_party *p = &t->parties[s->val - 1];
 			if (memcmp(p->id, id, n) == 0 && p->id[n] == '\0')
 				return p;
