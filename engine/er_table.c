@@ -260,11 +260,18 @@ typedef struct idx {
 	size_t mask;
 } index_t;
 
-static int index_init(index_t *ix, size_t n)
+/* Slots for n keys: a power of two, at most half full. */
+static size_t index_cap(size_t n)
 {
 	size_t cap = 16;
 	while (cap < n * 2 + 1)
 		cap *= 2;
+	return cap;
+}
+
+static int index_init(index_t *ix, size_t n)
+{
+	size_t cap = index_cap(n);
 	ix->s = calloc(cap, sizeof *ix->s);
 	if (!ix->s)
 		return -1;
@@ -945,9 +952,7 @@ static void name_insert(index_t *ix, const er_party *parties, uint32_t i, int wi
 
 static int idindex_init(idindex *ix, size_t n)
 {
-	size_t cap = 16;
-	while (cap < n * 2 + 1)
-		cap *= 2;
+	size_t cap = index_cap(n);
 	ix->s = calloc(cap, sizeof *ix->s);
 	if (!ix->s)
 		return -1;
