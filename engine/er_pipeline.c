@@ -607,6 +607,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 			goto out;
 		}
 		er_rollup_set_budget(R->rollup, opts->rollup_memory);
+		er_rollup_set_threads(R->rollup, R->nthreads);
 	}
 	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
 		st = ER_E_NOMEM;

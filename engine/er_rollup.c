@@ -20,9 +20,11 @@
  * goes to the bucket of its printed probability; buckets are emitted by
  * probability descending, and each is already in key order. No global
  * comparison sort happens: the probability depends only on the per-lane
- * counts, so distinct printed values are few. The key space is cut into one
- * range per CPU (at most MAX_PARTS), merged in parallel; a bucket's lines
- * are then emitted range after range.
+ * counts, so distinct printed values are few. The key space is cut into
+ * PARTS_PER_CPU ranges per CPU (at most MAX_PARTS), which one thread per CPU
+ * takes in turn and merges; a bucket's lines are then emitted range after
+ * range. Several ranges per thread keep the CPUs busy to the end when one of
+ * them runs slower (a shared machine), which one range per CPU did not.
  *
  * Buckets (queue entries, consolidation lines) are chains of blocks in a
  * spill file plus an in-memory tail (see "bucket streams").
@@ -282,6 +284,7 @@ struct er_rollup {
 	double p[ER_NLANES];
 	int want_consol, want_queue, resumption;
 	int err;                     /* sticky errno: once set, merge and outputs fail */
+	int threads;                 /* for the end phase; 0 = online CPUs */
 	size_t budget;
 	char *tmpdir;                /* NULL: $TMPDIR, else /tmp */
 	uint64_t seq;                /* rows merged so far: input order */
@@ -357,6 +360,19 @@ er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue,
 	r->budget = ER_ROLLUP_DEFAULT_BUDGET;
 	r->sp.fd = -1;
 	return r;
+}
+
+void er_rollup_set_threads(er_rollup *r, int n)
+{
+	if (r)
+		r->threads = n > 0 ? n : 0;
+}
+
+/* Threads for the end phase: as set, else the online CPUs. */
+static size_t end_threads(const er_rollup *r)
+{
+	long n = r->threads ? r->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (size_t)n : 1;
 }
 
 void er_rollup_set_budget(er_rollup *r, size_t bytes)
@@ -1526,7 +1542,8 @@ typedef struct agg {
 typedef struct part {
 	er_rollup *r;
 	const bound *lo, *hi;
-	size_t budget;               /* for its run readers, and for its buckets */
+	size_t budget;               /* for its run readers (while it runs) */
+	size_t bbudget;              /* for its buckets (kept until the output) */
 	spill sp;                    /* its buckets' blocks */
 	bstore cs;
 	uint32_t *p6;                /* bucket -> printed probability x 1e6 */
@@ -1720,7 +1737,7 @@ static int agg_add(part *f, const char *rec)
 static int part_run(part *f)
 {
 	const er_rollup *r = f->r;
-	if (bs_init(&f->cs, 0, f->budget, &f->sp) < 0 || !(f->cache = calloc(PCACHE, sizeof *f->cache)))
+	if (bs_init(&f->cs, 0, f->bbudget, &f->sp) < 0 || !(f->cache = calloc(PCACHE, sizeof *f->cache)))
 		return -1;
 	merger m;
 	if (merger_open(r, &m, r->runs, r->nruns, r->narena > 0, f->lo, f->budget) < 0)
@@ -1735,20 +1752,40 @@ static int part_run(part *f)
 	return rc;
 }
 
+/* The end-phase merge: parts are taken in turn by each thread from a
+ * shared counter, so a thread on a slower (or busier) CPU simply takes
+ * fewer of them. */
+typedef struct part_queue {
+	part *parts;
+	size_t np;
+	pthread_mutex_t mu;
+	size_t next;
+} part_queue;
+
 static void *part_main(void *arg)
 {
-	part *f = arg;
-	errno = 0;
-	if (part_run(f) < 0)
-		f->err = errno ? errno : EIO;
-	return NULL;
+	part_queue *q = arg;
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		size_t i = q->next < q->np ? q->next++ : q->np;
+		pthread_mutex_unlock(&q->mu);
+		if (i == q->np)
+			return NULL;
+		part *f = &q->parts[i];
+		errno = 0;
+		if (part_run(f) < 0)
+			f->err = errno ? errno : EIO;
+		free(f->cache);
+		f->cache = NULL;
+	}
 }
 
-enum { MAX_PARTS = 4 };
+/* Parts per CPU: enough that the last one to finish is a small share. */
+enum { PARTS_PER_CPU = 4, MAX_PARTS = 16 };
 #define PARALLEL_MIN ((uint64_t)256 * 1024)
 
 /* Split the records into up to MAX_PARTS key ranges of about equal size,
- * one per CPU: the splitters are quantiles of the sample points of the runs
+ * PARTS_PER_CPU per CPU: the splitters are quantiles of the sample points of the runs
  * and of the arena. Fills spl[0..nparts - 1) (keys in cand) and returns
  * nparts; 1 when small or on one CPU. */
 static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
@@ -1756,10 +1793,12 @@ static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
 	uint64_t bytes = r->arena.len;
 	for (size_t i = 0; i < r->nruns; i++)
 		bytes += r->runs[i].len;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cpus > MAX_PARTS ? MAX_PARTS : cpus > 1 ? (size_t)cpus : 1;
-	if (bytes < PARALLEL_MIN || want < 2)
+	size_t cpus = end_threads(r);
+	if (bytes < PARALLEL_MIN || cpus < 2)
 		return 1;
+	size_t want = cpus * PARTS_PER_CPU;
+	if (want > MAX_PARTS)
+		want = MAX_PARTS;
 	cand->len = 0;
 	size_t nc = 0;
 	for (size_t i = 0; i < r->nruns; i++) {
@@ -1826,25 +1865,29 @@ static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, boun
 	}
 	er_buf_free(&r->wbuf);
 	*np = choose_parts(r, cand, spl);
-	pthread_t tid[MAX_PARTS];
-	int started[MAX_PARTS] = { 0 };
+	size_t nthreads = end_threads(r);
+	if (nthreads > *np)
+		nthreads = *np;
 	for (size_t i = 0; i < *np; i++) {
 		parts[i].r = r;
 		parts[i].sp = (spill){ -1, 0, r->tmpdir };
 		parts[i].lo = i ? &(*spl)[i - 1] : NULL;
 		parts[i].hi = i + 1 < *np ? &(*spl)[i] : NULL;
-		parts[i].budget = final_budget(r) / *np;
+		/* readers: nthreads parts run at once; buckets: all parts keep theirs */
+		parts[i].budget = final_budget(r) / nthreads;
+		parts[i].bbudget = final_budget(r) / *np;
 	}
-	/* part 0 on this thread; the others on their own when possible */
-	for (size_t i = 1; i < *np; i++)
-		started[i] = pthread_create(&tid[i], NULL, part_main, &parts[i]) == 0;
-	part_main(&parts[0]);
-	for (size_t i = 1; i < *np; i++) {
+	part_queue q = { parts, *np, PTHREAD_MUTEX_INITIALIZER, 0 };
+	/* this thread takes parts too; helpers that fail to start leave theirs to it */
+	pthread_t tid[MAX_PARTS];
+	int started[MAX_PARTS] = { 0 };
+	for (size_t i = 1; i < nthreads; i++)
+		started[i] = pthread_create(&tid[i], NULL, part_main, &q) == 0;
+	part_main(&q);
+	for (size_t i = 1; i < nthreads; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
-		else
-			part_main(&parts[i]);
-	}
+	pthread_mutex_destroy(&q.mu);
 	r->ncons = 0;
 	for (size_t i = 0; i < *np; i++) {
 		if (parts[i].err) {

@@ -32,6 +32,9 @@ void er_rollup_free(er_rollup *r);
  * 0 = ER_ROLLUP_DEFAULT_BUDGET; at least 1 KiB. Call before the first merge. */
 #define ER_ROLLUP_DEFAULT_BUDGET ((size_t)32 << 20)
 void er_rollup_set_budget(er_rollup *r, size_t bytes);
+/* Threads the end phase may merge with (the run's --threads); 0 = online
+ * CPUs. The output does not depend on it. */
+void er_rollup_set_threads(er_rollup *r, int n);
 /* Directory of the spill file (copied); NULL = $TMPDIR, else /tmp. The file
  * is created only when needed and unlinked at once. 0, or -1 (ENOMEM). */
 int er_rollup_set_tmpdir(er_rollup *r, const char *dir);

@@ -621,12 +621,15 @@ typedef struct outputs {
 	size_t ncons;
 } outputs;
 
+static int gen_threads; /* er_rollup_set_threads for gen_run; 0 = online CPUs */
+
 static outputs gen_run(const er_rules *rules, const gen_row *g, size_t n, size_t budget,
                        int with_bad, const char *tmpdir)
 {
 	er_rollup *r = er_rollup_new(rules, 1, 1, 1);
 	assert_non_null(r);
 	er_rollup_set_budget(r, budget);
+	er_rollup_set_threads(r, gen_threads);
 	if (tmpdir)
 		assert_int_equal(er_rollup_set_tmpdir(r, tmpdir), 0);
 	gen_merge(r, g, n, with_bad);
@@ -664,6 +667,38 @@ static void test_budgets_same_output(void **state)
 		free(o.cons);
 		free(o.queue);
 	}
+	free(ref.cons);
+	free(ref.queue);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* The end phase cuts the keys into several ranges per thread and merges
+ * them on that many threads: one thread (one range, the sequential
+ * reference), and 2, 3, 7 and 16 threads at three budgets give the same
+ * bytes. */
+static void test_end_threads_same_output(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(GEN_ROWS, 5);
+	gen_threads = 1;
+	outputs ref = gen_run(rules, g, GEN_ROWS, (size_t)1 << 30, 1, NULL);
+	static const int threads[] = { 2, 3, 7, 16 };
+	static const size_t budgets[] = { 4096, 1 << 20, (size_t)1 << 30 };
+	for (size_t t = 0; t < NROWS(threads); t++) {
+		gen_threads = threads[t];
+		for (size_t i = 0; i < NROWS(budgets); i++) {
+			outputs o = gen_run(rules, g, GEN_ROWS, budgets[i], 1, NULL);
+			if (strcmp(o.cons, ref.cons) != 0 || strcmp(o.queue, ref.queue) != 0)
+				fail_msg("threads %d, budget %zu: outputs differ from one thread's",
+				         threads[t], budgets[i]);
+			assert_int_equal(o.ncons, ref.ncons);
+			free(o.cons);
+			free(o.queue);
+		}
+	}
+	gen_threads = 0;
 	free(ref.cons);
 	free(ref.queue);
 	free(g);
@@ -824,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_scored_rows),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_budgets_same_output),
+		cmocka_unit_test(test_end_threads_same_output),
 		cmocka_unit_test(test_row_over_budget),
 		cmocka_unit_test(test_spill_leaves_nothing),
 		cmocka_unit_test(test_emit_failure_spilled),
