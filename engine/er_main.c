@@ -73,7 +73,7 @@ static void usage_score(FILE *f)
 	        "  --keep COL,...         copy these input columns into the output\n"
 	        "  --chunk-size BYTES     internal chunk size (testing; output does not depend on it)\n"
 	        "  --rollup-memory BYTES  memory for consolidations + queue before they spill to\n"
-	        "                         sorted runs in $TMPDIR (default 32 MiB)\n"
+	        "                         sorted runs in $TMPDIR (default 32M; K, M, G = 1024^n)\n"
 	        "\n%s"
 	        "\n"
 	        "Outputs are written to temporary files and renamed only when the run succeeds.\n"
@@ -157,6 +157,37 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A byte count: digits, optionally followed by K, M or G (powers of 1024;
+ * "KiB", "MiB", "GiB" and lower case are accepted too). */
+static int parse_size(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (shift) {
+		end++;
+		if ((end[0] == 'i' || end[0] == 'I') && (end[1] == 'b' || end[1] == 'B'))
+			end += 2;
+		if (*end || v > (hi >> shift))
+			return -1;
+		v <<= shift;
+	}
+	if (v < lo || v > hi)
 		return -1;
 	*out = v;
 	return 0;
@@ -329,15 +360,17 @@ int main(int argc, char **argv)
 		case O_KEEP_GOING: o.keep_going = 1; break;
 		case O_KEEP: o.keep = optarg; break;
 		case O_CHUNK:
-			if (parse_long(optarg, 1, 1L << 30, &v) < 0) {
-				fprintf(stderr, "%s: --chunk-size takes 1..2^30 bytes\n", prog);
+			if (parse_size(optarg, 1, 1L << 30, &v) < 0) {
+				fprintf(stderr, "%s: --chunk-size takes 1..2^30 bytes (K, M, G suffixes allowed)\n",
+				        prog);
 				goto usage_err;
 			}
 			o.chunk_bytes = (size_t)v;
 			break;
 		case O_ROLLUP_MEM:
-			if (parse_long(optarg, 1024, 1L << 40, &v) < 0) {
-				fprintf(stderr, "%s: --rollup-memory takes 1024..2^40 bytes\n", prog);
+			if (parse_size(optarg, 1024, 1L << 40, &v) < 0) {
+				fprintf(stderr, "%s: --rollup-memory takes 1024..2^40 bytes (K, M, G suffixes allowed, "
+				        "e.g. 64M)\n", prog);
 				goto usage_err;
 			}
 			o.rollup_memory = (size_t)v;

@@ -88,6 +88,11 @@ if [ -x "$GEN" ]; then
 		--queue "$T/spill.q.csv" "$M"
 	expect "spilled consolidations" same "$ref/c.csv" "$T/spill.c.csv"
 	expect "spilled queue" same "$ref/q.csv" "$T/spill.q.csv"
+	# sizes take K/M/G suffixes: 4K is the 4096 above
+	$BIN score $GT --quiet --rollup-memory 4K --chunk-size 64KiB --out "$T/spill4k.s.csv" \
+		--consolidations "$T/spill4k.c.csv" "$M"
+	expect "--rollup-memory 4K" same "$T/spill.c.csv" "$T/spill4k.c.csv"
+	expect "--chunk-size 64KiB" same "$T/spill.s.csv" "$T/spill4k.s.csv"
 	# explicit zlib levels and the default fast level hold the same rows
 	for lv in 1 6 9; do
 		$BIN score $GT --quiet --level $lv --out "$T/lv$lv.csv.gz" "$M"
@@ -162,6 +167,9 @@ expect_rc "usage: no command" 2 $BIN
 expect_rc "usage: unknown option" 2 $BIN score --bogus x
 expect_rc "usage: no manifest" 2 $BIN score $TABLES
 expect_rc "usage: bad threads" 2 $BIN score --threads 0 x
+expect_rc "usage: bad size suffix" 2 $BIN score --rollup-memory 4T x
+expect_rc "usage: size below the minimum" 2 $BIN score --rollup-memory 1023 x
+expect_rc "usage: size overflow" 2 $BIN score --chunk-size 9999999999G x
 expect_rc "usage: verify option on score" 2 $BIN score --on 2021-01-01 x
 expect_rc "help" 0 $BIN score --help
 expect_rc "version" 0 $BIN --version
