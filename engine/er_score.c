@@ -125,15 +125,16 @@ static inline int tier_of(const er_cert *c)
 	return t > 3 ? 3 : t;
 }
 
-/* Look a party up by id; when the id is absent or unknown, by name and
- * country if a name is given (name may be empty to forbid name matching). */
-static const er_party *find_party(const er_tables *t, er_field id, er_field name,
+/* Look a party up by its started id look-up; when the id is absent or
+ * unknown, by name and country if a name is given (name may be empty to
+ * forbid name matching). */
+static const er_party *find_party(const er_tables *t, const er_id_probe *id, er_field name,
                                   er_field country, uint8_t *match)
 {
 	const er_party *p = NULL;
 	*match = ER_MATCH_ABSENT;
-	if (id.n) {
-		p = er_tables_find_id(t, id.p, id.n);
+	if (id->n) {
+		p = er_tables_id_finish(t, id);
 		*match = p ? ER_MATCH_ID : ER_MATCH_NONE;
 	}
 	if (!p && name.n) {
@@ -221,11 +222,14 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	res->reject_col = -1;
 
 	/* the id look-ups below miss the cache; start them all now */
-	static const int id_cols[] = { ER_COL_IMPORTER_ID, ER_COL_SHIPPER_ID, ER_COL_MANUFACTURER_ID,
-	                               ER_COL_CARRIER_SCAC, ER_COL_FORWARDER_ID };
-	for (size_t i = 0; i < sizeof id_cols / sizeof id_cols[0]; i++) {
+	enum { Q_IMP, Q_SHP, Q_MFR, Q_CAR, Q_FWD, Q_N };
+	static const int id_cols[Q_N] = { ER_COL_IMPORTER_ID, ER_COL_SHIPPER_ID,
+	                                  ER_COL_MANUFACTURER_ID, ER_COL_CARRIER_SCAC,
+	                                  ER_COL_FORWARDER_ID };
+	er_id_probe idq[Q_N];
+	for (int i = 0; i < Q_N; i++) {
 		er_field f = field(row, id_cols[i]);
-		er_tables_prefetch_id(t, f.p, f.n);
+		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
@@ -288,17 +292,17 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	er_field shp_country = field(row, ER_COL_SHIPPER_COUNTRY);
 	if (!shp_country.n)
 		shp_country = origin;
-	const er_party *imp = find_party(t, field(row, ER_COL_IMPORTER_ID),
+	const er_party *imp = find_party(t, &idq[Q_IMP],
 	                                 field(row, ER_COL_IMPORTER_NAME), none,
 	                                 &res->match[ER_ROLE_IMPORTER]);
-	const er_party *shp = find_party(t, field(row, ER_COL_SHIPPER_ID),
+	const er_party *shp = find_party(t, &idq[Q_SHP],
 	                                 field(row, ER_COL_SHIPPER_NAME), shp_country,
 	                                 &res->match[ER_ROLE_SHIPPER]);
-	const er_party *mfr = find_party(t, field(row, ER_COL_MANUFACTURER_ID), none, none,
+	const er_party *mfr = find_party(t, &idq[Q_MFR], none, none,
 	                                 &res->match[ER_ROLE_MANUFACTURER]);
-	const er_party *car = find_party(t, field(row, ER_COL_CARRIER_SCAC), none, none,
+	const er_party *car = find_party(t, &idq[Q_CAR], none, none,
 	                                 &res->match[ER_ROLE_CARRIER]);
-	const er_party *fwd = find_party(t, field(row, ER_COL_FORWARDER_ID), none, none,
+	const er_party *fwd = find_party(t, &idq[Q_FWD], none, none,
 	                                 &res->match[ER_ROLE_FORWARDER]);
 	const er_party *const found[] = { imp, shp, mfr, car, fwd };
 	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)

@@ -983,20 +983,24 @@ static inline const idslot *id_home(const er_tables *t, uint64_t h)
 	return &t->by_id.s[(size_t)h & t->by_id.mask];
 }
 
-void er_tables_prefetch_id(const er_tables *t, const char *id, size_t n)
+er_id_probe er_tables_id_start(const er_tables *t, const char *id, size_t n)
 {
-	if (t && t->nparties && id && n)
-		__builtin_prefetch(id_home(t, hash_bytes(id, n, 0)));
+	er_id_probe q = { id, id ? n : 0, 0 };
+	if (t && t->nparties && q.n) {
+		q.h = hash_bytes(id, n, 0);
+		__builtin_prefetch(id_home(t, q.h));
+	}
+	return q;
 }
 
-const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
+const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q)
 {
-	if (!t || !t->nparties || !id || !n)
+	if (!t || !t->nparties || !q->n)
 		return NULL;
-	uint64_t h = hash_bytes(id, n, 0);
+	const char *id = q->id;
+	size_t n = q->n, mask = t->by_id.mask;
 	const idslot *base = t->by_id.s;
-	size_t mask = t->by_id.mask;
-	for (size_t j = (size_t)h & mask;; j = (j + 1) & mask) {
+	for (size_t j = (size_t)q->h & mask;; j = (j + 1) & mask) {
 		const idslot *s = &base[j];
 		if (!s->val)
 			return NULL;
@@ -1009,6 +1013,12 @@ const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
 				return p;
 		}
 	}
+}
+
+const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
+{
+	er_id_probe q = er_tables_id_start(t, id, n);
+	return er_tables_id_finish(t, &q);
 }
 
 const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,

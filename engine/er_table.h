@@ -39,10 +39,17 @@ typedef struct er_party {
 /* Find by exact party id (case-sensitive bytes). NULL if absent. */
 const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n);
 
-/* Start loading the cache line a look-up of id will read (a hint: no effect
- * on results). Scoring issues these first, so the misses of a row's five
- * look-ups overlap with each other and with the row's validation. */
-void er_tables_prefetch_id(const er_tables *t, const char *id, size_t n);
+/* The same look-up in two steps: start hashes the id and begins loading the
+ * cache line the look-up reads; finish completes it (same answer as
+ * er_tables_find_id). Scoring starts a row's five look-ups first, so their
+ * cache misses overlap with each other and with the row's validation. */
+typedef struct er_id_probe {
+	const char *id;
+	size_t n;
+	uint64_t h;
+} er_id_probe;
+er_id_probe er_tables_id_start(const er_tables *t, const char *id, size_t n);
+const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q);
 
 /* Find by name + country: name is normalized here (er_name_normalize) and
  * compared with each party's normalized name; country (alpha-2, any case)
