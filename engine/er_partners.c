@@ -27,15 +27,6 @@
 enum { K_ID = 0, K_NAME = 1 };
 enum { PSTR_KEY, PSTR_NAME, PSTR_CC, PSTR_N };
 
-static er_field field(const er_row *row, int col)
-{
-	er_field f = row->f[col];
-	if (!f.p)
-		f.n = 0;
-	er_trim(&f.p, &f.n);
-	return f;
-}
-
 static int put_str(er_buf *b, er_field f)
 {
 	if (f.n > UINT32_MAX) {
@@ -74,26 +65,27 @@ int er_partners_encode(er_buf *b, const er_row *row, const er_result *res, uint6
 	(void)res;
 	(void)line;
 	int32_t day;
-	er_field ad = field(row, ER_COL_ARRIVAL_DATE);
+	er_field ad = er_row_field(row, ER_COL_ARRIVAL_DATE);
 	if (er_parse_date(ad.p, ad.n, &day) < 0)
 		return 0; /* er_score_row validated it; nothing to audit otherwise */
 	size_t start = b->len;
 	er_field none = { "", 0 };
-	er_field cc = field(row, ER_COL_SHIPPER_COUNTRY);
+	er_field cc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	if (!cc.n)
-		cc = field(row, ER_COL_ORIGIN_COUNTRY);
+		cc = er_row_field(row, ER_COL_ORIGIN_COUNTRY);
 	int count = 0;
 	if (er_buf_append(b, &day, sizeof day) < 0 || er_buf_putc(b, 0) < 0)
 		goto fail;
 	size_t count_at = b->len - 1;
-	if (put_party(b, ER_ROLE_IMPORTER, field(row, ER_COL_IMPORTER_ID),
-	              field(row, ER_COL_IMPORTER_NAME), none, &count) < 0 ||
-	    put_party(b, ER_ROLE_SHIPPER, field(row, ER_COL_SHIPPER_ID),
-	              field(row, ER_COL_SHIPPER_NAME), cc, &count) < 0 ||
-	    put_party(b, ER_ROLE_MANUFACTURER, field(row, ER_COL_MANUFACTURER_ID), none, none,
+	if (put_party(b, ER_ROLE_IMPORTER, er_row_field(row, ER_COL_IMPORTER_ID),
+	              er_row_field(row, ER_COL_IMPORTER_NAME), none, &count) < 0 ||
+	    put_party(b, ER_ROLE_SHIPPER, er_row_field(row, ER_COL_SHIPPER_ID),
+	              er_row_field(row, ER_COL_SHIPPER_NAME), cc, &count) < 0 ||
+	    put_party(b, ER_ROLE_MANUFACTURER, er_row_field(row, ER_COL_MANUFACTURER_ID), none, none,
 	              &count) < 0 ||
-	    put_party(b, ER_ROLE_CARRIER, field(row, ER_COL_CARRIER_SCAC), none, none, &count) < 0 ||
-	    put_party(b, ER_ROLE_FORWARDER, field(row, ER_COL_FORWARDER_ID), none, none,
+	    put_party(b, ER_ROLE_CARRIER, er_row_field(row, ER_COL_CARRIER_SCAC), none, none,
+	              &count) < 0 ||
+	    put_party(b, ER_ROLE_FORWARDER, er_row_field(row, ER_COL_FORWARDER_ID), none, none,
 	              &count) < 0)
 		goto fail;
 	b->p[count_at] = (char)count;

@@ -93,24 +93,15 @@ static size_t cr_len(const char *rec)
 	       rd32(rec + CR_ILEN);
 }
 
-static er_field trimmed(const er_row *row, int col)
-{
-	er_field f = row->f[col];
-	if (!f.p)
-		f.n = 0;
-	er_trim(&f.p, &f.n);
-	return f;
-}
-
 /* Append the shipper's identity for counting distinct shippers: "I" +
  * shipper_id, else "N" + normalized shipper_name + "/" + shipper_country
  * (upper-case), else "" (all unidentified shippers of a consolidation count
  * as one). */
 static int put_shipper_key(er_buf *b, const er_row *row)
 {
-	er_field id = trimmed(row, ER_COL_SHIPPER_ID);
-	er_field name = trimmed(row, ER_COL_SHIPPER_NAME);
-	er_field cc = trimmed(row, ER_COL_SHIPPER_COUNTRY);
+	er_field id = er_row_field(row, ER_COL_SHIPPER_ID);
+	er_field name = er_row_field(row, ER_COL_SHIPPER_NAME);
+	er_field cc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	if (id.n) {
 		if (er_buf_reserve(b, 1 + id.n) < 0)
 			return -1;
@@ -141,7 +132,7 @@ int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_
 {
 	(void)line; /* input order is the order of merging */
 	size_t start = b->len;
-	er_field lt = trimmed(row, ER_COL_LOAD_TYPE);
+	er_field lt = er_row_field(row, ER_COL_LOAD_TYPE);
 	int flags = (res->front_of_line ? F_FRONT : 0) | (res->shipper_certified ? F_CERT : 0);
 	if (er_ieq(lt.p, lt.n, "LCL"))
 		flags |= F_LCL;
@@ -149,9 +140,9 @@ int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_
 		flags |= F_FCL;
 	int lane = res->lane >= 0 && res->lane < ER_NLANES ? res->lane : ER_LANE_GREEN;
 	int score = res->score < 0 ? 0 : res->score > 255 ? 255 : res->score;
-	er_field id = trimmed(row, ER_COL_SHIPMENT_ID);
-	er_field mbl = trimmed(row, ER_COL_MASTER_BILL);
-	er_field cont = trimmed(row, ER_COL_CONTAINER_ID);
+	er_field id = er_row_field(row, ER_COL_SHIPMENT_ID);
+	er_field mbl = er_row_field(row, ER_COL_MASTER_BILL);
+	er_field cont = er_row_field(row, ER_COL_CONTAINER_ID);
 	const er_field *key = mbl.n ? &mbl : &cont;
 	size_t is = strnlen(res->importer_status, sizeof res->importer_status);
 	size_t ss = strnlen(res->shipper_status, sizeof res->shipper_status);

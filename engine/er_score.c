@@ -56,14 +56,6 @@ const char *er_reject_name(int rej)
 
 enum mode { M_UNKNOWN, M_VESSEL, M_TRUCK, M_RAIL, M_AIR };
 
-static inline er_field field(const er_row *row, int col)
-{
-	er_field f = row->f[col];
-	if (f.n)
-		er_trim(&f.p, &f.n);
-	return f;
-}
-
 static int norm_mode(er_field m)
 {
 	if (m.n == 0)
@@ -103,7 +95,7 @@ static inline int reject(er_result *res, int why, int col)
 /* Optional non-negative number: absent is fine. */
 static inline int check_number(const er_row *row, int col, er_result *res)
 {
-	er_field f = field(row, col);
+	er_field f = er_row_field(row, col);
 	if (f.n && !er_number_valid(f.p, f.n))
 		return reject(res, ER_REJ_INVALID_NUMBER, col);
 	return 0;
@@ -228,17 +220,17 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	                                  ER_COL_FORWARDER_ID };
 	er_id_probe idq[Q_N];
 	for (int i = 0; i < Q_N; i++) {
-		er_field f = field(row, id_cols[i]);
+		er_field f = er_row_field(row, id_cols[i]);
 		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
-	er_field sid = field(row, ER_COL_SHIPMENT_ID);
+	er_field sid = er_row_field(row, ER_COL_SHIPMENT_ID);
 	if (!sid.n) {
 		reject(res, ER_REJ_MISSING_REQUIRED, ER_COL_SHIPMENT_ID);
 		return ER_E_ROW;
 	}
-	er_field arr = field(row, ER_COL_ARRIVAL_DATE);
+	er_field arr = er_row_field(row, ER_COL_ARRIVAL_DATE);
 	int32_t day;
 	if (!arr.n) {
 		reject(res, ER_REJ_MISSING_REQUIRED, ER_COL_ARRIVAL_DATE);
@@ -249,7 +241,7 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		return ER_E_ROW;
 	}
 	/* hs_code: dots and spaces are layout ("8471.30.0100"); the rest 1-10 digits. */
-	er_field hs = field(row, ER_COL_HS_CODE);
+	er_field hs = er_row_field(row, ER_COL_HS_CODE);
 	char hsd[10];
 	size_t nhs = 0;
 	for (size_t i = 0; i < hs.n; i++) {
@@ -270,8 +262,8 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	    check_number(row, ER_COL_GROSS_WEIGHT_KG, res) < 0 ||
 	    check_number(row, ER_COL_QUANTITY, res) < 0)
 		return ER_E_ROW;
-	er_field filed = field(row, ER_COL_FILED_AT);
-	er_field dep = field(row, ER_COL_DEPARTURE_AT);
+	er_field filed = er_row_field(row, ER_COL_FILED_AT);
+	er_field dep = er_row_field(row, ER_COL_DEPARTURE_AT);
 	int64_t filed_s = 0, dep_s = 0;
 	if (filed.n && er_parse_timestamp(filed.p, filed.n, &filed_s) < 0) {
 		reject(res, ER_REJ_INVALID_DATE, ER_COL_FILED_AT);
@@ -284,19 +276,19 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 
 	int sum = 0;
 	const int *pts = r->points;
-	er_field origin = field(row, ER_COL_ORIGIN_COUNTRY);
+	er_field origin = er_row_field(row, ER_COL_ORIGIN_COUNTRY);
 	er_field none = { NULL, 0 };
 
 	/* ---- parties: all look-ups first, then their certifications are
 	 * fetched together (each is a likely cache miss; this overlaps them) ---- */
-	er_field shp_country = field(row, ER_COL_SHIPPER_COUNTRY);
+	er_field shp_country = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	if (!shp_country.n)
 		shp_country = origin;
 	const er_party *imp = find_party(t, &idq[Q_IMP],
-	                                 field(row, ER_COL_IMPORTER_NAME), none,
+	                                 er_row_field(row, ER_COL_IMPORTER_NAME), none,
 	                                 &res->match[ER_ROLE_IMPORTER]);
 	const er_party *shp = find_party(t, &idq[Q_SHP],
-	                                 field(row, ER_COL_SHIPPER_NAME), shp_country,
+	                                 er_row_field(row, ER_COL_SHIPPER_NAME), shp_country,
 	                                 &res->match[ER_ROLE_SHIPPER]);
 	const er_party *mfr = find_party(t, &idq[Q_MFR], none, none,
 	                                 &res->match[ER_ROLE_MANUFACTURER]);
@@ -385,7 +377,7 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		fire(res, ER_R_FWD_CTPAT, pts[ER_R_FWD_CTPAT], &sum);
 
 	/* ---- cargo ---- */
-	er_field lt = field(row, ER_COL_LOAD_TYPE);
+	er_field lt = er_row_field(row, ER_COL_LOAD_TYPE);
 	if (er_ieq(lt.p, lt.n, "LCL"))
 		fire(res, ER_R_LCL, pts[ER_R_LCL], &sum);
 	const er_field *desc = &row->f[ER_COL_DESCRIPTION];
@@ -393,7 +385,7 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		fire(res, ER_R_VAGUE_DESC, pts[ER_R_VAGUE_DESC], &sum);
 	if (nhs < 6)
 		fire(res, ER_R_NO_HS, pts[ER_R_NO_HS], &sum);
-	int mode = norm_mode(field(row, ER_COL_MODE));
+	int mode = norm_mode(er_row_field(row, ER_COL_MODE));
 	/* 24-hour rule: exactly window_hours before departure is on time. */
 	if (mode == M_VESSEL && filed.n && dep.n && filed_s > dep_s - r->window_secs)
 		fire(res, ER_R_LATE_FILING, pts[ER_R_LATE_FILING], &sum);
@@ -415,7 +407,7 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		if (origin.n) {
 			from_mx = er_ieq(origin.p, origin.n, "MX");
 		} else {
-			er_field lp = field(row, ER_COL_LADING_PORT);
+			er_field lp = er_row_field(row, ER_COL_LADING_PORT);
 			from_mx = lp.n >= 2 && er_ieq(lp.p, 2, "MX");
 		}
 		if (!from_mx || (mfr && good_standing(er_party_cert_on(mfr, day, 1)))) {

@@ -94,4 +94,15 @@ static inline void er_trim(const char **p, size_t *n)
 	er_trim_slow(p, n);
 }
 
+/* Column col of a parsed row with its blanks trimmed (an absent field is empty). */
+static inline er_field er_row_field(const er_row *row, int col)
+{
+	er_field f = row->f[col];
+	if (!f.p)
+		f.n = 0;
+	else if (f.n)
+		er_trim(&f.p, &f.n);
+	return f;
+}
+
 #endif
