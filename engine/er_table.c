@@ -432,6 +432,12 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 		*st = ER_E_FORMAT;
 		return -1;
 	}
+	if (c->nfields && n != c->nfields) { /* rows after the header match it */
+		er_errf(err, errlen, "%s:%llu: expected %d fields, got %d", c->path,
+		       (unsigned long long)rec->line, c->nfields, n);
+		*st = ER_E_FORMAT;
+		return -1;
+	}
 	*nf = n;
 	return 1;
 }
@@ -1181,10 +1187,6 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 			break;
 		unsigned long long ln = (unsigned long long)line;
 		st = ER_E_FORMAT;
-		if (nf != c.nfields) {
-			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d", path, ln, c.nfields, nf);
-			goto out;
-		}
 		er_field f[M_NCOLS];
 		for (int i = 0; i < M_NCOLS; i++)
 			f[i] = fv[col[i]];
@@ -1294,12 +1296,6 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 			goto out;
 		if (r == 0)
 			break;
-		if (nf != c.nfields) {
-			st = ER_E_FORMAT;
-			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d", path,
-			       (unsigned long long)line, c.nfields, nf);
-			goto out;
-		}
 		if (nrows == cap) {
 			size_t ncap = cap ? cap * 2 : 1024;
 			prow *nr = realloc(rows, ncap * sizeof *nr);
