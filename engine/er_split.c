@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "er_util.h"
+
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -81,19 +83,16 @@ void er_recbuf_free(er_recbuf *rb)
 	memset(rb, 0, sizeof *rb);
 }
 
+/* Room for extra record bytes: the same growth as every er_buf. */
 static int rb_reserve(er_recbuf *rb, size_t extra)
 {
 	if (rb->cap - rb->len >= extra)
 		return 0;
-	size_t need = rb->len + extra;
-	size_t cap = rb->cap ? rb->cap : 4096;
-	while (cap < need)
-		cap *= 2;
-	char *p = realloc(rb->buf, cap);
-	if (!p)
+	er_buf b = { rb->buf, rb->len, rb->cap };
+	if (er_buf_grow(&b, extra) < 0)
 		return -1;
-	rb->buf = p;
-	rb->cap = cap;
+	rb->buf = b.p;
+	rb->cap = b.cap;
 	return 0;
 }
 
