@@ -47,7 +47,7 @@ deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "error: could not install$$missing" >&2; exit 1; }; fi
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 

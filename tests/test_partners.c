@@ -15,6 +15,7 @@
 
 #include "er_rollup.h"
 #include "er_rules.h"
+#include "test_helpers.h"
 
 #define FIX "tests/fixtures/rollup/"
 
@@ -80,19 +81,6 @@ static void encode(const env *e, er_buf *b, const char *const *kv)
 	er_result res;
 	assert_int_equal(er_score_row(e->t, e->r, &row, &res), ER_OK);
 	assert_int_equal(er_partners_encode(b, &row, &res, 2), 0);
-}
-
-static int emit_buf(void *ctx, const char *p, size_t n)
-{
-	return er_buf_append(ctx, p, n);
-}
-
-static int emit_fail(void *ctx, const char *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return -1;
 }
 
 static const char *const s1[] = { "id=S1", "date=2023-01-15", "imp=IMP-A", "shp=SHP-BR",

@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "er_reader.h"
+#include "test_helpers.h"
 
 /* Temp directory shared by the tests (set up once per run). */
 static char g_dir[64];
@@ -132,15 +133,6 @@ static void path_of(char *path, size_t len, const char *name)
 {
 	int k = snprintf(path, len, "%s/%s", g_dir, name);
 	assert_true(k > 0 && (size_t)k < len);
-}
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	if (n)
-		assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
 }
 
 static void slurp(const char *path, struct bytes *b)

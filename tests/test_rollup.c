@@ -16,6 +16,7 @@
 
 #include "er_rollup.h"
 #include "er_rules.h"
+#include "test_helpers.h"
 
 #define FIX "tests/fixtures/rollup/"
 
@@ -56,19 +57,6 @@ static void encode(er_buf *b, const trow *t)
 	snprintf(res.importer_status, sizeof res.importer_status, "%s", t->imp_st ? t->imp_st : "unknown");
 	snprintf(res.shipper_status, sizeof res.shipper_status, "%s", t->shp_st ? t->shp_st : "unknown");
 	assert_int_equal(er_rollup_encode(b, &row, &res, 2), 0);
-}
-
-static int emit_buf(void *ctx, const char *p, size_t n)
-{
-	return er_buf_append(ctx, p, n);
-}
-
-static int emit_fail(void *ctx, const char *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return -1;
 }
 
 static er_rules *load_rules(void)

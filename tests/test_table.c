@@ -15,6 +15,7 @@
 
 #include "er_table.h"
 #include "er_util.h"
+#include "test_helpers.h"
 
 #define FIX_PLAIN "tests/fixtures/tables/participants.csv"
 #define FIX_GZ "tests/fixtures/tables/participants.csv.gz"
@@ -30,14 +31,6 @@ static int32_t D(const char *s)
 	if (er_parse_date(s, strlen(s), &d) < 0)
 		fail_msg("bad test date %s", s);
 	return d;
-}
-
-static void write_file(const char *path, const char *data, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
 }
 
 static const er_party *by_id(const er_tables *t, const char *id)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "er_verify.h"
+#include "test_helpers.h"
 
 #define FIX "tests/fixtures/rollup/"
 
@@ -31,19 +32,6 @@ static int teardown(void **state)
 {
 	er_tables_free(*state);
 	return 0;
-}
-
-static int emit_buf(void *ctx, const char *p, size_t n)
-{
-	return er_buf_append(ctx, p, n);
-}
-
-static int emit_fail(void *ctx, const char *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return -1;
 }
 
 static int32_t day(const char *s)
