@@ -21,10 +21,11 @@
  * probability descending, and each is already in key order. No global
  * comparison sort happens: the probability depends only on the per-lane
  * counts, so distinct printed values are few. The key space is cut into
- * PARTS_PER_CPU ranges per CPU (at most MAX_PARTS), which one thread per CPU
- * takes in turn and merges; a bucket's lines are then emitted range after
- * range. Several ranges per thread keep the CPUs busy to the end when one of
- * them runs slower (a shared machine), which one range per CPU did not.
+ * PARTS_PER_CPU ranges per end-phase thread (er_rollup_set_threads; at most
+ * MAX_PARTS), which the threads take in turn and merge; a bucket's lines are
+ * then emitted range after range. Several ranges per thread keep the CPUs
+ * busy to the end when one of them runs slower (a shared machine), which one
+ * range per CPU did not.
  *
  * Buckets (queue entries, consolidation lines) are chains of blocks in a
  * spill file plus an in-memory tail (see "bucket streams").

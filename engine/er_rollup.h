@@ -50,9 +50,9 @@ void er_rollup_file_done(er_rollup *r, int ok);
 /* Final outputs (CSV with header), through emit in pieces of up to 64 KiB
  * (larger blocks pass whole). -1 on a spill error (sticky, errno set) or
  * when emit fails (not sticky: a retry with a working sink gives the whole
- * output). write_consolidations merges the key ranges on up to one thread
- * per CPU (at most 4), joined before it returns; emit is called only from
- * the calling thread. */
+ * output). write_consolidations merges the key ranges on the threads set by
+ * er_rollup_set_threads (at most 16), joined before it returns; emit is
+ * called only from the calling thread. */
 int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx);
 int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx);
 /* Number of consolidations (for the summary), as counted by the last
