@@ -84,6 +84,7 @@ unit: $(TEST_BIN)
 
 e2e: $(BIN) $(GEN)
 	BUILD=$(BUILD) sh tests/e2e.sh
+	BUILD=$(BUILD) sh tests/match.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 

@@ -173,9 +173,18 @@ static int hidx_reserve(hidx *x)
 
 /* ============================================================ aggregates */
 
-/* How a party matched the table; larger is stronger. */
-enum { M_NONE = 0, M_NAME = 1, M_ID = 2 };
-static const char *const match_names[] = { "none", "name", "id" };
+/* How strongly a party matched the table (enum er_match), for keeping the
+ * strongest of its rows: an unknown id seen once with a member's name is
+ * reported as a conflict. */
+static int match_rank(int m)
+{
+	switch (m) {
+	case ER_MATCH_ID: return 3;
+	case ER_MATCH_NAME: return 2;
+	case ER_MATCH_CONFLICT: return 1;
+	default: return 0;
+	}
+}
 static const char *const role_names[ER_NROLES] = {
 	"importer", "shipper", "manufacturer", "carrier", "forwarder",
 };
@@ -323,7 +332,8 @@ static int add_party(er_partners *pp, const pref *r, int32_t day, uint64_t stamp
 {
 	const er_tables *t = pp->t;
 	const er_party *tp;
-	int match, kind = K_ID;
+	int kind = K_ID;
+	uint8_t match;
 	const char *key;
 	size_t kn;
 	er_field cc = r->s[PSTR_CC];
@@ -334,37 +344,31 @@ static int add_party(er_partners *pp, const pref *r, int32_t day, uint64_t stamp
 			return -1;
 	}
 	cc.p = pp->cc.p;
-	if (r->kind == K_ID) {
-		/* as the scorer does: an unknown id falls back to the name, if any */
-		tp = er_tables_find_id(t, r->s[PSTR_KEY].p, r->s[PSTR_KEY].n);
-		match = tp ? M_ID : M_NONE;
-		if (!tp && r->s[PSTR_NAME].n &&
-		    (tp = er_tables_find_name(t, r->s[PSTR_NAME].p, r->s[PSTR_NAME].n, cc.p, cc.n)))
-			match = M_NAME;
-		key = tp ? tp->id : r->s[PSTR_KEY].p;
-		kn = tp ? strlen(tp->id) : r->s[PSTR_KEY].n;
+	/* the scorer's rule (er_tables_match): a given id decides */
+	er_field name = r->kind == K_ID ? r->s[PSTR_NAME] : r->s[PSTR_KEY];
+	er_id_probe q = r->kind == K_ID ? er_tables_id_start(t, r->s[PSTR_KEY].p, r->s[PSTR_KEY].n)
+	                                : er_tables_id_start(t, NULL, 0);
+	tp = er_tables_match(t, &q, name.p, name.n, cc.p, cc.n, &match);
+	if (tp) {
+		key = tp->id;
+		kn = strlen(tp->id);
+	} else if (r->kind == K_ID) {
+		key = r->s[PSTR_KEY].p;
+		kn = r->s[PSTR_KEY].n;
 	} else {
-		tp = er_tables_find_name(t, r->s[PSTR_KEY].p, r->s[PSTR_KEY].n, cc.p, cc.n);
-		if (tp) {
-			match = M_NAME;
-			key = tp->id;
-			kn = strlen(tp->id);
-		} else {
-			/* "name:" + normalized name (+ "/" + country) */
-			size_t n = r->s[PSTR_KEY].n, cap = n * 5 + 1;
-			er_buf *b = &pp->key;
-			b->len = 0;
-			if (er_buf_reserve(b, 5 + cap + 1 + cc.n) < 0)
-				return -1;
-			memcpy(b->p, "name:", 5);
-			b->len = 5 + er_name_normalize(r->s[PSTR_KEY].p, n, b->p + 5, cap);
-			if (cc.n && (er_buf_putc(b, '/') < 0 || er_buf_append(b, cc.p, cc.n) < 0))
-				return -1;
-			match = M_NONE;
-			kind = K_NAME;
-			key = b->p;
-			kn = b->len;
-		}
+		/* "name:" + normalized name (+ "/" + country) */
+		size_t n = r->s[PSTR_KEY].n, cap = n * 5 + 1;
+		er_buf *b = &pp->key;
+		b->len = 0;
+		if (er_buf_reserve(b, 5 + cap + 1 + cc.n) < 0)
+			return -1;
+		memcpy(b->p, "name:", 5);
+		b->len = 5 + er_name_normalize(r->s[PSTR_KEY].p, n, b->p + 5, cap);
+		if (cc.n && (er_buf_putc(b, '/') < 0 || er_buf_append(b, cc.p, cc.n) < 0))
+			return -1;
+		kind = K_NAME;
+		key = b->p;
+		kn = b->len;
 	}
 	ptab *st = &pp->stage;
 	long long idx = pagg_get(st, kind, key, kn);
@@ -373,8 +377,8 @@ static int add_party(er_partners *pp, const pref *r, int32_t day, uint64_t stamp
 	pagg *a = &st->a[idx];
 	if (tp)
 		a->tp = tp;
-	if (match > a->match)
-		a->match = (uint8_t)match;
+	if (!a->match || match_rank(match) > match_rank(a->match))
+		a->match = match;
 	a->roles |= (uint8_t)(1u << r->role);
 	if (!tp) {
 		er_field nm = r->kind == K_NAME ? r->s[PSTR_KEY] : r->s[PSTR_NAME];
@@ -436,7 +440,7 @@ static int ptab_commit(ptab *dst, const ptab *src)
 		pagg *d = &dst->a[idx];
 		if (s->tp)
 			d->tp = s->tp;
-		if (s->match > d->match)
+		if (!d->match || match_rank(s->match) > match_rank(d->match))
 			d->match = s->match;
 		d->roles |= s->roles;
 		if (keep_text(dst, (size_t)idx, 0, src->text.p + s->name_off, s->name_len) < 0 ||
@@ -526,7 +530,7 @@ int er_partners_write(er_partners *p, er_emit_fn emit, void *ctx)
 		er_format_date(a->first, first);
 		er_format_date(a->last, last);
 		if (er_buf_csv_field(&b, rows[i].key, a->key_len, ',') < 0 ||
-		    er_buf_printf(&b, ",%s,", match_names[a->match]) < 0 ||
+		    er_buf_printf(&b, ",%s,", er_match_name(a->match)) < 0 ||
 		    er_buf_csv_field(&b, name, name_len, ',') < 0 || er_buf_putc(&b, ',') < 0 ||
 		    er_buf_csv_field(&b, cc, cc_len, ',') < 0 || er_buf_putc(&b, ',') < 0)
 			goto out;

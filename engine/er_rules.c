@@ -31,7 +31,7 @@
 /* Reason codes double as [points] keys, so their names live with the loader. */
 static const char *const reason_names[ER_NREASONS] = {
 	"IMP_CTPAT_T1", "IMP_CTPAT_T2", "IMP_CTPAT_T3", "IMP_SUSPENDED", "IMP_REMOVED",
-	"IMP_UNKNOWN", "SHP_CTPAT", "SHP_MRA", "SHP_AEO_UNRECOGNIZED", "SHP_UNKNOWN",
+	"IMP_UNKNOWN", "ID_NAME_CONFLICT", "SHP_CTPAT", "SHP_MRA", "SHP_AEO_UNRECOGNIZED", "SHP_UNKNOWN",
 	"CARRIER_CTPAT", "FWD_CTPAT", "LCL", "VAGUE_DESC", "NO_HS", "LATE_FILING", "HS_WATCH",
 	"ORIGIN_WATCH", "FAST", "RANDOM"
 };

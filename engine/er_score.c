@@ -50,6 +50,17 @@ const char *er_reject_name(int rej)
 	return reject_names[rej];
 }
 
+static const char *const match_names[ER_NMATCH] = {
+	"-", "none", "id", "name", "conflict",
+};
+
+const char *er_match_name(int match)
+{
+	if (match < 0 || match >= ER_NMATCH)
+		return "?";
+	return match_names[match];
+}
+
 /* ------------------------------------------------------------------ */
 /* Field helpers                                                        */
 /* ------------------------------------------------------------------ */
@@ -115,25 +126,6 @@ static inline int tier_of(const er_cert *c)
 {
 	int t = c->tier ? c->tier : (c->status == ER_ST_VALIDATED ? 2 : 1);
 	return t > 3 ? 3 : t;
-}
-
-/* Look a party up by its started id look-up; when the id is absent or
- * unknown, by name and country if a name is given (name may be empty to
- * forbid name matching). */
-static const er_party *find_party(const er_tables *t, const er_id_probe *id, er_field name,
-                                  er_field country, uint8_t *match)
-{
-	const er_party *p = NULL;
-	*match = ER_MATCH_ABSENT;
-	if (id->n) {
-		p = er_tables_id_finish(t, id);
-		*match = p ? ER_MATCH_ID : ER_MATCH_NONE;
-	}
-	if (!p && name.n) {
-		p = er_tables_find_name(t, name.p, name.n, country.p, country.n);
-		*match = p ? ER_MATCH_NAME : ER_MATCH_NONE;
-	}
-	return p;
 }
 
 /* Join up to three parts with ':' into dst[cap], truncating. */
@@ -277,25 +269,26 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	int sum = 0;
 	const int *pts = r->points;
 	er_field origin = er_row_field(row, ER_COL_ORIGIN_COUNTRY);
-	er_field none = { NULL, 0 };
 
 	/* ---- parties: all look-ups first, then their certifications are
 	 * fetched together (each is a likely cache miss; this overlaps them) ---- */
 	er_field shp_country = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	if (!shp_country.n)
 		shp_country = origin;
-	const er_party *imp = find_party(t, &idq[Q_IMP],
-	                                 er_row_field(row, ER_COL_IMPORTER_NAME), none,
-	                                 &res->match[ER_ROLE_IMPORTER]);
-	const er_party *shp = find_party(t, &idq[Q_SHP],
-	                                 er_row_field(row, ER_COL_SHIPPER_NAME), shp_country,
-	                                 &res->match[ER_ROLE_SHIPPER]);
-	const er_party *mfr = find_party(t, &idq[Q_MFR], none, none,
-	                                 &res->match[ER_ROLE_MANUFACTURER]);
-	const er_party *car = find_party(t, &idq[Q_CAR], none, none,
-	                                 &res->match[ER_ROLE_CARRIER]);
-	const er_party *fwd = find_party(t, &idq[Q_FWD], none, none,
-	                                 &res->match[ER_ROLE_FORWARDER]);
+	er_field in = er_row_field(row, ER_COL_IMPORTER_NAME);
+	er_field sn = er_row_field(row, ER_COL_SHIPPER_NAME);
+	uint8_t *m = res->match;
+	/* importers in any country; shippers in their own (or the origin) */
+	const er_party *imp = er_tables_match(t, &idq[Q_IMP], in.p, in.n, NULL, 0,
+	                                      &m[ER_ROLE_IMPORTER]);
+	const er_party *shp = er_tables_match(t, &idq[Q_SHP], sn.p, sn.n, shp_country.p,
+	                                      shp_country.n, &m[ER_ROLE_SHIPPER]);
+	const er_party *mfr = er_tables_match(t, &idq[Q_MFR], NULL, 0, NULL, 0,
+	                                      &m[ER_ROLE_MANUFACTURER]);
+	const er_party *car = er_tables_match(t, &idq[Q_CAR], NULL, 0, NULL, 0,
+	                                      &m[ER_ROLE_CARRIER]);
+	const er_party *fwd = er_tables_match(t, &idq[Q_FWD], NULL, 0, NULL, 0,
+	                                      &m[ER_ROLE_FORWARDER]);
 	const er_party *const found[] = { imp, shp, mfr, car, fwd };
 	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
 		if (found[i])
@@ -327,6 +320,14 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		                : imp ? "not_in_force"
 		                : res->match[ER_ROLE_IMPORTER] == ER_MATCH_ABSENT ? "none" : "unknown";
 		put_status(res->importer_status, sizeof res->importer_status, s, NULL, NULL);
+	}
+
+	/* an unknown id under a listed party's name: possible identity misuse */
+	for (int k = 0; k < ER_NROLES; k++) {
+		if (m[k] == ER_MATCH_CONFLICT) {
+			fire(res, ER_R_ID_NAME_CONFLICT, pts[ER_R_ID_NAME_CONFLICT], &sum);
+			break;
+		}
 	}
 
 	/* ---- shipper side: shipper and manufacturer, the better one counts ---- */

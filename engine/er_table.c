@@ -1068,6 +1068,30 @@ const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t
 	return found;
 }
 
+const er_party *er_tables_match(const er_tables *t, const er_id_probe *id, const char *name,
+                                size_t nn, const char *cc, size_t cn, uint8_t *match)
+{
+	if (id->n) {
+		/* SPEC 2: names stand in only where there is no id; an unknown id
+		 * with a member's name is a borrowed identity, never that member */
+		const er_party *p = er_tables_id_finish(t, id);
+		if (p) {
+			*match = ER_MATCH_ID;
+			return p;
+		}
+		*match = nn && er_tables_find_name(t, name, nn, cc, cn) ? ER_MATCH_CONFLICT
+		                                                        : ER_MATCH_NONE;
+		return NULL;
+	}
+	if (!nn) {
+		*match = ER_MATCH_ABSENT;
+		return NULL;
+	}
+	const er_party *p = er_tables_find_name(t, name, nn, cc, cn);
+	*match = p ? ER_MATCH_NAME : ER_MATCH_NONE;
+	return p;
+}
+
 /* ================================================================ as-of */
 
 /* Standing used to pick among periods in force: higher is better. */

@@ -58,6 +58,18 @@ const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q);
 const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
                                     const char *country, size_t cn);
 
+/* Match one manifest party against the table (SPEC 2), the one rule the
+ * scorer and the partner audit share. id: the started look-up of the party's
+ * id column (n == 0 when the row gives none); name, nn: its name column (nn ==
+ * 0 when empty or when the column has no name); cc, cn: the country to match
+ * the name in (cn == 0: any country). A given id decides: found -> *match =
+ * ER_MATCH_ID; unknown -> the party is unknown (NULL), and *match =
+ * ER_MATCH_CONFLICT when the name is a listed party's, else ER_MATCH_NONE.
+ * With no id the name decides (ER_MATCH_NAME or ER_MATCH_NONE); with neither,
+ * ER_MATCH_ABSENT. Returns the party found, or NULL. */
+const er_party *er_tables_match(const er_tables *t, const er_id_probe *id, const char *name,
+                                size_t nn, const char *cc, size_t cn, uint8_t *match);
+
 /* The period in force on day (valid_from <= day < valid_to).
  * want: 1 = CTPAT only, 0 = foreign programs only, -1 = any. If several
  * programs have a period in force, the best standing wins

@@ -67,9 +67,9 @@ static char *put_uint(char *o, unsigned v)
 	return o;
 }
 
-/* match column: role letter = how that party matched: id, name, none (not
- * found), or '-' (no id or name given). E.g. "I=id;S=name;M=-;C=none;F=-". */
-static const char *const match_word[] = {"-", "none", "id", "name"};
+/* match column: role letter = how that party matched (er_match_name): id,
+ * name, none (not found), conflict (unknown id, listed name) or '-' (no id or
+ * name given). E.g. "I=id;S=name;M=-;C=none;F=-". */
 static const char role_char[ER_NROLES] = {'I', 'S', 'M', 'C', 'F'};
 
 int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim)
@@ -141,7 +141,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 			*o++ = ';';
 		*o++ = role_char[r];
 		*o++ = '=';
-		const char *mw = match_word[res->match[r] & 3];
+		const char *mw = er_match_name(res->match[r]);
 		size_t ml = strlen(mw);
 		memcpy(o, mw, ml);
 		o += ml;

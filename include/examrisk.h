@@ -104,7 +104,7 @@ const char *er_lane_name(int lane); /* "GREEN", "YELLOW", "RED" */
 /* Reason codes, in the fixed order they are printed. */
 enum er_reason {
 	ER_R_IMP_CTPAT_T1, ER_R_IMP_CTPAT_T2, ER_R_IMP_CTPAT_T3,
-	ER_R_IMP_SUSPENDED, ER_R_IMP_REMOVED, ER_R_IMP_UNKNOWN,
+	ER_R_IMP_SUSPENDED, ER_R_IMP_REMOVED, ER_R_IMP_UNKNOWN, ER_R_ID_NAME_CONFLICT,
 	ER_R_SHP_CTPAT, ER_R_SHP_MRA, ER_R_SHP_AEO_UNRECOGNIZED, ER_R_SHP_UNKNOWN,
 	ER_R_CARRIER_CTPAT, ER_R_FWD_CTPAT, ER_R_LCL, ER_R_VAGUE_DESC, ER_R_NO_HS,
 	ER_R_LATE_FILING, ER_R_HS_WATCH, ER_R_ORIGIN_WATCH, ER_R_FAST, ER_R_RANDOM,
@@ -130,8 +130,15 @@ enum er_reject {
 };
 const char *er_reject_name(int rej); /* "invalid_date", ... (snake_case codes) */
 
-/* How a party was matched against the participants table. */
-enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME };
+/* How a party was matched against the participants table (SPEC 2):
+ * ABSENT  no id and no name given ("-" in the match column);
+ * NONE    not found: an id that is unknown, or a name that fits no listed party;
+ * ID      found by its id; NAME found by name (the row gives no id for it);
+ * CONFLICT an id that is unknown, given with the name of a listed party:
+ *         the party stays unknown and ID_NAME_CONFLICT fires. */
+enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME,
+                ER_MATCH_CONFLICT, ER_NMATCH };
+const char *er_match_name(int match); /* "-", "none", "id", "name", "conflict" */
 
 /* Party roles scored. */
 enum er_role { ER_ROLE_IMPORTER, ER_ROLE_SHIPPER, ER_ROLE_MANUFACTURER,

@@ -11,10 +11,6 @@ GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
-golden() { # golden NAME ACTUAL EXPECTED
-	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$3"; ok; return; fi
-	if cmp -s "$2" "$3"; then ok; else bad "golden $1"; diff "$3" "$2" | head -10; fi
-}
 strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' "$1"; }
 lines() { wc -l <"$1" | tr -d ' '; }
 

@@ -15,3 +15,8 @@ expect_rc() {
 # same A B: identical files (shows the first differences when not)
 same() { cmp -s "$1" "$2" || { echo "    differ: $1 $2"; diff "$1" "$2" | head -5; return 1; }; }
 differ() { ! cmp -s "$1" "$2"; }
+# golden NAME ACTUAL EXPECTED: byte-exact, or with UPDATE_GOLDEN=1 rewrite EXPECTED
+golden() {
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$3"; ok; return; fi
+	if cmp -s "$2" "$3"; then ok; else bad "golden $1"; diff "$3" "$2" | head -10; fi
+}

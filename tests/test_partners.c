@@ -90,7 +90,8 @@ static const char *const s2[] = { "id=S2", "date=2023-05-10", "imp=IMP-A",
 static const char *const s3[] = { "id=S3", "date=2023-08-01", "imp_name=Beta Goods",
                                   "shp_name=Dragon Toys Co., Ltd.", "origin=CN", "mfr=SHP-BR",
                                   "fwd=FWD-Z", "scac=CAR-X", NULL };
-/* unknown importer id, known name: matched by name, as the scorer does */
+/* unknown importer id with a member's name: an unknown party of its own, in
+ * conflict (as the scorer has it), never the member ALPHA-1 */
 static const char *const s4[] = { "id=S4", "date=2023-08-01", "imp=IMP-OLD",
                                   "imp_name=Alpha Corp.", NULL };
 /* rows of a file that fails its integrity check */
@@ -104,13 +105,13 @@ static const char expected[] =
 	"last_arrival,program,status,tier,mra_recognized,compliant\n"
 	"IMP-A,id,Alpha Imports Inc,US,importer,2,1,2023-01-15,2023-05-10,CTPAT,suspended,,0,0\n"
 	"FWD-Z,id,Zeta Freight LLC,US,forwarder,1,1,2023-08-01,2023-08-01,CTPAT,removed,,0,0\n"
+	"IMP-OLD,conflict,Alpha Corp.,,importer,1,1,2023-08-01,2023-08-01,none,none,,0,0\n"
 	"name:BETA GOODS,none,Beta Goods,,importer,1,1,2023-08-01,2023-08-01,none,none,,0,0\n"
 	"name:DRAGON TOYS/CN,none,\"Dragon Toys Co., Ltd.\",CN,shipper,1,1,2023-08-01,"
 	"2023-08-01,none,none,,0,0\n"
 	"CAR-X,id,Xpress Lines,US,carrier,2,0,2023-01-15,2023-08-01,CTPAT,validated,2,0,1\n"
 	"SHP-BR,id,Sao Paulo Texteis Ltda,BR,shipper|manufacturer,2,1,2023-01-15,2023-08-01,"
 	"BR_OEA,certified,,1,1\n"
-	"ALPHA-1,name,Alpha Corp,US,importer,1,0,2023-08-01,2023-08-01,CTPAT,certified,1,0,1\n"
 	"SHP-DE,name,Berlin Werkzeug GmbH,DE,shipper,1,0,2023-05-10,2023-05-10,EU_AEO,"
 	"certified,,1,1\n";
 

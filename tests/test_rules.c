@@ -62,6 +62,8 @@ static const char *const base[] = {
 	"red = 0.9",                 /* 40 */
 	"yellow = 0.1",              /* 41 */
 	"green = 0.01",              /* 42 */
+	"[points]",                  /* 43: a section may be reopened */
+	"ID_NAME_CONFLICT = 12",     /* 44 */
 };
 #define NBASE (sizeof base / sizeof base[0])
 

@@ -5,7 +5,7 @@
  *
  * Fixture points (tests/fixtures/score/rules.ini): base 40, red 70,
  * yellow 50; T1 -10, T2 -20, T3 -30, SUSPENDED +20, REMOVED +30,
- * IMP_UNKNOWN +10, SHP_CTPAT -10, SHP_MRA -5, SHP_AEO_UNRECOGNIZED +1,
+ * IMP_UNKNOWN +10, ID_NAME_CONFLICT +12, SHP_CTPAT -10, SHP_MRA -5, SHP_AEO_UNRECOGNIZED +1,
  * SHP_UNKNOWN +5, CARRIER -2, FWD -3, LCL +4, VAGUE +6, NO_HS +7, LATE +8,
  * FAST -4; hs_watch 84 +1, 8471 +2, 847130 +3; origin_watch KP +9.
  * The test day D is 2020-03-10. */
@@ -224,8 +224,10 @@ static void test_importer_by_name(void **state)
 	} cases[] = {
 		{ NULL, "Acme Imports, Inc.", ER_MATCH_NAME, "CTPAT:certified:T1" },
 		{ NULL, "ACME IMPORTS", ER_MATCH_NAME, "CTPAT:certified:T1" },
-		/* an unknown id falls back to the name */
-		{ "BOGUS", "acme imports inc", ER_MATCH_NAME, "CTPAT:certified:T1" },
+		/* an unknown id never falls back to the name: the party is unknown
+		 * and the listed name makes it a conflict (ID_NAME_CONFLICT) */
+		{ "BOGUS", "acme imports inc", ER_MATCH_CONFLICT, "unknown" },
+		{ "BOGUS", "Nobody Trading Corp", ER_MATCH_NONE, "unknown" },
 		{ "BOGUS", NULL, ER_MATCH_NONE, "unknown" },
 		{ NULL, "Nobody Trading Corp", ER_MATCH_NONE, "unknown" },
 		/* a known id wins over the name */
@@ -242,7 +244,62 @@ static void test_importer_by_name(void **state)
 		    strcmp(res.importer_status, cases[i].status) != 0)
 			fail_msg("case %zu: match %d status %s", i, res.match[ER_ROLE_IMPORTER],
 			         res.importer_status);
+		assert_int_equal((res.fired & B(ID_NAME_CONFLICT)) != 0,
+		                 cases[i].match == ER_MATCH_CONFLICT);
 	}
+}
+
+/* The largest class of wrong credit (issue 9 item 1): an unknown importer id
+ * carrying a member's name got that member's tier. Now the party is unknown
+ * and the conflict itself is a risk signal; the same name without an id is
+ * still a name match. */
+static void test_id_name_conflict(void **state)
+{
+	(void)state;
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "99-0000000");
+	set(&row, ER_COL_IMPORTER_NAME, "Crown Goods Corp"); /* IMP3, Tier 3 */
+	er_result res = score_ok(&row);
+	/* 40 + IMP_UNKNOWN 10 + ID_NAME_CONFLICT 12 + SHP_UNKNOWN 5 */
+	expect(&res, B(IMP_UNKNOWN) | B(ID_NAME_CONFLICT) | B(SHP_UNKNOWN), 67, ER_LANE_YELLOW,
+	       "unknown id, member's name");
+	assert_int_equal(res.points[ER_R_ID_NAME_CONFLICT], 12);
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_CONFLICT);
+	assert_string_equal(er_match_name(res.match[ER_ROLE_IMPORTER]), "conflict");
+	assert_string_equal(res.importer_status, "unknown");
+
+	/* the same name with no id: a name match, Tier 3 credit */
+	set(&row, ER_COL_IMPORTER_ID, NULL);
+	res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T3) | B(SHP_UNKNOWN), 15, ER_LANE_GREEN, "name, no id");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_NAME);
+
+	/* shipper side: unknown id with a listed exporter's name, in its country */
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPPER_ID, "DE999");
+	set(&row, ER_COL_SHIPPER_NAME, "Rhein Export GmbH");
+	set(&row, ER_COL_SHIPPER_COUNTRY, "DE");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(ID_NAME_CONFLICT) | B(SHP_UNKNOWN), 67, ER_LANE_YELLOW,
+	       "unknown shipper id, member's name");
+	assert_int_equal(res.match[ER_ROLE_SHIPPER], ER_MATCH_CONFLICT);
+	assert_string_equal(res.shipper_status, "unknown");
+
+	/* both parties in conflict: the reason fires once */
+	set(&row, ER_COL_IMPORTER_ID, "99-0000000");
+	set(&row, ER_COL_IMPORTER_NAME, "Crown Goods Corp");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(ID_NAME_CONFLICT) | B(SHP_UNKNOWN), 67, ER_LANE_YELLOW,
+	       "both in conflict");
+
+	/* a known id with another member's name is simply that id */
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "IMP2");
+	set(&row, ER_COL_IMPORTER_NAME, "Crown Goods Corp");
+	res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T2) | B(SHP_UNKNOWN), 25, ER_LANE_GREEN, "known id");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_ID);
 }
 
 static void test_shipper_side(void **state)
@@ -308,7 +365,10 @@ static void test_shipper_matching(void **state)
 		/* no shipper_country: origin_country stands in */
 		{ NULL, "RHEIN EXPORT GMBH", NULL, "de", ER_MATCH_NAME, B(SHP_MRA) },
 		{ NULL, "Rhein Export GmbH", "FR", "DE", ER_MATCH_NONE, B(SHP_UNKNOWN) },
-		{ "UNKNOWN1", "Rhein Export GmbH", "DE", NULL, ER_MATCH_NAME, B(SHP_MRA) },
+		{ "UNKNOWN1", "Rhein Export GmbH", "DE", NULL, ER_MATCH_CONFLICT,
+		  B(SHP_UNKNOWN) | B(ID_NAME_CONFLICT) },
+		/* the name is listed in another country only: not a conflict */
+		{ "UNKNOWN1", "Rhein Export GmbH", "FR", NULL, ER_MATCH_NONE, B(SHP_UNKNOWN) },
 		{ "SHPN", "Rhein Export GmbH", "DE", NULL, ER_MATCH_ID, B(SHP_AEO_UNRECOGNIZED) },
 		{ "UNKNOWN1", NULL, "DE", NULL, ER_MATCH_NONE, B(SHP_UNKNOWN) },
 	};
@@ -871,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_importer_validity_window),
 		cmocka_unit_test(test_importer_suspension),
 		cmocka_unit_test(test_importer_by_name),
+		cmocka_unit_test(test_id_name_conflict),
 		cmocka_unit_test(test_shipper_side),
 		cmocka_unit_test(test_shipper_matching),
 		cmocka_unit_test(test_carrier_forwarder),
