@@ -112,6 +112,9 @@ static void usage_verify(FILE *f)
 	        "verify options:\n"
 	        "  --on DATE        status on this date, YYYY-MM-DD (default today)\n"
 	        "  --csv            machine-readable CSV\n"
+	        "  --role ROLE      only parties of that role, as a manifest column matches them:\n"
+	        "                   importer, exporter, manufacturer, carrier, forwarder, or\n"
+	        "                   shipper (exporter or manufacturer); default every role\n"
 	        "  --participants FILE, --mra FILE   tables (defaults in data/)\n");
 }
 
@@ -196,7 +199,7 @@ static int parse_size(const char *s, long lo, long hi, long *out)
 enum {
 	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
-	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_HELP
+	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_ROLE, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -223,6 +226,7 @@ static const struct option long_opts[] = {
 	{"rollup-memory", required_argument, NULL, O_ROLLUP_MEM},
 	{"on", required_argument, NULL, O_ON},
 	{"csv", no_argument, NULL, O_CSV},
+	{"role", required_argument, NULL, O_ROLE},
 	{"help", no_argument, NULL, O_HELP},
 	{NULL, 0, NULL, 0}
 };
@@ -239,7 +243,7 @@ static int allowed(const char *cmd, int opt)
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
-	       opt == O_QUIET;
+	       opt == O_ROLE || opt == O_QUIET;
 }
 
 static int stdout_emit(void *ctx, const char *p, size_t n)
@@ -277,6 +281,7 @@ int main(int argc, char **argv)
 	const char *participants = NULL, *mra = NULL, *rules_path = NULL;
 	const char *on = NULL;
 	int csv = 0;
+	unsigned roles = 0;
 	er_run_opts o;
 	er_run_opts_init(&o);
 	const char **maps = calloc((size_t)argc, sizeof *maps);
@@ -377,6 +382,16 @@ int main(int argc, char **argv)
 			break;
 		case O_ON: on = optarg; break;
 		case O_CSV: csv = 1; break;
+		case O_ROLE:
+			/* a table role, or "shipper": what a shipper column matches */
+			roles = !strcmp(optarg, "shipper") ? er_role_fits(ER_ROLE_SHIPPER)
+			                                   : er_table_role_parse(optarg, strlen(optarg));
+			if (!roles) {
+				fprintf(stderr, "%s verify: --role takes importer, exporter, manufacturer, "
+				        "carrier, forwarder or shipper (exporter or manufacturer)\n", prog);
+				goto usage_err;
+			}
+			break;
 		default: goto usage_err;
 		}
 	}
@@ -408,7 +423,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s verify: --on takes a date YYYY-MM-DD, not '%s'\n", prog, on);
 			goto usage_err;
 		}
-		int n = er_verify_run(t, (const char *const *)(argv + optind), nargs, day, csv,
+		int n = er_verify_run(t, (const char *const *)(argv + optind), nargs, day, csv, roles,
 		                      stdout_emit, NULL);
 		if (fflush(stdout) != 0 || n < 0) {
 			fprintf(stderr, "%s: error writing output\n", prog);

@@ -25,6 +25,9 @@
  * kind K_ID: key = the party id, name = the row's name for that role, if any.
  * kind K_NAME: key = the name as given (no id on the row). */
 enum { K_ID = 0, K_NAME = 1 };
+/* Aggregates are keyed by (kind, key): K_ID for a table party, K_NAME for a
+ * name that matched none, K_UNMATCHED_ID for an id that matched none. */
+enum { K_UNMATCHED_ID = 2 };
 enum { PSTR_KEY, PSTR_NAME, PSTR_CC, PSTR_N };
 
 static int put_str(er_buf *b, er_field f)
@@ -179,9 +182,10 @@ static int hidx_reserve(hidx *x)
 static int match_rank(int m)
 {
 	switch (m) {
-	case ER_MATCH_ID: return 3;
-	case ER_MATCH_NAME: return 2;
-	case ER_MATCH_CONFLICT: return 1;
+	case ER_MATCH_ID: return 4;
+	case ER_MATCH_NAME: return 3;
+	case ER_MATCH_CONFLICT: return 2;
+	case ER_MATCH_AMBIGUOUS: return 1;
 	default: return 0;
 	}
 }
@@ -348,11 +352,14 @@ static int add_party(er_partners *pp, const pref *r, int32_t day, uint64_t stamp
 	er_field name = r->kind == K_ID ? r->s[PSTR_NAME] : r->s[PSTR_KEY];
 	er_id_probe q = r->kind == K_ID ? er_tables_id_start(t, r->s[PSTR_KEY].p, r->s[PSTR_KEY].n)
 	                                : er_tables_id_start(t, NULL, 0);
-	tp = er_tables_match(t, &q, name.p, name.n, cc.p, cc.n, &match);
+	tp = er_tables_match(t, r->role, &q, name.p, name.n, cc.p, cc.n, &match);
 	if (tp) {
 		key = tp->id;
 		kn = strlen(tp->id);
 	} else if (r->kind == K_ID) {
+		/* apart from a listed party of the same id in another role (a
+		 * carrier's SCAC given as importer is not that carrier's row) */
+		kind = K_UNMATCHED_ID;
 		key = r->s[PSTR_KEY].p;
 		kn = r->s[PSTR_KEY].n;
 	} else {

@@ -51,7 +51,7 @@ const char *er_reject_name(int rej)
 }
 
 static const char *const match_names[ER_NMATCH] = {
-	"-", "none", "id", "name", "conflict",
+	"-", "none", "id", "name", "conflict", "ambiguous",
 };
 
 const char *er_match_name(int match)
@@ -206,7 +206,8 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	res->reject_col = -1;
 
 	/* the id look-ups below miss the cache; start them all now */
-	enum { Q_IMP, Q_SHP, Q_MFR, Q_CAR, Q_FWD, Q_N };
+	enum { Q_IMP = ER_ROLE_IMPORTER, Q_SHP = ER_ROLE_SHIPPER, Q_MFR = ER_ROLE_MANUFACTURER,
+	       Q_CAR = ER_ROLE_CARRIER, Q_FWD = ER_ROLE_FORWARDER, Q_N = ER_NROLES };
 	static const int id_cols[Q_N] = { ER_COL_IMPORTER_ID, ER_COL_SHIPPER_ID,
 	                                  ER_COL_MANUFACTURER_ID, ER_COL_CARRIER_SCAC,
 	                                  ER_COL_FORWARDER_ID };
@@ -275,21 +276,21 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	er_field shp_country = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	if (!shp_country.n)
 		shp_country = origin;
-	er_field in = er_row_field(row, ER_COL_IMPORTER_NAME);
-	er_field sn = er_row_field(row, ER_COL_SHIPPER_NAME);
-	uint8_t *m = res->match;
-	/* importers in any country; shippers in their own (or the origin) */
-	const er_party *imp = er_tables_match(t, &idq[Q_IMP], in.p, in.n, NULL, 0,
-	                                      &m[ER_ROLE_IMPORTER]);
-	const er_party *shp = er_tables_match(t, &idq[Q_SHP], sn.p, sn.n, shp_country.p,
-	                                      shp_country.n, &m[ER_ROLE_SHIPPER]);
-	const er_party *mfr = er_tables_match(t, &idq[Q_MFR], NULL, 0, NULL, 0,
-	                                      &m[ER_ROLE_MANUFACTURER]);
-	const er_party *car = er_tables_match(t, &idq[Q_CAR], NULL, 0, NULL, 0,
-	                                      &m[ER_ROLE_CARRIER]);
-	const er_party *fwd = er_tables_match(t, &idq[Q_FWD], NULL, 0, NULL, 0,
-	                                      &m[ER_ROLE_FORWARDER]);
-	const er_party *const found[] = { imp, shp, mfr, car, fwd };
+	/* each column matches parties of its role (Q_* are the er_role values);
+	 * importers by name in any country, shippers in their own (or origin) */
+	static const int name_cols[Q_N] = { ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_NAME, -1, -1, -1 };
+	const er_party *found[Q_N];
+	for (int i = 0; i < Q_N; i++) {
+		er_field nm = { NULL, 0 }, cc = { NULL, 0 };
+		if (name_cols[i] >= 0)
+			nm = er_row_field(row, name_cols[i]);
+		if (i == Q_SHP)
+			cc = shp_country;
+		found[i] = er_tables_match(t, i, &idq[i], nm.p, nm.n, cc.p, cc.n, &res->match[i]);
+	}
+	const er_party *imp = found[Q_IMP], *shp = found[Q_SHP], *mfr = found[Q_MFR];
+	const er_party *car = found[Q_CAR], *fwd = found[Q_FWD];
+	const uint8_t *m = res->match;
 	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
 		if (found[i])
 			__builtin_prefetch(found[i]);

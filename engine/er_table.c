@@ -9,9 +9,10 @@
  * interned (few distinct values, compared by pointer); ids and names are
  * copied once per run of equal values, without hashing. Rows are sorted by
  * (party id, program, valid_from); each party then owns a contiguous slice of
- * the cert array. Three open-addressing indexes map party id, (normalized name,
- * country) and normalized name alone to a party; a fourth maps
- * (program, country) to an MRA row. */
+ * the cert array. An open-addressing index maps party id to a party (with
+ * its roles in the slot); two more map (normalized name, country) and
+ * normalized name alone to the run of parties sharing it (by_norm), which a
+ * look-up filters by role; a fourth maps (program, country) to an MRA row. */
 #include "er_table.h"
 
 #include <pthread.h>
@@ -197,23 +198,12 @@ static const char *intern(interner *in, const char *p, size_t n)
 }
 
 /* Rows of one party come together, so a column often repeats the previous
- * row's value: a one-entry cache per column skips most hash look-ups. */
+ * row's value: a one-entry cache per column skips most copies and hash
+ * look-ups. */
 typedef struct lastv {
 	const char *s;
 	size_t n;
 } lastv;
-
-static const char *intern_last(interner *in, lastv *c, const char *p, size_t n)
-{
-	if (c->s && c->n == n && memcmp(c->s, p, n) == 0)
-		return c->s;
-	const char *s = intern(in, p, n);
-	if (s) {
-		c->s = s;
-		c->n = n;
-	}
-	return s;
-}
 
 /* Ids and names are mostly unique: copy them into the arena without hashing,
  * sharing only a repeat of the previous row's value. */
@@ -247,13 +237,12 @@ static void interner_free(interner *in)
 
 /* ============================================================== indexes */
 
-/* One slot of an open-addressing index: val 0 = empty, else row index + 1,
- * with SLOT_AMBIG set when two different parties share the key. */
+/* One slot of an open-addressing index: val 0 = empty, else row index + 1. */
 typedef struct slot {
 	uint32_t tag, val;
 } slot;
 
-#define SLOT_AMBIG 0x80000000u
+#define ROWS_MAX 0x80000000u /* rows of a table (indexes hold row + 1 in 32 bits) */
 
 typedef struct idx {
 	slot *s;
@@ -283,12 +272,13 @@ static int index_init(index_t *ix, size_t n)
  * five ids, the table is cold (the manifest streams through the caches), and
  * a look-up that finds the key in the slot costs one cache miss instead of
  * three (slot, party, id string). */
-#define IDKEY 27
+#define IDKEY 26
 #define IDKEY_LONG 0xFF /* id longer than IDKEY: compare the party's id */
 
 typedef struct idslot {
-	uint32_t val; /* party index + 1; 0 = empty */
-	uint8_t len;  /* id length, or IDKEY_LONG */
+	uint32_t val;  /* party index + 1; 0 = empty */
+	uint8_t len;   /* id length, or IDKEY_LONG */
+	uint8_t roles; /* the party's ER_TR_* roles: the role check costs no miss */
 	char key[IDKEY];
 } idslot;
 
@@ -311,6 +301,8 @@ struct er_tables {
 	size_t nmra;
 	idindex by_id;
 	index_t by_name_cc, by_name, by_mra;
+	uint32_t *by_norm; /* parties with a name, by (normalized name, country, id) */
+	size_t nnorm;
 };
 
 static const char *const status_names[ER_NSTATUS] = {
@@ -538,9 +530,9 @@ static const char *intern_upper(interner *in, lastv *c, er_field f)
 /* ========================================================= participants */
 
 typedef struct prow {
-	const char *id, *name, *role, *program;
+	const char *id, *name, *program;
 	char country[3];
-	uint8_t status, tier;
+	uint8_t status, tier, role; /* role: one ER_TR_* bit */
 	int32_t from, to;
 	uint32_t line;
 } prow;
@@ -549,6 +541,49 @@ enum { P_ID, P_NAME, P_COUNTRY, P_ROLE, P_PROGRAM, P_STATUS, P_TIER, P_FROM, P_T
 static const char *const p_cols[P_NCOLS] = {
 	"party_id", "name", "country", "role", "program", "status", "tier", "valid_from", "valid_to",
 };
+
+/* The closed list of participant roles (SPEC 2), in ER_TR_* bit order. */
+static const char *const role_names[ER_NTROLES] = {
+	"importer", "exporter", "manufacturer", "carrier", "forwarder",
+};
+
+unsigned er_table_role_parse(const char *s, size_t n)
+{
+	for (int i = 0; i < ER_NTROLES; i++)
+		if (er_ieq(s, n, role_names[i]))
+			return 1u << i;
+	return 0;
+}
+
+unsigned er_role_fits(int role)
+{
+	switch (role) {
+	case ER_ROLE_IMPORTER: return ER_TR_IMPORTER;
+	case ER_ROLE_SHIPPER: return ER_TR_EXPORTER | ER_TR_MANUFACTURER;
+	case ER_ROLE_MANUFACTURER: return ER_TR_MANUFACTURER;
+	case ER_ROLE_CARRIER: return ER_TR_CARRIER;
+	case ER_ROLE_FORWARDER: return ER_TR_FORWARDER;
+	default: return 0;
+	}
+}
+
+/* "importer", or the roles of a party listed under several joined by '|'
+ * ("exporter|manufacturer"), into buf (64 bytes suffice). Returns the length. */
+static size_t roles_text(unsigned mask, char *buf)
+{
+	size_t o = 0;
+	for (int i = 0; i < ER_NTROLES; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (o)
+			buf[o++] = '|';
+		size_t l = strlen(role_names[i]);
+		memcpy(buf + o, role_names[i], l);
+		o += l;
+	}
+	buf[o] = '\0';
+	return o;
+}
 
 static int parse_status(er_field f)
 {
@@ -584,6 +619,18 @@ static int p_row(const char *path, uint64_t line, const er_field *fv, const int 
 	if (!country_ok(f[P_COUNTRY], r->country)) {
 		er_errf(err, errlen, "%s:%llu: country '%.*s' is not 2 letters", path, ln,
 		       VAL(f[P_COUNTRY]));
+		return -1;
+	}
+	/* roles decide which manifest columns a party can match: a role the
+	 * engine does not know would silently match nothing */
+	r->role = (uint8_t)er_table_role_parse(f[P_ROLE].p, f[P_ROLE].n);
+	if (!r->role) {
+		if (f[P_ROLE].n == 0)
+			er_errf(err, errlen, "%s:%llu: missing role (want importer, exporter, "
+			       "manufacturer, carrier or forwarder)", path, ln);
+		else
+			er_errf(err, errlen, "%s:%llu: unknown role '%.*s' (want importer, exporter, "
+			       "manufacturer, carrier or forwarder)", path, ln, VAL(f[P_ROLE]));
 		return -1;
 	}
 	int s = parse_status(f[P_STATUS]);
@@ -624,9 +671,8 @@ static int p_row(const char *path, uint64_t line, const er_field *fv, const int 
 	r->line = line32(line);
 	r->id = copy_last(in->ar, &cache[0], f[P_ID].p, f[P_ID].n);
 	r->name = copy_last(in->ar, &cache[1], f[P_NAME].p, f[P_NAME].n);
-	r->role = intern_last(in, &cache[2], f[P_ROLE].p, f[P_ROLE].n);
 	r->program = intern_upper(in, &cache[3], f[P_PROGRAM]);
-	if (!r->id || !r->name || !r->role || !r->program) {
+	if (!r->id || !r->name || !r->program) {
 		*st = ER_E_NOMEM;
 		er_errf(err, errlen, "%s:%llu: out of memory", path, ln);
 		return -1;
@@ -931,29 +977,67 @@ static uint64_t name_hash(const char *norm, size_t len, const char *cc)
 	return cc ? hash_bytes(cc, 2, h) : h;
 }
 
-/* Insert party i under its name (with or without country); equal keys from
- * different parties mark the slot ambiguous. */
-static void name_insert(index_t *ix, const er_party *parties, uint32_t i, int with_cc)
+/* The name indexes. Parties with a name are listed in by_norm sorted by
+ * (normalized name, country, id), so the parties sharing a name, or a name
+ * and country, form one run; by_name and by_name_cc map each key to the
+ * first position of its run. A look-up walks the run and counts the parties
+ * whose role fits: roles decide what is ambiguous ("JUNIPER SUPPLY" may be an
+ * importer and an exporter at once without either being ambiguous). */
+typedef struct nkey {
+	const char *norm;
+	const char *cc;
+	uint32_t party;
+} nkey;
+
+static int nkey_cmp(const void *a, const void *b)
 {
-	const er_party *p = &parties[i];
+	const nkey *x = a, *y = b;
+	int c = x->norm == y->norm ? 0 : strcmp(x->norm, y->norm);
+	if (!c)
+		c = memcmp(x->cc, y->cc, 2);
+	return c ? c : (x->party > y->party) - (x->party < y->party);
+}
+
+static void run_insert(index_t *ix, const er_party *p, uint32_t pos, int with_cc)
+{
 	uint64_t h = name_hash(p->norm_name, strlen(p->norm_name), with_cc ? p->country : NULL);
-	uint32_t tag = (uint32_t)(h >> 32);
 	size_t j = (size_t)h & ix->mask;
-	for (;;) {
-		slot *s = &ix->s[j];
-		if (!s->val) {
-			s->tag = tag;
-			s->val = i + 1;
-			return;
-		}
-		const er_party *q = &parties[(s->val & ~SLOT_AMBIG) - 1];
-		if (s->tag == tag && same_str(q->norm_name, p->norm_name) &&
-		    (!with_cc || memcmp(q->country, p->country, 2) == 0)) {
-			s->val |= SLOT_AMBIG;
-			return;
-		}
+	while (ix->s[j].val)
 		j = (j + 1) & ix->mask;
+	ix->s[j].tag = (uint32_t)(h >> 32);
+	ix->s[j].val = pos + 1;
+}
+
+static int name_index_build(er_tables *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->nparties; i++)
+		n += t->parties[i].norm_name[0] != '\0';
+	nkey *k = malloc((n ? n : 1) * sizeof *k);
+	t->by_norm = malloc((n ? n : 1) * sizeof *t->by_norm);
+	if (!k || !t->by_norm || index_init(&t->by_name_cc, n) < 0 || index_init(&t->by_name, n) < 0) {
+		free(k);
+		return -1;
 	}
+	n = 0;
+	for (size_t i = 0; i < t->nparties; i++) {
+		const er_party *p = &t->parties[i];
+		if (p->norm_name[0])
+			k[n++] = (nkey){ p->norm_name, p->country, (uint32_t)i };
+	}
+	qsort(k, n, sizeof *k, nkey_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const er_party *p = &t->parties[k[i].party];
+		t->by_norm[i] = k[i].party;
+		int new_name = i == 0 || !same_str(k[i].norm, k[i - 1].norm);
+		if (new_name)
+			run_insert(&t->by_name, p, (uint32_t)i, 0);
+		if (new_name || memcmp(k[i].cc, k[i - 1].cc, 2) != 0)
+			run_insert(&t->by_name_cc, p, (uint32_t)i, 1);
+	}
+	t->nnorm = n;
+	free(k);
+	return 0;
 }
 
 static int idindex_init(idindex *ix, size_t n)
@@ -976,6 +1060,7 @@ static void id_insert(idindex *ix, const er_party *parties, uint32_t i)
 		j = (j + 1) & ix->mask;
 	idslot *s = &ix->s[j];
 	s->val = i + 1;
+	s->roles = parties[i].roles;
 	if (n <= IDKEY) {
 		s->len = (uint8_t)n;
 		memcpy(s->key, id, n);
@@ -999,7 +1084,7 @@ er_id_probe er_tables_id_start(const er_tables *t, const char *id, size_t n)
 	return q;
 }
 
-const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q)
+static const idslot *id_slot(const er_tables *t, const er_id_probe *q)
 {
 	if (!t || !t->nparties || !q->n)
 		return NULL;
@@ -1012,13 +1097,19 @@ const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q)
 			return NULL;
 		if (n <= IDKEY) { /* IDKEY_LONG (255) is not a length: test n first */
 			if (s->len == n && memcmp(s->key, id, n) == 0)
-				return &t->parties[s->val - 1];
+				return s;
 		} else if (s->len == IDKEY_LONG) {
 			const er_party *p = &t->parties[s->val - 1];
 			if (memcmp(p->id, id, n) == 0 && p->id[n] == '\0')
-				return p;
+				return s;
 		}
 	}
+}
+
+const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q)
+{
+	const idslot *s = id_slot(t, q);
+	return s ? &t->parties[s->val - 1] : NULL;
 }
 
 const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
@@ -1027,12 +1118,16 @@ const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
 	return er_tables_id_finish(t, &q);
 }
 
-const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
-                                    const char *country, size_t cn)
+const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const char *name,
+                                       size_t n, const char *country, size_t cn, int *count)
 {
-	if (!t || !t->nparties || !name || !n)
-		return NULL;
+	int hits = 0;
+	const er_party *found = NULL;
 	char cc[3];
+	if (count)
+		*count = 0;
+	if (!t || !t->nnorm || !name || !n)
+		return NULL;
 	if (cn) {
 		er_field f = { country, cn };
 		if (!country || !country_ok(f, cc))
@@ -1043,52 +1138,73 @@ const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t
 	char *norm = normalize_alloc(name, n, buf, sizeof buf, &len);
 	if (!norm)
 		return NULL;
-	const er_party *found = NULL;
 	const index_t *ix = cn ? &t->by_name_cc : &t->by_name;
-	if (len) {
-		uint64_t h = name_hash(norm, len, cn ? cc : NULL);
-		uint32_t tag = (uint32_t)(h >> 32);
-		for (size_t j = (size_t)h & ix->mask;; j = (j + 1) & ix->mask) {
-			const slot *s = &ix->s[j];
-			if (!s->val)
-				break;
-			if (s->tag != tag)
-				continue;
-			const er_party *p = &t->parties[(s->val & ~SLOT_AMBIG) - 1];
-			if (memcmp(p->norm_name, norm, len) != 0 || p->norm_name[len] != '\0')
-				continue;
-			if (cn && memcmp(p->country, cc, 2) != 0)
-				continue;
-			found = (s->val & SLOT_AMBIG) ? NULL : p;
+	uint64_t h = name_hash(norm, len, cn ? cc : NULL);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t j = (size_t)h & ix->mask; len; j = (j + 1) & ix->mask) {
+		const slot *s = &ix->s[j];
+		if (!s->val)
 			break;
+		if (s->tag != tag)
+			continue;
+		const er_party *p = &t->parties[t->by_norm[s->val - 1]];
+		if (memcmp(p->norm_name, norm, len) != 0 || p->norm_name[len] != '\0')
+			continue;
+		if (cn && memcmp(p->country, cc, 2) != 0)
+			continue;
+		/* the run of this key: count the parties whose role fits, up to two */
+		for (size_t k = s->val - 1; k < t->nnorm && hits < 2; k++) {
+			const er_party *q = &t->parties[t->by_norm[k]];
+			if (!same_str(q->norm_name, p->norm_name) ||
+			    (cn && memcmp(q->country, cc, 2) != 0))
+				break;
+			if (q->roles & roles) {
+				found = q;
+				hits++;
+			}
 		}
+		break;
 	}
 	if (norm != buf)
 		free(norm);
-	return found;
+	if (count)
+		*count = hits;
+	return hits == 1 ? found : NULL;
 }
 
-const er_party *er_tables_match(const er_tables *t, const er_id_probe *id, const char *name,
-                                size_t nn, const char *cc, size_t cn, uint8_t *match)
+const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
+                                    const char *country, size_t cn)
 {
+	return er_tables_find_name_as(t, ER_TR_ALL, name, n, country, cn, NULL);
+}
+
+const er_party *er_tables_match(const er_tables *t, int role, const er_id_probe *id,
+                                const char *name, size_t nn, const char *cc, size_t cn,
+                                uint8_t *match)
+{
+	unsigned fits = er_role_fits(role);
+	int named = 0;
 	if (id->n) {
 		/* SPEC 2: names stand in only where there is no id; an unknown id
-		 * with a member's name is a borrowed identity, never that member */
-		const er_party *p = er_tables_id_finish(t, id);
-		if (p) {
+		 * with a member's name is a borrowed identity, never that member.
+		 * A listed id of another role (a carrier's SCAC as importer) is no
+		 * id of this column's kind: unknown too. */
+		const idslot *s = id_slot(t, id);
+		if (s && (s->roles & fits)) {
 			*match = ER_MATCH_ID;
-			return p;
+			return &t->parties[s->val - 1];
 		}
-		*match = nn && er_tables_find_name(t, name, nn, cc, cn) ? ER_MATCH_CONFLICT
-		                                                        : ER_MATCH_NONE;
+		if (nn)
+			er_tables_find_name_as(t, fits, name, nn, cc, cn, &named);
+		*match = named ? ER_MATCH_CONFLICT : ER_MATCH_NONE;
 		return NULL;
 	}
 	if (!nn) {
 		*match = ER_MATCH_ABSENT;
 		return NULL;
 	}
-	const er_party *p = er_tables_find_name(t, name, nn, cc, cn);
-	*match = p ? ER_MATCH_NAME : ER_MATCH_NONE;
+	const er_party *p = er_tables_find_name_as(t, fits, name, nn, cc, cn, &named);
+	*match = named == 1 ? ER_MATCH_NAME : named ? ER_MATCH_AMBIGUOUS : ER_MATCH_NONE;
 	return p;
 }
 
@@ -1332,7 +1448,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 			goto out;
 		nrows++;
 	}
-	if (nrows >= SLOT_AMBIG) {
+	if (nrows >= ROWS_MAX) {
 		st = ER_E_FORMAT;
 		er_errf(err, errlen, "%s: too many rows", path);
 		goto out;
@@ -1362,8 +1478,10 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 	lastv last_norm = { NULL, 0 };
 	for (size_t g = 0; g < nrows;) {
 		size_t e = g, latest = g;
+		unsigned roles = 0;
 		while (e < nrows && same_str(rows[e].id, rows[g].id)) {
 			const prow *r = &rows[e];
+			roles |= r->role;
 			er_cert *c2 = &t->certs[e];
 			c2->program = r->program;
 			memcpy(c2->country, r->country, 3);
@@ -1381,7 +1499,11 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 		er_party *p = &t->parties[t->nparties++];
 		p->id = rows[g].id;
 		p->name = rows[latest].name;
-		p->role = rows[latest].role;
+		char rt[64];
+		p->roles = (uint8_t)roles;
+		p->role = intern(in, rt, roles_text(roles, rt));
+		if (!p->role)
+			goto nomem;
 		memcpy(p->country, rows[g].country, 3);
 		p->certs = &t->certs[g];
 		p->ncerts = (uint32_t)(e - g);
@@ -1397,16 +1519,12 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 		g = e;
 	}
 
-	if (idindex_init(&t->by_id, t->nparties) < 0 || index_init(&t->by_name_cc, t->nparties) < 0 ||
-	    index_init(&t->by_name, t->nparties) < 0)
+	if (idindex_init(&t->by_id, t->nparties) < 0)
 		goto nomem;
-	for (uint32_t i = 0; i < (uint32_t)t->nparties; i++) {
+	for (uint32_t i = 0; i < (uint32_t)t->nparties; i++)
 		id_insert(&t->by_id, t->parties, i);
-		if (!t->parties[i].norm_name[0])
-			continue;
-		name_insert(&t->by_name_cc, t->parties, i, 1);
-		name_insert(&t->by_name, t->parties, i, 0);
-	}
+	if (name_index_build(t) < 0)
+		goto nomem;
 	st = ER_OK;
 	goto out;
 nomem:
@@ -1469,6 +1587,7 @@ void er_tables_free(er_tables *t)
 	free(t->by_id.s);
 	free(t->by_name_cc.s);
 	free(t->by_name.s);
+	free(t->by_norm);
 	free(t->by_mra.s);
 	arena_free(&t->ar);
 	free(t);

@@ -25,13 +25,27 @@ typedef struct er_cert {
 	uint32_t line;        /* line in the participants file */
 } er_cert;
 
+/* Participant roles, a closed list (SPEC 2), as bits of er_party.roles. */
+enum {
+	ER_TR_IMPORTER = 1, ER_TR_EXPORTER = 2, ER_TR_MANUFACTURER = 4, ER_TR_CARRIER = 8,
+	ER_TR_FORWARDER = 16, ER_TR_ALL = 31, ER_NTROLES = 5
+};
+/* The ER_TR_* bit of a role name ("importer", ...; case-insensitive), 0 if
+ * it is none of the five. */
+unsigned er_table_role_parse(const char *s, size_t n);
+/* The roles a manifest party column (enum er_role) matches: importer ->
+ * importer; shipper -> exporter or manufacturer; manufacturer ->
+ * manufacturer; carrier -> carrier; forwarder -> forwarder. */
+unsigned er_role_fits(int role);
+
 /* A party: its id, name and every certification period (sorted by program, then valid_from). */
 typedef struct er_party {
 	const char *id;
 	const char *name;       /* as given in the table */
 	const char *norm_name;  /* er_name_normalize() of name */
 	char country[3];
-	const char *role;       /* role column as given */
+	uint8_t roles;          /* ER_TR_* bits: every role its rows give */
+	const char *role;       /* those roles' names joined by '|', e.g. "importer" */
 	const er_cert *certs;
 	uint32_t ncerts;
 } er_party;
@@ -51,24 +65,34 @@ typedef struct er_id_probe {
 er_id_probe er_tables_id_start(const er_tables *t, const char *id, size_t n);
 const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q);
 
-/* Find by name + country: name is normalized here (er_name_normalize) and
- * compared with each party's normalized name; country (alpha-2, any case)
- * must equal the party's country; when country is empty, a name that is
- * unique across countries matches. NULL if absent or ambiguous. */
+/* Find by name + country among parties having one of roles (ER_TR_* bits):
+ * name is normalized here (er_name_normalize) and compared with each party's
+ * normalized name; country (alpha-2, any case) must equal the party's
+ * country; when country is empty, a name that is unique across countries
+ * matches. Returns the one party found, or NULL if none or several (then
+ * ambiguous). *count (may be NULL) receives 0, 1, or 2 for two or more. */
+const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const char *name,
+                                       size_t n, const char *country, size_t cn, int *count);
+/* The same among parties of every role. */
 const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
                                     const char *country, size_t cn);
 
 /* Match one manifest party against the table (SPEC 2), the one rule the
- * scorer and the partner audit share. id: the started look-up of the party's
- * id column (n == 0 when the row gives none); name, nn: its name column (nn ==
- * 0 when empty or when the column has no name); cc, cn: the country to match
- * the name in (cn == 0: any country). A given id decides: found -> *match =
- * ER_MATCH_ID; unknown -> the party is unknown (NULL), and *match =
- * ER_MATCH_CONFLICT when the name is a listed party's, else ER_MATCH_NONE.
- * With no id the name decides (ER_MATCH_NAME or ER_MATCH_NONE); with neither,
- * ER_MATCH_ABSENT. Returns the party found, or NULL. */
-const er_party *er_tables_match(const er_tables *t, const er_id_probe *id, const char *name,
-                                size_t nn, const char *cc, size_t cn, uint8_t *match);
+ * scorer and the partner audit share. role: the column's party (enum
+ * er_role); only parties whose roles fit it (er_role_fits) match, by id and
+ * by name alike. id: the started look-up of the party's id column (n == 0
+ * when the row gives none); name, nn: its name column (nn == 0 when empty or
+ * when the column has no name); cc, cn: the country to match the name in
+ * (cn == 0: any country). A given id decides: found with a fitting role ->
+ * *match = ER_MATCH_ID; unknown or of another role -> the party is unknown
+ * (NULL), and *match = ER_MATCH_CONFLICT when the name is that of one or
+ * more listed parties of a fitting role, else ER_MATCH_NONE. With no id the
+ * name decides: ER_MATCH_NAME, ER_MATCH_AMBIGUOUS (several parties fit, none
+ * is taken) or ER_MATCH_NONE; with neither, ER_MATCH_ABSENT. Returns the
+ * party found, or NULL. */
+const er_party *er_tables_match(const er_tables *t, int role, const er_id_probe *id,
+                                const char *name, size_t nn, const char *cc, size_t cn,
+                                uint8_t *match);
 
 /* The period in force on day (valid_from <= day < valid_to).
  * want: 1 = CTPAT only, 0 = foreign programs only, -1 = any. If several
@@ -113,12 +137,14 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap);
  * "CTPAT" are the same program; a foreign program absent from the MRA table is
  * allowed (its certifications are simply never MRA-recognized).
  *
- * Parties are ordered by id (bytewise) for er_tables_party(). A party's name,
- * role and country come from its row with the latest valid_from (the later line
- * on a tie). The name index keys on (er_name_normalize(name), country); a key
- * shared by two different party ids is ambiguous and er_tables_find_name()
- * returns NULL for it, as it does for a country-less query whose name is held
- * by more than one party (in any countries). Party ids are case-sensitive.
+ * Parties are ordered by id (bytewise) for er_tables_party(). A party's name
+ * and country come from its row with the latest valid_from (the later line on
+ * a tie); its roles are those of all its rows (a role outside the closed list,
+ * or none, is a load error at its line). The name index keys on
+ * (er_name_normalize(name), country); a key shared by two different party ids
+ * of a role asked for is ambiguous and the find_name functions return NULL for
+ * it, as they do for a country-less query whose name is held by more than one
+ * such party (in any countries). Party ids are case-sensitive.
  *
  * er_party_cert_on(): among periods of equal standing, CTPAT beats a foreign
  * program, then the higher tier wins, then the first in program order.

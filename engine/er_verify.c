@@ -88,7 +88,7 @@ static int hit_cmp(const void *a, const void *b)
 
 /* Name matches of query q, best first, at most ER_VERIFY_MAX_MATCHES, into
  * out[]. Returns the count or -1 (ENOMEM). */
-static int find_names(const er_tables *t, const char *q, size_t qn, hit *out)
+static int find_names(const er_tables *t, unsigned roles, const char *q, size_t qn, hit *out)
 {
 	size_t cap = qn * 5 + 1;
 	char *norm = malloc(cap);
@@ -103,6 +103,8 @@ static int find_names(const er_tables *t, const char *q, size_t qn, hit *out)
 	size_t np = er_tables_nparties(t);
 	for (size_t i = 0; i < np; i++) {
 		const er_party *p = er_tables_party(t, i);
+		if (!(p->roles & roles))
+			continue;
 		const char *nm = p->norm_name ? p->norm_name : "";
 		int rank;
 		if (strcmp(nm, norm) == 0)
@@ -248,7 +250,7 @@ static int human_row(er_buf *b, const er_tables *t, const er_party *p, int32_t d
 }
 
 int er_verify_run(const er_tables *t, const char *const *queries, int nq, int32_t on_day,
-                  int csv, er_emit_fn emit, void *ctx)
+                  int csv, unsigned roles, er_emit_fn emit, void *ctx)
 {
 	er_buf b = { 0 };
 	hit hits[ER_VERIFY_MAX_MATCHES];
@@ -266,12 +268,14 @@ int er_verify_run(const er_tables *t, const char *const *queries, int nq, int32_
 		er_trim(&q, &qn);
 		int n, by_id = 0;
 		const er_party *p = er_tables_find_id(t, q, qn);
-		if (p) {
+		if (!roles)
+			roles = ER_TR_ALL;
+		if (p && (p->roles & roles)) {
 			hits[0].p = p;
 			hits[0].rank = 0;
 			n = 1;
 			by_id = 1;
-		} else if ((n = find_names(t, q, qn, hits)) < 0) {
+		} else if ((n = find_names(t, roles, q, qn, hits)) < 0) {
 			goto out;
 		}
 		total += n;

@@ -32,11 +32,13 @@ int er_verify_standing(const er_tables *t, const er_party *p, int32_t day,
 const er_mra *er_verify_mra_row(const er_tables *t, const char *program, const char country[2]);
 
 /*
- * Look up each of the "nq" queries: an exact party id match (case-sensitive)
- * gives that party; otherwise parties whose normalized name equals, starts
- * with, or contains the normalized query, in that order, then by party id,
- * at most ER_VERIFY_MAX_MATCHES per query (an empty normalized query matches
- * nothing). Standing is reported as of "on_day".
+ * Look up each of the "nq" queries among the parties having one of "roles"
+ * (ER_TR_* bits; 0 = every role, e.g. er_role_fits(ER_ROLE_SHIPPER) for
+ * what a shipper column would match): an exact party id match
+ * (case-sensitive) gives that party; otherwise parties whose normalized name
+ * equals, starts with, or contains the normalized query, in that order, then
+ * by party id, at most ER_VERIFY_MAX_MATCHES per query (an empty normalized
+ * query matches nothing). Standing is reported as of "on_day".
  *
  * Human output (csv == 0), per query:
  *   query "Q": N match(es) by id|name        (or: query "Q": no match)
@@ -58,6 +60,6 @@ const er_mra *er_verify_mra_row(const er_tables *t, const char *program, const c
  * Returns the total number of matches, or -1 on ENOMEM or when emit fails.
  */
 int er_verify_run(const er_tables *t, const char *const *queries, int nq, int32_t on_day,
-                  int csv, er_emit_fn emit, void *ctx);
+                  int csv, unsigned roles, er_emit_fn emit, void *ctx);
 
 #endif

@@ -135,10 +135,14 @@ const char *er_reject_name(int rej); /* "invalid_date", ... (snake_case codes) *
  * NONE    not found: an id that is unknown, or a name that fits no listed party;
  * ID      found by its id; NAME found by name (the row gives no id for it);
  * CONFLICT an id that is unknown, given with the name of a listed party:
- *         the party stays unknown and ID_NAME_CONFLICT fires. */
+ *         the party stays unknown and ID_NAME_CONFLICT fires;
+ * AMBIGUOUS no id, and the name fits several listed parties: none is taken.
+ * Only parties whose role fits the column count (importer columns match
+ * importers, shipper columns exporters or manufacturers, ...). */
 enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME,
-                ER_MATCH_CONFLICT, ER_NMATCH };
-const char *er_match_name(int match); /* "-", "none", "id", "name", "conflict" */
+                ER_MATCH_CONFLICT, ER_MATCH_AMBIGUOUS, ER_NMATCH };
+/* "-", "none", "id", "name", "conflict", "ambiguous" */
+const char *er_match_name(int match);
 
 /* Party roles scored. */
 enum er_role { ER_ROLE_IMPORTER, ER_ROLE_SHIPPER, ER_ROLE_MANUFACTURER,

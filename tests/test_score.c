@@ -302,6 +302,102 @@ static void test_id_name_conflict(void **state)
 	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_ID);
 }
 
+/* Each column matches only parties of its role (issue 9 item 2), by id and
+ * by name alike: a carrier's SCAC as importer earns no importer credit, an
+ * importer's id as manufacturer no SHP_CTPAT. */
+static void test_roles(void **state)
+{
+	(void)state;
+	static const struct {
+		int col;
+		const char *val;
+		int role;       /* the party whose match is checked */
+		int match;
+		uint32_t fired; /* beside the defaults of the other side */
+		int score;
+	} cases[] = {
+		/* a CTPAT carrier (tier 1 by status) given as importer: unknown */
+		{ ER_COL_IMPORTER_ID, "CARR", ER_ROLE_IMPORTER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		/* a CTPAT manufacturer given as importer, by id and by name */
+		{ ER_COL_IMPORTER_ID, "MFRMX", ER_ROLE_IMPORTER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_IMPORTER_NAME, "Monterrey Fabrica SA de CV", ER_ROLE_IMPORTER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		/* a Tier 3 importer given as manufacturer or shipper: no SHP_CTPAT */
+		{ ER_COL_MANUFACTURER_ID, "IMP3", ER_ROLE_MANUFACTURER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_SHIPPER_ID, "IMP3", ER_ROLE_SHIPPER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		/* an exporter is a shipper, not a manufacturer (MID) */
+		{ ER_COL_MANUFACTURER_ID, "SHPE", ER_ROLE_MANUFACTURER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_SHIPPER_ID, "SHPE", ER_ROLE_SHIPPER, ER_MATCH_ID,
+		  B(IMP_UNKNOWN) | B(SHP_MRA), 45 },
+		/* a manufacturer may ship */
+		{ ER_COL_SHIPPER_ID, "MFRMX", ER_ROLE_SHIPPER, ER_MATCH_ID,
+		  B(IMP_UNKNOWN) | B(SHP_CTPAT), 40 },
+		/* carrier and forwarder ids swapped: neither credit */
+		{ ER_COL_CARRIER_SCAC, "FWD1", ER_ROLE_CARRIER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_FORWARDER_ID, "CARR", ER_ROLE_FORWARDER, ER_MATCH_NONE,
+		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		/* an importer name shared with a Chinese exporter is no ambiguity */
+		{ ER_COL_IMPORTER_NAME, "Bolt Trading", ER_ROLE_IMPORTER, ER_MATCH_NAME,
+		  B(IMP_CTPAT_T2) | B(SHP_UNKNOWN), 25 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		char what[80];
+		base_row(&row, D);
+		set(&row, cases[i].col, cases[i].val);
+		er_result res = score_ok(&row);
+		snprintf(what, sizeof what, "case %zu %s as %s", i, cases[i].val,
+		         er_col_name(cases[i].col));
+		expect(&res, cases[i].fired, cases[i].score,
+		       cases[i].score >= 50 ? ER_LANE_YELLOW : ER_LANE_GREEN, what);
+		if (res.match[cases[i].role] != cases[i].match)
+			fail_msg("%s: match %s", what, er_match_name(res.match[cases[i].role]));
+	}
+
+	/* a carrier's SCAC as importer, with a member importer's name: conflict */
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_ID, "CARR");
+	set(&row, ER_COL_IMPORTER_NAME, "Crown Goods Corp");
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(ID_NAME_CONFLICT) | B(SHP_UNKNOWN), 67, ER_LANE_YELLOW,
+	       "carrier id, importer name");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_CONFLICT);
+}
+
+/* A name that fits several listed parties of the right role matches none
+ * and says so; given with an unknown id it is still a conflict. */
+static void test_ambiguous_name(void **state)
+{
+	(void)state;
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_IMPORTER_NAME, "Twin Peaks Trading"); /* IMPA1 (T3) and IMPA2 (T1) */
+	er_result res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55, ER_LANE_YELLOW, "ambiguous importer");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_AMBIGUOUS);
+	assert_string_equal(er_match_name(ER_MATCH_AMBIGUOUS), "ambiguous");
+	assert_string_equal(res.importer_status, "unknown");
+
+	set(&row, ER_COL_IMPORTER_ID, "TP-0001");
+	res = score_ok(&row);
+	expect(&res, B(IMP_UNKNOWN) | B(ID_NAME_CONFLICT) | B(SHP_UNKNOWN), 67, ER_LANE_YELLOW,
+	       "unknown id, ambiguous name");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_CONFLICT);
+
+	/* either id is that party */
+	set(&row, ER_COL_IMPORTER_ID, "IMPA1");
+	res = score_ok(&row);
+	expect(&res, B(IMP_CTPAT_T3) | B(SHP_UNKNOWN), 15, ER_LANE_GREEN, "IMPA1");
+	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_ID);
+}
+
 static void test_shipper_side(void **state)
 {
 	(void)state;
@@ -333,7 +429,7 @@ static void test_shipper_side(void **state)
 		{ D, "SHPE", "SHPN", B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
 		{ D, NULL, "MFRNEEC", B(SHP_MRA), 45, "NEEC:certified:MRA", 1 },
 		{ D, "SHPS", "NOPE", B(SHP_UNKNOWN), 55, "EU_AEO:suspended", 0 },
-		{ D, "NOPE", "SHPX", B(SHP_UNKNOWN), 55, "not_in_force", 0 },
+		{ D, "NOPE", "MFRX", B(SHP_UNKNOWN), 55, "not_in_force", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -932,6 +1028,8 @@ int main(void)
 		cmocka_unit_test(test_importer_suspension),
 		cmocka_unit_test(test_importer_by_name),
 		cmocka_unit_test(test_id_name_conflict),
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_ambiguous_name),
 		cmocka_unit_test(test_shipper_side),
 		cmocka_unit_test(test_shipper_matching),
 		cmocka_unit_test(test_carrier_forwarder),

@@ -561,6 +561,15 @@ static const struct bad_case bad_participants[] = {
 	  "2: stray quote" },
 	{ PH "P1,Acme\xff,US,importer,CTPAT,certified,1,2020-01-01,\n", ER_E_FORMAT,
 	  "2: invalid UTF-8" },
+	/* roles are a closed list: a role the engine does not know matches no column */
+	{ PH OK1 "P2,B,US,shipper,EU_AEO,certified,,2020-01-01,\n", ER_E_FORMAT,
+	  "3: unknown role 'shipper' (want importer, exporter, manufacturer, carrier or "
+	  "forwarder)" },
+	{ PH "P1,Acme,US,,CTPAT,certified,1,2020-01-01,\n", ER_E_FORMAT,
+	  "2: missing role (want importer, exporter, manufacturer, carrier or forwarder)" },
+	{ PH OK1 "P1,Acme,US,importers,CTPAT,certified,1,2021-01-01,\n", ER_E_FORMAT,
+	  "3: unknown role 'importers' (want importer, exporter, manufacturer, carrier or "
+	  "forwarder)" },
 };
 
 static void check_bad(const char *fname, const char *data, int as_mra, er_status want_st,
@@ -644,6 +653,89 @@ static const struct bad_case bad_mra[] = {
 	{ MH "EU_AEO,European Union,EU AEO,DE,2012-05-04,2012-07-01,,\"a, b\",x\n", ER_E_FORMAT,
 	  "2: expected 8 fields, got 9" },
 };
+
+/* Roles: parsed case-insensitively, a party's roles are those of all its
+ * rows, and name look-ups count only the parties of the roles asked for. */
+static void test_roles(void **state)
+{
+	(void)state;
+	static const char data[] = PH
+		"IMPA,Juniper Supply Co,US,importer,CTPAT,certified,1,2020-01-01,\n"
+		"IMPB,\"JUNIPER SUPPLY, INC.\",US,IMPORTER,CTPAT,validated,2,2020-01-01,\n"
+		"EXPA,Juniper Supply Ltd,CN,Exporter,CN_AEO,certified,,2020-01-01,\n"
+		"MFRA,Kastanie Werke GmbH,DE,exporter,EU_AEO,certified,,2015-01-01,2020-01-01\n"
+		"MFRA,Kastanie Werke GmbH,DE,manufacturer,EU_AEO,certified,,2020-01-01,\n"
+		"CARA,Granite Haulage Inc,US,carrier,CTPAT,validated,2,2015-01-01,\n";
+	char path[300];
+	snprintf(path, sizeof path, "%s/roles.csv", tmpdir);
+	write_file(path, data, strlen(data));
+	er_tables *t = load_ok(path, NULL);
+	const er_party *p = by_id(t, "IMPB");
+	assert_non_null(p);
+	assert_int_equal(p->roles, ER_TR_IMPORTER);
+	assert_string_equal(p->role, "importer");
+	p = by_id(t, "MFRA");
+	assert_int_equal(p->roles, ER_TR_EXPORTER | ER_TR_MANUFACTURER);
+	assert_string_equal(p->role, "exporter|manufacturer");
+	assert_int_equal(by_id(t, "EXPA")->roles, ER_TR_EXPORTER);
+
+	int n = -1;
+	/* two importers share the name: ambiguous among importers */
+	assert_null(er_tables_find_name_as(t, ER_TR_IMPORTER, "Juniper Supply", 14, NULL, 0, &n));
+	assert_int_equal(n, 2);
+	assert_null(er_tables_find_name_as(t, ER_TR_IMPORTER, "Juniper Supply", 14, "US", 2, &n));
+	assert_int_equal(n, 2);
+	/* as a shipper the name is the Chinese exporter's alone */
+	p = er_tables_find_name_as(t, er_role_fits(ER_ROLE_SHIPPER), "Juniper Supply", 14, NULL, 0,
+	                           &n);
+	assert_non_null(p);
+	assert_string_equal(p->id, "EXPA");
+	assert_int_equal(n, 1);
+	/* every role: three parties */
+	assert_null(er_tables_find_name_as(t, ER_TR_ALL, "Juniper Supply", 14, NULL, 0, &n));
+	assert_int_equal(n, 2);
+	assert_null(by_name(t, "Juniper Supply", ""));
+	/* a manufacturer is no importer and no carrier */
+	assert_null(er_tables_find_name_as(t, ER_TR_IMPORTER, "Kastanie Werke", 14, "DE", 2, &n));
+	assert_int_equal(n, 0);
+	p = er_tables_find_name_as(t, ER_TR_MANUFACTURER, "Kastanie Werke", 14, "DE", 2, &n);
+	assert_non_null(p);
+	assert_string_equal(p->id, "MFRA");
+	assert_null(er_tables_find_name_as(t, ER_TR_CARRIER, "Kastanie Werke", 14, NULL, 0, NULL));
+
+	/* what each manifest column accepts */
+	assert_int_equal(er_role_fits(ER_ROLE_IMPORTER), ER_TR_IMPORTER);
+	assert_int_equal(er_role_fits(ER_ROLE_SHIPPER), ER_TR_EXPORTER | ER_TR_MANUFACTURER);
+	assert_int_equal(er_role_fits(ER_ROLE_MANUFACTURER), ER_TR_MANUFACTURER);
+	assert_int_equal(er_role_fits(ER_ROLE_CARRIER), ER_TR_CARRIER);
+	assert_int_equal(er_role_fits(ER_ROLE_FORWARDER), ER_TR_FORWARDER);
+	assert_int_equal(er_role_fits(ER_NROLES), 0);
+	assert_int_equal(er_table_role_parse("Forwarder", 9), ER_TR_FORWARDER);
+	assert_int_equal(er_table_role_parse("shipper", 7), 0);
+	assert_int_equal(er_table_role_parse("", 0), 0);
+
+	/* the shared matching rule, by id and by name */
+	uint8_t m;
+	er_id_probe q = er_tables_id_start(t, "CARA", 4);
+	assert_null(er_tables_match(t, ER_ROLE_IMPORTER, &q, NULL, 0, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_NONE); /* a carrier's SCAC as importer */
+	q = er_tables_id_start(t, "CARA", 4);
+	assert_null(er_tables_match(t, ER_ROLE_IMPORTER, &q, "Juniper Supply Co", 17, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_CONFLICT); /* ... with importers' name */
+	q = er_tables_id_start(t, "CARA", 4);
+	assert_non_null(er_tables_match(t, ER_ROLE_CARRIER, &q, NULL, 0, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_ID);
+	q = er_tables_id_start(t, NULL, 0);
+	assert_null(er_tables_match(t, ER_ROLE_IMPORTER, &q, "Juniper Supply", 14, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_AMBIGUOUS);
+	assert_non_null(er_tables_match(t, ER_ROLE_SHIPPER, &q, "Juniper Supply", 14, "cn", 2, &m));
+	assert_int_equal(m, ER_MATCH_NAME);
+	assert_null(er_tables_match(t, ER_ROLE_IMPORTER, &q, "Kastanie Werke", 14, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_NONE);
+	assert_null(er_tables_match(t, ER_ROLE_IMPORTER, &q, NULL, 0, NULL, 0, &m));
+	assert_int_equal(m, ER_MATCH_ABSENT);
+	er_tables_free(t);
+}
 
 static void test_mra_errors(void **state)
 {
@@ -818,7 +910,7 @@ static void test_big_table(void **state)
 
 /* Ids of every length from 1 to 60 bytes, and 254-256: short ones live in
  * the index slot, longer ones are compared through the party (the boundary
- * sits at 27 bytes; 255 is the slot's "long" marker). Each is found; near
+ * sits at 26 bytes; 255 is the slot's "long" marker). Each is found; near
  * misses (one byte changed, one byte shorter or longer, another case) are
  * not, and the two-step look-up agrees. */
 static void test_id_lengths(void **state)
@@ -932,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_name_lookup),
 		cmocka_unit_test(test_gzip_same_as_plain),
 		cmocka_unit_test(test_participants_errors),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_mra_errors),
 		cmocka_unit_test(test_mra_shipped),
 		cmocka_unit_test(test_big_table),

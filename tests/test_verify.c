@@ -46,7 +46,7 @@ static char *run(const er_tables *t, const char *const *q, int nq, const char *o
                  int want)
 {
 	er_buf out = { 0 };
-	assert_int_equal(er_verify_run(t, q, nq, day(on), csv, emit_buf, &out), want);
+	assert_int_equal(er_verify_run(t, q, nq, day(on), csv, 0, emit_buf, &out), want);
 	assert_int_equal(er_buf_putc(&out, '\0'), 0);
 	return out.p;
 }
@@ -130,6 +130,34 @@ static void test_rank_csv(void **state)
 	free(out);
 }
 
+/* --role: only parties a column of that role would match, by id and name. */
+static void test_roles(void **state)
+{
+	const er_tables *t = *state;
+	static const struct {
+		const char *q;
+		unsigned roles;
+		int want;
+	} cases[] = {
+		{ "CAR-X", ER_TR_CARRIER, 1 },
+		{ "CAR-X", ER_TR_IMPORTER, 0 }, /* a carrier's SCAC is no importer id */
+		{ "alpha", ER_TR_IMPORTER, 3 },
+		{ "alpha", ER_TR_EXPORTER | ER_TR_MANUFACTURER, 0 },
+		{ "Berlin Werkzeug", ER_TR_EXPORTER | ER_TR_MANUFACTURER, 1 },
+		{ "Berlin Werkzeug", ER_TR_EXPORTER, 0 },
+		{ "Zeta", ER_TR_FORWARDER, 1 },
+		{ "Zeta", 0, 1 }, /* 0 = every role */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_buf out = { 0 };
+		int n = er_verify_run(t, &cases[i].q, 1, day("2023-05-10"), 1, cases[i].roles, emit_buf,
+		                      &out);
+		if (n != cases[i].want)
+			fail_msg("case %zu (%s): %d matches, want %d", i, cases[i].q, n, cases[i].want);
+		er_buf_free(&out);
+	}
+}
+
 /* At most ER_VERIFY_MAX_MATCHES name matches, best first then by id. */
 static void test_cap(void **state)
 {
@@ -161,7 +189,7 @@ static void test_cap(void **state)
 	assert_non_null(strstr(out, "OMEGA,OMG-18,"));
 	assert_null(strstr(out, "OMEGA,OMG-19,"));
 	free(out);
-	assert_int_equal(er_verify_run(t, q, 1, day("2024-01-01"), 0, emit_fail, NULL), -1);
+	assert_int_equal(er_verify_run(t, q, 1, day("2024-01-01"), 0, 0, emit_fail, NULL), -1);
 	er_tables_free(t);
 }
 
@@ -193,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_id_history),
 		cmocka_unit_test(test_mra_and_names),
 		cmocka_unit_test(test_rank_csv),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_standing),
 	};
