@@ -364,7 +364,7 @@ static int add_party(er_partners *pp, const pref *r, int32_t day, uint64_t stamp
 		kn = r->s[PSTR_KEY].n;
 	} else {
 		/* "name:" + normalized name (+ "/" + country) */
-		size_t n = r->s[PSTR_KEY].n, cap = n * 5 + 1;
+		size_t n = r->s[PSTR_KEY].n, cap = ER_NAME_NORM_CAP(n);
 		er_buf *b = &pp->key;
 		b->len = 0;
 		if (er_buf_reserve(b, 5 + cap + 1 + cc.n) < 0)

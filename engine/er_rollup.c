@@ -113,9 +113,8 @@ static int put_shipper_key(er_buf *b, const er_row *row)
 	}
 	if (!name.n)
 		return 0;
-	/* '&' -> " AND " is the largest growth of the normalizer: 5 bytes per byte */
-	size_t cap = name.n * 5 + 1;
-	if (name.n > (UINT32_MAX - 64) / 5 || er_buf_reserve(b, 2 + cap + cc.n) < 0)
+	size_t cap = ER_NAME_NORM_CAP(name.n);
+	if (name.n > (UINT32_MAX - 64) / 12 || er_buf_reserve(b, 2 + cap + cc.n) < 0)
 		return -1;
 	char *o = b->p + b->len;
 	o[0] = 'N';

@@ -15,11 +15,13 @@
  * look-up filters by role; a fourth maps (program, country) to an MRA row. */
 #include "er_table.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "er_parse.h"
 #include "er_reader.h"
@@ -749,56 +751,24 @@ static int p_cross_check(const char *path, const prow *r, size_t n, char *err, s
 
 /* ======================================================= name normalizer */
 
-/* Upper-case of a 2-byte UTF-8 letter (Latin-1, Latin Extended-A, Greek,
- * Cyrillic), so that "Müller" and "MÜLLER" meet. Other characters unchanged.
- * cp is a code point in 0x80..0x7FF; the result stays in that range. */
-static unsigned upper_cp(unsigned cp)
-{
-	if (cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)
-		return cp - 0x20;
-	if (cp == 0xFF)
-		return 0x178;
-	if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
-	    (cp >= 0x14A && cp <= 0x177))
-		return (cp & 1) ? cp - 1 : cp;
-	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
-		return (cp & 1) ? cp : cp - 1;
-	if (cp == 0x3C2)
-		return 0x3A3;
-	if ((cp >= 0x3B1 && cp <= 0x3C1) || (cp >= 0x3C3 && cp <= 0x3CB))
-		return cp - 0x20;
-	if (cp >= 0x430 && cp <= 0x44F)
-		return cp - 0x20;
-	if (cp >= 0x450 && cp <= 0x45F)
-		return cp - 0x50;
-	return cp;
-}
-
 static int is_alnum(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 /* Byte length of the word character at s[i] (0 = separator). Any non-ASCII
- * character except NO-BREAK SPACE is a word character. */
+ * character is a word character: name_fold() has already turned Unicode
+ * spaces, punctuation and symbols into ASCII spaces. */
 static size_t word_len(const unsigned char *s, size_t n, size_t i)
 {
 	unsigned char c = s[i];
 	if (c < 0x80)
 		return is_alnum(c) ? 1 : 0;
-	if (c == 0xC2 && i + 1 < n && s[i + 1] == 0xA0)
-		return 0;
 	size_t k = 1;
 	if (c >= 0xC0)
 		while (k < 4 && i + k < n && (s[i + k] & 0xC0) == 0x80)
 			k++;
 	return k;
-}
-
-/* Separator length at s[i] (a NO-BREAK SPACE is 2 bytes). */
-static size_t sep_len(const unsigned char *s, size_t n, size_t i)
-{
-	return (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0xA0) ? 2 : 1;
 }
 
 /* Output with a cap: bytes past cap-1 are dropped. */
@@ -892,10 +862,88 @@ static size_t strip_suffixes(char *s, size_t len)
 	}
 }
 
-size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
+/* ---- Unicode: names with a non-ASCII byte are folded by libutf8proc first:
+ * NFKC (full-width and other compatibility forms become their plain
+ * letters), case folding, combining marks stripped (so precomposed "Ü",
+ * decomposed "U" + U+0308 and plain "U" meet), default-ignorable characters
+ * (zero-width joiners, soft hyphens) dropped; letters left outside ASCII are
+ * upper-cased, and Unicode spaces, punctuation and symbols become ASCII
+ * spaces. The ASCII pass below then does the rest. ASCII names skip this. */
+
+#define FOLD_OPTS (UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | \
+                   UTF8PROC_STRIPMARK | UTF8PROC_IGNORE)
+#define FOLD_STACK 256 /* code points folded without an allocation */
+
+static int has_non_ascii(const char *p, size_t n)
 {
-	if (!out || cap == 0)
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+static int fold_separator(utf8proc_int32_t cp)
+{
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+	case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+	case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC:
+	case UTF8PROC_CATEGORY_SK: case UTF8PROC_CATEGORY_SO: case UTF8PROC_CATEGORY_CC:
+	case UTF8PROC_CATEGORY_CF:
+		return 1;
+	default:
 		return 0;
+	}
+}
+
+/* Fold p[0..n) (UTF-8 with a non-ASCII byte) into *out: stack (cap bytes)
+ * when it fits, else a heap buffer the caller frees (*out != stack).
+ * Returns the folded length, -1 when p is not valid UTF-8 (the caller then
+ * normalizes the raw bytes), -2 when out of memory. */
+static long name_fold(const char *p, size_t n, char *stack, size_t cap, char **out)
+{
+	utf8proc_int32_t cps[FOLD_STACK], *cp = cps;
+	const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)p;
+	if (n > (size_t)LONG_MAX / 8)
+		return -2;
+	utf8proc_ssize_t k = utf8proc_decompose(u, (utf8proc_ssize_t)n, cps, FOLD_STACK, FOLD_OPTS);
+	if (k > FOLD_STACK) {
+		if (!(cp = malloc((size_t)k * sizeof *cp)))
+			return -2;
+		k = utf8proc_decompose(u, (utf8proc_ssize_t)n, cp, k, FOLD_OPTS);
+	}
+	if (k >= 0)
+		k = utf8proc_normalize_utf32(cp, k, FOLD_OPTS);
+	long rc = -1;
+	if (k < 0)
+		goto out;
+	size_t need = (size_t)k * 4 + 1;
+	*out = need <= cap ? stack : malloc(need);
+	rc = -2;
+	if (!*out)
+		goto out;
+	size_t o = 0;
+	for (utf8proc_ssize_t i = 0; i < k; i++) {
+		utf8proc_int32_t c = cp[i];
+		if (c >= 0x80 && fold_separator(c))
+			c = ' ';
+		else if (c >= 0x80)
+			c = utf8proc_toupper(c);
+		o += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)*out + o);
+	}
+	(*out)[o] = '\0';
+	rc = (long)o;
+out:
+	if (cp != cps)
+		free(cp);
+	return rc;
+}
+
+/* The ASCII pass: the whole normalization of an ASCII name, the second step
+ * of a folded one (non-ASCII bytes are word characters here). */
+static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap)
+{
 	const unsigned char *s = (const unsigned char *)in;
 	nout o = { out, 0, cap, 0 };
 	size_t seg = 0; /* characters in the current dot-delimited segment */
@@ -908,15 +956,6 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
 			continue;
 		}
 		size_t wl = word_len(s, n, i);
-		if (wl == 2 && (s[i] & 0xE0) == 0xC0 && s[i] >= 0xC2) {
-			unsigned cp = ((unsigned)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F);
-			cp = upper_cp(cp);
-			nput(&o, (unsigned char)(0xC0 | (cp >> 6)));
-			nput(&o, (unsigned char)(0x80 | (cp & 0x3F)));
-			seg++;
-			i += 2;
-			continue;
-		}
 		if (wl) {
 			for (size_t k = 0; k < wl; k++)
 				nput(&o, s[i + k]);
@@ -941,7 +980,7 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
 		}
 		o.space = 1;
 		seg = 0;
-		i += sep_len(s, n, i);
+		i++;
 	}
 	size_t len = o.len;
 	out[len] = '\0';
@@ -952,20 +991,61 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
 	return strip_suffixes(out, len);
 }
 
-/* Normalize into buf (stack) or a heap buffer big enough for any input
- * ('&' -> " AND " is the largest growth: 5 bytes per input byte). */
+/* Fold (when needed) into a stack buffer or the heap; *src and *sn are the text
+ * the ASCII pass reads. Returns 0, or -1 when out of memory. */
+static int fold_for_pass(const char *in, size_t n, char *stack, size_t cap, char **heap,
+                         const char **src, size_t *sn)
+{
+	*heap = NULL;
+	*src = in;
+	*sn = n;
+	if (!has_non_ascii(in, n))
+		return 0;
+	char *f;
+	long fl = name_fold(in, n, stack, cap, &f);
+	if (fl == -2)
+		return -1;
+	if (fl >= 0) {
+		*src = f;
+		*sn = (size_t)fl;
+		if (f != stack)
+			*heap = f;
+	}
+	return 0;
+}
+
+size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
+{
+	if (!out || cap == 0)
+		return 0;
+	char stack[512], *heap;
+	const char *src;
+	size_t sn;
+	if (fold_for_pass(in, n, stack, sizeof stack, &heap, &src, &sn) < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	size_t len = normalize_bytes(src, sn, out, cap);
+	free(heap);
+	return len;
+}
+
+/* Normalize into buf (stack) or a heap buffer big enough for this input
+ * ('&' -> " AND " is the largest growth of the ASCII pass: 5 bytes per byte
+ * of its input, which for a Unicode name is the folded text). NULL when out
+ * of memory. */
 static char *normalize_alloc(const char *p, size_t n, char *buf, size_t bufcap, size_t *len)
 {
-	size_t need = n * 5 + 1;
-	char *out = buf;
-	if (need > bufcap) {
-		out = malloc(need);
-		if (!out)
-			return NULL;
-	} else {
-		need = bufcap;
-	}
-	*len = er_name_normalize(p, n, out, need);
+	char stack[512], *heap;
+	const char *src;
+	size_t sn;
+	if (fold_for_pass(p, n, stack, sizeof stack, &heap, &src, &sn) < 0)
+		return NULL;
+	size_t need = sn * 5 + 1;
+	char *out = need > bufcap ? malloc(need) : buf;
+	if (out)
+		*len = normalize_bytes(src, sn, out, need > bufcap ? need : bufcap);
+	free(heap);
 	return out;
 }
 

@@ -149,14 +149,22 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap);
  * er_party_cert_on(): among periods of equal standing, CTPAT beats a foreign
  * program, then the higher tier wins, then the first in program order.
  *
- * er_name_normalize(): besides ASCII, the 2-byte UTF-8 letters of Latin-1,
- * Latin Extended-A, Greek and Cyrillic are upper-cased ("Müller" and "MÜLLER"
- * meet); all other non-ASCII bytes are kept as they are, so accents are NOT
- * folded ("MULLER" != "MÜLLER"). U+00A0 NO-BREAK SPACE counts as a space. A dot
- * between two one-character segments is dropped ("S.A." -> "SA", "J.P." ->
- * "JP"); any other dot is a separator ("CO.LTD" -> "CO LTD"). If the result
- * does not fit, it is cut at cap-1 bytes (suffixes are then stripped from the
- * cut text); ER_NAME_NORM_CAP(n) bytes always suffice for an n-byte input. */
-#define ER_NAME_NORM_CAP(n) ((n) * 5 + 1)
+ * er_name_normalize(): a name with a non-ASCII byte is first folded with
+ * libutf8proc: NFKC (full-width and other compatibility forms become plain
+ * letters), case folding, combining marks stripped, default-ignorable
+ * characters dropped; then non-ASCII letters are upper-cased and Unicode
+ * spaces, punctuation and symbols become spaces. So precomposed "MÜLLER",
+ * decomposed "MU" U+0308 "LLER", "Müller", "MULLER" and full-width
+ * "ＭＵＬＬＥＲ" all give "MULLER" (accents fold: "MULLER" == "MÜLLER"; "ß"
+ * gives "SS"). Text that is not valid UTF-8 is normalized byte by byte, its
+ * non-ASCII bytes kept. ASCII names never reach libutf8proc. A dot between
+ * two one-character segments is dropped ("S.A." -> "SA", "J.P." -> "JP"); any
+ * other dot is a separator ("CO.LTD" -> "CO LTD"). If the result does not
+ * fit, it is cut at cap-1 bytes (suffixes are then stripped from the cut
+ * text); ER_NAME_NORM_CAP(n) bytes always suffice for an n-byte input (the
+ * largest growth is a compatibility form: U+FDFA, 3 bytes, is 33). When
+ * out of memory (only names longer than a few hundred characters
+ * allocate) the result is empty. */
+#define ER_NAME_NORM_CAP(n) ((n) * 12 + 1)
 
 #endif

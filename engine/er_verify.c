@@ -90,7 +90,7 @@ static int hit_cmp(const void *a, const void *b)
  * out[]. Returns the count or -1 (ENOMEM). */
 static int find_names(const er_tables *t, unsigned roles, const char *q, size_t qn, hit *out)
 {
-	size_t cap = qn * 5 + 1;
+	size_t cap = ER_NAME_NORM_CAP(qn);
 	char *norm = malloc(cap);
 	if (!norm)
 		return -1;

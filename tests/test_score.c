@@ -398,6 +398,57 @@ static void test_ambiguous_name(void **state)
 	assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_ID);
 }
 
+/* Names in other forms (issue 9 item 7): decomposed, precomposed, upper,
+ * plain ASCII and full-width spellings of a listed name all match it, in
+ * the table and in the manifest alike. */
+static void test_unicode_names(void **state)
+{
+	(void)state;
+	/* table: "K\u00f6ln Stahlwerk GmbH" (precomposed), DE, EU_AEO validated */
+	static const char *const shipper[] = {
+		"Ko\xcc\x88ln Stahlwerk GmbH",                 /* decomposed o + U+0308 */
+		"K\xc3\xb6ln Stahlwerk GmbH",                   /* precomposed */
+		"K\xc3\x96LN STAHLWERK GMBH",                   /* upper */
+		"KOLN STAHLWERK GMBH",                          /* ASCII */
+		"\xef\xbc\xab\xc3\xb6\xef\xbd\x8c\xef\xbd\x8e \xef\xbc\xb3\xef\xbd\x94\xef\xbd\x81"
+		"\xef\xbd\x88\xef\xbd\x8c\xef\xbd\x97\xef\xbd\x85\xef\xbd\x92\xef\xbd\x8b", /* full-width */
+	};
+	for (size_t i = 0; i < sizeof shipper / sizeof shipper[0]; i++) {
+		er_row row;
+		char what[32];
+		base_row(&row, D);
+		set(&row, ER_COL_SHIPPER_NAME, shipper[i]);
+		set(&row, ER_COL_SHIPPER_COUNTRY, "DE");
+		er_result res = score_ok(&row);
+		snprintf(what, sizeof what, "shipper form %zu", i);
+		expect(&res, B(IMP_UNKNOWN) | B(SHP_MRA), 45, ER_LANE_GREEN, what);
+		assert_int_equal(res.match[ER_ROLE_SHIPPER], ER_MATCH_NAME);
+	}
+	/* table: "Orchide\u0301e Maison Inc" (decomposed), an importer, Tier 2 */
+	static const char *const importer[] = {
+		"Orchid\xc3\xa9" "e Maison", "ORCHIDEE MAISON INC", "ORCHID\xc3\x89" "E MAISON",
+		"\xef\xbc\xaf\xef\xbd\x92\xef\xbd\x83\xef\xbd\x88\xef\xbd\x89\xef\xbd\x84\xc3\xa9"
+		"\xef\xbd\x85 Maison",
+	};
+	for (size_t i = 0; i < sizeof importer / sizeof importer[0]; i++) {
+		er_row row;
+		char what[32];
+		base_row(&row, D);
+		set(&row, ER_COL_IMPORTER_NAME, importer[i]);
+		er_result res = score_ok(&row);
+		snprintf(what, sizeof what, "importer form %zu", i);
+		expect(&res, B(IMP_CTPAT_T2) | B(SHP_UNKNOWN), 25, ER_LANE_GREEN, what);
+		assert_int_equal(res.match[ER_ROLE_IMPORTER], ER_MATCH_NAME);
+	}
+	/* a different name stays apart */
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPPER_NAME, "Koeln Stahlwerk GmbH");
+	set(&row, ER_COL_SHIPPER_COUNTRY, "DE");
+	er_result res = score_ok(&row);
+	assert_int_equal(res.match[ER_ROLE_SHIPPER], ER_MATCH_NONE);
+}
+
 static void test_shipper_side(void **state)
 {
 	(void)state;
@@ -1030,6 +1081,7 @@ int main(void)
 		cmocka_unit_test(test_id_name_conflict),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_ambiguous_name),
+		cmocka_unit_test(test_unicode_names),
 		cmocka_unit_test(test_shipper_side),
 		cmocka_unit_test(test_shipper_matching),
 		cmocka_unit_test(test_carrier_forwarder),

@@ -108,7 +108,12 @@ static void norm_eq(const char *in, const char *expect)
 static const char *const norm_groups[][6] = {
 	{ "ACME TRADING", "Acme Trading Co., Ltd.", "ACME TRADING CO LTD",
 	  "acme trading company limited", "The Acme Trading Co. Ltd", "Acme\xc2\xa0Trading Co.,Ltd" },
-	{ "M\xc3\x9cLLER", "M\xc3\xbcller GmbH", "M\xc3\x9cLLER G.M.B.H.", "m\xc3\xbcller gmbh.", NULL },
+	/* issue 9 item 7: precomposed, decomposed (U+0308), upper, plain ASCII and
+	 * full-width forms of one name meet */
+	{ "MULLER", "M\xc3\xbcller GmbH", "M\xc3\x9cLLER G.M.B.H.", "m\xc3\xbcller gmbh.",
+	  "Mu\xcc\x88ller GmbH", "MULLER GMBH" },
+	{ "MULLER", "\xef\xbc\xad\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c\xef\xbd\x85\xef\xbd\x92"
+	  " \xef\xbc\xa7\xef\xbd\x8d\xef\xbd\x82\xef\xbc\xa8", "MU\xcc\x88LLER", "Muller", NULL },
 	{ "GRUPO INDUSTRIAL", "Grupo Industrial S.A. de C.V.", "GRUPO INDUSTRIAL SA DE CV",
 	  "Grupo Industrial, S.A. de C.V.", "grupo industrial s.a.de c.v.", NULL },
 	{ "SMITH AND SONS", "Smith & Sons Inc", "SMITH AND SONS, INC.", "Smith&Sons Incorporated", NULL },
@@ -144,8 +149,13 @@ static const char *const norm_groups[][6] = {
 	{ "MEXICANA DE COBRE", "Mexicana de Cobre, S.A.B. de C.V.", "MEXICANA DE COBRE SAB DE CV", NULL },
 	{ "TEXTILES DEL NORTE", "Textiles del Norte S. de R.L. de C.V.",
 	  "TEXTILES DEL NORTE S DE RL DE CV", NULL },
-	{ "\xc3\x89LECTRICIT\xc3\x89 DE FRANCE", "\xc3\x89lectricit\xc3\xa9 de France SA",
-	  "\xc3\xa9lectricit\xc3\xa9 de france s.a.", NULL },
+	{ "ELECTRICITE DE FRANCE", "\xc3\x89lectricit\xc3\xa9 de France SA",
+	  "\xc3\xa9lectricit\xc3\xa9 de france s.a.", "Electricite de France", NULL },
+	/* sharp s folds to SS; Unicode punctuation and spaces separate words;
+	 * zero-width and soft-hyphen characters vanish */
+	{ "STRASSENBAU", "Stra\xc3\x9f" "enbau GmbH", "STRASSENBAU", "Stra\xc2\xad\xc3\x9f" "enbau", NULL },
+	{ "ACME TRADING", "Acme\xe3\x80\x80Trading\xe3\x80\x81" "Co\xef\xbc\x8e", "ACME\xe2\x80\x94TRADING",
+	  "Ac\xe2\x80\x8bme Trading", NULL },
 	{ "\xd0\x9f\xd0\xa0\xd0\x9e\xd0\x9c\xd0\xa2\xd0\x95\xd0\xa5",
 	  "\xd0\x9f\xd1\x80\xd0\xbe\xd0\xbc\xd1\x82\xd0\xb5\xd1\x85",
 	  "\xd0\x9f\xd0\xa0\xd0\x9e\xd0\x9c\xd0\xa2\xd0\x95\xd0\xa5", NULL },
@@ -202,7 +212,8 @@ static void test_normalize_edges(void **state)
 	const char *const miss[][2] = {
 		{ "ACME TRADING", "ACME TRADERS" },
 		{ "Acme Trading Co", "Acme Trading Group" },
-		{ "M\xc3\xbcller GmbH", "Muller GmbH" },
+		{ "M\xc3\xbcller GmbH", "Mueller GmbH" },
+		{ "\xe4\xb8\x8a\xe6\xb5\xb7 Trading", "\xe5\x8c\x97\xe4\xba\xac Trading" },
 		{ "Smith & Sons", "Smith Sons" },
 		{ "Global Traders LLC", "Global Trader LLC" },
 		{ "J.P. Morgan", "JPM Organ" },
@@ -223,6 +234,18 @@ static void test_normalize_edges(void **state)
 	assert_string_equal(out, "ACME");
 	assert_int_equal(er_name_normalize("Acme", 4, out, 1), 0);
 	assert_string_equal(out, "");
+	/* Unicode names longer than the folding's stack buffers: the heap paths */
+	char longu[2 * 700 + 1], longa[700 + 1], outl[ER_NAME_NORM_CAP(2 * 700)];
+	for (int i = 0; i < 700; i++) {
+		memcpy(longu + 2 * i, "\xc3\x9c", 2); /* U+00DC */
+		longa[i] = 'U';
+	}
+	longu[2 * 700] = longa[700] = '\0';
+	assert_int_equal(er_name_normalize(longu, 2 * 700, outl, sizeof outl), 700);
+	assert_string_equal(outl, longa);
+	/* compatibility forms may expand (U+FDFA is 18 letters and spaces) */
+	char wide[ER_NAME_NORM_CAP(3)];
+	assert_true(er_name_normalize("\xef\xb7\xba", 3, wide, sizeof wide) > 20);
 	/* worst-case growth fits ER_NAME_NORM_CAP */
 	char big[ER_NAME_NORM_CAP(5)];
 	assert_int_equal(er_name_normalize("&&&&&", 5, big, sizeof big), 19);
@@ -266,8 +289,8 @@ static void test_normalize_every_suffix(void **state)
 	}
 	/* names that end in a digit or a non-ASCII letter keep their last word */
 	norm_eq("Route 66", "ROUTE 66");
-	norm_eq("Caf\xc3\xa9 Co", "CAF\xc3\x89");
-	norm_eq("Inc \xc3\xa9", "INC \xc3\x89");
+	norm_eq("Caf\xc3\xa9 Co", "CAFE");
+	norm_eq("Inc \xc3\xa9", "INC E");
 }
 
 /* ------------------------------------------------------- participants */
@@ -423,7 +446,9 @@ static void test_name_lookup(void **state)
 	const er_party *mu = by_id(t, "SHP-DE-01");
 	assert_ptr_equal(by_name(t, "M\xc3\x9cLLER G.M.B.H.", ""), mu);
 	assert_ptr_equal(by_name(t, "m\xc3\xbcller gmbh", "DE"), mu);
-	assert_null(by_name(t, "Muller GmbH", "DE"));
+	assert_ptr_equal(by_name(t, "Muller GmbH", "DE"), mu);
+	assert_ptr_equal(by_name(t, "Mu\xcc\x88ller GmbH", "DE"), mu);
+	assert_null(by_name(t, "Mueller GmbH", "DE"));
 	assert_ptr_equal(by_name(t, "GRUPO INDUSTRIAL SA DE CV", "MX"), by_id(t, "MFR-MX-01"));
 	assert_ptr_equal(by_name(t, "Smith and Sons", "US"), by_id(t, "IMP002"));
 	assert_ptr_equal(by_name(t, "MAERSK", "DK"), by_id(t, "MAEU"));
