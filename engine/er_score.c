@@ -369,7 +369,12 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		}
 	}
 	res->shipper_certified = shp_reason == ER_R_SHP_CTPAT || shp_reason == ER_R_SHP_MRA;
-	res->front_of_line = imp_good || res->shipper_certified;
+	/* front of line is a CTPAT member's benefit: a certified shipper side
+	 * earns it only for an importer that has not lost its standing (nor
+	 * borrows a member's name) */
+	int imp_barred = (ic && (ic->status == ER_ST_SUSPENDED || ic->status == ER_ST_REMOVED)) ||
+	                 m[ER_ROLE_IMPORTER] == ER_MATCH_CONFLICT;
+	res->front_of_line = imp_good || (res->shipper_certified && !imp_barred);
 
 	/* ---- carrier and forwarder: by id only ---- */
 	int car_good = car && good_standing(er_party_cert_on(car, day, 1));

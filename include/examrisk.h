@@ -155,7 +155,9 @@ typedef struct er_result {
 	int16_t points[ER_NREASONS];    /* points of each fired reason */
 	uint8_t match[ER_NROLES];       /* enum er_match per role */
 	uint8_t fast_eligible;          /* 0/1 */
-	uint8_t front_of_line;          /* 0/1: CTPAT/MRA shipment */
+	uint8_t front_of_line;          /* 0/1: importer CTPAT in good standing, or shipper side
+	                                   certified and importer not suspended, removed or
+	                                   in conflict */
 	uint8_t shipper_certified;      /* 0/1: shipper or manufacturer CTPAT or MRA-recognized */
 	char importer_status[40];       /* e.g. "CTPAT:validated:T2", "unknown", "none" */
 	char shipper_status[40];        /* e.g. "CTPAT:certified:T1", "EU_AEO:certified:MRA", "unknown" */

@@ -449,6 +449,58 @@ static void test_unicode_names(void **state)
 	assert_int_equal(res.match[ER_ROLE_SHIPPER], ER_MATCH_NONE);
 }
 
+/* front_of_line (issue 9 item 8): 1 when the importer is CTPAT in good
+ * standing, or when the shipper side is CTPAT/MRA-certified and the
+ * importer is not suspended, removed or in an ID_NAME_CONFLICT. */
+static void test_front_of_line(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *id, *name, *what;
+		int plain, certified_shipper; /* front_of_line without / with SHPC */
+	} cases[] = {
+		{ "IMP1", NULL, "T1", 1, 1 },
+		{ "IMP2", NULL, "T2", 1, 1 },
+		{ "IMP3", NULL, "T3", 1, 1 },
+		{ "IMPS", NULL, "suspended", 0, 0 },
+		{ "IMPR", NULL, "removed", 0, 0 },
+		{ "IMPW", NULL, "withdrawn", 0, 1 },
+		{ "IMPF", NULL, "no CTPAT period", 0, 1 },
+		{ "NOBODY", NULL, "unknown id", 0, 1 },
+		{ NULL, NULL, "no importer", 0, 1 },
+		{ NULL, "Twin Peaks Trading", "ambiguous name", 0, 1 },
+		{ NULL, "Crown Goods Corp", "name match T3", 1, 1 },
+		{ "BOGUS", "Crown Goods Corp", "conflict", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		for (int with = 0; with < 2; with++) {
+			er_row row;
+			base_row(&row, D);
+			set(&row, ER_COL_IMPORTER_ID, cases[i].id);
+			set(&row, ER_COL_IMPORTER_NAME, cases[i].name);
+			if (with)
+				set(&row, ER_COL_SHIPPER_ID, "SHPC");
+			er_result res = score_ok(&row);
+			int want = with ? cases[i].certified_shipper : cases[i].plain;
+			if (res.front_of_line != want || res.shipper_certified != with)
+				fail_msg("%s %s: front_of_line %d (want %d), shipper_certified %d",
+				         cases[i].what, with ? "with CTPAT shipper" : "alone",
+				         res.front_of_line, want, res.shipper_certified);
+		}
+	}
+	/* an MRA-recognized shipper counts like a CTPAT one */
+	er_row row;
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPPER_ID, "SHPE");
+	assert_int_equal(score_ok(&row).front_of_line, 1);
+	set(&row, ER_COL_IMPORTER_ID, "IMPR");
+	assert_int_equal(score_ok(&row).front_of_line, 0);
+	/* ... an unrecognized AEO does not */
+	base_row(&row, D);
+	set(&row, ER_COL_SHIPPER_ID, "SHPN");
+	assert_int_equal(score_ok(&row).front_of_line, 0);
+}
+
 static void test_shipper_side(void **state)
 {
 	(void)state;
@@ -1082,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_ambiguous_name),
 		cmocka_unit_test(test_unicode_names),
+		cmocka_unit_test(test_front_of_line),
 		cmocka_unit_test(test_shipper_side),
 		cmocka_unit_test(test_shipper_matching),
 		cmocka_unit_test(test_carrier_forwarder),
