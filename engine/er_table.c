@@ -1305,20 +1305,61 @@ static int better(const er_cert *a, const er_cert *b)
 	return a->tier > b->tier;
 }
 
-const er_cert *er_party_cert_on(const er_party *p, int32_t day, int want)
+/* A party's certs are sorted by (program, valid_from) and periods of one
+ * program never overlap (checked on load), so each program holds at most one
+ * period in force on a day, found by binary search: a party with a long
+ * history costs log(periods) per look-up, not a scan. */
+
+/* End of the program group that starts at i (programs are interned, so
+ * equal programs are equal pointers). */
+static uint32_t group_end(const er_cert *c, uint32_t i, uint32_t n)
+{
+	const char *prog = c[i].program;
+	if (c[n - 1].program == prog)
+		return n; /* the common case: one program, or the last one */
+	uint32_t lo = i + 1, hi = n - 1; /* c[hi] is of another program */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c[mid].program == prog)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const er_cert *er_party_next_in_force(const er_party *p, int32_t day, int want, uint32_t *pos)
 {
 	if (!p)
 		return NULL;
-	const er_cert *best = NULL;
-	for (uint32_t i = 0; i < p->ncerts; i++) {
-		const er_cert *c = &p->certs[i];
-		if ((want == 1 && !c->is_ctpat) || (want == 0 && c->is_ctpat))
+	const er_cert *c = p->certs;
+	while (*pos < p->ncerts) {
+		uint32_t i = *pos, e = group_end(c, i, p->ncerts);
+		*pos = e;
+		if ((want == 1 && !c[i].is_ctpat) || (want == 0 && c[i].is_ctpat))
 			continue;
-		if (day < c->valid_from || day >= c->valid_to)
-			continue;
+		/* the last period starting on or before day */
+		uint32_t lo = i, hi = e;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (c[mid].valid_from <= day)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > i && day < c[lo - 1].valid_to)
+			return &c[lo - 1];
+	}
+	return NULL;
+}
+
+const er_cert *er_party_cert_on(const er_party *p, int32_t day, int want)
+{
+	const er_cert *best = NULL, *c;
+	uint32_t pos = 0;
+	while ((c = er_party_next_in_force(p, day, want, &pos)))
 		if (!best || better(c, best))
 			best = c;
-	}
 	return best;
 }
 

@@ -100,6 +100,12 @@ const er_party *er_tables_match(const er_tables *t, int role, const er_id_probe 
  * (validated > certified > suspended > removed > withdrawn). NULL if none. */
 const er_cert *er_party_cert_on(const er_party *p, int32_t day, int want);
 
+/* The periods in force on day, one program at a time (a program has at
+ * most one): start with *pos = 0; each call returns the next one (want as
+ * above) and advances *pos, NULL when there are no more. Binary search:
+ * O(programs x log periods). */
+const er_cert *er_party_next_in_force(const er_party *p, int32_t day, int want, uint32_t *pos);
+
 /* 1 if a certification in program (foreign code) held by a party of country
  * is MRA-recognized on day (recognized_from <= day and no recognized_to before
  * day, i.e. day < recognized_to), else 0. Unconfirmed MRA rows (no

@@ -14,11 +14,6 @@ static int good_status(const er_cert *c)
 	return c->status == ER_ST_CERTIFIED || c->status == ER_ST_VALIDATED;
 }
 
-static int in_force(const er_cert *c, int32_t day)
-{
-	return c->valid_from <= day && day < c->valid_to;
-}
-
 int er_verify_standing(const er_tables *t, const er_party *p, int32_t day,
                        const er_cert **cert, int *mra)
 {
@@ -32,10 +27,10 @@ int er_verify_standing(const er_tables *t, const er_party *p, int32_t day,
 		goto out;
 	}
 	/* a recognized foreign period in good standing; validated before certified */
-	const er_cert *foreign = NULL;
-	for (uint32_t i = 0; i < p->ncerts; i++) {
-		const er_cert *c = &p->certs[i];
-		if (c->is_ctpat || !in_force(c, day) || !good_status(c))
+	const er_cert *foreign = NULL, *c;
+	uint32_t pos = 0;
+	while ((c = er_party_next_in_force(p, day, 0, &pos))) {
+		if (!good_status(c))
 			continue;
 		if (foreign && !(c->status == ER_ST_VALIDATED && foreign->status != ER_ST_VALIDATED))
 			continue;

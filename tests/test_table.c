@@ -762,6 +762,78 @@ static void test_roles(void **state)
 	er_tables_free(t);
 }
 
+/* The period in force on a party with a long history (issue 10 item 13):
+ * found by binary search. One party, 100,000 one-day periods written in
+ * reverse order (the load sorts them): CTPAT on six days of seven
+ * (certified T1, validated T2, suspended by day mod 3), EU_AEO on the
+ * seventh. Every day of the range, the days around it, and each period's
+ * first and last day agree with the rule computed here. */
+#define LH_DAYS 100000
+static void test_long_history(void **state)
+{
+	(void)state;
+	char path[300];
+	snprintf(path, sizeof path, "%s/long_history.csv", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(PH, f);
+	int32_t d0 = er_days_from_civil(1900, 1, 1);
+	static const char *const st[3] = { "certified,1", "validated,2", "suspended," };
+	for (int k = LH_DAYS - 1; k >= 0; k--) {
+		char from[11], to[11];
+		er_format_date(d0 + k, from);
+		er_format_date(d0 + k + 1, to);
+		if (k % 7 == 6)
+			fprintf(f, "BIG,Big History Co,DE,importer,EU_AEO,validated,,%s,%s\n", from, to);
+		else
+			fprintf(f, "BIG,Big History Co,DE,importer,CTPAT,%s,%s,%s\n", st[k % 3], from, to);
+	}
+	fputs("SMALL,Small Co,DE,importer,CTPAT,certified,1,1900-01-01,\n", f);
+	assert_int_equal(fclose(f), 0);
+	er_tables *t = load_ok(path, NULL);
+	const er_party *p = by_id(t, "BIG");
+	assert_non_null(p);
+	assert_int_equal(p->ncerts, LH_DAYS);
+	for (int k = -2; k <= LH_DAYS + 1; k++) {
+		int32_t day = d0 + k;
+		const er_cert *ct = er_party_cert_on(p, day, 1);
+		const er_cert *fc = er_party_cert_on(p, day, 0);
+		const er_cert *any = er_party_cert_on(p, day, -1);
+		int in = k >= 0 && k < LH_DAYS;
+		if (!in || k % 7 == 6) {
+			if (ct)
+				fail_msg("day %d: CTPAT period %d..%d in force", k, ct->valid_from - d0,
+				         ct->valid_to - d0);
+		} else {
+			static const uint8_t want_st[3] = { ER_ST_CERTIFIED, ER_ST_VALIDATED,
+			                                    ER_ST_SUSPENDED };
+			if (!ct || ct->valid_from != day || ct->valid_to != day + 1 ||
+			    ct->status != want_st[k % 3])
+				fail_msg("day %d: wrong CTPAT period", k);
+		}
+		if (in && k % 7 == 6) {
+			if (!fc || fc->valid_from != day || strcmp(fc->program, "EU_AEO") != 0)
+				fail_msg("day %d: no EU_AEO period", k);
+		} else if (fc) {
+			fail_msg("day %d: EU_AEO period in force", k);
+		}
+		if (any != (ct ? ct : fc))
+			fail_msg("day %d: any-program look-up disagrees", k);
+		/* the iterator gives the same periods, CTPAT (program order) first */
+		uint32_t pos = 0;
+		const er_cert *a = er_party_next_in_force(p, day, -1, &pos);
+		const er_cert *b = a ? er_party_next_in_force(p, day, -1, &pos) : NULL;
+		if (a != (ct ? ct : fc) || b)
+			fail_msg("day %d: iterator disagrees", k);
+	}
+	/* a party with one open period */
+	const er_party *q = by_id(t, "SMALL");
+	assert_non_null(er_party_cert_on(q, d0, 1));
+	assert_null(er_party_cert_on(q, d0 - 1, 1));
+	assert_non_null(er_party_cert_on(q, d0 + 10 * LH_DAYS, -1));
+	er_tables_free(t);
+}
+
 static void test_mra_errors(void **state)
 {
 	(void)state;
@@ -1050,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_gzip_same_as_plain),
 		cmocka_unit_test(test_participants_errors),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_long_history),
 		cmocka_unit_test(test_mra_errors),
 		cmocka_unit_test(test_mra_shipped),
 		cmocka_unit_test(test_big_table),
