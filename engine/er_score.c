@@ -1,7 +1,9 @@
 /* er_score.c - score one manifest row: validate the fields the rules read,
  * look the parties up as of the arrival date, fire the rules, sum the points
  * and pick the lane. Runs on every worker thread for every row, so it reads
- * only immutable tables and rules, writes only *res and allocates nothing. */
+ * only immutable tables and rules, writes only *res and allocates nothing
+ * (except a heap buffer to normalize a party name of several hundred
+ * bytes). */
 #include <string.h>
 
 #include "er_rules.h"

@@ -169,7 +169,8 @@ typedef struct er_result {
 /*
  * Score one parsed row. Validates the fields it reads (arrival_date,
  * timestamps, numbers, hs_code). Returns ER_OK and fills *res, or ER_E_ROW
- * with res->reject / res->reject_col set. Thread-safe; allocates nothing.
+ * with res->reject / res->reject_col set. Thread-safe; allocates nothing
+ * except to normalize a party name of several hundred bytes (matched by name).
  */
 er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
                        er_result *res);
