@@ -34,6 +34,7 @@
  * arena when still there, and in any case skipped by their sequence number
  * (input order) when runs and queue buckets are read back. */
 #include "er_rollup.h"
+#include "er_spill.h"
 
 #include <errno.h>
 #include <math.h>
@@ -247,12 +248,9 @@ typedef struct run {
 	size_t pts, npts;            /* byte offset of the first, count */
 } run;
 
-/* A spill file: created on first need, unlinked at once (see spill_open). */
-typedef struct spill {
-	int fd;                      /* -1 until needed */
-	uint64_t end;                /* bytes written to it */
-	const char *dir;             /* NULL: $TMPDIR, else /tmp */
-} spill;
+/* A spill file (er_spill.h): runs and queue blocks share one; each part of
+ * the end phase has its own (no locking: the parts only read the runs'). */
+typedef er_spill spill;
 
 /* One bucket stream (see "bucket streams"). */
 typedef struct bstream {
@@ -391,13 +389,12 @@ int er_rollup_set_tmpdir(er_rollup *r, const char *dir)
 }
 
 static void bs_free(bstore *bs);
-static void spill_close(spill *s);
 
 void er_rollup_free(er_rollup *r)
 {
 	if (!r)
 		return;
-	spill_close(&r->sp);
+	er_spill_close(&r->sp);
 	free(r->tmpdir);
 	free(r->failed);
 	er_buf_free(&r->arena);
@@ -428,97 +425,6 @@ static int is_failed(const er_rollup *r, uint64_t seq)
 		else
 			return 1;
 	}
-	return 0;
-}
-
-/* ============================================================ spill file */
-
-/* Created on first need in the chosen directory and unlinked at once, so it
- * disappears with the process whatever happens. Regions are appended at the
- * end with pwrite; nothing is rewritten but the link of a bucket block. The
- * runs and the queue have one; each part of the end phase its own (no
- * locking: the parts only read the runs'). */
-static int spill_open(spill *s)
-{
-	if (s->fd >= 0)
-		return 0;
-	const char *dir = s->dir;
-	if (!dir) {
-		dir = getenv("TMPDIR");
-		if (!dir || !*dir)
-			dir = "/tmp";
-	}
-	size_t n = strlen(dir) + sizeof "/examrisk-rollup.XXXXXX";
-	char *path = malloc(n);
-	if (!path)
-		return -1;
-	snprintf(path, n, "%s/examrisk-rollup.XXXXXX", dir);
-	int fd = mkstemp(path);
-	if (fd < 0 || unlink(path) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		errno = e;
-		return -1;
-	}
-	free(path);
-	s->fd = fd;
-	s->end = 0;
-	return 0;
-}
-
-static void spill_close(spill *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-}
-
-static int spill_pwrite(const spill *s, const char *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(s->fd, p, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
-static int spill_pread(const spill *s, char *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t got = pread(s->fd, p, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			if (got == 0) /* shorter than we wrote it: never expected */
-				errno = EIO;
-			return -1;
-		}
-		p += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
-}
-
-/* Append p[0..n) to the spill file; *off receives its offset. */
-static int spill_append(spill *s, const char *p, size_t n, uint64_t *off)
-{
-	if (spill_open(s) < 0 || spill_pwrite(s, p, n, s->end) < 0)
-		return -1;
-	if (off)
-		*off = s->end;
-	s->end += n;
 	return 0;
 }
 
@@ -580,7 +486,7 @@ static int bs_write_block(bstore *bs, size_t i)
 	uint64_t payload = s->buf.len - BLK_HDR, none = NO_BLOCK, zero = 0, off;
 	memcpy(s->buf.p, &none, 8);
 	memcpy(s->buf.p + 8, &zero, 8);
-	if (spill_append(bs->sp, s->buf.p, s->buf.len, &off) < 0)
+	if (er_spill_append(bs->sp, s->buf.p, s->buf.len, &off) < 0)
 		return -1;
 	if (s->first == NO_BLOCK) {
 		s->first = off;
@@ -589,7 +495,7 @@ static int bs_write_block(bstore *bs, size_t i)
 		char link[BLK_HDR];
 		memcpy(link, &off, 8);
 		memcpy(link + 8, &payload, 8);
-		if (spill_pwrite(bs->sp, link, sizeof link, s->last) < 0)
+		if (er_spill_pwrite(bs->sp, link, sizeof link, s->last) < 0)
 			return -1;
 	}
 	s->last = off;
@@ -696,7 +602,7 @@ static int bs_read(const bstore *bs, size_t i, er_buf *scratch, bs_fn fn, void *
 	while (off != NO_BLOCK) {
 		scratch->len = 0;
 		if (er_buf_reserve(scratch, BLK_HDR + len) < 0 ||
-		    spill_pread(bs->sp, scratch->p, BLK_HDR + len, off) < 0)
+		    er_spill_pread(bs->sp, scratch->p, BLK_HDR + len, off) < 0)
 			return -1;
 		if (fn(ctx, scratch->p + BLK_HDR, len) < 0)
 			return -1;
@@ -1152,7 +1058,7 @@ static uint64_t run_begin(er_rollup *r)
 static int run_put(er_rollup *r, const char *p, size_t n, int sample)
 {
 	if (r->wbuf.len && r->wbuf.len + n > wbuf_limit(r)) {
-		if (spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
+		if (er_spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
 			return -1;
 		r->wbuf.len = 0;
 	}
@@ -1167,7 +1073,7 @@ static int run_put(er_rollup *r, const char *p, size_t n, int sample)
 /* Flush the run begun at start; record it. */
 static int run_end(er_rollup *r, uint64_t start)
 {
-	if (r->wbuf.len && spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
+	if (r->wbuf.len && er_spill_append(&r->sp, r->wbuf.p, r->wbuf.len, NULL) < 0)
 		return -1;
 	r->wbuf.len = 0;
 	if (r->nruns == r->runcap) {
@@ -1188,7 +1094,7 @@ static int spill_arena(er_rollup *r)
 	if (!r->narena)
 		return 0;
 	sort_arena(r);
-	if (spill_open(&r->sp) < 0)
+	if (er_spill_open(&r->sp) < 0)
 		return -1;
 	uint64_t start = run_begin(r);
 	size_t n = r->narena;
@@ -1268,7 +1174,7 @@ static int rr_fill(const er_rollup *r, rreader *rd, size_t need)
 			errno = EIO;
 			return -1;
 		}
-		if (spill_pread(&r->sp, rd->buf.p + rd->buf.len, n, rd->off) < 0)
+		if (er_spill_pread(&r->sp, rd->buf.p + rd->buf.len, n, rd->off) < 0)
 			return -1;
 		rd->buf.len += n;
 		rd->off += n;
@@ -1548,7 +1454,7 @@ typedef struct part {
 
 static void part_free(part *p)
 {
-	spill_close(&p->sp);
+	er_spill_close(&p->sp);
 	bs_free(&p->cs);
 	free(p->p6);
 	free(p->map);
