@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "examrisk.h"
+#include "er_ams.h"
 #include "er_pipeline.h"
 #include "er_util.h"
 #include "er_verify.h"
@@ -32,6 +33,7 @@ static void usage_main(FILE *f)
 	        "  score MANIFEST...     score every shipment (the main job)\n"
 	        "  partners MANIFEST...  partner audit: every upstream party, non-compliant first\n"
 	        "  verify QUERY...       look a party up by id or name, with its status on a date\n"
+	        "  ams DIR...            join a CBP AMS release into canonical manifest rows\n"
 	        "\n"
 	        "  examrisk COMMAND --help   options of a command\n"
 	        "  examrisk --version\n");
@@ -74,6 +76,9 @@ static void usage_score(FILE *f)
 	        "  --chunk-size BYTES     internal chunk size (testing; output does not depend on it)\n"
 	        "  --rollup-memory BYTES  memory for consolidations + queue before they spill to\n"
 	        "                         sorted runs in $TMPDIR (default 32M; K, M, G = 1024^n)\n"
+	        "  --ams                  the arguments are CBP AMS release directories, joined as\n"
+	        "                         'examrisk ams' does and scored directly (--period,\n"
+	        "                         --schedule-k, --sort-memory as for 'examrisk ams')\n"
 	        "\n%s"
 	        "\n"
 	        "Outputs are written to temporary files and renamed only when the run succeeds.\n"
@@ -98,6 +103,29 @@ static void usage_partners(FILE *f)
 	        "  --keep-going     skip files that fail their integrity check\n"
 	        "\n%s",
 	        shared_help);
+}
+
+static void usage_ams(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk ams [options] DIR...\n"
+	        "\n"
+	        "Joins a CBP AMS vessel-manifest release (tables ams__TABLE_PERIOD.csv[.gz]: header,\n"
+	        "billgen, shipper, consignee, notifyparty (optional), container, cargodesc, tariff)\n"
+	        "by identifier into canonical manifest rows, one per bill, in identifier order, with\n"
+	        "bounded memory (tables not sorted by identifier go through an external sort in\n"
+	        "$TMPDIR). The consignee is the importer name; see README.md for every column.\n"
+	        "\n"
+	        "ams options:\n"
+	        "  --out FILE           canonical CSV (default stdout; .gz = gzip-compressed)\n"
+	        "  --rejects FILE       file,line,reason,raw of every table record not joined\n"
+	        "  --period GLOB        only files whose PERIOD part matches (e.g. '2020*')\n"
+	        "  --schedule-k FILE    Schedule K prefix table (default data/schedule_k.csv)\n"
+	        "  --sort-memory BYTES  memory for the sorts (default 256M; K, M, G = 1024^n)\n"
+	        "  --quiet              no messages on stderr except fatal errors\n"
+	        "\n"
+	        "exit status: 0 every record joined; 3 some records rejected; 1 fatal error\n"
+	        "(missing table or column, unreadable file), nothing written; 2 usage error.\n");
 }
 
 static void usage_verify(FILE *f)
@@ -199,7 +227,8 @@ static int parse_size(const char *s, long lo, long hi, long *out)
 enum {
 	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
-	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_ROLE, O_HELP
+	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_ROLE, O_HELP,
+	O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM
 };
 
 static const struct option long_opts[] = {
@@ -228,6 +257,10 @@ static const struct option long_opts[] = {
 	{"csv", no_argument, NULL, O_CSV},
 	{"role", required_argument, NULL, O_ROLE},
 	{"help", no_argument, NULL, O_HELP},
+	{"ams", no_argument, NULL, O_AMS},
+	{"period", required_argument, NULL, O_PERIOD},
+	{"schedule-k", required_argument, NULL, O_SCHEDULE_K},
+	{"sort-memory", required_argument, NULL, O_SORT_MEM},
 	{NULL, 0, NULL, 0}
 };
 
@@ -237,8 +270,11 @@ static int allowed(const char *cmd, int opt)
 	int shared = opt >= O_PARTICIPANTS && opt <= O_PROGRESS;
 	if (opt == O_HELP)
 		return 1;
+	int ams_opt = opt == O_PERIOD || opt == O_SCHEDULE_K || opt == O_SORT_MEM;
+	if (!strcmp(cmd, "ams"))
+		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
 	if (!strcmp(cmd, "score"))
-		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM);
+		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM) || opt == O_AMS || ams_opt;
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS;
@@ -250,6 +286,29 @@ static int stdout_emit(void *ctx, const char *p, size_t n)
 {
 	(void)ctx;
 	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+/* score --ams: the AMS join as the pipeline's input. */
+static long ams_read(void *ctx, char *buf, size_t cap)
+{
+	return (long)er_ams_read(ctx, buf, cap);
+}
+
+static const char *ams_error(void *ctx)
+{
+	return er_ams_error(ctx);
+}
+
+static int ams_rejects(void *ctx, int (*emit)(void *, const char *, size_t), void *ectx)
+{
+	return er_ams_write_rejects(ctx, emit, ectx);
+}
+
+static uint64_t ams_count_rejects(void *ctx)
+{
+	er_ams_stats s;
+	er_ams_get_stats(ctx, &s);
+	return s.rejects;
 }
 
 int main(int argc, char **argv)
@@ -270,6 +329,7 @@ int main(int argc, char **argv)
 	void (*usage)(FILE *) = !strcmp(cmd, "score")      ? usage_score
 	                        : !strcmp(cmd, "partners") ? usage_partners
 	                        : !strcmp(cmd, "verify")   ? usage_verify
+	                        : !strcmp(cmd, "ams")      ? usage_ams
 	                                                   : NULL;
 	if (!usage) {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
@@ -282,6 +342,12 @@ int main(int argc, char **argv)
 	const char *on = NULL;
 	int csv = 0;
 	unsigned roles = 0;
+	er_ams_opts ao = {0};
+	char kbuf[PATH_MAX + 32];
+	int use_ams = 0;
+	er_ams *ams = NULL;
+	er_source src;
+	char *ams_label = NULL;
 	er_run_opts o;
 	er_run_opts_init(&o);
 	const char **maps = calloc((size_t)argc, sizeof *maps);
@@ -381,6 +447,16 @@ int main(int argc, char **argv)
 			o.rollup_memory = (size_t)v;
 			break;
 		case O_ON: on = optarg; break;
+		case O_AMS: use_ams = 1; break;
+		case O_PERIOD: ao.period = optarg; break;
+		case O_SCHEDULE_K: ao.schedule_k = optarg; break;
+		case O_SORT_MEM:
+			if (parse_size(optarg, 1L << 20, 1L << 40, &v) < 0) {
+				fprintf(stderr, "%s: --sort-memory takes 1M..2^40 bytes (K, M, G suffixes allowed)\n", prog);
+				goto usage_err;
+			}
+			ao.memory = (size_t)v;
+			break;
 		case O_CSV: csv = 1; break;
 		case O_ROLE:
 			/* a table role, or "shipper": what a shipper column matches */
@@ -399,8 +475,38 @@ int main(int argc, char **argv)
 	int nargs = argc - optind;
 	if (nargs < 1) {
 		fprintf(stderr, "%s %s: %s\n", prog, cmd,
-		        strcmp(cmd, "verify") ? "no manifest given ('-' reads stdin)" : "no query given");
+		        !strcmp(cmd, "verify") ? "no query given"
+		        : use_ams || !strcmp(cmd, "ams") ? "no AMS release directory given"
+		                                         : "no manifest given ('-' reads stdin)");
 		goto usage_err;
+	}
+	if ((ao.period || ao.schedule_k || ao.memory) && !use_ams && strcmp(cmd, "ams")) {
+		fprintf(stderr, "%s %s: --period, --schedule-k and --sort-memory need --ams\n", prog, cmd);
+		goto usage_err;
+	}
+	ao.dirs = (const char *const *)(argv + optind);
+	ao.ndirs = nargs;
+	ao.quiet = o.quiet;
+	if (!ao.schedule_k)
+		ao.schedule_k = default_data("schedule_k.csv", kbuf, sizeof kbuf);
+	if (!strcmp(cmd, "ams")) {
+		char aerr[1024];
+		er_ams_stats as;
+		install_signals();
+		er_status ast = er_ams_write(&ao, o.out_path, o.rejects_path, &as, aerr, sizeof aerr);
+		if (ast != ER_OK) {
+			fprintf(stderr, "%s: error: %s\n", prog, aerr);
+			rc = ast == ER_E_USAGE ? EXIT_USAGE : EXIT_FATAL;
+			goto out;
+		}
+		if (!o.quiet)
+			fprintf(stderr, "%s: %llu bills written, %llu record(s) rejected%s; %d table(s) read in "
+			        "order, %d sorted externally (%.1f MB spilled)\n", prog,
+			        (unsigned long long)as.bills, (unsigned long long)as.rejects,
+			        as.rejects && !o.rejects_path ? " (use --rejects FILE)" : "", as.sorted_tables,
+			        as.sorted_externally, (double)as.spilled_bytes / 1e6);
+		rc = as.rejects ? EXIT_PARTIAL : EXIT_OK;
+		goto out;
 	}
 	if (!participants)
 		participants = default_data("participants.csv", pbuf, sizeof pbuf);
@@ -445,6 +551,24 @@ int main(int argc, char **argv)
 	o.inputs = (const char *const *)(argv + optind);
 	o.ninputs = nargs;
 	install_signals();
+	if (use_ams) {
+		/* the release is joined in-process and read as one manifest */
+		st = er_ams_open(&ao, &ams, err, sizeof err);
+		if (st != ER_OK) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
+			rc = st == ER_E_USAGE ? EXIT_USAGE : EXIT_FATAL;
+			goto out;
+		}
+		size_t ln = strlen(ao.dirs[0]) + 16;
+		if (!(ams_label = malloc(ln)))
+			goto out;
+		snprintf(ams_label, ln, "%s%s", ao.dirs[0], nargs > 1 ? " ..." : "");
+		src = (er_source){ .read = ams_read, .error = ams_error, .rejects = ams_rejects,
+		                   .count_rejects = ams_count_rejects, .ctx = ams };
+		o.source = &src;
+		o.inputs = (const char *const *)&ams_label;
+		o.ninputs = 1;
+	}
 	er_run_stats stats;
 	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);
 	if (st == ER_E_USAGE)
@@ -461,6 +585,8 @@ usage_err:
 out:
 	er_rules_free(r);
 	er_tables_free(t);
+	er_ams_free(ams);
+	free(ams_label);
 	free(maps);
 	return rc;
 }

@@ -315,13 +315,14 @@ static void shrink_chunk(er_chunk *c, size_t chunk_bytes)
 /* Counts decompressed bytes on their way to the splitter. */
 typedef struct counting_reader {
 	er_reader *rd;
+	const er_source *src;   /* read from this instead of rd (score --ams) */
 	uint64_t n;
 } counting_reader;
 
 static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 {
 	counting_reader *cr = ctx;
-	ssize_t n = er_reader_read(cr->rd, buf, cap);
+	ssize_t n = cr->src ? (ssize_t)cr->src->read(cr->src->ctx, buf, cap) : er_reader_read(cr->rd, buf, cap);
 	if (n > 0)
 		cr->n += (uint64_t)n;
 	return n;
@@ -338,7 +339,8 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 	counting_reader cr = {0};
 	int rc = -1, first = 1;
 
-	if (er_reader_open(f->path, &rd, err, sizeof err) != ER_OK) {
+	const er_source *src = fi == 0 ? o->source : NULL;
+	if (!src && er_reader_open(f->path, &rd, err, sizeof err) != ER_OK) {
 		file_fail(R, fi, "%s", err);
 		goto out;
 	}
@@ -349,6 +351,7 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		.max_raw = MAX_RAW,
 	};
 	cr.rd = rd;
+	cr.src = src;
 	sp = er_splitter_new(counting_read, &cr, &so);
 	if (!sp) {
 		file_fail(R, fi, "%s: out of memory", f->path);
@@ -375,7 +378,7 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 				if (er_splitter_nomem(sp))
 					file_fail(R, fi, "%s: out of memory", f->path);
 				else
-					file_fail(R, fi, "%s", er_reader_error(rd));
+					file_fail(R, fi, "%s", src ? src->error(src->ctx) : er_reader_error(rd));
 				goto out;
 			}
 			break;
@@ -446,7 +449,8 @@ static void json_counts(er_buf *b, const char *indent, const er_counts *c)
 	er_buf_printf(b, "%s\"rows_rejected\": %llu", indent, (unsigned long long)c->rejected);
 }
 
-static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv)
+static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv,
+                          uint64_t source_rejects)
 {
 	const er_counts *t = &R->total;
 	er_buf_printf(b, "{\n  \"examrisk\": \"%s\",\n  \"command\": \"%s\",\n  \"files\": [\n",
@@ -489,6 +493,8 @@ static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv)
 	er_buf_puts(b, "\n  },\n");
 	if (R->rollup && R->opts->consolidations_path)
 		er_buf_printf(b, "  \"consolidations\": %zu,\n", er_rollup_nconsolidations(R->rollup));
+	if (R->opts->source)
+		er_buf_printf(b, "  \"source_rejects\": %llu,\n", (unsigned long long)source_rejects);
 	/* Timing fields last, one per line: tests strip them to compare the rest. */
 	er_buf_printf(b, "  \"threads\": %d,\n", R->nthreads);
 	er_buf_printf(b, "  \"elapsed_s\": %.3f,\n", elapsed);
@@ -770,6 +776,15 @@ out_threads:
 		st = ER_E_IO;
 		goto out;
 	}
+	/* Records the source itself rejected (score --ams): after the rows' rejects. */
+	uint64_t source_rejects = opts->source && opts->source->count_rejects
+	                        ? opts->source->count_rejects(opts->source->ctx) : 0;
+	if (source_rejects && opts->rejects_path && opts->source->rejects &&
+	    (opts->source->rejects(opts->source->ctx, er_out_emit, &R->rej) < 0 || R->rej.err)) {
+		snprintf(err, sizeof err, "%s: cannot write rejects", opts->rejects_path);
+		st = ER_E_IO;
+		goto out;
+	}
 	double elapsed = now_s() - R->t0;
 	uint64_t bytes_in = 0;
 	for (int i = 0; i < R->nfiles; i++)
@@ -779,7 +794,7 @@ out_threads:
 		bytes_csv += R->files[i].bytes_csv;
 	if (opts->summary_path) {
 		tmp.len = 0;
-		build_summary(R, &tmp, elapsed, bytes_csv);
+		build_summary(R, &tmp, elapsed, bytes_csv, source_rejects);
 		er_out_write(&R->summary, tmp.p, tmp.len);
 	}
 	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
@@ -809,6 +824,10 @@ out_threads:
 			        (unsigned long long)c->lanes[ER_LANE_RED],
 			        (unsigned long long)c->lanes[ER_LANE_YELLOW],
 			        (unsigned long long)c->lanes[ER_LANE_GREEN]);
+		if (source_rejects)
+			fprintf(stderr, "examrisk: %llu record(s) of %s rejected before scoring%s\n",
+			        (unsigned long long)source_rejects, R->paths[0],
+			        opts->rejects_path ? " (in the rejects file)" : " (use --rejects FILE)");
 		if (c->rejected > R->notes_shown)
 			fprintf(stderr, "examrisk: %llu more reject(s) not shown%s\n",
 			        (unsigned long long)(c->rejected - R->notes_shown),
@@ -818,7 +837,7 @@ out_threads:
 		memset(stats, 0, sizeof *stats);
 		stats->rows_read = R->total.rows;
 		stats->rows_scored = R->total.scored;
-		stats->rows_rejected = R->total.rejected;
+		stats->rows_rejected = R->total.rejected + source_rejects; /* exit status 3 */
 		memcpy(stats->rejects_by_reason, R->total.rej, sizeof stats->rejects_by_reason);
 		memcpy(stats->lanes, R->total.lanes, sizeof stats->lanes);
 		memcpy(stats->reasons, R->total.reasons, sizeof stats->reasons);

@@ -204,7 +204,21 @@ typedef struct er_run_opts {
 	const char *keep;            /* "COL,COL" input columns copied to output; NULL = none */
 	int quiet;
 	int progress;                /* -1 = auto (stderr is a tty) */
+	/* An in-process producer read in place of inputs[0] (score --ams): its
+	 * bytes are the manifest CSV; inputs[0] names it in messages. NULL = none. */
+	const struct er_source *source;
 } er_run_opts;
+
+/* A producer of manifest CSV for er_run_opts.source. */
+typedef struct er_source {
+	long (*read)(void *ctx, char *buf, size_t cap);  /* >0 bytes, 0 end, -1 error */
+	const char *(*error)(void *ctx);                 /* message after -1 */
+	/* Records the producer itself rejected, appended to the rejects output as
+	 * file,line,reason,raw rows after the run; returns 0 or -1. May be NULL. */
+	int (*rejects)(void *ctx, int (*emit)(void *ectx, const char *p, size_t n), void *ectx);
+	uint64_t (*count_rejects)(void *ctx);            /* the count, after the run; may be NULL */
+	void *ctx;
+} er_source;
 
 /* Fill *o with defaults. */
 void er_run_opts_init(er_run_opts *o);
