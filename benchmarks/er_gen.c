@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "er_ams.h"
 #include "er_util.h"
 
 #define BLOCK_ROWS 4096u
@@ -2820,6 +2821,558 @@ static void mkdirs(const char *dir)
 	free(d);
 }
 
+/* ------------------------------------------------------------------ */
+/* --ams DIR: the same population as a CBP AMS release                  */
+/* ------------------------------------------------------------------ */
+
+/* Every vessel row of the manifest becomes one bill (identifier), written to
+ * the tables of a release as the public data has them: unsorted by
+ * identifier (unless --ams-sorted), several containers and description lines
+ * for some bills, weights in LB for some, rows missing from some tables.
+ * DIR/expected-canonical.csv holds what `examrisk ams` must give for it:
+ * "identifier," then the canonical row, in generation order (sort by the
+ * first field to compare). The projection, field by field, is in README.md
+ * ("AMS release") and below. */
+
+#define AMS_PERIOD "2020__202001011500"
+#define AMS_NF 26
+
+enum { AT_HEADER, AT_BILL, AT_SHIPPER, AT_CONSIGNEE, AT_NOTIFY, AT_CONTAINER, AT_DESC, AT_TARIFF,
+       AT_EXPECTED, NAT };
+static const char *const g_ams_table[NAT] = { "header", "billgen", "shipper", "consignee",
+	"notifyparty", "container", "cargodesc", "tariff", NULL };
+static const char *const g_ams_cols[NAT] = {
+	"identifier,carrier_code,vessel_country_code,vessel_name,port_of_unlading,estimated_arrival_date,"
+	"foreign_port_of_lading_qualifier,foreign_port_of_lading,manifest_quantity,manifest_unit,weight,"
+	"weight_unit,measurement,measurement_unit,record_status_indicator,place_of_receipt,"
+	"port_of_destination,foreign_port_of_destination_qualifier,foreign_port_of_destination,"
+	"conveyance_id_qualifier,conveyance_id,in_bond_entry_type,mode_of_transportation,"
+	"secondary_notify_party_1,secondary_notify_party_2,secondary_notify_party_3,"
+	"secondary_notify_party_4,secondary_notify_party_5,secondary_notify_party_6,"
+	"secondary_notify_party_7,secondary_notify_party_8,secondary_notify_party_9,"
+	"secondary_notify_party_10,actual_arrival_date\n",
+	"identifier,master_bol_number,house_bol_number,sub_house_bol_number,voyage_number,bill_type_code,"
+	"manifest_number,trade_update_date,run_date\n",
+	"identifier,shipper_party_name,shipper_party_address_1,shipper_party_address_2,"
+	"shipper_party_address_3,shipper_party_address_4,city,state_province,zip_code,country_code,"
+	"contact_name,comm_number_qualifier,comm_number\n",
+	"identifier,consignee_name,consignee_address_1,consignee_address_2,consignee_address_3,"
+	"consignee_address_4,city,state_province,zip_code,country_code,contact_name,"
+	"comm_number_qualifier,comm_number\n",
+	"identifier,notify_party_name,notify_party_address_1,notify_party_address_2,"
+	"notify_party_address_3,notify_party_address_4,city,state_province,zip_code,country_code,"
+	"contact_name,comm_number_qualifier,comm_number\n",
+	"identifier,container_number,seal_number_1,seal_number_2,equipment_description_code,"
+	"container_length,container_height,container_width,container_type,load_status,type_of_service\n",
+	"identifier,container_number,description_sequence_number,piece_count,description_text\n",
+	"identifier,container_number,description_sequence_number,harmonized_number,harmonized_value,"
+	"harmonized_weight,harmonized_weight_unit\n",
+	NULL,
+};
+
+/* Schedule K prefix per country, from the table examrisk reads. */
+typedef struct skp {
+	char cc[3];
+	char prefix[4];
+} skp;
+
+static skp *g_skp;
+static size_t g_nskp;
+
+static void schedk_load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die(strerror(errno), path);
+	char line[1024];
+	int header = 1;
+	while (fgets(line, sizeof line, f)) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (header) {
+			header = 0;
+			continue;
+		}
+		if (strlen(line) < 7 || line[3] != ',' || line[6] != ',')
+			die("bad Schedule K table row", path);
+		g_skp = xrealloc(g_skp, (g_nskp + 1) * sizeof *g_skp);
+		memcpy(g_skp[g_nskp].prefix, line, 3);
+		g_skp[g_nskp].prefix[3] = '\0';
+		memcpy(g_skp[g_nskp].cc, line + 4, 2);
+		g_skp[g_nskp].cc[2] = '\0';
+		g_nskp++;
+	}
+	fclose(f);
+}
+
+static const char *schedk_prefix(const char *cc)
+{
+	for (size_t i = 0; i < g_nskp; i++)
+		if (g_skp[i].cc[0] == cc[0] && g_skp[i].cc[1] == cc[1])
+			return g_skp[i].prefix;
+	return NULL;
+}
+
+/* One CSV record of the generated manifest, unquoted into st. Returns the
+ * number of fields (0 at the end); f[i] points into st. */
+static int ams_row(const char *s, size_t n, size_t *pos, er_buf *st, er_field *f, int maxf)
+{
+	size_t i = *pos;
+	if (i >= n)
+		return 0;
+	st->len = 0;
+	if (er_buf_reserve(st, n - i + 1) < 0)
+		die("out of memory", NULL);
+	size_t start[64];
+	int nf = 0, q = 0;
+	start[0] = 0;
+	for (;;) {
+		if (i >= n || (!q && (s[i] == '\n' || s[i] == ','))) {
+			if (nf < maxf) {
+				f[nf].p = st->p + start[nf];
+				f[nf].n = st->len - start[nf];
+			}
+			nf++;
+			if (i >= n || s[i] == '\n') {
+				i += i < n;
+				break;
+			}
+			i++;
+			if (nf < maxf)
+				start[nf] = st->len;
+			continue;
+		}
+		char c = s[i++];
+		if (c == '"') {
+			if (q && i < n && s[i] == '"')
+				i++;
+			else {
+				q = !q;
+				continue;
+			}
+		}
+		st->p[st->len++] = c;
+	}
+	*pos = i;
+	return nf;
+}
+
+static void gb_field(gbuf *b, const char *p, size_t n)
+{
+	er_buf e = { 0 };
+	if (er_buf_csv_field(&e, p, n, ',') < 0)
+		die("out of memory", NULL);
+	gb_put(b, e.p, e.len);
+	free(e.p);
+}
+
+static void gb_f(gbuf *b, er_field f)
+{
+	gb_field(b, f.p, f.n);
+}
+
+/* One bill of a block, as the expected projection needs it. */
+typedef struct ams_bill {
+	char id[16];
+	char master[24], cont[12];
+	uint8_t master_n, cont_n, house;
+	size_t exp_a, exp_b;          /* expected row before / after load_type, in ex */
+	uint32_t ord;
+} ams_bill;
+
+static int bill_group_cmp(const void *x, const void *y)
+{
+	const ams_bill *a = x, *b = y;
+	int c = (int)a->master_n - (int)b->master_n;
+	if (!c)
+		c = memcmp(a->master, b->master, a->master_n);
+	if (!c)
+		c = (int)a->cont_n - (int)b->cont_n;
+	if (!c)
+		c = memcmp(a->cont, b->cont, a->cont_n);
+	return c ? c : (a->ord > b->ord) - (a->ord < b->ord);
+}
+
+static int bill_group_cmp_key(const ams_bill *a, const ams_bill *b)
+{
+	return a->master_n != b->master_n || a->cont_n != b->cont_n ||
+	       memcmp(a->master, b->master, a->master_n) || memcmp(a->cont, b->cont, a->cont_n);
+}
+
+static int bill_ord_cmp(const void *x, const void *y)
+{
+	const ams_bill *a = x, *b = y;
+	return (a->ord > b->ord) - (a->ord < b->ord);
+}
+
+/* Manifest columns (the generator's header order). */
+enum { GC_SID, GC_DATE, GC_MASTER, GC_CONT, GC_LOAD, GC_MODE, GC_LADING, GC_UNLADING, GC_ORIGIN,
+       GC_SHPC, GC_IMPID, GC_IMPN, GC_SHPID, GC_SHPN, GC_MFR, GC_CONS, GC_SCAC, GC_FWD, GC_HS,
+       GC_DESC, GC_VALUE, GC_KG, GC_QTY, GC_FILED, GC_DEP, GC_N };
+
+static void trim_field(er_field *f)
+{
+	while (f->n && (f->p[0] == ' ' || f->p[0] == '\t'))
+		f->p++, f->n--;
+	while (f->n && (f->p[f->n - 1] == ' ' || f->p[f->n - 1] == '\t'))
+		f->n--;
+}
+
+/* Convert one block of manifest text into table rows (tb[]) and the
+ * expected canonical rows (tb[AT_EXPECTED]). */
+static void ams_block(const gen_ctx *c, uint64_t b, const char *s, size_t n, int sorted, gbuf *tb,
+                      er_buf *st, er_buf *ex, ams_bill **bills, size_t *cap)
+{
+	size_t pos = 0, nb = 0;
+	er_field f[GC_N + 2];
+	uint64_t gidx = b * BLOCK_ROWS;
+	if (b == 0) /* the header row */
+		ams_row(s, n, &pos, st, f, GC_N + 2);
+	ex->len = 0;
+	int nf;
+	for (; (nf = ams_row(s, n, &pos, st, f, GC_N + 2)) > 0; gidx++) {
+		if (nf != GC_N)
+			die("generated row has the wrong field count", NULL);
+		for (int i = 0; i < GC_N; i++)
+			trim_field(&f[i]);
+		er_field m = f[GC_MODE];
+		if (!(er_ieq(m.p, m.n, "vessel") || er_ieq(m.p, m.n, "ocean") || er_ieq(m.p, m.n, "sea")))
+			continue;
+		rng r;
+		rng_init(&r, c->seed ^ 0xA115u, gidx);
+		if (nb == *cap) {
+			*cap = *cap ? 2 * *cap : 1024;
+			*bills = xrealloc(*bills, *cap * sizeof **bills);
+		}
+		ams_bill *bl = &(*bills)[nb];
+		memset(bl, 0, sizeof *bl);
+		bl->ord = (uint32_t)nb++;
+		/* identifier: fixed width, in generation order with --ams-sorted, else permuted */
+		snprintf(bl->id, sizeof bl->id, "2020%010llu",
+		         (unsigned long long)(sorted ? gidx : perm10(gidx, c->id_key ^ 0xA115u)));
+		er_field id = { bl->id, 14 };
+		int has_bill = !rng_chance(&r, 0.01), has_shp = !rng_chance(&r, 0.02),
+		    has_con = !rng_chance(&r, 0.03), has_desc = !rng_chance(&r, 0.03);
+		int has_ntf = f[GC_CONS].n && rng_chance(&r, 0.5);
+		er_field none = { "", 0 };
+		er_field master = has_bill ? f[GC_MASTER] : none;
+		er_field house = has_bill ? f[GC_SID] : none;
+		er_field sid = house.n ? house : master.n ? master : id;
+
+		/* lading: a Schedule K code (prefix of its country + 2 digits), else the UN/LOCODE */
+		char sk[6];
+		er_field lading = f[GC_LADING], origin = none;
+		if (lading.n == 5) {
+			origin = (er_field){ lading.p, 2 };
+			const char *pre = schedk_prefix(lading.p);
+			if (pre) {
+				unsigned h = (unsigned)(hash_str(lading.p, 5) % 100);
+				snprintf(sk, sizeof sk, "%s%02u", pre, h);
+				lading = (er_field){ sk, 5 };
+			}
+		}
+		/* weight: KG as generated, or LB for 30 % */
+		char lb[40], kg[32] = "";
+		er_field wv = f[GC_KG], wu = { "KG", 2 };
+		if (wv.n) {
+			if (rng_chance(&r, 0.3)) {
+				double v = strtod(wv.p, NULL);
+				snprintf(lb, sizeof lb, "%.1f", v / 0.45359237);
+				wv = (er_field){ lb, strlen(lb) };
+				wu = rng_chance(&r, 0.5) ? (er_field){ "LB", 2 } : (er_field){ "LBS", 3 };
+			}
+			if (er_ams_weight_kg(wv.p, wv.n, wu.p, wu.n, kg) < 0)
+				die("bad generated weight", NULL);
+		} else {
+			wu = none;
+		}
+		/* dates: actual (some with a time) and estimated a day earlier, or estimated only */
+		int32_t day;
+		if (er_parse_date(f[GC_DATE].p, f[GC_DATE].n, &day) < 0)
+			die("bad generated date", NULL);
+		char est[11], act[20] = "";
+		int with_act = !rng_chance(&r, 0.15);
+		er_format_date(with_act ? day - 1 : day, est);
+		if (with_act) {
+			memcpy(act, f[GC_DATE].p, 10);
+			if (rng_chance(&r, 0.2))
+				memcpy(act + 10, " 14:05:00", 10);
+			else
+				act[10] = '\0';
+		}
+
+		gbuf *t = &tb[AT_HEADER];
+		gb_f(t, id);
+		gb_puts(t, ",");
+		gb_f(t, f[GC_SCAC]);
+		gb_puts(t, ",,GENERATED VESSEL,");
+		gb_f(t, f[GC_UNLADING]);
+		gb_puts(t, ",");
+		gb_puts(t, est);
+		gb_puts(t, ",Schedule K,");
+		gb_f(t, lading);
+		gb_puts(t, ",");
+		gb_f(t, f[GC_QTY]);
+		gb_puts(t, ",PCS,");
+		gb_f(t, wv);
+		gb_puts(t, ",");
+		gb_f(t, wu);
+		gb_puts(t, ",,,,,,,,,,,,,,,,,,,,,,");
+		gb_puts(t, act);
+		gb_puts(t, "\n");
+		if (has_bill) {
+			t = &tb[AT_BILL];
+			gb_f(t, id);
+			gb_puts(t, ",");
+			gb_f(t, master);
+			gb_puts(t, ",");
+			gb_f(t, house);
+			gb_puts(t, ",,,House,,,\n");
+		}
+		if (has_shp) {
+			t = &tb[AT_SHIPPER];
+			gb_f(t, id);
+			gb_puts(t, ",");
+			gb_f(t, f[GC_SHPN]);
+			gb_puts(t, ",1 GENERATED ROAD,,,,,,,");
+			gb_f(t, f[GC_SHPC]);
+			gb_puts(t, ",,,\n");
+		}
+		if (has_con) { /* the importer of record is the consignee in AMS */
+			t = &tb[AT_CONSIGNEE];
+			gb_f(t, id);
+			gb_puts(t, ",");
+			gb_f(t, f[GC_IMPN]);
+			gb_puts(t, ",,,,,,,,US,,,\n");
+		}
+		if (has_ntf) {
+			t = &tb[AT_NOTIFY];
+			gb_f(t, id);
+			gb_puts(t, ",");
+			gb_f(t, f[GC_CONS]);
+			gb_puts(t, ",,,,,,,,US,,,\n");
+		}
+		er_field cont = f[GC_CONT];
+		if (cont.n) {
+			int two = er_ieq(f[GC_LOAD].p, f[GC_LOAD].n, "FCL") && rng_chance(&r, 0.1);
+			for (int k = 0; k <= two; k++) {
+				char c2[12];
+				er_field cn = cont;
+				if (k) {
+					snprintf(c2, sizeof c2, "GENU%07u", (unsigned)(rng_next(&r) % 10000000u));
+					cn = (er_field){ c2, 11 };
+				}
+				t = &tb[AT_CONTAINER];
+				gb_f(t, id);
+				gb_puts(t, ",");
+				gb_f(t, cn);
+				gb_puts(t, ",SEAL1,,42G1,40,8,8,,L,CY\n");
+			}
+		}
+		/* description lines: split at newlines, and some at a space, sequence
+		 * order shuffled for some bills */
+		er_field desc = f[GC_DESC];
+		char dl[8][300];
+		size_t dn[8];
+		int nd = 0;
+		if (has_desc && desc.n) {
+			size_t s0 = 0;
+			for (size_t i = 0; i <= desc.n && nd < 7; i++) {
+				if (i == desc.n || desc.p[i] == '\n') {
+					size_t l = i - s0 < 299 ? i - s0 : 299;
+					memcpy(dl[nd], desc.p + s0, l);
+					dn[nd++] = l;
+					s0 = i + 1;
+				}
+			}
+			char *sp = nd == 1 && dn[0] > 12 ? memchr(dl[0] + 8, ' ', dn[0] - 9) : NULL;
+			if (sp && sp[1] != ' ' && rng_chance(&r, 0.3)) {
+				size_t cut = (size_t)(sp - dl[0]);
+				memcpy(dl[1], sp + 1, dn[0] - cut - 1);
+				dn[1] = dn[0] - cut - 1;
+				dn[0] = cut;
+				nd = 2;
+			}
+			int rev = rng_chance(&r, 0.3);
+			for (int k = 0; k < nd; k++) {
+				int j = rev ? nd - 1 - k : k;
+				t = &tb[AT_DESC];
+				gb_f(t, id);
+				gb_puts(t, ",");
+				gb_f(t, cont);
+				char q[32];
+				snprintf(q, sizeof q, ",%d,1,", j + 1);
+				gb_puts(t, q);
+				gb_field(t, dl[j], dn[j]);
+				gb_puts(t, "\n");
+			}
+		}
+		/* tariff: the HS code at sequence 1 (dotted for some), another at 2 for some */
+		er_field hs = f[GC_HS];
+		if (hs.n) {
+			char hd[16];
+			er_field h1 = hs;
+			if (hs.n >= 6 && rng_chance(&r, 0.2)) {
+				snprintf(hd, sizeof hd, "%.4s.%.*s", hs.p, (int)(hs.n - 4), hs.p + 4);
+				h1 = (er_field){ hd, strlen(hd) };
+			}
+			int second = rng_chance(&r, 0.25), first2 = second && rng_chance(&r, 0.5);
+			for (int k = 0; k < 2; k++) {
+				int j = first2 ? 1 - k : k;
+				if (j == 1 && !second)
+					continue;
+				t = &tb[AT_TARIFF];
+				gb_f(t, id);
+				gb_puts(t, ",");
+				gb_f(t, cont);
+				gb_puts(t, j ? ",2," : ",1,");
+				if (j)
+					gb_puts(t, "940360");
+				else
+					gb_f(t, h1);
+				gb_puts(t, ",100,10,KG\n");
+			}
+		}
+
+		/* the expected canonical row, split around load_type */
+		er_buf *e = ex;
+		bl->exp_a = e->len;
+		er_buf_printf(e, "%s,", bl->id);
+		er_buf_csv_field(e, sid.p, sid.n, ',');
+		er_buf_putc(e, ',');
+		er_buf_append(e, f[GC_DATE].p, 10);
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, master.p, master.n, ',');
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, cont.p, cont.n, ',');
+		er_buf_putc(e, ',');
+		er_buf_putc(e, '\0'); /* load_type goes here */
+		bl->exp_b = e->len;
+		er_buf_puts(e, ",vessel,");
+		er_buf_csv_field(e, lading.p, lading.n, ',');
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, f[GC_UNLADING].p, f[GC_UNLADING].n, ',');
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, origin.p, origin.n, ',');
+		er_buf_putc(e, ',');
+		if (has_shp)
+			er_buf_csv_field(e, f[GC_SHPC].p, f[GC_SHPC].n, ',');
+		er_buf_puts(e, ",,");
+		if (has_con)
+			er_buf_csv_field(e, f[GC_IMPN].p, f[GC_IMPN].n, ',');
+		er_buf_puts(e, ",,");
+		if (has_shp)
+			er_buf_csv_field(e, f[GC_SHPN].p, f[GC_SHPN].n, ',');
+		er_buf_puts(e, ",,");
+		if (has_con)
+			er_buf_csv_field(e, f[GC_IMPN].p, f[GC_IMPN].n, ',');
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, f[GC_SCAC].p, f[GC_SCAC].n, ',');
+		er_buf_puts(e, ",,");
+		er_buf_csv_field(e, hs.p, hs.n, ',');
+		er_buf_putc(e, ',');
+		if (has_desc) {
+			char jd[600];
+			size_t jl = 0;
+			for (int k = 0; k < nd; k++) {
+				if (k)
+					jd[jl++] = ' ';
+				memcpy(jd + jl, dl[k], dn[k]);
+				jl += dn[k];
+			}
+			er_buf_csv_field(e, jd, jl, ',');
+		}
+		er_buf_puts(e, ",,");
+		er_buf_puts(e, kg);
+		er_buf_putc(e, ',');
+		er_buf_csv_field(e, f[GC_QTY].p, f[GC_QTY].n, ',');
+		er_buf_puts(e, ",,,");
+		if (has_ntf)
+			er_buf_csv_field(e, f[GC_CONS].p, f[GC_CONS].n, ',');
+		er_buf_putc(e, '\n');
+		if (cont.n < sizeof bl->cont && master.n < sizeof bl->master) {
+			memcpy(bl->master, master.p, master.n);
+			bl->master_n = (uint8_t)master.n;
+			memcpy(bl->cont, cont.p, cont.n);
+			bl->cont_n = (uint8_t)cont.n;
+		}
+		bl->house = house.n > 0;
+	}
+	/* load_type: LCL when another house bill of the same master shares the
+	 * container (LCL groups never leave their block), FCL with a container */
+	ams_bill *v = *bills;
+	qsort(v, nb, sizeof *v, bill_group_cmp);
+	char *lt = xcalloc(nb ? nb : 1, 1);
+	for (size_t i = 0; i < nb;) {
+		size_t j = i;
+		while (j < nb && !bill_group_cmp_key(&v[i], &v[j]))
+			j++;
+		size_t houses = 0;
+		for (size_t k = i; k < j; k++)
+			houses += v[k].house && v[k].master_n && v[k].cont_n;
+		for (size_t k = i; k < j; k++)
+			lt[v[k].ord] = houses >= 2 && v[k].house && v[k].master_n && v[k].cont_n ? 'L'
+			             : v[k].cont_n ? 'F' : 0;
+		i = j;
+	}
+	qsort(v, nb, sizeof *v, bill_ord_cmp);
+	gbuf *t = &tb[AT_EXPECTED];
+	for (size_t i = 0; i < nb; i++) {
+		gb_put(t, ex->p + v[i].exp_a, v[i].exp_b - 1 - v[i].exp_a);
+		if (lt[i])
+			gb_puts(t, lt[i] == 'L' ? "LCL" : "FCL");
+		size_t end = i + 1 < nb ? v[i + 1].exp_a : ex->len;
+		gb_put(t, ex->p + v[i].exp_b, end - v[i].exp_b);
+	}
+	free(lt);
+}
+
+static void write_ams(gen_ctx *gc, const char *dir, int sorted, const char *schedk)
+{
+	schedk_load(schedk);
+	mkdirs(dir);
+	char *path[NAT], *tmp[NAT];
+	int fd[NAT];
+	gbuf tb[NAT];
+	memset(tb, 0, sizeof tb);
+	for (int i = 0; i < NAT; i++) {
+		char name[128];
+		if (g_ams_table[i])
+			snprintf(name, sizeof name, "ams__%s_%s.csv", g_ams_table[i], AMS_PERIOD);
+		else
+			snprintf(name, sizeof name, "expected-canonical.csv");
+		path[i] = path_join(dir, name);
+		tmp[i] = path_tmp(path[i]);
+		fd[i] = open_out(tmp[i]);
+		const char *h = g_ams_cols[i];
+		if (h)
+			write_all(fd[i], h, strlen(h), tmp[i]);
+	}
+	gbuf raw = { 0 };
+	er_buf st = { 0 }, ex = { 0 };
+	ams_bill *bills = NULL;
+	size_t cap = 0;
+	for (uint64_t b = 0; b < gc->nblocks; b++) {
+		gen_block(gc, b, &raw);
+		ams_block(gc, b, raw.p, raw.len, sorted, tb, &st, &ex, &bills, &cap);
+		for (int i = 0; i < NAT; i++) {
+			write_all(fd[i], tb[i].p, tb[i].len, tmp[i]);
+			tb[i].len = 0;
+		}
+	}
+	for (int i = 0; i < NAT; i++) {
+		close_commit(fd[i], tmp[i], path[i]);
+		free(path[i]);
+		free(tmp[i]);
+		free(tb[i].p);
+	}
+	free(raw.p);
+	free(st.p);
+	free(ex.p);
+	free(bills);
+	free(g_skp);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: examrisk-gen --rows N --out DIR [options]\n"
@@ -2837,6 +3390,11 @@ static void usage(FILE *f)
 	      "  -l, --level L      zlib level 0-9 (default 6)\n"
 	      "  -t, --threads T    worker threads (default: online CPUs)\n"
 	      "  -m, --mra FILE     MRA table to read (default data/mra.csv)\n"
+	      "  -A, --ams DIR      also write the vessel shipments as a CBP AMS release in DIR\n"
+	      "                     (ams__TABLE_" AMS_PERIOD ".csv tables, unsorted by identifier)\n"
+	      "                     and DIR/expected-canonical.csv, what 'examrisk ams' must give\n"
+	      "      --ams-sorted   write the release sorted by identifier\n"
+	      "      --schedule-k FILE  Schedule K prefix table (default data/schedule_k.csv)\n"
 	      "  -h, --help         this text\n"
 	      "At the end prints \"rows=N bytes_csv=B seconds=S rows_per_s=R\" on stderr.\n",
 	      f);
@@ -2869,13 +3427,17 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },    { "plain", no_argument, NULL, 'p' },
 		{ "members", required_argument, NULL, 'k' }, { "level", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' }, { "mra", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "ams", required_argument, NULL, 'A' },
+		{ "ams-sorted", no_argument, NULL, 'S' },   { "schedule-k", required_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0;
 	int have_rows = 0, plain = 0;
 	const char *out = NULL, *mra = "data/mra.csv";
+	const char *ams_dir = NULL, *schedk = "data/schedule_k.csv";
+	int ams_sorted = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "n:s:o:pk:l:t:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:o:pk:l:t:m:hA:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_u64(optarg, &rows) || rows > MAX_ROWS)
@@ -2910,6 +3472,15 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'A':
+			ams_dir = optarg;
+			break;
+		case 'S':
+			ams_sorted = 1;
+			break;
+		case 'K':
+			schedk = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -2944,6 +3515,8 @@ int main(int argc, char **argv)
 	int fd = open_out(tmp);
 	uint64_t csv = produce(&gc, (int)threads, plain, (int)level, (int)members, fd, tmp);
 	close_commit(fd, tmp, path);
+	if (ams_dir)
+		write_ams(&gc, ams_dir, ams_sorted, schedk);
 	double secs = now_s() - t0;
 	fprintf(stderr, "rows=%llu bytes_csv=%llu seconds=%.3f rows_per_s=%.0f\n", (unsigned long long)rows,
 	        (unsigned long long)csv, secs, secs > 0 ? (double)rows / secs : 0.0);
