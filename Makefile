@@ -87,6 +87,7 @@ e2e: $(BIN) $(GEN)
 	BUILD=$(BUILD) sh tests/match.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
+	BUILD=$(BUILD) sh tests/test_ams.sh
 
 # Every exported symbol of the library starts with er_.
 symbols: $(LIB)
