@@ -31,6 +31,7 @@
 
 #include "er_extsort.h"
 #include "er_parse.h"
+#include "er_pipeline.h"
 #include "er_reader.h"
 #include "er_spill.h"
 #include "er_split.h"
@@ -143,7 +144,7 @@ struct er_ams {
 	char err[1024];
 	int failed;
 	/* per-bill scratch */
-	er_buf row, conts, descs, tars, tmp, first_g;
+	er_buf row, conts, descs, tars, tmp, first_g, rbuf;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -285,7 +286,7 @@ static void reject(er_ams *a, int fi, uint64_t line, const char *reason, const c
 		        (unsigned long long)line, reason, detail ? " (" : "", detail ? detail : "",
 		        detail ? ")" : "");
 	}
-	er_buf *b = &a->tmp;
+	er_buf *b = &a->rbuf;
 	b->len = 0;
 	er_buf_csv_field(b, fname(a, fi), strlen(fname(a, fi)), ',');
 	er_buf_printf(b, ",%llu,%s,", (unsigned long long)line, reason);
@@ -398,6 +399,10 @@ static int trd_next(er_ams *a, trd *t)
 	for (;;) {
 		if (!t->rd)
 			return 0;
+		if (er_interrupted) {
+			set_err(a, "interrupted; nothing written");
+			return -1;
+		}
 		if (t->ri >= t->rb.n) {
 			int n = er_splitter_next(t->sp, &t->rb);
 			t->ri = 0;
@@ -793,7 +798,7 @@ void er_ams_free(er_ams *a)
 	er_extsort_free(a->lcl);
 	seq_free(&a->spool);
 	seq_free(&a->rej);
-	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g };
+	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g, &a->rbuf };
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		er_buf_free(bufs[i]);
 	free(a);
@@ -1241,6 +1246,10 @@ static int is_lcl(er_ams *a, const char *id, size_t idn)
 static int next_row(er_ams *a)
 {
 	seqf *s = &a->spool;
+	if (er_interrupted) {
+		set_err(a, "interrupted; nothing written");
+		return -1;
+	}
 	int r = seq_need(s, 4);
 	if (r <= 0)
 		return r < 0 ? io_err(a, "AMS spool") : 0;
