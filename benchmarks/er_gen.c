@@ -2962,7 +2962,8 @@ static void gb_field(gbuf *b, const char *p, size_t n)
 	er_buf e = { 0 };
 	if (er_buf_csv_field(&e, p, n, ',') < 0)
 		die("out of memory", NULL);
-	gb_put(b, e.p, e.len);
+	if (e.len)
+		gb_put(b, e.p, e.len);
 	free(e.p);
 }
 

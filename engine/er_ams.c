@@ -246,7 +246,8 @@ static int seq_need(seqf *s, size_t n)
 	uint64_t left = s->sp.end - s->roff;
 	if (!left)
 		return have ? (errno = EIO, -1) : 0;
-	memmove(s->r.p, s->r.p + s->rpos, have);
+	if (have)
+		memmove(s->r.p, s->r.p + s->rpos, have);
 	s->r.len = have;
 	s->rpos = 0;
 	size_t want = n > WBUF ? n : WBUF;
@@ -1305,7 +1306,8 @@ ssize_t er_ams_read(void *ctx, char *buf, size_t cap)
 	size_t n = a->out.len - a->outpos;
 	if (n > cap)
 		n = cap;
-	memcpy(buf, a->out.p + a->outpos, n);
+	if (n)
+		memcpy(buf, a->out.p + a->outpos, n);
 	a->outpos += n;
 	return (ssize_t)n;
 }

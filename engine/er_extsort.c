@@ -226,7 +226,8 @@ static int src_load(er_extsort *s, src *x, size_t bufsz)
 			x->rec = NULL;
 			return 0;
 		}
-		memmove(x->buf.p, x->buf.p + x->pos, have);
+		if (have)
+			memmove(x->buf.p, x->buf.p + x->pos, have);
 		x->buf.len = have;
 		x->pos = 0;
 		size_t want = need > bufsz ? need : bufsz;

@@ -190,6 +190,8 @@ static void join(er_buf *out, er_ams_stats *st)
 	while ((n = (long)er_ams_read(a, buf, sizeof buf)) > 0)
 		assert_int_equal(er_buf_append(out, buf, (size_t)n), 0);
 	assert_int_equal(n, 0);
+	assert_int_equal(er_buf_putc(out, '\0'), 0); /* for the string compares */
+	out->len--;
 	er_ams_get_stats(a, st);
 	er_ams_free(a);
 }

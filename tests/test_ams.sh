@@ -21,8 +21,9 @@ export LC_ALL=C
 has() { grep -qxF -- "$2" "$1" || { echo "    no line '$2' in $1:"; sed 's/^/      /' "$1" | head -5; return 1; }; }
 
 # ------------------------------------------------ generated release, exact
-"$GEN" --rows 12000 --seed 5 --threads 2 --out "$T/g" --ams "$T/g/ams" 2>/dev/null
-"$GEN" --rows 12000 --seed 5 --threads 1 --out "$T/gs" --ams "$T/gs/ams" --ams-sorted 2>/dev/null
+expect_rc "generate a release" 0 "$GEN" --rows 12000 --seed 5 --threads 2 --out "$T/g" --ams "$T/g/ams"
+expect_rc "generate a sorted release" 0 "$GEN" --rows 12000 --seed 5 --threads 1 --out "$T/gs" \
+	--ams "$T/gs/ams" --ams-sorted
 expected() { # expected RELEASE > FILE: header + rows in identifier order
 	head -1 "$T/g/got.csv"
 	sort -t, -k1,1 "$1/expected-canonical.csv" | cut -d, -f2-
