@@ -126,6 +126,12 @@ expect "orphan message" has "$T/last.err" \
 expect "orphan in rejects file" has "$T/orphan.rej" "$T/orphan/ams__consignee_$P.csv,3,identifier_not_in_header,A0000009"
 expect "orphan: the bills are still written" same "$T/orphan.csv" "$T/ok.exp"
 
+bad first && echo 'A0000000,ZZZU0000000' >>"$T/first/ams__container_$P.csv"
+run_bad "identifier before every header identifier" 3 first
+expect "early orphan message" has "$T/last.err" \
+	"examrisk: $T/first/ams__container_$P.csv:6: rejected: identifier_not_in_header (container)"
+expect "early orphan: the bills are still written" same "$T/first.csv" "$T/ok.exp"
+
 bad quote && sed -i '2s/.*/A0000001,"ACME, LTD,CN/' "$T/quote/ams__shipper_$P.csv"
 run_bad "stray quote" 3 quote
 expect "stray quote message" grep -q "^examrisk: $T/quote/ams__shipper_$P.csv:2: rejected: unterminated_quote\$" "$T/last.err"
