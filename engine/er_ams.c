@@ -81,6 +81,7 @@ static const char *const g_unused[] = { "marksnumbers", "hazmat", "hazmatclass" 
 #define MAX_RAW 512
 #define NOTES 10
 #define WBUF (1u << 20)
+#define MAX_ID 256 /* identifiers are short numbers; anything longer is not one */
 
 typedef struct amsfile {
 	char *path;
@@ -440,9 +441,10 @@ static int trd_next(er_ams *a, trd *t)
 		}
 		er_field id = f[t->col[0]];
 		er_trim(&id.p, &id.n);
-		if (!id.n) {
+		if (!id.n || id.n > MAX_ID) {
 			if (t->report)
-				reject(a, fi, r->line, "missing_required", "identifier", raw, r->len);
+				reject(a, fi, r->line, id.n ? "invalid_value" : "missing_required", "identifier", raw,
+				       r->len);
 			continue;
 		}
 		t->key.len = 0;

@@ -288,6 +288,20 @@ static int stdout_emit(void *ctx, const char *p, size_t n)
 	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
+/* One stderr line about an AMS join. */
+static void ams_summary(const er_ams_stats *as, const char *verb, const char *rejects_path)
+{
+	fprintf(stderr, "%s: %llu bills %s, %llu record(s) rejected%s; %d table(s) read in order, %d "
+	        "sorted externally (%.1f MB spilled)", prog, (unsigned long long)as->bills, verb,
+	        (unsigned long long)as->rejects,
+	        as->rejects && !rejects_path ? " (use --rejects FILE)" : "", as->sorted_tables,
+	        as->sorted_externally, (double)as->spilled_bytes / 1e6);
+	if (as->unknown_lading)
+		fprintf(stderr, "; %llu lading port(s) not in the Schedule K table (origin_country empty)",
+		        (unsigned long long)as->unknown_lading);
+	fputc('\n', stderr);
+}
+
 /* score --ams: the AMS join as the pipeline's input. */
 static long ams_read(void *ctx, char *buf, size_t cap)
 {
@@ -500,11 +514,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (!o.quiet)
-			fprintf(stderr, "%s: %llu bills written, %llu record(s) rejected%s; %d table(s) read in "
-			        "order, %d sorted externally (%.1f MB spilled)\n", prog,
-			        (unsigned long long)as.bills, (unsigned long long)as.rejects,
-			        as.rejects && !o.rejects_path ? " (use --rejects FILE)" : "", as.sorted_tables,
-			        as.sorted_externally, (double)as.spilled_bytes / 1e6);
+			ams_summary(&as, "written", o.rejects_path);
 		rc = as.rejects ? EXIT_PARTIAL : EXIT_OK;
 		goto out;
 	}
@@ -571,6 +581,11 @@ int main(int argc, char **argv)
 	}
 	er_run_stats stats;
 	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);
+	if (ams && st == ER_OK && !o.quiet) {
+		er_ams_stats as;
+		er_ams_get_stats(ams, &as);
+		ams_summary(&as, "joined", o.rejects_path);
+	}
 	if (st == ER_E_USAGE)
 		rc = EXIT_USAGE;
 	else if (st != ER_OK)

@@ -90,6 +90,8 @@ mk() { # mk DIR: a small valid release of three bills
 }
 mk "$T/ok"
 expect_rc "small release" 0 "$ER" ams --out "$T/ok.csv" "$T/ok"
+expect "unknown Schedule K prefix counted" has "$T/last.err" \
+	"examrisk: 3 bills written, 0 record(s) rejected; 5 table(s) read in order, 2 sorted externally (0.0 MB spilled); 1 lading port(s) not in the Schedule K table (origin_country empty)"
 cat >"$T/ok.exp" <<'EOF'
 shipment_id,arrival_date,master_bill,container_id,load_type,mode,lading_port,unlading_port,origin_country,shipper_country,importer_id,importer_name,shipper_id,shipper_name,manufacturer_id,consignee_name,carrier_scac,forwarder_id,hs_code,description,declared_value_usd,gross_weight_kg,quantity,filed_at,departure_at,notify_party_name
 HBL1,2020-01-04,COSU123,CSNU1234567,LCL,vessel,58886,2709,JP,CN,,BIG BOX INC,,"ACME, LTD",,BIG BOX INC,COSU,,847130,HELLO WORLD,,250.5,5,,,
@@ -157,6 +159,11 @@ bad unit && sed -i '2s/,LB,/,STONE,/' "$T/unit/ams__header_$P.csv"
 run_bad "unknown weight unit" 3 unit
 expect "weight unit message" has "$T/last.err" \
 	"examrisk: $T/unit/ams__header_$P.csv:2: rejected: invalid_value (weight_unit)"
+
+bad longid && echo "$(head -c 300 /dev/zero | tr '\0' 7),X,Y" >>"$T/longid/ams__billgen_$P.csv"
+run_bad "identifier too long" 3 longid
+expect "long identifier message" has "$T/last.err" \
+	"examrisk: $T/longid/ams__billgen_$P.csv:5: rejected: invalid_value (identifier)"
 
 bad noid && echo ',X,Y' >>"$T/noid/ams__billgen_$P.csv"
 run_bad "empty identifier" 3 noid
