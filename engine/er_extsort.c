@@ -190,7 +190,12 @@ int er_extsort_add(er_extsort *s, const char *key, size_t klen, const char *val,
 		s->ix = ix;
 		s->capix = cap;
 	}
-	if (er_buf_reserve(&s->arena, need) < 0)
+	if (!s->arena.cap) { /* the whole budget at once: doubling would overshoot it */
+		if (!(s->arena.p = malloc(s->budget)))
+			return fail(s, ENOMEM);
+		s->arena.cap = s->budget;
+	}
+	if (er_buf_reserve(&s->arena, need) < 0) /* grows only for one record over the budget */
 		return fail(s, ENOMEM);
 	size_t off = s->arena.len;
 	char *p = s->arena.p + off;
