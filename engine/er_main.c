@@ -101,6 +101,7 @@ static void usage_partners(FILE *f)
 	        "  --rejects FILE   records that could not be read\n"
 	        "  --summary FILE   JSON summary\n"
 	        "  --keep-going     skip files that fail their integrity check\n"
+	        "  --ams            the arguments are CBP AMS release directories (as score --ams)\n"
 	        "\n%s",
 	        shared_help);
 }
@@ -277,7 +278,8 @@ static int allowed(const char *cmd, int opt)
 		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM) || opt == O_AMS || ams_opt;
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
-		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS;
+		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS || opt == O_AMS ||
+		       ams_opt;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
 	       opt == O_ROLE || opt == O_QUIET;
 }

@@ -67,6 +67,9 @@ expect_rc "score --ams" 0 "$ER" score --ams $D --threads 2 --out "$T/s1.csv" "$T
 expect_rc "score of the joined CSV" 0 "$ER" score $D --threads 2 --out "$T/s2.csv" "$T/g/got.csv"
 expect "score --ams = score of ams output" same "$T/s1.csv" "$T/s2.csv"
 expect "AMS rows match importers by name" grep -q 'I=name' "$T/s1.csv"
+expect_rc "partners --ams" 0 "$ER" partners --ams $D --out "$T/p1.csv" "$T/g/ams"
+expect_rc "partners of the joined CSV" 0 "$ER" partners $D --out "$T/p2.csv" "$T/g/got.csv"
+expect "partners --ams = partners of ams output" same "$T/p1.csv" "$T/p2.csv"
 
 # ------------------------------------------------ malformed cases
 P=2020__202001011500
