@@ -181,10 +181,10 @@ static int key_cmp(const char *a, size_t na, const char *b, size_t nb)
 	return c ? c : na < nb ? -1 : na > nb;
 }
 
-static void put32(er_buf *b, size_t v)
+static int put32(er_buf *b, size_t v)
 {
 	uint32_t x = (uint32_t)v;
-	er_buf_append(b, &x, 4);
+	return er_buf_append(b, &x, 4);
 }
 
 static uint32_t get32(const char *p)
@@ -892,21 +892,24 @@ static int line_cmp(const void *x, const void *y)
 	return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
-/* Add one cargodesc/tariff row of the bill to b. */
-static void add_line(er_ams *a, er_buf *b, const rec *r, int textcol, uint32_t ord)
+/* Add one cargodesc/tariff row of the bill to b. 0, or -1 out of memory. */
+static int add_line(er_ams *a, er_buf *b, const rec *r, int textcol, uint32_t ord)
 {
 	uint64_t s;
 	if (seq_num(r->f[D_SEQ], &s) < 0) {
 		reject(a, r->file, r->line, "invalid_number", "description_sequence_number", r->f[D_SEQ].p, r->f[D_SEQ].n);
-		return;
+		return 0;
 	}
 	er_field t = r->f[textcol];
 	if (!t.n)
-		return;
+		return 0;
+	if (er_buf_reserve(b, 16 + t.n) < 0)
+		return -1;
 	er_buf_append(b, &s, 8);
 	er_buf_append(b, &ord, 4);
 	put32(b, t.n);
 	er_buf_append(b, t.p, t.n);
+	return 0;
 }
 
 /* The lines in b in (sequence, input) order; *n of them, malloc'd. */
@@ -933,9 +936,9 @@ static line_ref *sorted_lines(const er_buf *b, size_t *n)
 	return v;
 }
 
-static void csvf(er_buf *b, er_field f)
+static int csvf(er_buf *b, er_field f)
 {
-	er_buf_csv_field(b, f.p, f.n, ',');
+	return er_buf_csv_field(b, f.p, f.n, ',');
 }
 
 /* ----------------------------------------------------------------- join */
@@ -963,7 +966,7 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	int have1[NT] = { 0 };
 	a->conts.len = a->descs.len = a->tars.len = 0;
 	uint32_t ord = 0;
-	int dead = 0;
+	int dead = 0, oom = 0, rc = 0;
 
 	/* header fields first: a bill whose header row is invalid is rejected whole */
 	char arr[11] = "", kg[32] = "";
@@ -990,8 +993,10 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 		cursor *c = &a->c[t];
 		if (!a->have[t])
 			continue;
-		if (skip_orphans(a, t, id, idn) < 0)
-			return -1;
+		if (skip_orphans(a, t, id, idn) < 0) {
+			rc = -1;
+			goto out;
+		}
 		while (c->valid && key_cmp(c->key, c->klen, id, idn) == 0) {
 			rec r;
 			unpack(c->val, c->vlen, g_tables[t].ncols, &r);
@@ -1002,12 +1007,10 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 				int dup = 0;
 				for (size_t pos = 0; k.n && pos < a->conts.len && !dup; pos += 4 + get32(a->conts.p + pos))
 					dup = get32(a->conts.p + pos) == k.n && !memcmp(a->conts.p + pos + 4, k.p, k.n);
-				if (k.n && !dup) {
-					put32(&a->conts, k.n);
-					er_buf_append(&a->conts, k.p, k.n);
-				}
+				if (k.n && !dup)
+					oom |= put32(&a->conts, k.n) < 0 || er_buf_append(&a->conts, k.p, k.n) < 0;
 			} else if (t == T_DESC || t == T_TARIFF) {
-				add_line(a, t == T_DESC ? &a->descs : &a->tars, &r, 1, ord++);
+				oom |= add_line(a, t == T_DESC ? &a->descs : &a->tars, &r, 1, ord++) < 0;
 			} else if (have1[t]) {
 				reject(a, r.file, r.line, "duplicate_identifier", g_tables[t].name, id, idn);
 			} else {
@@ -1016,17 +1019,27 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 				one[t] = r;
 				for (int i = 0; i < g_tables[t].ncols; i++) {
 					char *cp = malloc(r.f[i].n ? r.f[i].n : 1);
-					if (!cp)
-						return nomem(a);
+					if (!cp) {
+						one[t].f[i].p = NULL;
+						for (int k = i + 1; k < g_tables[t].ncols; k++)
+							one[t].f[k].p = NULL;
+						rc = nomem(a);
+						goto out;
+					}
 					memcpy(cp, r.f[i].p, r.f[i].n);
 					one[t].f[i].p = cp;
 				}
 			}
-			if (cur_next(a, c) < 0)
-				return -1;
+			if (cur_next(a, c) < 0) {
+				rc = -1;
+				goto out;
+			}
 		}
 	}
-	int rc = 0;
+	if (oom) {
+		rc = nomem(a);
+		goto out;
+	}
 	if (dead)
 		goto out;
 
@@ -1039,47 +1052,48 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	b->len = 0;
 	/* spool record: u32 id length, id, u8 has container, u32 part A length,
 	 * A (up to load_type), u32 part B length, B (from mode on) */
-	put32(b, idn);
-	er_buf_append(b, id, idn);
-	er_buf_putc(b, (char)(cont.n > 0));
+	oom |= put32(b, idn) < 0;
+	oom |= er_buf_append(b, id, idn) < 0;
+	oom |= er_buf_putc(b, (char)(cont.n > 0)) < 0;
 	size_t alen_at = b->len;
-	put32(b, 0);
+	oom |= put32(b, 0) < 0;
 	size_t a0 = b->len;
-	csvf(b, sid);
-	er_buf_putc(b, ',');
-	er_buf_append(b, arr, 10);
-	er_buf_putc(b, ',');
-	csvf(b, master);
-	er_buf_putc(b, ',');
-	csvf(b, cont);
-	er_buf_putc(b, ',');
+	oom |= csvf(b, sid) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= er_buf_append(b, arr, 10) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, master) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, cont) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
 	uint32_t alen = (uint32_t)(b->len - a0);
-	memcpy(b->p + alen_at, &alen, 4);
+	if (!oom)
+		memcpy(b->p + alen_at, &alen, 4);
 	size_t blen_at = b->len;
-	put32(b, 0);
+	oom |= put32(b, 0) < 0;
 	size_t b0 = b->len;
 	er_field lading = h->f[H_LADING];
 	er_field shn = have1[T_SHIPPER] ? one[T_SHIPPER].f[0] : none;
 	er_field shc = have1[T_SHIPPER] ? one[T_SHIPPER].f[1] : none;
 	er_field con = have1[T_CONSIGNEE] ? one[T_CONSIGNEE].f[0] : none;
 	er_field ntf = have1[T_NOTIFY] ? one[T_NOTIFY].f[0] : none;
-	er_buf_puts(b, ",vessel,");
-	csvf(b, lading);
-	er_buf_putc(b, ',');
-	csvf(b, h->f[H_UNLADING]);
-	er_buf_putc(b, ',');
-	csvf(b, lading_country(a, lading));
-	er_buf_putc(b, ',');
-	csvf(b, shc);
-	er_buf_puts(b, ",,"); /* importer_id: AMS has names only */
-	csvf(b, con);         /* importer_name: the consignee */
-	er_buf_puts(b, ",,");
-	csvf(b, shn);
-	er_buf_puts(b, ",,");
-	csvf(b, con);
-	er_buf_putc(b, ',');
-	csvf(b, h->f[H_CARRIER]);
-	er_buf_puts(b, ",,");
+	oom |= er_buf_puts(b, ",vessel,") < 0;
+	oom |= csvf(b, lading) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, h->f[H_UNLADING]) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, lading_country(a, lading)) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, shc) < 0;
+	oom |= er_buf_puts(b, ",,") < 0; /* importer_id: AMS has names only */
+	oom |= csvf(b, con) < 0;         /* importer_name: the consignee */
+	oom |= er_buf_puts(b, ",,") < 0;
+	oom |= csvf(b, shn) < 0;
+	oom |= er_buf_puts(b, ",,") < 0;
+	oom |= csvf(b, con) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, h->f[H_CARRIER]) < 0;
+	oom |= er_buf_puts(b, ",,") < 0;
 	/* hs_code: the first by sequence, dots and spaces dropped */
 	size_t nl = 0;
 	line_ref *v = sorted_lines(&a->tars, &nl);
@@ -1091,14 +1105,14 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 		a->tmp.len = 0;
 		for (uint32_t k = 0; k < v[i].n; k++)
 			if (v[i].p[k] != '.' && v[i].p[k] != ' ' && v[i].p[k] != '-')
-				er_buf_putc(&a->tmp, v[i].p[k]);
+				oom |= er_buf_putc(&a->tmp, v[i].p[k]) < 0;
 		if (a->tmp.len) {
-			er_buf_csv_field(b, a->tmp.p, a->tmp.len, ',');
+			oom |= er_buf_csv_field(b, a->tmp.p, a->tmp.len, ',') < 0;
 			break;
 		}
 	}
 	free(v);
-	er_buf_putc(b, ',');
+	oom |= er_buf_putc(b, ',') < 0;
 	/* description: the lines in sequence order, joined by one space */
 	v = sorted_lines(&a->descs, &nl);
 	if (nl && !v) {
@@ -1108,20 +1122,24 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	a->tmp.len = 0;
 	for (size_t i = 0; i < nl; i++) {
 		if (a->tmp.len)
-			er_buf_putc(&a->tmp, ' ');
-		er_buf_append(&a->tmp, v[i].p, v[i].n);
+			oom |= er_buf_putc(&a->tmp, ' ') < 0;
+		oom |= er_buf_append(&a->tmp, v[i].p, v[i].n) < 0;
 	}
 	free(v);
-	er_buf_csv_field(b, a->tmp.p, a->tmp.len, ',');
-	er_buf_puts(b, ",,"); /* declared_value_usd: not in AMS */
-	er_buf_append(b, kg, (size_t)(kgn > 0 ? kgn : 0));
-	er_buf_putc(b, ',');
-	csvf(b, h->f[H_QTY]);
-	er_buf_puts(b, ",,,"); /* filed_at, departure_at: not in AMS */
-	csvf(b, ntf);
-	er_buf_putc(b, '\n');
+	oom |= er_buf_csv_field(b, a->tmp.p, a->tmp.len, ',') < 0;
+	oom |= er_buf_puts(b, ",,") < 0; /* declared_value_usd: not in AMS */
+	oom |= er_buf_append(b, kg, (size_t)(kgn > 0 ? kgn : 0)) < 0;
+	oom |= er_buf_putc(b, ',') < 0;
+	oom |= csvf(b, h->f[H_QTY]) < 0;
+	oom |= er_buf_puts(b, ",,,") < 0; /* filed_at, departure_at: not in AMS */
+	oom |= csvf(b, ntf) < 0;
+	oom |= er_buf_putc(b, '\n') < 0;
+	if (oom) {
+		rc = nomem(a);
+		goto out;
+	}
 	uint32_t blen = (uint32_t)(b->len - b0);
-	memcpy(b->p + blen_at, &blen, 4);
+	memcpy(b->p + blen_at, &blen, 4);  /* oom was checked above */
 	if (seq_put(&a->spool, b->p, b->len) < 0) {
 		rc = io_err(a, "AMS spool");
 		goto out;
@@ -1131,12 +1149,15 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	if (house.n && master.n) {
 		for (size_t pos = 0; pos < a->conts.len; pos += 4 + get32(a->conts.p + pos)) {
 			a->tmp.len = 0;
-			er_buf_append(&a->tmp, master.p, master.n);
-			er_buf_putc(&a->tmp, '\0');
-			er_buf_append(&a->tmp, a->conts.p + pos + 4, get32(a->conts.p + pos));
-			er_buf_putc(&a->tmp, '\0');
+			oom |= er_buf_append(&a->tmp, master.p, master.n) < 0 || er_buf_putc(&a->tmp, '\0') < 0;
+			oom |= er_buf_append(&a->tmp, a->conts.p + pos + 4, get32(a->conts.p + pos)) < 0 ||
+			       er_buf_putc(&a->tmp, '\0') < 0;
 			size_t glen = a->tmp.len;
-			er_buf_append(&a->tmp, id, idn);
+			oom |= er_buf_append(&a->tmp, id, idn) < 0;
+			if (oom) {
+				rc = nomem(a);
+				goto out;
+			}
 			if (er_extsort_add(a->group, a->tmp.p, a->tmp.len, a->tmp.p, glen) < 0) {
 				rc = errno == ENOMEM ? nomem(a) : io_err(a, "AMS sort");
 				goto out;
