@@ -1292,11 +1292,11 @@ static int next_row(er_ams *a)
 	if (lcl < 0)
 		return -1;
 	int hascont = p[4 + idn];
+	if (er_buf_reserve(&a->out, alen + 3 + blen) < 0)
+		return nomem(a);
 	er_buf_append(&a->out, p + 4 + idn + 1 + 4, alen);
-	if (lcl)
-		er_buf_puts(&a->out, "LCL");
-	else if (hascont)
-		er_buf_puts(&a->out, "FCL");
+	if (lcl || hascont)
+		er_buf_append(&a->out, lcl ? "LCL" : "FCL", 3);
 	er_buf_append(&a->out, p + 4 + idn + 1 + 4 + alen + 4, blen);
 	s->rpos += total;
 	return 1;
@@ -1316,7 +1316,8 @@ ssize_t er_ams_read(void *ctx, char *buf, size_t cap)
 		if (a->phase == 0) {
 			if (join_all(a) < 0)
 				return -1;
-			er_buf_puts(&a->out, er_ams_header);
+			if (er_buf_puts(&a->out, er_ams_header) < 0)
+				return nomem(a);
 			a->phase = 1;
 			continue;
 		}
