@@ -572,8 +572,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		size_t ln = strlen(ao.dirs[0]) + 16;
-		if (!(ams_label = malloc(ln)))
+		if (!(ams_label = malloc(ln))) {
+			rc = EXIT_FATAL;
 			goto out;
+		}
 		snprintf(ams_label, ln, "%s%s", ao.dirs[0], nargs > 1 ? " ..." : "");
 		src = (er_source){ .read = ams_read, .error = ams_error, .rejects = ams_rejects,
 		                   .count_rejects = ams_count_rejects, .ctx = ams };
