@@ -47,6 +47,11 @@ expect_rc "ams with a 1M sort budget" 0 "$ER" ams --sort-memory 1M --out "$T/g/s
 expect "spilled runs give the same rows" same "$T/g/spill.csv" "$T/g/exp.csv"
 expect "runs were spilled" sh -c "! grep -q '(0.0 MB spilled)' '$T/last.err'"
 
+expect_rc "spill directory missing" 1 env TMPDIR="$T/no-such-dir" "$ER" ams --sort-memory 1M --out "$T/nodir.csv" "$T/g/ams"
+expect "spill failure message" has "$T/last.err" \
+	"examrisk: error: AMS sort (spill in $T/no-such-dir): No such file or directory"
+expect "spill failure: nothing written" test ! -e "$T/nodir.csv"
+
 mkdir "$T/gz" && for f in "$T/g/ams"/ams__*.csv; do gzip -c "$f" >"$T/gz/$(basename "$f").gz"; done
 expect_rc "ams gzip tables" 0 "$ER" ams --out "$T/gz.csv" "$T/gz"
 expect "gzip tables give the same rows" same "$T/gz.csv" "$T/g/exp.csv"
