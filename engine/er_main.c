@@ -11,6 +11,7 @@
 
 #include "examrisk.h"
 #include "er_ams.h"
+#include "er_calibrate.h"
 #include "er_pipeline.h"
 #include "er_util.h"
 #include "er_verify.h"
@@ -34,6 +35,8 @@ static void usage_main(FILE *f)
 	        "  partners MANIFEST...  partner audit: every upstream party, non-compliant first\n"
 	        "  verify QUERY...       look a party up by id or name, with its status on a date\n"
 	        "  ams DIR...            join a CBP AMS release into canonical manifest rows\n"
+	        "  calibrate MANIFEST... fit lane quotas (and, with exam outcomes, the points) to a\n"
+	        "                        reference population; writes a tuned rules file\n"
 	        "\n"
 	        "  examrisk COMMAND --help   options of a command\n"
 	        "  examrisk --version\n");
@@ -147,6 +150,34 @@ static void usage_verify(FILE *f)
 	        "  --participants FILE, --mra FILE   tables (defaults in data/)\n");
 }
 
+static void usage_calibrate(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk calibrate [options] --out TUNED.ini MANIFEST...\n"
+	        "\n"
+	        "Reads a reference population (e.g. last month's manifests) with the same pipeline as\n"
+	        "score and writes a complete rules file for score --rules TUNED.ini: the starting rules\n"
+	        "(--rules) with per-mode lane thresholds in [lanes] and, given exam outcomes, points\n"
+	        "learned from them. Same inputs give the same bytes (no clock time in the file).\n"
+	        "\n"
+	        "calibrate options:\n"
+	        "  --out FILE               the tuned rules file (required)\n"
+	        "  --target-red MODE=RATE   share of MODE's shipments RED before the random selection,\n"
+	        "                           e.g. vessel=0.03 (repeatable; modes vessel, truck, rail,\n"
+	        "                           air, unknown)\n"
+	        "  --target-yellow MODE=RATE  share of MODE's shipments YELLOW (repeatable)\n"
+	        "  --outcomes FILE          exam history, CSV with shipment_id,examined,finding (0/1):\n"
+	        "                           learn the points by penalized logistic regression and\n"
+	        "                           [exam_probability] from the exam rate per lane; modes with\n"
+	        "                           no target keep their current RED / YELLOW volume\n"
+	        "  --holdout-from DATE      evaluate on arrivals from DATE on (default: the last 20 %%\n"
+	        "                           of the arrival dates); the fit uses the days before\n"
+	        "  --report FILE            the fit's figures as JSON (they also go to stderr)\n"
+	        "  --chunk-size BYTES, --max-rejects N|N%%   as for score\n"
+	        "\n%s",
+	        shared_help);
+}
+
 /* Default data files: ./data/NAME, else DIR/../data/NAME next to the binary. */
 static const char *default_data(const char *name, char *buf, size_t cap)
 {
@@ -229,7 +260,8 @@ enum {
 	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
 	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_ROLE, O_HELP,
-	O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM
+	O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
+	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT
 };
 
 static const struct option long_opts[] = {
@@ -262,6 +294,11 @@ static const struct option long_opts[] = {
 	{"period", required_argument, NULL, O_PERIOD},
 	{"schedule-k", required_argument, NULL, O_SCHEDULE_K},
 	{"sort-memory", required_argument, NULL, O_SORT_MEM},
+	{"target-red", required_argument, NULL, O_TARGET_RED},
+	{"target-yellow", required_argument, NULL, O_TARGET_YELLOW},
+	{"outcomes", required_argument, NULL, O_OUTCOMES},
+	{"holdout-from", required_argument, NULL, O_HOLDOUT_FROM},
+	{"report", required_argument, NULL, O_REPORT},
 	{NULL, 0, NULL, 0}
 };
 
@@ -276,6 +313,9 @@ static int allowed(const char *cmd, int opt)
 		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
 	if (!strcmp(cmd, "score"))
 		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM) || opt == O_AMS || ams_opt;
+	if (!strcmp(cmd, "calibrate"))
+		return shared || opt == O_OUT || opt == O_CHUNK || opt == O_MAX_REJECTS ||
+		       (opt >= O_TARGET_RED && opt <= O_REPORT);
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS || opt == O_AMS ||
@@ -346,6 +386,7 @@ int main(int argc, char **argv)
 	                        : !strcmp(cmd, "partners") ? usage_partners
 	                        : !strcmp(cmd, "verify")   ? usage_verify
 	                        : !strcmp(cmd, "ams")      ? usage_ams
+	                        : !strcmp(cmd, "calibrate") ? usage_calibrate
 	                                                   : NULL;
 	if (!usage) {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
@@ -364,6 +405,8 @@ int main(int argc, char **argv)
 	er_ams *ams = NULL;
 	er_source src;
 	char *ams_label = NULL;
+	er_calib_opts co;
+	er_calib_opts_init(&co);
 	er_run_opts o;
 	er_run_opts_init(&o);
 	const char **maps = calloc((size_t)argc, sizeof *maps);
@@ -484,6 +527,26 @@ int main(int argc, char **argv)
 				goto usage_err;
 			}
 			break;
+		case O_TARGET_RED:
+		case O_TARGET_YELLOW: {
+			char msg[200];
+			if (er_calib_parse_target(optarg, c == O_TARGET_RED ? co.target_red : co.target_yellow,
+			                          msg, sizeof msg) < 0) {
+				fprintf(stderr, "%s calibrate: %s: %s\n", prog, argv[optind - 1], msg);
+				goto usage_err;
+			}
+			break;
+		}
+		case O_OUTCOMES: co.outcomes_path = optarg; break;
+		case O_HOLDOUT_FROM:
+			if (er_parse_date(optarg, strlen(optarg), &co.holdout_from) < 0) {
+				fprintf(stderr, "%s calibrate: --holdout-from takes a date YYYY-MM-DD, not '%s'\n",
+				        prog, optarg);
+				goto usage_err;
+			}
+			co.have_holdout_from = 1;
+			break;
+		case O_REPORT: co.report_path = optarg; break;
 		default: goto usage_err;
 		}
 	}
@@ -582,6 +645,18 @@ int main(int argc, char **argv)
 		o.source = &src;
 		o.inputs = (const char *const *)&ams_label;
 		o.ninputs = 1;
+	}
+	if (!strcmp(cmd, "calibrate")) {
+		if (!o.out_path) {
+			fprintf(stderr, "%s calibrate: --out TUNED.ini is required\n", prog);
+			goto usage_err;
+		}
+		co.out_path = o.out_path;
+		o.out_path = NULL;
+		co.run = o;
+		st = er_calibrate_run(t, r, &co);
+		rc = st == ER_OK ? EXIT_OK : st == ER_E_USAGE ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
 	}
 	er_run_stats stats;
 	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);

@@ -72,6 +72,7 @@ typedef struct run {
 	er_outfile out, rej, consol, queue, summary;
 	er_rollup *rollup;
 	er_partners *partners;
+	const er_row_sink *sink; /* ER_MODE_SINK */
 	er_counts total;       /* committed files only */
 
 	/* writer-owned */
@@ -173,7 +174,7 @@ static void writer_file_end(run *R, er_chunk *c)
 		snprintf(f->error, sizeof f->error, "%s", c->file_error);
 		say(R, "%s", f->error);
 		/* No row of a failed file may reach the committed outputs. */
-		if (er_out_rollback(&R->out) < 0 ||
+		if ((R->out.opened && er_out_rollback(&R->out) < 0) ||
 		    (R->opts->rejects_path && er_out_rollback(&R->rej) < 0))
 			set_fatal(R, ER_E_IO, "%s: cannot roll back: %s", er_out_name(&R->out),
 			          strerror(R->out.err ? R->out.err : R->rej.err));
@@ -181,7 +182,7 @@ static void writer_file_end(run *R, er_chunk *c)
 			er_rollup_file_done(R->rollup, 0);
 		if (R->partners)
 			er_partners_file_done(R->partners, 0);
-		if (!R->opts->keep_going)
+		if (!R->opts->keep_going || R->sink)
 			set_fatal(R, strstr(f->error, "gzip") ? ER_E_GZIP : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
 			          f->error);
 		return;
@@ -217,7 +218,8 @@ static void writer_data(run *R, er_chunk *c)
 		return;
 	}
 	if (c->roll.len) {
-		int rc = R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
+		int rc = R->sink ? R->sink->merge(R->sink->ctx, c->file_idx, c->roll.p, c->roll.len)
+		       : R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
 		                   : er_partners_merge(R->partners, c->file_idx, c->roll.p, c->roll.len);
 		if (rc < 0) {
 			int e = errno ? errno : ENOMEM;
@@ -546,8 +548,8 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_opts *opts,
-                          int mode, er_run_stats *stats)
+static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                              int mode, const er_row_sink *sink, er_run_stats *stats)
 {
 	run Rs;
 	run *R = &Rs;
@@ -555,6 +557,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 	R->out.fd = R->rej.fd = R->consol.fd = R->queue.fd = R->summary.fd = -1;
 	R->opts = opts;
 	R->mode = mode;
+	R->sink = mode == ER_MODE_SINK ? sink : NULL;
 	R->t0 = now_s();
 	er_status st = ER_OK;
 	char err[1024] = "";
@@ -603,6 +606,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
 		.partners = mode == ER_MODE_PARTNERS,
+		.sink = R->sink,
 		.paths = R->paths,
 	};
 	if (R->wcfg.rollup) {
@@ -621,7 +625,7 @@ er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_op
 	}
 
 	/* Outputs: temporaries now, renamed at the very end. */
-	if (out_open(&R->out, opts->out_path, err, sizeof err) < 0 ||
+	if ((mode != ER_MODE_SINK && out_open(&R->out, opts->out_path, err, sizeof err) < 0) ||
 	    (opts->rejects_path && out_open(&R->rej, opts->rejects_path, err, sizeof err) < 0) ||
 	    (opts->consolidations_path &&
 	     out_open(&R->consol, opts->consolidations_path, err, sizeof err) < 0) ||
@@ -873,8 +877,20 @@ out:
 	return st;
 }
 
+er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                          int mode, er_run_stats *stats)
+{
+	return mode == ER_MODE_SINK ? ER_E_USAGE : run_pipeline(t, r, opts, mode, NULL, stats);
+}
+
+er_status er_pipeline_run_sink(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                               const er_row_sink *sink, er_run_stats *stats)
+{
+	return run_pipeline(t, r, opts, ER_MODE_SINK, sink, stats);
+}
+
 er_status er_run_score(const er_tables *t, const er_rules *r, const er_run_opts *opts,
                        er_run_stats *stats)
 {
-	return er_pipeline_run(t, r, opts, ER_MODE_SCORE, stats);
+	return run_pipeline(t, r, opts, ER_MODE_SCORE, NULL, stats);
 }

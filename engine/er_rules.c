@@ -323,10 +323,10 @@ int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
 /* ------------------------------------------------------------------ */
 
 enum sect { S_NONE = -1, S_SCORE, S_POINTS, S_HS, S_ORIGIN, S_VAGUE, S_FILING, S_RANDOM,
-            S_EXAM, S_N };
+            S_EXAM, S_LANES, S_N };
 static const char *const sect_names[S_N] = {
 	"score", "points", "hs_watch", "origin_watch", "vague", "filing", "random",
-	"exam_probability"
+	"exam_probability", "lanes"
 };
 
 /* Scalar keys: each must appear exactly once. */
@@ -339,6 +339,10 @@ enum {
 	K_N
 };
 
+/* [lanes] key kinds: KIND.MODE = value. */
+enum { LK_RED, LK_YELLOW, LK_RED_SHARE, LK_YELLOW_SHARE, LK_N };
+static const char *const lane_kinds[LK_N] = { "red", "yellow", "red_share", "yellow_share" };
+
 typedef struct loader {
 	er_rules *r;
 	/* reader state */
@@ -350,6 +354,7 @@ typedef struct loader {
 	int nomem;
 	char msg[200];
 	uint32_t seen[K_N]; /* line where each scalar key was set, 0 = not yet */
+	uint32_t lane_seen[LK_N][ER_NTMODES]; /* [lanes] keys (all optional) */
 } loader;
 
 static void fail(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -640,6 +645,57 @@ static void add_vague(loader *L, const char *name, const char *value)
 		r->vague_maxlen = (uint32_t)s.norm_len;
 }
 
+static const char *const tm_names[ER_NTMODES] = { "vessel", "truck", "rail", "air", "unknown" };
+
+const char *er_transport_name(int mode)
+{
+	return mode >= 0 && mode < ER_NTMODES ? tm_names[mode] : "?";
+}
+
+int er_transport_lookup(const char *name, size_t n)
+{
+	for (int m = 0; m < ER_NTMODES; m++)
+		if (er_ieq(name, n, tm_names[m]))
+			return m;
+	return -1;
+}
+
+/* One [lanes] key: red.MODE / yellow.MODE (1..100), red_share.MODE /
+ * yellow_share.MODE (0..1). */
+static int lanes_key(loader *L, const char *name, const char *value)
+{
+	er_rules *r = L->r;
+	const char *dot = strchr(name, '.');
+	int kind = -1, mode = -1;
+	if (dot) {
+		for (int k = 0; k < LK_N; k++)
+			if (er_ieq(name, (size_t)(dot - name), lane_kinds[k]))
+				kind = k;
+		mode = er_transport_lookup(dot + 1, strlen(dot + 1));
+	}
+	if (kind < 0 || mode < 0) {
+		fail(L, "unknown key '%s' in [lanes] (expected red.MODE, yellow.MODE, red_share.MODE "
+		     "or yellow_share.MODE; modes vessel, truck, rail, air, unknown)", name);
+		return 0;
+	}
+	if (L->lane_seen[kind][mode]) {
+		fail(L, "duplicate key '%s' in [lanes] (first set on line %u)", name,
+		     (unsigned)L->lane_seen[kind][mode]);
+		return 0;
+	}
+	L->lane_seen[kind][mode] = L->line;
+	switch (kind) {
+	case LK_RED:
+		return get_int(L, "lanes", name, value, 1, 100, &r->lane_red[mode]) == 0;
+	case LK_YELLOW:
+		return get_int(L, "lanes", name, value, 1, 100, &r->lane_yellow[mode]) == 0;
+	case LK_RED_SHARE:
+		return get_frac(L, "lanes", name, value, &r->lane_red_share[mode]) == 0;
+	default:
+		return get_frac(L, "lanes", name, value, &r->lane_yellow_share[mode]) == 0;
+	}
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	loader *L = user;
@@ -723,6 +779,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			ok = get_frac(L, sn, name, value, &r->exam_prob[lane]) == 0;
 		return ok;
 	}
+	case S_LANES:
+		return lanes_key(L, name, value);
 	default:
 		break;
 	}
@@ -763,6 +821,28 @@ static int check_rules(loader *L)
 		fail(L, "[score] yellow = %d must not exceed red = %d", r->yellow, r->red);
 		return -1;
 	}
+	/* [lanes]: unlisted modes take [score]; the statute check below holds
+	 * against the lowest RED threshold in force. */
+	r->red_min = 101;
+	for (int m = 0; m < ER_NTMODES; m++) {
+		if (!L->lane_seen[LK_RED][m])
+			r->lane_red[m] = r->red;
+		if (!L->lane_seen[LK_YELLOW][m])
+			r->lane_yellow[m] = r->yellow;
+		if (!L->lane_seen[LK_RED_SHARE][m])
+			r->lane_red_share[m] = 1.0;
+		if (!L->lane_seen[LK_YELLOW_SHARE][m])
+			r->lane_yellow_share[m] = 1.0;
+		if (r->lane_yellow[m] > r->lane_red[m]) {
+			L->line = L->lane_seen[LK_YELLOW][m] ? L->lane_seen[LK_YELLOW][m]
+			                                      : L->lane_seen[LK_RED][m];
+			fail(L, "[lanes] yellow %d of mode %s must not exceed its red threshold %d",
+			     r->lane_yellow[m], tm_names[m], r->lane_red[m]);
+			return -1;
+		}
+		if (r->lane_red[m] < r->red_min)
+			r->red_min = r->lane_red[m];
+	}
 	/* 6 U.S.C. 964-966: tiers are benefits, i.e. score reductions. */
 	for (int i = 0; i < 3; i++) {
 		int v = r->points[tiers[i]];
@@ -777,10 +857,11 @@ static int check_rules(loader *L)
 	int c2 = -r->points[ER_R_IMP_CTPAT_T2];
 	int c3 = -r->points[ER_R_IMP_CTPAT_T3];
 	/* 964: "not greater than 20 percent of the high-risk threshold". */
-	if ((long)c1 * 5 > (long)r->red) {
+	if ((long)c1 * 5 > (long)r->red_min) {
 		L->line = L->seen[K_POINTS0 + ER_R_IMP_CTPAT_T1];
-		fail(L, "[points] IMP_CTPAT_T1 = %d: Tier 1 credit %d exceeds 20%% of the red "
-		     "threshold %d (6 U.S.C. 964)", -c1, c1, r->red);
+		fail(L, "[points] IMP_CTPAT_T1 = %d: Tier 1 credit %d exceeds 20%% of the %s "
+		     "threshold %d (6 U.S.C. 964)", -c1, c1,
+		     r->red_min < r->red ? "lowest red ([lanes])" : "red", r->red_min);
 		return -1;
 	}
 	if (c2 <= c1) {
@@ -821,6 +902,24 @@ static int read_all(const char *path, er_buf *b)
 		return -1;
 	}
 	return 0;
+}
+
+double er_lane_tie_u(const char *sid, size_t n)
+{
+	return (double)(er_hash64(sid, n, ER_LANE_TIE_KEY) >> 11) * 0x1p-53;
+}
+
+int er_rules_lane(const er_rules *r, int mode, int score, double tie_u)
+{
+	if (mode < 0 || mode >= ER_NTMODES)
+		mode = ER_TM_UNKNOWN;
+	int red = r->lane_red[mode], yellow = r->lane_yellow[mode];
+	if (score > red || (score == red && tie_u < r->lane_red_share[mode]))
+		return ER_LANE_RED;
+	/* yellow == red disables YELLOW: the unsplit share at red stays GREEN */
+	if (score > yellow || (score == yellow && yellow < red && tie_u < r->lane_yellow_share[mode]))
+		return ER_LANE_YELLOW;
+	return ER_LANE_GREEN;
 }
 
 void er_rules_free(er_rules *r)

@@ -37,6 +37,13 @@ struct er_rules {
 	uint64_t random_seed;
 	double exam_prob[ER_NLANES];     /* [exam_probability] */
 
+	/* [lanes]: thresholds per enum er_transport, [score] red/yellow where a
+	 * mode is not listed. At the threshold score itself a shipment takes the
+	 * lane when er_lane_tie_u(shipment_id) < the share (1.0 = always). */
+	int lane_red[ER_NTMODES], lane_yellow[ER_NTMODES];
+	double lane_red_share[ER_NTMODES], lane_yellow_share[ER_NTMODES];
+	int red_min;                     /* lowest RED threshold in force (statute check) */
+
 	/* [hs_watch]: open addressing, size a power of two. */
 	er_hs_slot *hs;
 	uint32_t hs_mask, hs_n;
@@ -57,6 +64,21 @@ struct er_rules {
 /* Probability that a shipment in lane (enum er_lane) is examined, from
  * [exam_probability]; 0 for an out-of-range lane. */
 double er_rules_exam_prob(const er_rules *r, int lane);
+
+/* Key of the tie split at a lane threshold: the random selection's hash of
+ * shipment_id under a fixed key of its own, so the split never moves with
+ * [random] seed and never coincides with the random sample. */
+#define ER_LANE_TIE_KEY 0x6c616e6573706c74ull /* "lanesplt" */
+
+/* Uniform [0,1) draw of the tie split for a shipment id. */
+double er_lane_tie_u(const char *sid, size_t n);
+
+/* Lane of a score in a mode (before the random selection); tie_u from
+ * er_lane_tie_u. */
+int er_rules_lane(const er_rules *r, int mode, int score, double tie_u);
+
+/* Mode name ("vessel", ...) to enum er_transport, or -1. */
+int er_transport_lookup(const char *name, size_t n);
 
 /* Score at and above which a shipment is RED. */
 int er_rules_red_threshold(const er_rules *r);

@@ -67,7 +67,8 @@ const char *er_match_name(int match)
 /* Field helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-enum mode { M_UNKNOWN, M_VESSEL, M_TRUCK, M_RAIL, M_AIR };
+enum mode { M_UNKNOWN = ER_TM_UNKNOWN, M_VESSEL = ER_TM_VESSEL, M_TRUCK = ER_TM_TRUCK,
+            M_RAIL = ER_TM_RAIL, M_AIR = ER_TM_AIR };
 
 static int norm_mode(er_field m)
 {
@@ -193,6 +194,17 @@ static shp_eval eval_shipper_side(const er_tables *t, const er_party *p, uint8_t
 /* ------------------------------------------------------------------ */
 /* Scoring                                                              */
 /* ------------------------------------------------------------------ */
+
+/* Lane by the mode's thresholds ([lanes], else [score]). The tie split is
+ * hashed only when the score sits on a threshold whose share is below 1. */
+static inline int lane_of(const er_rules *r, int mode, int score, er_field sid)
+{
+	double u = 0.0;
+	if ((score == r->lane_red[mode] && r->lane_red_share[mode] < 1.0) ||
+	    (score == r->lane_yellow[mode] && r->lane_yellow_share[mode] < 1.0))
+		u = er_lane_tie_u(sid.p, sid.n);
+	return er_rules_lane(r, mode, score, u);
+}
 
 static inline void fire(er_result *res, int reason, int pts, int *sum)
 {
@@ -395,6 +407,7 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	if (nhs < 6)
 		fire(res, ER_R_NO_HS, pts[ER_R_NO_HS], &sum);
 	int mode = norm_mode(er_row_field(row, ER_COL_MODE));
+	res->mode = (uint8_t)mode;
 	/* 24-hour rule: exactly window_hours before departure is on time. */
 	if (mode == M_VESSEL && filed.n && dep.n && filed_s > dep_s - r->window_secs)
 		fire(res, ER_R_LATE_FILING, pts[ER_R_LATE_FILING], &sum);
@@ -438,8 +451,6 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 
 	int score = r->base + sum;
 	res->score = score < 0 ? 0 : score > 100 ? 100 : score;
-	res->lane = random_red || res->score >= r->red ? ER_LANE_RED
-	          : res->score >= r->yellow ? ER_LANE_YELLOW
-	          : ER_LANE_GREEN;
+	res->lane = random_red ? ER_LANE_RED : lane_of(r, mode, res->score, sid);
 	return ER_OK;
 }

@@ -1733,3 +1733,46 @@ const er_mra *er_tables_mra(const er_tables *t, size_t i)
 {
 	return t && i < t->nmra ? &t->mra[i] : NULL;
 }
+
+/* ================================================= CSV reader for others */
+
+struct er_csv {
+	csv_in c;
+};
+
+er_status er_csv_open(const char *path, er_csv **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	er_csv *x = calloc(1, sizeof *x);
+	if (!x) {
+		er_errf(err, errlen, "%s: out of memory", path);
+		return ER_E_NOMEM;
+	}
+	er_status st = csv_open(&x->c, path, err, errlen);
+	if (st != ER_OK) {
+		free(x);
+		return st;
+	}
+	*out = x;
+	return ER_OK;
+}
+
+er_status er_csv_header(er_csv *x, const char *const *want, int nwant, int *col, char *err,
+                        size_t errlen)
+{
+	return csv_header(&x->c, want, nwant, col, err, errlen);
+}
+
+int er_csv_next(er_csv *x, const er_field **f, int *nf, uint64_t *line, er_status *st, char *err,
+                size_t errlen)
+{
+	return csv_next(&x->c, f, nf, line, st, err, errlen);
+}
+
+void er_csv_close(er_csv *x)
+{
+	if (!x)
+		return;
+	csv_close(&x->c);
+	free(x);
+}

@@ -173,4 +173,18 @@ size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap);
  * allocate) the result is empty. */
 #define ER_NAME_NORM_CAP(n) ((n) * 12 + 1)
 
+/* The tables' CSV reader, for other small inputs (exam outcomes): plain or
+ * gzip, RFC 4180 quoting, errors as "FILE:LINE: message". */
+typedef struct er_csv er_csv;
+er_status er_csv_open(const char *path, er_csv **out, char *err, size_t errlen);
+/* Read the header; col[i] = field index of want[i] (case-insensitive; extra
+ * columns ignored; a missing or repeated wanted column is an error). */
+er_status er_csv_header(er_csv *x, const char *const *want, int nwant, int *col, char *err,
+                        size_t errlen);
+/* Next record: 1 with fields, 0 at end, -1 on error (*st and err set). Rows
+ * must have as many fields as the header. */
+int er_csv_next(er_csv *x, const er_field **f, int *nf, uint64_t *line, er_status *st, char *err,
+                size_t errlen);
+void er_csv_close(er_csv *x);
+
 #endif

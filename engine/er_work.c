@@ -8,6 +8,7 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include "er_pipeline.h"
 #include "er_rollup.h"
 
 struct er_worker {
@@ -257,6 +258,11 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		c->counts.lanes[res.lane]++;
 		for (int r = 0; r < ER_NREASONS; r++)
 			c->counts.reasons[r] += (res.fired >> r) & 1u;
+		if (cfg->sink) {
+			if (cfg->sink->encode(cfg->sink->ctx, &c->roll, &row, &res) < 0)
+				goto nomem;
+			continue;
+		}
 		if (cfg->partners) {
 			if (er_partners_encode(&c->roll, &row, &res, rec->line) < 0)
 				goto nomem;

@@ -112,6 +112,11 @@ enum er_reason {
 };
 const char *er_reason_name(int reason); /* "IMP_CTPAT_T1", ... */
 
+/* Canonical transport modes ([lanes] keys red.vessel, yellow.truck, ...). */
+enum er_transport { ER_TM_VESSEL, ER_TM_TRUCK, ER_TM_RAIL, ER_TM_AIR, ER_TM_UNKNOWN,
+                    ER_NTMODES };
+const char *er_transport_name(int mode); /* "vessel", ..., "unknown"; "?" if out of range */
+
 /* Why a row was rejected (SPEC 4, rejects file). */
 enum er_reject {
 	ER_REJ_NONE = 0,
@@ -159,6 +164,7 @@ typedef struct er_result {
 	                                   certified and importer not suspended, removed or
 	                                   in conflict */
 	uint8_t shipper_certified;      /* 0/1: shipper or manufacturer CTPAT or MRA-recognized */
+	uint8_t mode;                   /* enum er_transport of the mode column */
 	char importer_status[40];       /* e.g. "CTPAT:validated:T2", "unknown", "none" */
 	char shipper_status[40];        /* e.g. "CTPAT:certified:T1", "EU_AEO:certified:MRA", "unknown" */
 	/* when er_score_row returns ER_E_ROW: */
