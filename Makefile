@@ -59,7 +59,7 @@ $(LIB): $(ENGINE_OBJ)
 $(BIN): $(BUILD)/engine/er_main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(GEN): $(BUILD)/benchmarks/er_gen.o $(LIB)
+$(GEN): $(BUILD)/benchmarks/er_gen.o $(BUILD)/benchmarks/er_gen_exams.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BENCH): $(BUILD)/benchmarks/er_bench.o $(LIB)
@@ -88,6 +88,7 @@ e2e: $(BIN) $(GEN)
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh
+	BUILD=$(BUILD) sh tests/test_calibrate.sh
 
 # Every exported symbol of the library starts with er_.
 symbols: $(LIB)

@@ -43,6 +43,7 @@
 
 #include "er_ams.h"
 #include "er_util.h"
+#include "er_gen_exams.h"
 
 #define BLOCK_ROWS 4096u
 #define MAX_ROWS 4000000000ull
@@ -1946,8 +1947,9 @@ enum { M_VESSEL, M_TRUCK, M_AIR, M_RAIL };
 typedef struct gen_ctx {
 	const popul *po;
 	uint64_t seed, rows, nblocks;
-	double *day_cdf; /* arrival-date distribution over D_ARR0..D_ARR1 */
+	double *day_cdf; /* arrival-date distribution over day0..day0+ndays-1 */
 	uint32_t ndays;
+	int32_t day0;
 	double ev_w[4];   /* event weights per mode (vessel events carry LCL groups) */
 	uint64_t id_key, mb_key, ct_key; /* keys of the id permutations */
 } gen_ctx;
@@ -1992,7 +1994,7 @@ static int32_t pick_day(const gen_ctx *c, rng *r)
 		else
 			hi = mid;
 	}
-	return D_ARR0 + (int32_t)lo;
+	return c->day0 + (int32_t)lo;
 }
 
 static char iso6346_check(const char *c10)
@@ -2524,6 +2526,7 @@ static void gen_ctx_init(gen_ctx *c, const popul *po, uint64_t seed, uint64_t ro
 	c->seed = seed;
 	c->rows = rows;
 	c->nblocks = rows ? (rows + BLOCK_ROWS - 1) / BLOCK_ROWS : 1;
+	c->day0 = D_ARR0;
 	c->ndays = (uint32_t)(D_ARR1 - D_ARR0 + 1);
 	c->day_cdf = xcalloc(c->ndays, sizeof *c->day_cdf);
 	static const double month_w[12] = { 0.93, 0.84, 0.95, 0.97, 1.0, 1.0, 1.03, 1.08, 1.1, 1.1, 1.04, 0.96 };
@@ -2548,6 +2551,24 @@ static void gen_ctx_init(gen_ctx *c, const popul *po, uint64_t seed, uint64_t ro
 	c->id_key = splitmix64(&x);
 	c->mb_key = splitmix64(&x);
 	c->ct_key = splitmix64(&x);
+}
+
+/* "The following month of the same world": the tables and trade mix stay
+ * those of --seed; the rows come from row_seed (new ids, new draws) and
+ * arrive only on days lo..hi, weighted as before. */
+static void gen_ctx_window(gen_ctx *c, uint64_t row_seed, int32_t lo, int32_t hi)
+{
+	c->seed = row_seed;
+	uint64_t x = row_seed ^ 0x1D5EEDull ^ 0x524F5753ull;
+	c->id_key = splitmix64(&x);
+	c->mb_key = splitmix64(&x);
+	c->ct_key = splitmix64(&x);
+	uint32_t off = (uint32_t)(lo - c->day0), n = (uint32_t)(hi - lo + 1);
+	double base = off ? c->day_cdf[off - 1] : 0.0;
+	for (uint32_t i = 0; i < n; i++)
+		c->day_cdf[i] = c->day_cdf[off + i] - base;
+	c->day0 = lo;
+	c->ndays = n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3396,6 +3417,15 @@ static void usage(FILE *f)
 	      "                     and DIR/expected-canonical.csv, what 'examrisk ams' must give\n"
 	      "      --ams-sorted   write the release sorted by identifier\n"
 	      "      --schedule-k FILE  Schedule K prefix table (default data/schedule_k.csv)\n"
+	      "  --arrivals FROM:TO arrival dates YYYY-MM-DD:YYYY-MM-DD, within 2019..2024\n"
+	      "                     (default all of 2019-01-01..2024-12-31)\n"
+	      "  --row-seed S       seed of the rows only: with the same --seed and --world-rows,\n"
+	      "                     the same tables and trade mix, other shipments (the next month)\n"
+	      "  --world-rows N     size the participant population for N rows (default --rows)\n"
+	      "  --outcomes         also write DIR/exams.csv, an exam history drawn from a hidden\n"
+	      "                     violation model (see benchmarks/README.md)\n"
+	      "  --rules FILE       rules whose reason codes the outcome model reads\n"
+	      "                     (default data/rules.ini)\n"
 	      "  -h, --help         this text\n"
 	      "At the end prints \"rows=N bytes_csv=B seconds=S rows_per_s=R\" on stderr.\n",
 	      f);
@@ -3421,6 +3451,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* long-only options of the exam history and the next month */
+enum { OPT_ARRIVALS = 256, OPT_ROW_SEED, OPT_OUTCOMES, OPT_RULES, OPT_WORLD_ROWS };
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -3430,8 +3463,18 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "mra", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },         { "ams", required_argument, NULL, 'A' },
 		{ "ams-sorted", no_argument, NULL, 'S' },   { "schedule-k", required_argument, NULL, 'K' },
+		{ "arrivals", required_argument, NULL, OPT_ARRIVALS },
+		{ "row-seed", required_argument, NULL, OPT_ROW_SEED },
+		{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "world-rows", required_argument, NULL, OPT_WORLD_ROWS },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t world_rows = 0;
+	int32_t arr_lo = 0, arr_hi = 0;
+	uint64_t row_seed = 0;
+	int have_window = 0, have_row_seed = 0, outcomes = 0;
+	const char *rules = "data/rules.ini";
 	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0;
 	int have_rows = 0, plain = 0;
 	const char *out = NULL, *mra = "data/mra.csv";
@@ -3470,6 +3513,30 @@ int main(int argc, char **argv)
 		case 'm':
 			mra = optarg;
 			break;
+		case OPT_ARRIVALS: {
+			const char *colon = strchr(optarg, ':');
+			if (!colon || er_parse_date(optarg, (size_t)(colon - optarg), &arr_lo) < 0 ||
+			    er_parse_date(colon + 1, strlen(colon + 1), &arr_hi) < 0 || arr_lo > arr_hi ||
+			    arr_lo < er_days_from_civil(2019, 1, 1) || arr_hi > er_days_from_civil(2024, 12, 31))
+				goto bad;
+			have_window = 1;
+			break;
+		}
+		case OPT_ROW_SEED:
+			if (parse_u64(optarg, &row_seed))
+				goto bad;
+			have_row_seed = 1;
+			break;
+		case OPT_OUTCOMES:
+			outcomes = 1;
+			break;
+		case OPT_RULES:
+			rules = optarg;
+			break;
+		case OPT_WORLD_ROWS:
+			if (parse_u64(optarg, &world_rows) || world_rows > MAX_ROWS)
+				goto bad;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -3506,18 +3573,23 @@ int main(int argc, char **argv)
 
 	popul po;
 	memset(&po, 0, sizeof po);
-	build_population(&po, seed, rows);
+	build_population(&po, seed, world_rows ? world_rows : rows);
 	write_file(out, "participants.csv", po.parts.p, po.parts.len);
 	write_file(out, "mra.csv", mraw.p, mraw.len);
 
 	gen_ctx gc;
 	gen_ctx_init(&gc, &po, seed, rows);
+	if (have_window || have_row_seed)
+		gen_ctx_window(&gc, have_row_seed ? row_seed : seed, have_window ? arr_lo : D_ARR0,
+		               have_window ? arr_hi : D_ARR1);
 	char *path = path_join(out, plain ? "manifest.csv" : "manifest.csv.gz"), *tmp = path_tmp(path);
 	int fd = open_out(tmp);
 	uint64_t csv = produce(&gc, (int)threads, plain, (int)level, (int)members, fd, tmp);
 	close_commit(fd, tmp, path);
 	if (ams_dir)
 		write_ams(&gc, ams_dir, ams_sorted, schedk);
+	if (outcomes && gen_exams_write(out, path, rules, gc.seed, (int)threads) < 0)
+		die("cannot write exams.csv in", out);
 	double secs = now_s() - t0;
 	fprintf(stderr, "rows=%llu bytes_csv=%llu seconds=%.3f rows_per_s=%.0f\n", (unsigned long long)rows,
 	        (unsigned long long)csv, secs, secs > 0 ? (double)rows / secs : 0.0);
@@ -3539,6 +3611,12 @@ int main(int argc, char **argv)
 	arena_free();
 	return 0;
 bad:
+	for (const struct option *op = opts; c >= 256 && op->name; op++)
+		if (op->val == c) {
+			fprintf(stderr, "examrisk-gen: bad value for --%s: %s\n", op->name, optarg);
+			usage(stderr);
+			return 2;
+		}
 	fprintf(stderr, "examrisk-gen: bad value for -%c: %s\n", c, optarg);
 	usage(stderr);
 	return 2;

@@ -870,7 +870,9 @@ static int fit_points(const collector *C, const er_rules *r, double l2, fitres *
 	}
 
 	/* Scale: K points per unit of log-odds, the largest (up to K_MAX) that
-	 * keeps the middle 99 % of the population inside 2..98. */
+	 * keeps the riskiest pattern of the population below 100 (so the top of
+	 * the ranking, where the exams are, never ties on a clamp) and puts the
+	 * 5th percentile at 1; the safest 5 % may share score 0. */
 	lw = malloc((C->na ? C->na : 1) * sizeof *lw);
 	if (!lw)
 		goto nomem;
@@ -882,22 +884,17 @@ static int fit_points(const collector *C, const er_rules *r, double l2, fitres *
 	}
 	qsort(lw, C->na, sizeof *lw, cmp_lp);
 	double qlo = lw[0].lp, qhi = lw[C->na - 1].lp, acc = 0;
-	int have_lo = 0;
 	for (size_t i = 0; i < C->na; i++) {
 		acc += lw[i].w;
-		if (!have_lo && acc >= 0.005 * tot) {
+		if (acc >= 0.05 * tot) {
 			qlo = lw[i].lp;
-			have_lo = 1;
-		}
-		if (acc >= 0.995 * tot) {
-			qhi = lw[i].lp;
 			break;
 		}
 	}
-	F->K = qhi > qlo ? 96.0 / (qhi - qlo) : K_MAX;
+	F->K = qhi > qlo ? 98.0 / (qhi - qlo) : K_MAX;
 	if (F->K > K_MAX)
 		F->K = K_MAX;
-	double offset = 50.0 - F->K * (qlo + qhi) / 2.0;
+	double offset = 1.0 - F->K * qlo;
 	ps->base = (int)lround(offset + F->K * F->beta[0]);
 	for (int i = 0; i < ER_NREASONS; i++)
 		ps->pts[i] = F->col_of[i] >= 0 ? clamp_pts(lround(F->K * F->beta[F->col_of[i]]))
