@@ -398,6 +398,19 @@ typedef struct collector {
 	uint64_t rows, rows_mode[ER_NTMODES], rows_listed;
 } collector;
 
+/* p with room for element n (capacity *cap elements of size sz), or NULL
+ * (p itself still valid) when memory runs out. */
+static void *grow_one(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	size_t nc = *cap ? *cap * 2 : 256;
+	void *np = realloc(p, nc * sz);
+	if (np)
+		*cap = nc;
+	return np;
+}
+
 static int sink_encode(void *ctx, er_buf *out, const er_row *row, const er_result *res)
 {
 	collector *C = ctx;
@@ -431,14 +444,10 @@ static int sink_merge(void *ctx, int file_idx, const char *p, size_t n)
 		if (ia < 0)
 			return -1;
 		if (added) {
-			if (C->na == C->capa) {
-				size_t cap = C->capa ? C->capa * 2 : 256;
-				pat_a *na = realloc(C->a, cap * sizeof *na);
-				if (!na)
-					return -1;
-				C->a = na;
-				C->capa = cap;
-			}
+			pat_a *na = grow_one(C->a, C->na, &C->capa, sizeof *C->a);
+			if (!na)
+				return -1;
+			C->a = na;
 			memset(&C->a[C->na], 0, sizeof *C->a);
 			C->a[C->na++].key = ka;
 		}
@@ -463,14 +472,10 @@ static int sink_merge(void *ctx, int file_idx, const char *p, size_t n)
 		if (ib < 0)
 			return -1;
 		if (added) {
-			if (C->nb == C->capb) {
-				size_t cap = C->capb ? C->capb * 2 : 1024;
-				pat_b *nbp = realloc(C->b, cap * sizeof *nbp);
-				if (!nbp)
-					return -1;
-				C->b = nbp;
-				C->capb = cap;
-			}
+			pat_b *nbp = grow_one(C->b, C->nb, &C->capb, sizeof *C->b);
+			if (!nbp)
+				return -1;
+			C->b = nbp;
 			memset(&C->b[C->nb], 0, sizeof *C->b);
 			C->b[C->nb++].key = kb;
 		}
@@ -1301,28 +1306,6 @@ static int build_notes(const calrun *R, er_buf *b)
 
 /* ============================================================= rules file */
 
-static int read_file(const char *path, er_buf *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		if (er_buf_append(b, tmp, n) < 0) {
-			fclose(f);
-			errno = ENOMEM;
-			return -1;
-		}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 static const char NOTES_BEGIN[] = "; ---- examrisk calibrate ----";
 static const char NOTES_END[] = "; ---- end of calibrate notes ----";
 
@@ -1695,7 +1678,7 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 		         "MODE=RATE, --outcomes FILE, or both");
 		goto out;
 	}
-	if (read_file(r->path, &src) < 0) {
+	if (er_rules_read_file(r->path, &src) < 0) {
 		st = ER_E_IO;
 		snprintf(err, sizeof err, "%s: %s", r->path, strerror(errno));
 		goto out;

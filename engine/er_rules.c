@@ -904,6 +904,11 @@ static int read_all(const char *path, er_buf *b)
 	return 0;
 }
 
+int er_rules_read_file(const char *path, er_buf *b)
+{
+	return read_all(path, b);
+}
+
 double er_lane_tie_u(const char *sid, size_t n)
 {
 	return (double)(er_hash64(sid, n, ER_LANE_TIE_KEY) >> 11) * 0x1p-53;

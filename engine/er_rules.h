@@ -77,6 +77,10 @@ double er_lane_tie_u(const char *sid, size_t n);
  * er_lane_tie_u. */
 int er_rules_lane(const er_rules *r, int mode, int score, double tie_u);
 
+/* Append a whole file to b (the loader's reader). 0, or -1 with errno. */
+struct er_buf;
+int er_rules_read_file(const char *path, struct er_buf *b);
+
 /* Mode name ("vessel", ...) to enum er_transport, or -1. */
 int er_transport_lookup(const char *name, size_t n);
 
