@@ -78,10 +78,13 @@ int er_calib_parse_target(const char *arg, double *targets, char *err, size_t er
 
 /* ========================================================= outcomes table */
 
+/* 16 bytes a slot: the table is the biggest thing calibrate holds (about
+ * 30 bytes per outcome row with the id text). */
 typedef struct oc_slot {
-	uint64_t hash;  /* 0 = empty (real hashes are forced non-zero) */
-	uint32_t off, len;
+	uint32_t hash;  /* 0 = empty (real hashes are forced non-zero) */
+	uint32_t off;
 	uint32_t line;
+	uint16_t len;
 	uint8_t val;    /* 1 listed, 2 examined, 3 examined with finding */
 	uint8_t seen;   /* set (atomically) when a manifest row names the id */
 } oc_slot;
@@ -94,15 +97,15 @@ struct er_outcomes {
 	size_t text_len, text_cap;
 };
 
-static uint64_t oc_hash(const char *p, size_t n)
+static uint32_t oc_hash(const char *p, size_t n)
 {
-	uint64_t h = er_hash64(p, n, 0x6f7574636f6d6573ull);
+	uint32_t h = (uint32_t)(er_hash64(p, n, 0x6f7574636f6d6573ull) >> 32);
 	return h ? h : 1;
 }
 
-static oc_slot *oc_find(const er_outcomes *oc, const char *p, size_t n, uint64_t h)
+static oc_slot *oc_find(const er_outcomes *oc, const char *p, size_t n, uint32_t h)
 {
-	for (uint32_t i = (uint32_t)h & oc->mask;; i = (i + 1) & oc->mask) {
+	for (uint32_t i = h & oc->mask;; i = (i + 1) & oc->mask) {
 		oc_slot *s = &oc->slot[i];
 		if (!s->hash || (s->hash == h && s->len == n && memcmp(oc->text + s->off, p, n) == 0))
 			return s;
@@ -121,7 +124,7 @@ static int oc_grow(er_outcomes *oc)
 	for (uint32_t i = 0; i < oldcap; i++) {
 		if (!old[i].hash)
 			continue;
-		uint32_t j = (uint32_t)old[i].hash & oc->mask;
+		uint32_t j = old[i].hash & oc->mask;
 		while (ns[j].hash)
 			j = (j + 1) & oc->mask;
 		ns[j] = old[i];
@@ -216,7 +219,7 @@ er_status er_outcomes_load(const char *path, er_outcomes **out, char *err, size_
 			st = ER_E_FORMAT;
 			goto fail;
 		}
-		uint64_t h = oc_hash(id.p, id.n);
+		uint32_t h = oc_hash(id.p, id.n);
 		oc_slot *s = oc_find(oc, id.p, id.n, h);
 		if (s->hash) {
 			snprintf(err, errlen, "%s:%llu: duplicate shipment_id '%.*s' (first on line %u)",
@@ -238,7 +241,7 @@ er_status er_outcomes_load(const char *path, er_outcomes **out, char *err, size_
 		memcpy(oc->text + oc->text_len, id.p, id.n);
 		s->hash = h;
 		s->off = (uint32_t)oc->text_len;
-		s->len = (uint32_t)id.n;
+		s->len = (uint16_t)id.n;
 		s->line = (uint32_t)line;
 		s->val = (uint8_t)(ex ? 2 + fi : 1);
 		oc->text_len += id.n;
@@ -383,7 +386,7 @@ typedef struct pat_a {
 
 typedef struct pat_b {
 	uint64_t key;
-	uint64_t n, listed, exam, find;
+	uint32_t n, listed, exam, find; /* one pattern on one day: far below 2^32 */
 } pat_b;
 
 typedef struct collector {
@@ -1514,6 +1517,7 @@ static json_t *build_report(const calrun *R)
 	json_object_set_new(pop, "arrival_from", json_string(d0));
 	json_object_set_new(pop, "arrival_to", json_string(d1));
 	json_object_set_new(pop, "patterns", json_integer((json_int_t)C->na));
+	json_object_set_new(pop, "patterns_by_day_and_lane", json_integer((json_int_t)C->nb));
 	for (int m = 0; m < ER_NTMODES; m++)
 		json_object_set_new(bym, er_transport_name(m), json_integer((json_int_t)C->rows_mode[m]));
 	json_object_set_new(pop, "rows_by_mode", bym);
