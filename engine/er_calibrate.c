@@ -1229,16 +1229,17 @@ static int build_notes(const calrun *R, er_buf *b)
 		const lane_fit *L = &R->lf[m];
 		if (!L->rows)
 			continue;
-		rc |= er_buf_printf(b, "  %-7s %9llu rows  RED >= %d (share %.6f at %d) %.3f %%",
-		                    er_transport_name(m), (unsigned long long)L->rows, L->red,
-		                    share_of(L->red_k), L->red, 100 * L->achieved_red);
+		rc |= er_buf_printf(b, "  %-7s %9llu rows  RED %.3f %%", er_transport_name(m),
+		                    (unsigned long long)L->rows, 100 * L->achieved_red);
 		if (L->target_red >= 0)
 			rc |= er_buf_printf(b, " (target %.3f %%)", 100 * L->target_red);
-		rc |= er_buf_printf(b, ", was %.3f %%;  YELLOW >= %d %.3f %%", 100 * R->cur[m].current_red,
-		                    L->yellow, 100 * L->achieved_yellow);
+		rc |= er_buf_printf(b, " was %.3f %%, red = %d share %.6f;  YELLOW %.3f %%",
+		                    100 * R->cur[m].current_red, L->red, share_of(L->red_k),
+		                    100 * L->achieved_yellow);
 		if (L->target_yellow >= 0)
 			rc |= er_buf_printf(b, " (target %.3f %%)", 100 * L->target_yellow);
-		rc |= er_buf_printf(b, ", was %.3f %%\n", 100 * R->cur[m].current_yellow);
+		rc |= er_buf_printf(b, " was %.3f %%, yellow = %d\n", 100 * R->cur[m].current_yellow,
+		                    L->yellow);
 	}
 	if (!o->outcomes_path)
 		return rc;
