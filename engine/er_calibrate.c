@@ -33,6 +33,7 @@
 #include "er_util.h"
 
 _Static_assert(ER_NREASONS <= 24, "pattern keys hold 24 reason bits");
+_Static_assert(ER_CAL_BUCKETS <= 256, "tie buckets travel in a byte");
 
 #define NB ER_CAL_BUCKETS
 #define K_PRIOR 10.0     /* points per unit of log-odds assumed for today's points (the prior) */
@@ -428,7 +429,7 @@ static int sink_encode(void *ctx, er_buf *out, const er_row *row, const er_resul
 	c.org = (int8_t)((res->fired >> ER_R_ORIGIN_WATCH & 1u) ? res->points[ER_R_ORIGIN_WATCH] : 0);
 	c.mode = res->mode;
 	c.lane = (uint8_t)res->lane;
-	c.bucket = (uint8_t)(er_lane_tie_u(sid.p, sid.n) * NB);
+	c.bucket = (uint8_t)(er_lane_tie_u(sid.p, sid.n) * NB); /* NB <= 256 */
 	c.outcome = C->oc ? (uint8_t)er_outcomes_lookup(C->oc, sid.p, sid.n) : 0;
 	return er_buf_append(out, &c, sizeof c);
 }
@@ -572,14 +573,15 @@ void er_cal_threshold(const uint64_t (*h)[NB], double want, int red_thr, int *th
 		for (int b = 0; b < NB; b++)
 			at += h[s][b];
 		if ((double)(above + at) >= want) {
-			/* the tie split: the bucket count whose total is nearest the quota */
+			/* the tie split: the bucket count whose total is nearest the quota
+			 * (the larger on a tie, so empty buckets never make a split) */
 			int best = 0;
 			double bestd = fabs((double)above - want);
 			uint64_t cum = 0;
 			for (int k = 1; k <= NB; k++) {
 				cum += h[s][k - 1];
 				double d = fabs((double)(above + cum) - want);
-				if (d < bestd) {
+				if (d <= bestd) {
 					bestd = d;
 					best = k;
 				}
@@ -1233,7 +1235,7 @@ static int build_notes(const calrun *R, er_buf *b)
 		                    (unsigned long long)L->rows, 100 * L->achieved_red);
 		if (L->target_red >= 0)
 			rc |= er_buf_printf(b, " (target %.3f %%)", 100 * L->target_red);
-		rc |= er_buf_printf(b, " was %.3f %%, red = %d share %.6f;  YELLOW %.3f %%",
+		rc |= er_buf_printf(b, " was %.3f %%, red = %d share %.8f;  YELLOW %.3f %%",
 		                    100 * R->cur[m].current_red, L->red, share_of(L->red_k),
 		                    100 * L->achieved_yellow);
 		if (L->target_yellow >= 0)
@@ -1442,10 +1444,10 @@ static int build_rules(const calrun *R, const er_buf *notes, const er_buf *src, 
 		const char *mn = er_transport_name(m);
 		rc |= er_buf_printf(out, "red.%s = %d\n", mn, L->red);
 		if (L->red_k < NB)
-			rc |= er_buf_printf(out, "red_share.%s = %.6f\n", mn, share_of(L->red_k));
+			rc |= er_buf_printf(out, "red_share.%s = %.8f\n", mn, share_of(L->red_k));
 		rc |= er_buf_printf(out, "yellow.%s = %d\n", mn, L->yellow);
 		if (L->yellow_k < NB && L->yellow < L->red)
-			rc |= er_buf_printf(out, "yellow_share.%s = %.6f\n", mn, share_of(L->yellow_k));
+			rc |= er_buf_printf(out, "yellow_share.%s = %.8f\n", mn, share_of(L->yellow_k));
 	}
 	return rc;
 }

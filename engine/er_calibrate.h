@@ -9,8 +9,9 @@
 #include "examrisk.h"
 
 /* Tie-split resolution: lanes shares are multiples of 1/ER_CAL_BUCKETS, so
- * the achieved share on the fitted population is known exactly. */
-#define ER_CAL_BUCKETS 64
+ * the achieved share on the fitted population is known exactly, and a quota
+ * misses by at most half a bucket: 1/512 of the rows at the threshold score. */
+#define ER_CAL_BUCKETS 256
 
 typedef struct er_calib_opts {
 	er_run_opts run;                   /* inputs, threads, map, ...; no outputs */

@@ -124,12 +124,12 @@ static void irls_constant_outcome(void **state)
 
 static uint64_t g_h[101][ER_CAL_BUCKETS];
 
-/* 10,000 rows: 64 at score 80 (one per tie bucket), 640 at 70 (ten per
- * bucket), the rest at 10 (all in bucket 0). */
+/* 10,000 rows: 64 at score 80 (one in each of the first 64 tie buckets),
+ * 640 at 70 (ten in each of the first 64), the rest at 10 (all in bucket 0). */
 static void fill_hist(void)
 {
 	memset(g_h, 0, sizeof g_h);
-	for (int b = 0; b < ER_CAL_BUCKETS; b++) {
+	for (int b = 0; b < 64; b++) {
 		g_h[80][b] = 1;
 		g_h[70][b] = 10;
 	}
@@ -154,11 +154,18 @@ static void threshold_tie_split(void **state)
 	assert_int_equal(thr, 80);
 	assert_int_equal(k, ER_CAL_BUCKETS);
 	assert_int_equal(got, 64);
-	/* a quota of 0: nothing RED */
+	/* a quota of 0: nothing RED (no row at 100, so no split either) */
+	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 0, 0, &thr, &k, &got);
+	assert_int_equal(thr, 100);
+	assert_int_equal(k, ER_CAL_BUCKETS);
+	assert_int_equal(got, 0);
+	/* ... and with rows at 100, share 0 of them */
+	g_h[100][5] = 3;
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 0, 0, &thr, &k, &got);
 	assert_int_equal(thr, 100);
 	assert_int_equal(k, 0);
 	assert_int_equal(got, 0);
+	g_h[100][5] = 0;
 	/* 65 rows: 64 at 80 plus 1 bucket at 70 (74) is farther than none (64):
 	 * so "none of 70" normalizes to 71 taken whole */
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 66, 0, &thr, &k, &got);
@@ -175,10 +182,11 @@ static void threshold_tie_split(void **state)
 	assert_int_equal(thr, 70);
 	assert_int_equal(k, ER_CAL_BUCKETS);
 	assert_int_equal(got, 704);
-	/* 6000: the 9296 rows at 10 sit in one bucket; taking it (10000) is nearer */
+	/* 6000: the 9296 rows at 10 sit in one bucket; taking it (10000) is
+	 * nearer, and the empty buckets after it make no split */
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 6000, 70, &thr, &k, &got);
 	assert_int_equal(thr, 10);
-	assert_int_equal(k, 1);
+	assert_int_equal(k, ER_CAL_BUCKETS);
 	assert_int_equal(got, 10000);
 }
 
