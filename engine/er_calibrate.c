@@ -814,6 +814,31 @@ static int cmp_lp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+static void note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n + 3 >= cap)
+		return;
+	if (n)
+		buf[n++] = ';', buf[n++] = ' ', buf[n] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Points of a fitted model at F->K points per unit of log-odds. */
+static void to_points(const fitres *F, const er_rules *r, double offset, ptset *ps)
+{
+	ps->base = (int)lround(offset + F->K * F->beta[0]);
+	for (int i = 0; i < ER_NREASONS; i++)
+		ps->pts[i] = F->col_of[i] >= 0 ? clamp_pts(lround(F->K * F->beta[F->col_of[i]]))
+		                               : r->points[i];
+	ps->hs_mult = F->K * F->beta[F->col_hs] / K_PRIOR;
+	ps->org_mult = F->K * F->beta[F->col_org] / K_PRIOR;
+}
+
 /* Fit the points on the examined shipments that arrived before F->cut.
  * 0, or -1 with err set. */
 static int fit_points(const collector *C, const er_rules *r, double l2, fitres *F, ptset *ps,
@@ -905,12 +930,30 @@ static int fit_points(const collector *C, const er_rules *r, double l2, fitres *
 	if (F->K > K_MAX)
 		F->K = K_MAX;
 	double offset = 1.0 - F->K * qlo;
-	ps->base = (int)lround(offset + F->K * F->beta[0]);
-	for (int i = 0; i < ER_NREASONS; i++)
-		ps->pts[i] = F->col_of[i] >= 0 ? clamp_pts(lround(F->K * F->beta[F->col_of[i]]))
-		                               : r->points[i];
-	ps->hs_mult = F->K * F->beta[F->col_hs] / K_PRIOR;
-	ps->org_mult = F->K * F->beta[F->col_org] / K_PRIOR;
+	to_points(F, r, offset, ps);
+	/* The tiers' order (6 U.S.C. 965-966) is the one statute bound no shift
+	 * of the importer codes can meet: when the fit breaks it, hold the three
+	 * tiers at the nearest ordered points and refit everything else. */
+	int t1 = ps->pts[ER_R_IMP_CTPAT_T1], t2 = ps->pts[ER_R_IMP_CTPAT_T2];
+	int t3 = ps->pts[ER_R_IMP_CTPAT_T3];
+	int n2 = t2 < t1 - 1 ? t2 : t1 - 1, n3 = t3 < n2 - 1 ? t3 : n2 - 1;
+	if (n2 != t2 || n3 != t3) {
+		unsigned char fixed[ER_NREASONS + 3] = { 0 };
+		const int tier[3] = { ER_R_IMP_CTPAT_T1, ER_R_IMP_CTPAT_T2, ER_R_IMP_CTPAT_T3 };
+		const int held[3] = { t1, n2, n3 };
+		for (int i = 0; i < 3; i++) {
+			fixed[F->col_of[tier[i]]] = 1;
+			F->beta[F->col_of[tier[i]]] = held[i] / F->K;
+		}
+		lo.fixed = fixed;
+		if (er_logit_fit(&d, &lo, F->beta, &F->info, e2, sizeof e2) < 0) {
+			snprintf(err, errlen, "logistic refit with the tiers in statute order failed: %s", e2);
+			goto out;
+		}
+		note(F->notes, sizeof F->notes, "tiers held at %d/%d/%d in statute order (fitted "
+		     "%d/%d/%d), the other points refitted", t1, n2, n3, t1, t2, t3);
+		to_points(F, r, offset, ps);
+	}
 	rc = 0;
 	goto out;
 nomem:
@@ -956,20 +999,6 @@ static void shift_group(ptset *ps, const int *g, size_t n, int d)
 	ps->base -= d;
 }
 
-static void note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void note(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	if (n + 3 >= cap)
-		return;
-	if (n)
-		buf[n++] = ';', buf[n++] = ' ', buf[n] = '\0';
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
 /* The tiers' order (6 U.S.C. 965-966), as a projection: each tier at least
  * one point more credit than the one below. Changes scores (reported). */
 static void tier_order(ptset *ps, char *notes, size_t cap)
@@ -996,6 +1025,8 @@ static int tier_bounds(const collector *C, ptset *ps, int red_min, char *notes, 
 	int cap1 = red_min / 5;
 	if (t[ER_R_IMP_CTPAT_T1] > 0) {
 		if (oh) {
+			note(notes, cap, "importer codes %d, base %+d (Tier 1 no credit above 0; no score "
+			     "changes)", -t[ER_R_IMP_CTPAT_T1], t[ER_R_IMP_CTPAT_T1]);
 			shift_group(ps, g_imp_group, ng, -t[ER_R_IMP_CTPAT_T1]);
 		} else {
 			note(notes, cap, "IMP_CTPAT_T1 held at 0 (fitted %d)", t[ER_R_IMP_CTPAT_T1]);
@@ -1006,6 +1037,8 @@ static int tier_bounds(const collector *C, ptset *ps, int red_min, char *notes, 
 	if (-t[ER_R_IMP_CTPAT_T1] > cap1) {
 		int d = -t[ER_R_IMP_CTPAT_T1] - cap1;
 		if (oh) {
+			note(notes, cap, "importer codes %+d, base %d (Tier 1 credit within 20 %% of red "
+			     "%d; no score changes)", d, -d, red_min);
 			shift_group(ps, g_imp_group, ng, d);
 		} else {
 			note(notes, cap, "IMP_CTPAT_T1 held at -%d, 20 %% of red %d (fitted %d)", cap1,
@@ -1021,7 +1054,8 @@ static int tier_bounds(const collector *C, ptset *ps, int red_min, char *notes, 
 
 /* base must be 0..100 and every code -100..100: shift the shipper codes
  * (one-hot) to bring base into range. 0, or -1 with err. */
-static int fit_ranges(const collector *C, ptset *ps, char *err, size_t errlen)
+static int fit_ranges(const collector *C, ptset *ps, char *notes, size_t cap, char *err,
+                      size_t errlen)
 {
 	size_t ng = sizeof g_shp_group / sizeof g_shp_group[0];
 	int want = ps->base < 0 ? 0 : ps->base > 100 ? 100 : ps->base;
@@ -1031,6 +1065,8 @@ static int fit_ranges(const collector *C, ptset *ps, char *err, size_t errlen)
 			         "are not one per row: cannot rescale", ps->base);
 			return -1;
 		}
+		note(notes, cap, "shipper codes %+d, base %d (base within 0..100; no score changes)",
+		     ps->base - want, want - ps->base);
 		shift_group(ps, g_shp_group, ng, ps->base - want);
 	}
 	for (int i = 0; i < ER_NREASONS; i++) {
@@ -1243,6 +1279,8 @@ static int build_notes(const calrun *R, er_buf *b)
 		rc |= er_buf_printf(b, " was %.3f %%, yellow = %d\n", 100 * R->cur[m].current_yellow,
 		                    L->yellow);
 	}
+	if (R->F.notes[0])
+		rc |= er_buf_printf(b, "  constraints: %s\n", R->F.notes);
 	if (!o->outcomes_path)
 		return rc;
 	const fitres *F = &R->F;
@@ -1263,8 +1301,6 @@ static int build_notes(const calrun *R, er_buf *b)
 	                    o->l2 > 0 ? o->l2 : DEFAULT_L2, F->info.iterations, F->info.loglik, F->K);
 	rc |= er_buf_printf(b, "  watch lists scaled: hs_watch x%.3f, origin_watch x%.3f\n",
 	                    R->ps.hs_mult, R->ps.org_mult);
-	if (F->notes[0])
-		rc |= er_buf_printf(b, "  constraints: %s\n", F->notes);
 	rc |= er_buf_puts(b, "  exam_probability from the exam rate per lane:");
 	for (int l = ER_LANE_RED; l >= 0; l--)
 		rc |= er_buf_printf(b, " %s %.4f%s", lane_lower(l), F->exam_prob[l],
@@ -1776,7 +1812,7 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 			goto out;
 		}
 	}
-	if (fit_ranges(&C, &R->ps, err, sizeof err) < 0) {
+	if (fit_ranges(&C, &R->ps, R->F.notes, sizeof R->F.notes, err, sizeof err) < 0) {
 		st = ER_E_FORMAT;
 		goto out;
 	}

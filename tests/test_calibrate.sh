@@ -65,6 +65,16 @@ expect "quota truck red, next month" within "$T/q.next" truck 2 0.01 0.005
 expect "quota air red, next month" within "$T/q.next" air 2 0.02 0.005
 expect "quota vessel yellow, next month" within "$T/q.next" vessel 3 0.2 0.005
 
+# a quota that puts a RED threshold below 5 x the Tier 1 credit (12): the
+# importer codes move against base (no score changes) and the file loads
+expect_rc "quota below the statute's red" 0 $BIN calibrate $TAB --target-red air=0.3 \
+	--out "$T/q2.ini" "$T/w/manifest.csv.gz"
+expect "statute shift said" grep -q "^;   constraints: importer codes +[0-9]*, base -[0-9]* (Tier 1 credit within 20 % of red" "$T/q2.ini"
+expect "statute shift: file loads" $BIN score $TAB --rules "$T/q2.ini" --quiet --out "$T/q2.csv" "$T/w/manifest.csv.gz"
+$BIN score $TAB --quiet --out "$T/q0.csv" "$T/w/manifest.csv.gz"
+cut -d, -f1,2 "$T/q0.csv" >"$T/q0.s"; cut -d, -f1,2 "$T/q2.csv" >"$T/q2.s"
+expect "statute shift: same scores" same "$T/q0.s" "$T/q2.s"
+
 # --------------------------------------------------------------- learning
 expect_rc "learn" 0 $BIN calibrate $TAB --threads 1 --target-red vessel=0.03 \
 	--outcomes "$T/w/exams.csv" --report "$T/l1.json" --out "$T/l1.ini" "$T/w/manifest.csv.gz"
@@ -102,6 +112,18 @@ expect_rc "refit from tuned" 0 $BIN calibrate $TAB --rules "$T/l1.ini" --target-
 	--out "$T/l3.ini" "$T/w/manifest.csv.gz"
 expect "one notes block" [ "$(grep -c '^; ---- examrisk calibrate ----' "$T/l3.ini")" -eq 1 ]
 expect "one [lanes] section" [ "$(grep -c '^\[lanes\]' "$T/l3.ini")" -eq 1 ]
+
+# The tier order is a real constraint: an exam history in which Tier 2
+# importers are the riskiest must not produce T2 above T1.
+$BIN score $TAB --quiet --out "$T/w.scores" "$T/w/manifest.csv.gz"
+paste -d, "$T/w/exams.csv" "$T/w.scores" | awk -F, 'BEGIN { OFS = "," }
+	NR == 1 { print "shipment_id,examined,finding"; next }
+	{ f = $3; if ($2 == 1 && $9 ~ /:T2$/) f = 1; print $1, $2, f }' >"$T/t2.csv"
+expect_rc "tier order binds" 0 $BIN calibrate $TAB --outcomes "$T/t2.csv" --out "$T/t2.ini" "$T/w/manifest.csv.gz"
+expect "tier order: said so" grep -q "^;   constraints: tiers held at" "$T/t2.ini"
+tp() { awk -v k="$1" '$1 == k && $2 == "=" { print $3; exit }' "$T/t2.ini"; }
+expect "tier order: T3 < T2 < T1 <= 0" [ "$(tp IMP_CTPAT_T3)" -lt "$(tp IMP_CTPAT_T2)" -a "$(tp IMP_CTPAT_T2)" -lt "$(tp IMP_CTPAT_T1)" -a "$(tp IMP_CTPAT_T1)" -le 0 ]
+expect "tier order: the file loads" $BIN score $TAB --rules "$T/t2.ini" --quiet --out "$T/t2s.csv" "$T/w/manifest.csv.gz"
 
 # -------------------------------------------------------------- bad input
 M="$T/w/manifest.csv.gz"
