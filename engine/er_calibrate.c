@@ -574,19 +574,24 @@ void er_cal_threshold(const uint64_t (*h)[NB], double want, int red_thr, int *th
 			at += h[s][b];
 		if ((double)(above + at) >= want) {
 			/* the tie split: the bucket count whose total is nearest the quota
-			 * (the larger on a tie, so empty buckets never make a split) */
+			 * (the fewest buckets on a tie, but no split at all when taking
+			 * the whole score is as near: empty buckets never make a split) */
 			int best = 0;
-			double bestd = fabs((double)above - want);
+			double bestd = fabs((double)above - want), d = bestd;
 			uint64_t cum = 0;
 			for (int k = 1; k <= NB; k++) {
 				cum += h[s][k - 1];
-				double d = fabs((double)(above + cum) - want);
-				if (d <= bestd) {
+				d = fabs((double)(above + cum) - want);
+				if (d < bestd) {
 					bestd = d;
 					best = k;
 				}
 			}
-			if (best == 0 && s < 100) { /* nothing of s: the same as s+1 taken whole */
+			if (d <= bestd)
+				best = NB;
+			/* nothing of s: the same as s+1 taken whole -- except just below
+			 * RED, where YELLOW = RED would disable YELLOW instead */
+			if (best == 0 && s < 100 && s + 1 != red_thr) {
 				*thr = s + 1;
 				*share_k = NB;
 			} else {

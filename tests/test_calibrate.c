@@ -176,12 +176,18 @@ static void threshold_tie_split(void **state)
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 20000, 0, &thr, &k, &got);
 	assert_int_equal(thr, 1);
 	assert_int_equal(got, 10000);
-	/* YELLOW below RED 70: an at-or-above quota of 604 is already met by the
-	 * 704 rows at 70 and above, so YELLOW = RED (disabled) */
+	/* YELLOW below RED 70: an at-or-above quota of 604 is nearest the 704
+	 * rows at 70 and above, i.e. YELLOW at 69 (the rows at 70 that the split
+	 * leaves out of RED are YELLOW), never YELLOW = RED (which disables it) */
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 604, 70, &thr, &k, &got);
-	assert_int_equal(thr, 70);
-	assert_int_equal(k, ER_CAL_BUCKETS);
+	assert_int_equal(thr, 69);
 	assert_int_equal(got, 704);
+	g_h[69][0] = 50; /* rows at 69 now: taking none of them is nearest */
+	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 604, 70, &thr, &k, &got);
+	assert_int_equal(thr, 69);
+	assert_int_equal(k, 0);
+	assert_int_equal(got, 704);
+	g_h[69][0] = 0;
 	/* 6000: the 9296 rows at 10 sit in one bucket; taking it (10000) is
 	 * nearer, and the empty buckets after it make no split */
 	er_cal_threshold((const uint64_t (*)[ER_CAL_BUCKETS])g_h, 6000, 70, &thr, &k, &got);
