@@ -79,8 +79,8 @@ int er_calib_parse_target(const char *arg, double *targets, char *err, size_t er
 
 /* ========================================================= outcomes table */
 
-/* 16 bytes a slot: the table is the biggest thing calibrate holds (about
- * 30 bytes per outcome row with the id text). */
+/* 16 bytes a slot: the table is the biggest thing calibrate holds (2M
+ * outcome rows: a 4M-slot table, 64 MB, plus 28 MB of id text). */
 typedef struct oc_slot {
 	uint32_t hash;  /* 0 = empty (real hashes are forced non-zero) */
 	uint32_t off;
