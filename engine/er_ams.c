@@ -1353,8 +1353,10 @@ er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *r
 		return s;
 	s = ER_E_IO;
 	int gz = out_path && strlen(out_path) > 3 && !strcmp(out_path + strlen(out_path) - 3, ".gz");
-	if (er_out_open(&out, out_path, err, errlen) != ER_OK ||
-	    (rejects_path && er_out_open(&rej, rejects_path, err, errlen) != ER_OK))
+	int rgz = rejects_path && strlen(rejects_path) > 3 &&
+	          !strcmp(rejects_path + strlen(rejects_path) - 3, ".gz");
+	if (er_out_open(&out, out_path, 0, 0, err, errlen) != ER_OK ||
+	    (rejects_path && er_out_open(&rej, rejects_path, 0, rgz ? ER_GZ_FAST : 0, err, errlen) != ER_OK))
 		goto out;
 	char *buf = malloc(CHUNK);
 	er_buf z = {0};

@@ -82,9 +82,14 @@ static void usage_score(FILE *f)
 	        "  --ams                  the arguments are CBP AMS release directories, joined as\n"
 	        "                         'examrisk ams' does and scored directly (--period,\n"
 	        "                         --schedule-k, --sort-memory as for 'examrisk ams')\n"
+	        "  --wait-lock            wait for another run writing the same outputs (default: fail)\n"
+	        "  --spool-stdout         stdout to a pipe or terminal: print at the end, not as rows\n"
+	        "                         are scored (stdout that is a file is always spooled)\n"
 	        "\n%s"
 	        "\n"
-	        "Outputs are written to temporary files and renamed only when the run succeeds.\n"
+	        "Outputs are written to temporary files and renamed only when the run succeeds\n"
+	        "(all of them or none); a .gz name is gzip-compressed. A device, FIFO or socket is\n"
+	        "written straight through; stdout to a pipe or terminal streams as rows are scored.\n"
 	        "exit status: 0 every row scored; 3 some rows rejected or (--keep-going) some files\n"
 	        "failed; 1 fatal error, nothing committed; 2 usage error.\n",
 	        shared_help);
@@ -105,6 +110,8 @@ static void usage_partners(FILE *f)
 	        "  --summary FILE   JSON summary\n"
 	        "  --keep-going     skip files that fail their integrity check\n"
 	        "  --ams            the arguments are CBP AMS release directories (as score --ams)\n"
+	        "  --wait-lock      wait for another run writing the same outputs (default: fail)\n"
+	        "  --spool-stdout   print stdout at the end even when it is a pipe or terminal\n"
 	        "\n%s",
 	        shared_help);
 }
@@ -259,8 +266,8 @@ static int parse_size(const char *s, long lo, long hi, long *out)
 enum {
 	O_PARTICIPANTS = 256, O_MRA, O_RULES, O_THREADS, O_MAP, O_MAP_FILE, O_DELIM, O_QUIET,
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
-	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_ON, O_CSV, O_ROLE, O_HELP,
-	O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
+	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_WAIT_LOCK, O_SPOOL_STDOUT,
+	O_ON, O_CSV, O_ROLE, O_HELP, O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
 	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT
 };
 
@@ -286,6 +293,8 @@ static const struct option long_opts[] = {
 	{"keep", required_argument, NULL, O_KEEP},
 	{"chunk-size", required_argument, NULL, O_CHUNK},
 	{"rollup-memory", required_argument, NULL, O_ROLLUP_MEM},
+	{"wait-lock", no_argument, NULL, O_WAIT_LOCK},
+	{"spool-stdout", no_argument, NULL, O_SPOOL_STDOUT},
 	{"on", required_argument, NULL, O_ON},
 	{"csv", no_argument, NULL, O_CSV},
 	{"role", required_argument, NULL, O_ROLE},
@@ -312,14 +321,14 @@ static int allowed(const char *cmd, int opt)
 	if (!strcmp(cmd, "ams"))
 		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
 	if (!strcmp(cmd, "score"))
-		return shared || (opt >= O_OUT && opt <= O_ROLLUP_MEM) || opt == O_AMS || ams_opt;
+		return shared || (opt >= O_OUT && opt <= O_SPOOL_STDOUT) || opt == O_AMS || ams_opt;
 	if (!strcmp(cmd, "calibrate"))
 		return shared || opt == O_OUT || opt == O_CHUNK || opt == O_MAX_REJECTS ||
 		       (opt >= O_TARGET_RED && opt <= O_REPORT);
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS || opt == O_AMS ||
-		       ams_opt;
+		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
 	       opt == O_ROLE || opt == O_QUIET;
 }
@@ -505,6 +514,8 @@ int main(int argc, char **argv)
 			}
 			o.rollup_memory = (size_t)v;
 			break;
+		case O_WAIT_LOCK: o.wait_lock = 1; break;
+		case O_SPOOL_STDOUT: o.spool_stdout = 1; break;
 		case O_ON: on = optarg; break;
 		case O_AMS: use_ams = 1; break;
 		case O_PERIOD: ao.period = optarg; break;
@@ -658,6 +669,9 @@ int main(int argc, char **argv)
 		rc = st == ER_OK ? EXIT_OK : st == ER_E_USAGE ? EXIT_USAGE : EXIT_FATAL;
 		goto out;
 	}
+	/* A reader that closes stdout early must give EPIPE (a failed run with
+	 * a message, nothing committed), not a silent death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	er_run_stats stats;
 	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);
 	if (ams && st == ER_OK && !o.quiet) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "er_chunk.h"
+#include "er_commit.h"
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
@@ -70,6 +71,7 @@ typedef struct run {
 	int nkeep;
 
 	er_outfile out, rej, consol, queue, summary;
+	er_commit *commit;     /* locks on the outputs, the all-or-nothing commit */
 	er_rollup *rollup;
 	er_partners *partners;
 	const er_row_sink *sink; /* ER_MODE_SINK */
@@ -173,11 +175,19 @@ static void writer_file_end(run *R, er_chunk *c)
 		f->failed = 1;
 		snprintf(f->error, sizeof f->error, "%s", c->file_error);
 		say(R, "%s", f->error);
-		/* No row of a failed file may reach the committed outputs. */
-		if ((R->out.opened && er_out_rollback(&R->out) < 0) ||
-		    (R->opts->rejects_path && er_out_rollback(&R->rej) < 0))
-			set_fatal(R, ER_E_IO, "%s: cannot roll back: %s", er_out_name(&R->out),
-			          strerror(R->out.err ? R->out.err : R->rej.err));
+		/* No row of a failed file may reach the committed outputs. (Without
+		 * --keep-going nothing is committed at all, and rows streamed to a
+		 * pipe could not be taken back anyway.) */
+		er_outfile *bad = !R->opts->keep_going           ? NULL
+		                  : er_out_rollback(&R->out) < 0 ? &R->out
+		                  : R->opts->rejects_path && er_out_rollback(&R->rej) < 0 ? &R->rej
+		                                                                         : NULL;
+		if (bad) {
+			char msg[400];
+			er_out_errmsg(bad, bad->err == ESPIPE ? "rows already written cannot be taken back"
+			                                     : "cannot roll back", msg, sizeof msg);
+			set_fatal(R, ER_E_IO, "%s", msg);
+		}
 		if (R->rollup)
 			er_rollup_file_done(R->rollup, 0);
 		if (R->partners)
@@ -209,12 +219,15 @@ static void writer_data(run *R, er_chunk *c)
 		set_fatal(R, ER_E_NOMEM, "%s: worker failed: %s", f->path, strerror(c->err));
 		return;
 	}
-	if (c->out.len && er_out_write(&R->out, c->out.p, c->out.len) < 0) {
-		set_fatal(R, ER_E_IO, "%s: write error: %s", er_out_name(&R->out), strerror(R->out.err));
-		return;
-	}
-	if (R->opts->rejects_path && c->rej.len && er_out_write(&R->rej, c->rej.p, c->rej.len) < 0) {
-		set_fatal(R, ER_E_IO, "%s: write error: %s", er_out_name(&R->rej), strerror(R->rej.err));
+	er_outfile *bad = c->out.len && er_out_write(&R->out, c->out.p, c->out.len) < 0 ? &R->out
+	                  : R->opts->rejects_path && c->rej.len &&
+	                            er_out_write(&R->rej, c->rej.p, c->rej.len) < 0
+	                      ? &R->rej
+	                      : NULL;
+	if (bad) {
+		char msg[400];
+		er_out_errmsg(bad, "write error", msg, sizeof msg);
+		set_fatal(R, ER_E_IO, "%s", msg);
 		return;
 	}
 	if (c->roll.len) {
@@ -497,6 +510,22 @@ static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv,
 		er_buf_printf(b, "  \"consolidations\": %zu,\n", er_rollup_nconsolidations(R->rollup));
 	if (R->opts->source)
 		er_buf_printf(b, "  \"source_rejects\": %llu,\n", (unsigned long long)source_rejects);
+	/* Every output but the summary itself, so a set of outputs can be checked. */
+	er_buf_puts(b, "  \"outputs\": [");
+	const er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue};
+	int nout = 0;
+	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+		if (outs[i]->kind == ER_OUT_NONE)
+			continue;
+		char hex[65];
+		er_out_digest(outs[i], hex);
+		er_buf_puts(b, nout++ ? ",\n    {\"path\": " : "\n    {\"path\": ");
+		json_str(b, er_out_name(outs[i]));
+		er_buf_printf(b, ", \"bytes\": %llu, \"sha256\": \"%s\", \"atomic\": %s}",
+		              (unsigned long long)er_out_bytes(outs[i]), hex,
+		              er_out_atomic(outs[i]) ? "true" : "false");
+	}
+	er_buf_puts(b, nout ? "\n  ],\n" : "],\n");
 	/* Timing fields last, one per line: tests strip them to compare the rest. */
 	er_buf_printf(b, "  \"threads\": %d,\n", R->nthreads);
 	er_buf_printf(b, "  \"elapsed_s\": %.3f,\n", elapsed);
@@ -534,18 +563,47 @@ static int split_keep(run *R, const char *keep)
 	return 0;
 }
 
-static int out_open(er_outfile *o, const char *path, char *err, size_t errlen)
-{
-	er_status st = er_out_open(o, path, err, errlen);
-	if (st != ER_OK && !err[0])
-		snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
-	return st == ER_OK ? 0 : -1;
-}
-
 static int ends_with(const char *s, const char *suf)
 {
 	size_t a = strlen(s), b = strlen(suf);
 	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Open one output; a name ending in .gz is compressed here unless its
+ * producer compresses (prec: the scores' workers). 0 or the status. */
+static er_status out_open(run *R, er_outfile *o, const char *path, int prec, char *err,
+                          size_t errlen)
+{
+	const er_run_opts *opts = R->opts;
+	int level = opts->out_level > 0 ? opts->out_level : ER_GZ_FAST;
+	int gz = path && !prec && ends_with(path, ".gz") ? level : 0;
+	/* Rows of a file that fails under --keep-going must be taken back: a
+	 * pipe cannot, so stdout is spooled then. */
+	int flags = opts->spool_stdout || opts->keep_going ? ER_OUT_SPOOL_STDOUT : 0;
+	er_status st = er_out_open(o, path, flags, gz, err, errlen);
+	if (st != ER_OK && !err[0])
+		snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
+	return st;
+}
+
+/* Refuse unsafe names, lock, then open every output. */
+static er_status open_outputs(run *R, char *err, size_t errlen)
+{
+	const er_run_opts *opts = R->opts;
+	/* A row sink (calibrate) has no scores output. */
+	const char *names[] = {R->mode == ER_MODE_SINK ? NULL : opts->out_path, opts->rejects_path,
+	                       opts->consolidations_path, opts->queue_path, opts->summary_path};
+	int nn = (int)(sizeof names / sizeof names[0]);
+	er_status st = er_commit_check(names, nn, opts->inputs, opts->ninputs, err, errlen);
+	if (st == ER_OK)
+		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, err, errlen);
+	if (st != ER_OK)
+		return st;
+	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	for (int i = 0; i < nn && st == ER_OK; i++)
+		if ((i == 0 && R->mode != ER_MODE_SINK) || (i > 0 && names[i]))
+			st = out_open(R, o[i], names[i], i == 0 && R->mode == ER_MODE_SCORE, err, errlen);
+	return st;
 }
 
 static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_run_opts *opts,
@@ -599,6 +657,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		}
 	}
 	char delim = opts->delimiter ? opts->delimiter : ',';
+	/* The scores' workers compress their own chunks (one member each). */
 	int gz = mode == ER_MODE_SCORE && opts->out_path && ends_with(opts->out_path, ".gz");
 	R->wcfg = (er_work_cfg){
 		.tables = t, .rules = r, .delim = delim,
@@ -625,15 +684,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	}
 
 	/* Outputs: temporaries now, renamed at the very end. */
-	if ((mode != ER_MODE_SINK && out_open(&R->out, opts->out_path, err, sizeof err) < 0) ||
-	    (opts->rejects_path && out_open(&R->rej, opts->rejects_path, err, sizeof err) < 0) ||
-	    (opts->consolidations_path &&
-	     out_open(&R->consol, opts->consolidations_path, err, sizeof err) < 0) ||
-	    (opts->queue_path && out_open(&R->queue, opts->queue_path, err, sizeof err) < 0) ||
-	    (opts->summary_path && out_open(&R->summary, opts->summary_path, err, sizeof err) < 0)) {
-		st = ER_E_IO;
+	if ((st = open_outputs(R, err, sizeof err)) != ER_OK)
 		goto out;
-	}
 	if (mode == ER_MODE_SCORE) {
 		if (er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, delim) < 0) {
 			st = ER_E_NOMEM;
@@ -776,7 +828,7 @@ out_threads:
 		goto out;
 	}
 	if (R->partners && (er_partners_write(R->partners, er_out_emit, &R->out) < 0 || R->out.err)) {
-		snprintf(err, sizeof err, "%s: cannot write partner audit", er_out_name(&R->out));
+		er_out_errmsg(&R->out, "cannot write partner audit", err, sizeof err);
 		st = ER_E_IO;
 		goto out;
 	}
@@ -788,6 +840,17 @@ out_threads:
 		snprintf(err, sizeof err, "%s: cannot write rejects", opts->rejects_path);
 		st = ER_E_IO;
 		goto out;
+	}
+	/* Their last gzip members now: the summary lists their final bytes. */
+	{
+		er_outfile *fin[] = {&R->out, &R->rej, &R->consol, &R->queue};
+		for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
+			if (fin[i]->kind != ER_OUT_NONE && er_out_finish(fin[i]) < 0) {
+				er_out_errmsg(fin[i], "write error", err, sizeof err);
+				st = ER_E_IO;
+				goto out;
+			}
+		}
 	}
 	double elapsed = now_s() - R->t0;
 	uint64_t bytes_in = 0;
@@ -802,20 +865,9 @@ out_threads:
 		er_out_write(&R->summary, tmp.p, tmp.len);
 	}
 	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
-	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-		if (outs[i]->opened && er_out_sync(outs[i], err, sizeof err) != ER_OK) {
-			st = ER_E_IO;
-			goto out;
-		}
-	}
-	/* Stdout last, so a rename failure cannot leave rows already printed. */
-	for (size_t i = 1; i <= sizeof outs / sizeof outs[0]; i++) {
-		er_outfile *o = outs[i % (sizeof outs / sizeof outs[0])];
-		if (o->opened && er_out_commit(o, err, sizeof err) != ER_OK) {
-			st = ER_E_IO;
-			goto out;
-		}
-	}
+	if ((st = er_commit_run(R->commit, outs, (int)(sizeof outs / sizeof outs[0]), err, sizeof err)) !=
+	    ER_OK)
+		goto out;
 	if (!opts->quiet) {
 		const er_counts *c = &R->total;
 		fprintf(stderr, "examrisk: %llu rows read, %llu scored, %llu rejected; %d file(s) ok, %d failed; "
@@ -860,6 +912,7 @@ out:
 	er_out_abort(&R->consol);
 	er_out_abort(&R->queue);
 	er_out_abort(&R->summary);
+	er_commit_end(R->commit);
 	er_parser_free(hp);
 	er_pool_free(R->pool);
 	free(workers);

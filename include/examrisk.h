@@ -213,6 +213,8 @@ typedef struct er_run_opts {
 	/* An in-process producer read in place of inputs[0] (score --ams): its
 	 * bytes are the manifest CSV; inputs[0] names it in messages. NULL = none. */
 	const struct er_source *source;
+	int wait_lock;               /* wait for another run on the same outputs instead of failing */
+	int spool_stdout;            /* spool stdout to $TMPDIR even when it is a pipe or terminal */
 } er_run_opts;
 
 /* A producer of manifest CSV for er_run_opts.source. */
