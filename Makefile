@@ -82,9 +82,17 @@ run: deps
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; ./$$t; done
 
-e2e: $(BIN) $(GEN)
+# LD_PRELOAD shim failing the Nth allocation or I/O call (tests only).
+FI_SO      := $(BUILD)/tests/faultinject.so
+$(FI_SO): tests/faultinject.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -g -Wall -Wextra -o $@ $< -ldl
+
+e2e: $(BIN) $(GEN) $(FI_SO)
 	BUILD=$(BUILD) sh tests/e2e.sh
 	BUILD=$(BUILD) sh tests/match.sh
+	BUILD=$(BUILD) sh tests/e2e_outputs.sh
+	BUILD=$(BUILD) SAN=$(SAN) sh tests/faultinject.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh

@@ -419,8 +419,10 @@ int main(int argc, char **argv)
 	er_run_opts o;
 	er_run_opts_init(&o);
 	const char **maps = calloc((size_t)argc, sizeof *maps);
-	if (!maps)
+	if (!maps) {
+		fprintf(stderr, "%s: error: out of memory\n", prog);
 		return EXIT_FATAL;
+	}
 	int rc = EXIT_USAGE;
 	er_tables *t = NULL;
 	er_rules *r = NULL;

@@ -861,7 +861,15 @@ out_threads:
 		bytes_csv += R->files[i].bytes_csv;
 	if (opts->summary_path) {
 		tmp.len = 0;
+		/* Every er_buf append reports ENOMEM through errno; a summary cut
+		 * short must not be committed. */
+		errno = 0;
 		build_summary(R, &tmp, elapsed, bytes_csv, source_rejects);
+		if (errno == ENOMEM) {
+			snprintf(err, sizeof err, "%s: out of memory", opts->summary_path);
+			st = ER_E_NOMEM;
+			goto out;
+		}
 		er_out_write(&R->summary, tmp.p, tmp.len);
 	}
 	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
