@@ -5,6 +5,7 @@
  *   ER_FI_IO=N     the Nth write/fsync/rename/link/close fails with errno
  *                  ER_FI_ERRNO (default EIO); writes to stderr are not
  *                  counted, so the failure can still be reported
+ *   ER_FI_ONLY=F   with ER_FI_IO: count only calls to F (e.g. write)
  *   ER_FI_KILL=1   with ER_FI_IO: SIGKILL the process there instead (a crash)
  *   ER_FI_COUNT=F  at exit, write "ALLOCS IOS" (calls seen) to file F
  * Allocations go to glibc's __libc_* functions, so the shim itself never
@@ -27,7 +28,7 @@ extern void *__libc_realloc(void *, size_t);
 static long fail_alloc, fail_io, io_errno = EIO;
 static int kill_at_io, ready;
 static long n_alloc, n_io;
-static const char *count_file;
+static const char *count_file, *only;
 
 static long env_long(const char *name, long dflt)
 {
@@ -42,6 +43,7 @@ __attribute__((constructor)) static void fi_init(void)
 	io_errno = env_long("ER_FI_ERRNO", EIO);
 	kill_at_io = (int)env_long("ER_FI_KILL", 0);
 	count_file = getenv("ER_FI_COUNT");
+	only = getenv("ER_FI_ONLY");
 	ready = 1;
 }
 
@@ -93,9 +95,9 @@ void *realloc(void *p, size_t n)
 }
 
 /* 1 when this call is the one to fail (errno set), after a kill if asked. */
-static int io_fails(void)
+static int io_fails(const char *fn)
 {
-	if (!ready)
+	if (!ready || (only && strcmp(only, fn)))
 		return 0;
 	long n = __atomic_add_fetch(&n_io, 1, __ATOMIC_SEQ_CST);
 	if (n != fail_io)
@@ -114,7 +116,7 @@ static int io_fails(void)
 ssize_t write(int fd, const void *p, size_t n)
 {
 	REAL(write);
-	if (fd != STDERR_FILENO && io_fails())
+	if (fd != STDERR_FILENO && io_fails("write"))
 		return -1;
 	return real_write(fd, p, n);
 }
@@ -122,7 +124,7 @@ ssize_t write(int fd, const void *p, size_t n)
 int fsync(int fd)
 {
 	REAL(fsync);
-	if (io_fails())
+	if (io_fails("fsync"))
 		return -1;
 	return real_fsync(fd);
 }
@@ -130,7 +132,7 @@ int fsync(int fd)
 int rename(const char *a, const char *b)
 {
 	REAL(rename);
-	if (io_fails())
+	if (io_fails("rename"))
 		return -1;
 	return real_rename(a, b);
 }
@@ -138,7 +140,7 @@ int rename(const char *a, const char *b)
 int link(const char *a, const char *b)
 {
 	REAL(link);
-	if (io_fails())
+	if (io_fails("link"))
 		return -1;
 	return real_link(a, b);
 }
@@ -146,7 +148,7 @@ int link(const char *a, const char *b)
 int close(int fd)
 {
 	REAL(close);
-	if (io_fails()) {
+	if (io_fails("close")) {
 		real_close(fd); /* like EIO from NFS: the descriptor is gone anyway */
 		return -1;
 	}
