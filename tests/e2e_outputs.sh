@@ -47,6 +47,17 @@ wait
 expect "FIFO reader got every score" same "$T/fifo.out" $G/expected.scores.csv
 expect "FIFO still a FIFO" [ -p "$D/fifo" ]
 printf 'old\n' >"$D/real.csv"
+if command -v python3 >/dev/null; then
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); c, _ = s.accept()
+open(sys.argv[2], "wb").write(b"".join(iter(lambda: c.recv(65536), b"")))' "$D/sock" "$T/sock.out" &
+	spid=$!
+	wait_for "$D/sock"
+	expect_rc "Unix socket as --out" 3 $RUN --out "$D/sock" $M
+	wait $spid
+	expect "socket reader got every score" same "$T/sock.out" $G/expected.scores.csv
+	rm -f "$D/sock"
+fi
 ln -s real.csv "$D/link.csv"
 expect_rc "symlink as --out" 3 $RUN --out "$D/link.csv" $M
 expect "symlink kept" [ -L "$D/link.csv" ]
