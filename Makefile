@@ -91,7 +91,7 @@ $(FI_SO): tests/faultinject.c
 e2e: $(BIN) $(GEN) $(FI_SO)
 	BUILD=$(BUILD) sh tests/e2e.sh
 	BUILD=$(BUILD) sh tests/match.sh
-	BUILD=$(BUILD) sh tests/e2e_outputs.sh
+	BUILD=$(BUILD) SAN=$(SAN) sh tests/e2e_outputs.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/faultinject.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
