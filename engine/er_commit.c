@@ -215,6 +215,7 @@ void er_commit_end(er_commit *c)
 
 typedef struct jent {
 	char *target, *tmp, *backup; /* backup NULL: the target did not exist */
+	unsigned long long dev, ino; /* the temporary's file: what a new target must be to go */
 	int renamed;
 } jent;
 
@@ -232,13 +233,14 @@ static void journal_free(journal *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* Each copy: magic, primary, then target/tmp/backup triples, then "end",
+/* Each copy: magic, primary, then target/tmp/backup/"dev:ino" entries, then "end",
  * every field NUL-terminated (names may hold any byte but NUL). A copy
  * without "end" was torn while being written: no rename had started. */
 static int journal_parse(journal *j)
 {
 	char *p = j->raw.p, *end = j->raw.p + j->raw.len;
 	char *f[4];
+	unsigned long long dev, ino;
 	int nf = 0;
 	if (!p || end == p || end[-1] != '\0')
 		return -1;
@@ -256,7 +258,9 @@ static int journal_parse(journal *j)
 			return nf == 0 ? 0 : -1;
 		f[nf++] = p;
 		p += strlen(p) + 1;
-		if (nf == 3) {
+		if (nf == 4) {
+			if (sscanf(f[3], "%llu:%llu", &dev, &ino) != 2)
+				return -1;
 			if (j->n == cap) {
 				cap = cap ? 2 * cap : 8;
 				jent *e = realloc(j->e, (size_t)cap * sizeof *e);
@@ -264,7 +268,8 @@ static int journal_parse(journal *j)
 					return -1;
 				j->e = e;
 			}
-			j->e[j->n++] = (jent){.target = f[0], .tmp = f[1], .backup = f[2][0] ? f[2] : NULL};
+			j->e[j->n++] = (jent){.target = f[0], .tmp = f[1], .backup = f[2][0] ? f[2] : NULL,
+			                      .dev = dev, .ino = ino};
 			nf = 0;
 		}
 	}
@@ -330,8 +335,13 @@ static void roll_back(const journal *j, int only_renamed)
 			 * file and this does nothing: the unlink then drops the link. */
 			rename(e->backup, e->target);
 			unlink(e->backup);
-		} else if (access(e->tmp, F_OK) != 0) {
-			unlink(e->target); /* it was new: the temporary became it */
+		} else {
+			/* It was new: remove it only if it is still the temporary we
+			 * renamed (a later run may have written it since). */
+			struct stat st;
+			if (lstat(e->target, &st) == 0 && (unsigned long long)st.st_dev == e->dev &&
+			    (unsigned long long)st.st_ino == e->ino)
+				unlink(e->target);
 		}
 		unlink(e->tmp);
 		sync_dir(e->target);
@@ -555,7 +565,9 @@ er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err,
 				st = ER_E_IO;
 			} else {
 				fo[j.n] = o;
-				j.e[j.n++] = (jent){.target = o->target, .tmp = o->tmp};
+				j.e[j.n++] = (jent){.target = o->target, .tmp = o->tmp,
+				                    .dev = (unsigned long long)fs.st_dev,
+				                    .ino = (unsigned long long)fs.st_ino};
 			}
 		}
 		if (st == ER_OK && o->opened && o->kind != ER_OUT_SPOOL) {
@@ -603,9 +615,11 @@ er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err,
 				st = ER_E_NOMEM;
 			for (int i = 0; i < j.n && st == ER_OK; i++) {
 				const char *bk = j.e[i].backup ? j.e[i].backup : "";
+				char id[48];
+				int idn = snprintf(id, sizeof id, "%llu:%llu", j.e[i].dev, j.e[i].ino);
 				if (er_buf_append(b, j.e[i].target, strlen(j.e[i].target) + 1) < 0 ||
 				    er_buf_append(b, j.e[i].tmp, strlen(j.e[i].tmp) + 1) < 0 ||
-				    er_buf_append(b, bk, strlen(bk) + 1) < 0)
+				    er_buf_append(b, bk, strlen(bk) + 1) < 0 || er_buf_append(b, id, (size_t)idn + 1) < 0)
 					st = ER_E_NOMEM;
 			}
 			if (st == ER_OK && er_buf_append(b, "end", 4) < 0)

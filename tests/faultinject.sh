@@ -8,7 +8,8 @@
 #     output byte-identical;
 #   - never a temporary, backup, lock or journal left beside the outputs.
 # After a crash, a run that fails on a missing input (having recovered) must
-# leave either all the previous outputs or all the new ones, never a mix.
+# leave either all the previous outputs (or none, when there were none) or
+# all the new ones, never a mix.
 # Not under sanitizers (their runtimes must come first in the process).
 set -u
 BUILD=${BUILD:-build}
@@ -85,6 +86,19 @@ while [ $n -le "$nio" ]; do
 	elif [ $rc2 -ne 1 ]; then bad "after crash at $n: exit $rc2"; sed 's/^/    /' "$T/err.txt" | head -3
 	elif ! is_set "$T/prev" && ! is_set "$T/ref"; then bad "crash at $n: outputs are a mix of two runs"
 	elif [ -n "$(leftovers)" ]; then bad "crash at $n: left $(leftovers | tr '\n' ' ')"; rm -f "$O"/.??*
+	else ok; fi
+	n=$((n + 1))
+done
+# The same with outputs that did not exist before: a rollback removes them.
+none() { for f in $OUTS; do [ ! -e "$O/$f" ] || return 1; done; }
+n=1
+while [ $n -le "$nio" ]; do
+	rm -f "$O"/*; run ER_FI_IO=$n ER_FI_KILL=1 LD_PRELOAD=$SO; rc=$?
+	IN=$T/no-such-input.csv; run; rc2=$?; IN=$G/manifest.csv
+	if [ $rc -ne 137 ] && [ $rc -ne 3 ]; then bad "crash at $n (new outputs): exit $rc"
+	elif [ $rc2 -ne 1 ]; then bad "after crash at $n (new outputs): exit $rc2"; sed 's/^/    /' "$T/err.txt" | head -3
+	elif ! none && ! is_set "$T/ref"; then bad "crash at $n (new outputs): some outputs created, not all"
+	elif [ -n "$(leftovers)" ]; then bad "crash at $n (new outputs): left $(leftovers | tr '\n' ' ')"; rm -f "$O"/.??*
 	else ok; fi
 	n=$((n + 1))
 done
