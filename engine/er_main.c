@@ -383,6 +383,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
+	/* A reader that closes stdout early must give EPIPE (a failed run with
+	 * a message, nothing committed), not a silent death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
 		printf("examrisk %s\n", ER_VERSION_STRING);
 		return EXIT_OK;
@@ -671,9 +674,6 @@ int main(int argc, char **argv)
 		rc = st == ER_OK ? EXIT_OK : st == ER_E_USAGE ? EXIT_USAGE : EXIT_FATAL;
 		goto out;
 	}
-	/* A reader that closes stdout early must give EPIPE (a failed run with
-	 * a message, nothing committed), not a silent death by SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 	er_run_stats stats;
 	st = er_pipeline_run(t, r, &o, !strcmp(cmd, "score") ? ER_MODE_SCORE : ER_MODE_PARTNERS, &stats);
 	if (ams && st == ER_OK && !o.quiet) {
