@@ -1,23 +1,29 @@
 // score.mjs - examrisk's scoring job written the way a data engineer would
-// write it in DuckDB (@duckdb/node-api), for `make bench-compare`.
+// write it in DuckDB (@duckdb/node-api), for `make bench-compare`: scores and
+// consolidations, both gzip.
 //
 //   node benchmarks/duckdb/score.mjs --manifest M.csv.gz --participants P.csv \
-//        --mra MRA.csv --rules rules.ini --out scores.csv.gz [--threads N]
+//        --mra MRA.csv --rules rules.ini --out scores.csv.gz
+//        [--consolidations consol.csv.gz] [--threads N]
 //        [--steps] [--profile PROFILE.json]
 //
-// Reads the gzip manifest with read_csv, resolves every party (by id, else by
-// normalized name), looks up each party's standing as of the arrival date with
+// Reads the gzip manifest with read_csv, resolves every party among the
+// participants of its column's role (by id when one is given, else by
+// normalized name; conflicts and ambiguous names as examrisk), looks up each party's standing as of the arrival date with
 // a range join on a per-party timeline built from the participants and MRA
 // tables, applies the rules read from rules.ini, and writes
 //   shipment_id,score,lane,reasons,importer_status,shipper_status,match,
 //   fast_eligible,front_of_line
-// gzip-compressed, in input order. All the work is SQL run by DuckDB on all
-// cores (threads = CPUs unless --threads); JS only parses the INI file and
-// turns its lists into SQL literals. Prints one line on stderr at the end:
+// gzip-compressed, in input order, and with --consolidations the roll-up per
+// master bill (else container), sorted as examrisk sorts it. All the work is
+// SQL run by DuckDB on all cores (threads = CPUs unless --threads); JS only
+// parses the INI file, turns its lists into SQL literals and Unicode-folds
+// non-ASCII names (fold_name, a scalar UDF: DuckDB has no NFKC). Prints one line on stderr at the end:
 //   duckdb: rows=N seconds=S rows_per_s=R threads=T version=V
 // What it leaves out (rejects, RANDOM's exact hash) is listed in
 // benchmarks/README.md.
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBScalarFunction, VARCHAR } from '@duckdb/node-api';
+import { foldName } from '../lib/fold.mjs';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +45,7 @@ function parseArgs(argv) {
 		case '--mra': a.mra = take(); break;
 		case '--rules': a.rules = take(); break;
 		case '--out': a.out = take(); break;
+		case '--consolidations': a.consolidations = take(); break;
 		case '--threads': a.threads = Number(take()); break;
 		case '--steps': a.steps = true; break;       // time of each statement on stderr
 		case '--profile': a.profile = take(); break; // DuckDB JSON profile of the final query
@@ -54,7 +61,7 @@ function parseArgs(argv) {
 // ------------------------------------------------------------------ rules.ini
 const REASONS = [
 	'IMP_CTPAT_T1', 'IMP_CTPAT_T2', 'IMP_CTPAT_T3', 'IMP_SUSPENDED', 'IMP_REMOVED',
-	'IMP_UNKNOWN', 'SHP_CTPAT', 'SHP_MRA', 'SHP_AEO_UNRECOGNIZED', 'SHP_UNKNOWN',
+	'IMP_UNKNOWN', 'ID_NAME_CONFLICT', 'SHP_CTPAT', 'SHP_MRA', 'SHP_AEO_UNRECOGNIZED', 'SHP_UNKNOWN',
 	'CARRIER_CTPAT', 'FWD_CTPAT', 'LCL', 'VAGUE_DESC', 'NO_HS', 'LATE_FILING', 'HS_WATCH',
 	'ORIGIN_WATCH', 'FAST', 'RANDOM',
 ];
@@ -77,7 +84,7 @@ function normVague(s) {
 // A deliberately simple INI reader: [section], key = value, ';'/'#' comment
 // lines and ' ;' inline comments. examrisk validates the file; this trusts it.
 function readRules(path) {
-	const r = { points: {}, hs: [], origin: [], vague: [] };
+	const r = { points: {}, hs: [], origin: [], vague: [], exam: [] };
 	let sect = '';
 	readFileSync(path, 'utf8').split(/\r?\n/).forEach((raw, i) => {
 		const line = raw.replace(/\s;.*$/, '').trim();
@@ -103,9 +110,18 @@ function readRules(path) {
 			if (key.toLowerCase() === 'rate') r.rate = Number(val);
 			else if (key.toLowerCase() === 'seed') r.seed = val;
 			break;
-		default: break; // [exam_probability] feeds the consolidation roll-up only
+		case 'exam_probability': {
+			const l = ['green', 'yellow', 'red'].indexOf(key.toLowerCase());
+			const v = Number(val);
+			// as examrisk clamps it: NaN and below 0 -> 0, above 1 -> 1
+			if (l >= 0) r.exam[l] = !(v > 0) ? 0 : v > 1 ? 1 : v;
+			break;
+		}
+		default: break;
 		}
 	});
+	for (let l = 0; l < 3; l++)
+		if (r.exam[l] === undefined) throw new Error(`${path}: missing [exam_probability] lane ${l}`);
 	for (const k of ['base', 'red', 'yellow', 'window_hours', 'rate', 'seed'])
 		if (r[k] === undefined) throw new Error(`${path}: missing ${k}`);
 	for (const k of REASONS)
@@ -120,33 +136,6 @@ const inList = (xs) => (xs.length ? xs.map(q).join(', ') : 'NULL');
 // 'CODE:+N' / 'CODE:-N' exactly as examrisk prints a reason
 const tag = (code, n) => q(`${code}:${n < 0 ? '-' : '+'}${Math.abs(n)}`);
 
-// examrisk's name normalizer upper-cases ASCII and the two-byte letters of
-// Latin-1, Latin Extended-A, Greek and Cyrillic (a fixed table, unlike
-// DuckDB's upper(), which also folds other scripts): build translate() maps.
-function upperMaps() {
-	const up = (cp) => {
-		if (cp >= 0x61 && cp <= 0x7a) return cp - 0x20;
-		if (cp >= 0xe0 && cp <= 0xfe && cp !== 0xf7) return cp - 0x20;
-		if (cp === 0xff) return 0x178;
-		if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) || (cp >= 0x14a && cp <= 0x177))
-			return cp & 1 ? cp - 1 : cp;
-		if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) return cp & 1 ? cp : cp - 1;
-		if (cp === 0x3c2) return 0x3a3;
-		if ((cp >= 0x3b1 && cp <= 0x3c1) || (cp >= 0x3c3 && cp <= 0x3cb)) return cp - 0x20;
-		if (cp >= 0x430 && cp <= 0x44f) return cp - 0x20;
-		if (cp >= 0x450 && cp <= 0x45f) return cp - 0x50;
-		return cp;
-	};
-	let from = '';
-	let to = '';
-	for (let cp = 0x61; cp < 0x800; cp++) {
-		if (cp > 0x7a && cp < 0x80) continue;
-		const u = up(cp);
-		if (u !== cp) { from += String.fromCodePoint(cp); to += String.fromCodePoint(u); }
-	}
-	return { from, to };
-}
-
 // Legal-form suffixes examrisk drops from the end of a normalized name.
 const SUFFIXES = [
 	'INC', 'INCORPORATED', 'LLC', 'L L C', 'LTD', 'LIMITED', 'CO', 'CORP', 'CORPORATION',
@@ -159,12 +148,11 @@ const SUFFIXES = [
 ];
 
 function macros(rules) {
-	const { from, to } = upperMaps();
 	const MARK = '\u0001'; // stands for a dot that joined two one-letter segments
-	// word character: ASCII letter/digit or any non-ASCII character but NO-BREAK SPACE;
-	// separator: anything else (the marker included)
-	const W = '(?:[A-Za-z0-9]|[^\\x00-\\x7F\\x{A0}])';
-	const S = '(?:[\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F]|\\x{A0})';
+	// word character: ASCII letter/digit or any non-ASCII character (a folded
+	// name has no Unicode separators left); separator: anything else (the marker included)
+	const W = '(?:[A-Za-z0-9]|[^\\x00-\\x7F])';
+	const S = '[\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F]';
 	// "S.A.", "G.M.B.H.": a dot between two one-character segments is dropped;
 	// a run of k such segments needs k-1 passes of this non-overlapping replace
 	let dots = 'replace(u, \'&\', \' AND \')';
@@ -179,8 +167,9 @@ CREATE MACRO tr(s) AS nullif(CASE WHEN s[1] IN (' ', chr(9)) OR s[-1] IN (' ', c
 CREATE MACRO up_ascii(s) AS translate(s, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ');
 CREATE MACRO pts(code, n) AS code || ':' || CASE WHEN n < 0 THEN '-' ELSE '+' END || abs(n)::VARCHAR;
 CREATE MACRO norm_dots(u) AS replace(${dots}, '${MARK}', '');
+-- a name with a non-ASCII character is Unicode-folded first (fold_name: a JS UDF)
 CREATE MACRO norm_name(s) AS regexp_replace(regexp_replace(
-	trim(regexp_replace(norm_dots(translate(s, ${q(from)}, ${q(to)})), '${S}+', ' ', 'g')),
+	trim(regexp_replace(norm_dots(up_ascii(CASE WHEN regexp_matches(s, '[^\\x00-\\x7F]') THEN fold_name(s) ELSE s END)), '${S}+', ' ', 'g')),
 	'^THE (.)', '\\1'), '^(.+?)((?: (?:${suf}))+)$', '\\1');
 -- normalized description, as examrisk compares it with the vague terms
 CREATE MACRO desc_norm(d) AS ${desc('d')};
@@ -207,7 +196,7 @@ function tablesSql(a) {
 	return `
 -- participants: one row per status period (line = file order, for the latest name)
 CREATE TABLE certs AS
-SELECT party_id AS pid, name, up_ascii(country) AS cc, up_ascii(program) AS program,
+SELECT party_id AS pid, name, up_ascii(country) AS cc, lower(trim(role)) AS role, up_ascii(program) AS program,
 	up_ascii(program) = 'CTPAT' AS is_ctpat, lower(status) AS status, ${STATUSES} AS standing,
 	coalesce(TRY_CAST(tier AS INTEGER), 0) AS tier,
 	CAST(valid_from AS DATE) AS vf, CAST(nullif(valid_to, '') AS DATE) AS vt,
@@ -225,16 +214,28 @@ FROM read_csv(${q(a.mra)}, header = true, auto_detect = false,
 		'country': 'VARCHAR', 'signed_on': 'VARCHAR', 'recognized_from': 'VARCHAR',
 		'recognized_to': 'VARCHAR', 'note': 'VARCHAR'});
 
--- a party: its latest name (latest valid_from, then later line), normalized
+-- a party: its latest name (latest valid_from, then later line), normalized, and
+-- the roles it is listed under (a party listed under several roles has all)
 CREATE TABLE parties AS
-SELECT pid, cc, coalesce(norm_name(name), '') AS norm
-FROM certs QUALIFY row_number() OVER (PARTITION BY pid ORDER BY vf DESC, line DESC) = 1;
+SELECT pid, cc, norm, is_imp, is_shp, is_mfr, is_car, is_fwd FROM (
+	SELECT pid, cc, coalesce(norm_name(name), '') AS norm,
+		bool_or(role = 'importer') OVER w AS is_imp,
+		bool_or(role IN ('exporter', 'manufacturer')) OVER w AS is_shp,
+		bool_or(role = 'manufacturer') OVER w AS is_mfr,
+		bool_or(role = 'carrier') OVER w AS is_car,
+		bool_or(role = 'forwarder') OVER w AS is_fwd,
+		row_number() OVER (PARTITION BY pid ORDER BY vf DESC, line DESC) AS latest
+	FROM certs WINDOW w AS (PARTITION BY pid)
+) WHERE latest = 1;
 
--- name indexes: a key held by two parties is ambiguous and matches nothing
-CREATE TABLE name_cc AS SELECT norm, cc, min(pid) AS pid FROM parties WHERE norm <> ''
-	GROUP BY norm, cc HAVING count(*) = 1;
-CREATE TABLE name_any AS SELECT norm, min(pid) AS pid FROM parties WHERE norm <> ''
-	GROUP BY norm HAVING count(*) = 1;
+-- name keys per manifest column: how many parties of that column's role hold
+-- the name (1: a match, 2+: ambiguous, none taken); shippers by name + country
+CREATE TABLE imp_key AS SELECT norm, count(*) AS n, min(pid) AS pid FROM parties
+	WHERE norm <> '' AND is_imp GROUP BY norm;
+CREATE TABLE shp_key_cc AS SELECT norm, cc, count(*) AS n, min(pid) AS pid FROM parties
+	WHERE norm <> '' AND is_shp GROUP BY norm, cc;
+CREATE TABLE shp_key AS SELECT norm, count(*) AS n, min(pid) AS pid FROM parties
+	WHERE norm <> '' AND is_shp GROUP BY norm;
 
 -- Per-party timeline: one row per interval [d, d_end) between consecutive
 -- change dates (period starts/ends and MRA recognition dates), holding the
@@ -266,7 +267,9 @@ WITH b AS (
 		fc.program AS fc_program, fc.status AS fc_status, fc.standing >= 3 AS fc_good, fc.mra
 	FROM b LEFT JOIN ct USING (pid, d) LEFT JOIN fc USING (pid, d)
 )
-SELECT pid, d, d_end, coalesce(ct_good, false) AS ct_good,
+SELECT s.pid, d, d_end, coalesce(ct_good, false) AS ct_good,
+	ct_status IN ('suspended', 'removed') AS ct_barred,
+	p.is_imp, p.is_shp, p.is_mfr, p.is_car, p.is_fwd,
 	CASE WHEN ct_good THEN 'IMP_CTPAT_T' || ct_tier WHEN ct_status = 'suspended' THEN 'IMP_SUSPENDED'
 		WHEN ct_status = 'removed' THEN 'IMP_REMOVED' ELSE 'IMP_UNKNOWN' END AS imp_reason,
 	CASE WHEN ct_good THEN 'CTPAT:' || ct_status || ':T' || ct_tier
@@ -278,7 +281,7 @@ SELECT pid, d, d_end, coalesce(ct_good, false) AS ct_good,
 		WHEN ct_status IS NOT NULL THEN 'CTPAT:' || ct_status
 		WHEN fc_status IS NOT NULL THEN fc_program || ':' || fc_status
 		ELSE 'not_in_force' END AS shp_status
-FROM s;
+FROM s JOIN parties p USING (pid);
 `;
 }
 
@@ -323,7 +326,7 @@ function distinctSql(a, r) {
 CREATE TABLE m AS
 SELECT shipment_id, arrival_date, importer_id, importer_name, shipper_id, shipper_name,
 	shipper_country, origin_country, manufacturer_id, carrier_scac, forwarder_id, load_type,
-	mode, lading_port, hs_code, description, filed_at, departure_at
+	mode, lading_port, hs_code, description, filed_at, departure_at, master_bill, container_id
 FROM ${manifestSql(a)};
 
 CREATE TABLE dv AS
@@ -333,83 +336,129 @@ SELECT importer_name AS imp_name, shipper_name AS shp_name,
 FROM m
 GROUP BY GROUPING SETS ((imp_name), (shp_name, shp_cc), (description));
 
+-- each distinct name: how many parties of the column's role hold it (n) and,
+-- when exactly one does, which
 CREATE TABLE imp_names AS
-SELECT n.imp_name, x.pid FROM dv n JOIN name_any x ON x.norm = norm_name(n.imp_name)
+SELECT n.imp_name, x.n, x.pid FROM dv n JOIN imp_key x ON x.norm = norm_name(n.imp_name)
 WHERE n.g = 7;
 
+CREATE TABLE shp_norm AS SELECT DISTINCT shp_name, norm_name(shp_name) AS norm FROM dv WHERE g = 9;
+
 CREATE TABLE shp_names AS
-WITH n AS MATERIALIZED (
-	SELECT shp_name, shp_cc, norm_name(shp_name) AS norm,
+WITH n AS (
+	SELECT dv.shp_name, shp_cc, norm,
 		CASE WHEN regexp_full_match(shp_cc, '[A-Za-z]{2}') THEN up_ascii(shp_cc) END AS cc
-	FROM dv WHERE g = 9
+	FROM dv JOIN shp_norm USING (shp_name) WHERE g = 9
 )
-SELECT n.shp_name, n.shp_cc, x.pid FROM n JOIN name_cc x ON x.norm = n.norm AND x.cc = n.cc
+SELECT n.shp_name, n.shp_cc, x.n, x.pid FROM n JOIN shp_key_cc x ON x.norm = n.norm AND x.cc = n.cc
 UNION ALL
-SELECT n.shp_name, n.shp_cc, y.pid FROM n JOIN name_any y ON y.norm = n.norm WHERE n.shp_cc IS NULL;
+SELECT n.shp_name, n.shp_cc, y.n, y.pid FROM n JOIN shp_key y ON y.norm = n.norm WHERE n.shp_cc IS NULL;
 
 ${vagueSql(r)}
 `;
 }
 
+// The party columns: how each is matched (see README "Party matching").
+// id given: found under the column's role -> 'id'; else the name, if given,
+// of a listed party of that role -> 'conflict'; else 'none'. No id: no name
+// -> '-'; the name held by one party of the role -> 'name', by several ->
+// 'ambiguous', by none -> 'none'.
+const matchSql = (id, idHit, name, nameN) => `CASE
+		WHEN ${id} IS NOT NULL THEN CASE WHEN ${idHit} IS NOT NULL THEN 'id'
+			${name ? `WHEN ${nameN} >= 1 THEN 'conflict' ` : ''}ELSE 'none' END
+		${name ? `WHEN ${name} IS NULL THEN '-' WHEN ${nameN} = 1 THEN 'name'
+		WHEN ${nameN} > 1 THEN 'ambiguous' ELSE 'none'` : `ELSE '-'`} END`;
+
+const IMP_CODES = ['IMP_CTPAT_T1', 'IMP_CTPAT_T2', 'IMP_CTPAT_T3', 'IMP_SUSPENDED', 'IMP_REMOVED', 'IMP_UNKNOWN'];
+const SHP_CODES = ['SHP_CTPAT', 'SHP_MRA', 'SHP_AEO_UNRECOGNIZED', 'SHP_UNKNOWN'];
+
+// Every scored row, with what the roll-up needs, as one table: the scores and
+// the consolidations are two COPYs of it.
 function scoreSql(a, r) {
 	const P = r.points;
-	const match = (idExpr, nameExpr, found, byName) =>
-		`CASE WHEN ${found} IS NULL THEN CASE WHEN ${idExpr} IS NULL${nameExpr ? ` AND ${nameExpr} IS NULL` : ''} THEN '-' ELSE 'none' END
-			WHEN ${byName} THEN 'name' ELSE 'id' END`;
 	const random = r.rate > 0
 		// Not examrisk's keyed hash (er_hash64): same rate, different sample.
 		? `(hash(sid, ${q(r.seed)}) >> 11) * pow(2, -53) < ${r.rate}`
 		: 'false';
+	// one clause per rule: [flag, points expression, reason text]
+	const rules = [
+		['true', `CASE imp_code ${IMP_CODES.map((c) => `WHEN '${c}' THEN ${P[c]}`).join(' ')} END`,
+			`CASE imp_code ${IMP_CODES.map((c) => `WHEN '${c}' THEN ${tag(c, P[c])}`).join(' ')} END`],
+		['conflict', P.ID_NAME_CONFLICT, tag('ID_NAME_CONFLICT', P.ID_NAME_CONFLICT)],
+		['true', `CASE shp_code ${SHP_CODES.map((c) => `WHEN '${c}' THEN ${P[c]}`).join(' ')} END`,
+			`CASE shp_code ${SHP_CODES.map((c) => `WHEN '${c}' THEN ${tag(c, P[c])}`).join(' ')} END`],
+		['car_good', P.CARRIER_CTPAT, tag('CARRIER_CTPAT', P.CARRIER_CTPAT)],
+		['fwd_good', P.FWD_CTPAT, tag('FWD_CTPAT', P.FWD_CTPAT)],
+		['lcl', P.LCL, tag('LCL', P.LCL)],
+		['vague', P.VAGUE_DESC, tag('VAGUE_DESC', P.VAGUE_DESC)],
+		['length(hs_digits) < 6', P.NO_HS, tag('NO_HS', P.NO_HS)],
+		['late', P.LATE_FILING, tag('LATE_FILING', P.LATE_FILING)],
+		['hs_pts IS NOT NULL', 'hs_pts', `pts('HS_WATCH', hs_pts)`],
+		['origin_pts IS NOT NULL', 'origin_pts', `pts('ORIGIN_WATCH', origin_pts)`],
+		['fast', P.FAST, tag('FAST', P.FAST)],
+		['random', P.RANDOM, tag('RANDOM', P.RANDOM)],
+	];
 	return `
-COPY (
+CREATE TABLE scored AS
 WITH r AS (
 	SELECT rowid AS rn, shipment_id, tr(shipment_id) AS sid, CAST(tr(arrival_date) AS DATE) AS day,
 		tr(importer_id) AS imp_id, importer_name AS imp_name,
 		tr(shipper_id) AS shp_id, shipper_name AS shp_name,
 		coalesce(tr(shipper_country), tr(origin_country)) AS shp_cc, tr(origin_country) AS origin,
 		tr(manufacturer_id) AS mfr_id, tr(carrier_scac) AS car_id, tr(forwarder_id) AS fwd_id,
-		up_ascii(tr(load_type)) = 'LCL' AS lcl,
+		up_ascii(tr(load_type)) AS load_type,
 		CASE WHEN up_ascii(tr(mode)) IN ('VESSEL', 'OCEAN', 'SEA', 'MARITIME') THEN 'vessel'
 			WHEN up_ascii(tr(mode)) IN ('TRUCK', 'ROAD', 'HIGHWAY') THEN 'truck' END AS mode,
 		tr(lading_port) AS lading_port,
 		coalesce(replace(replace(tr(hs_code), '.', ''), ' ', ''), '') AS hs_digits,
 		coalesce(description, '') AS description,
 		floor(epoch(CAST(tr(filed_at) AS TIMESTAMPTZ))) AS filed_s,
-		floor(epoch(CAST(tr(departure_at) AS TIMESTAMPTZ))) AS dep_s
+		floor(epoch(CAST(tr(departure_at) AS TIMESTAMPTZ))) AS dep_s,
+		tr(master_bill) AS mbl, tr(container_id) AS cont, tr(shipper_country) AS shp_country_raw
 	FROM m
 ), j AS (
 	SELECT r.*,
-		coalesce(pi.pid, ni.pid) AS imp_pid, pi.pid IS NULL AND ni.pid IS NOT NULL AS imp_by_name,
-		coalesce(ps.pid, ns.pid) AS shp_pid, ps.pid IS NULL AND ns.pid IS NOT NULL AS shp_by_name,
+		${matchSql('imp_id', 'pi.pid', 'tr(r.imp_name)', 'ni.n')} AS imp_match,
+		${matchSql('shp_id', 'ps.pid', 'tr(r.shp_name)', 'ns.n')} AS shp_match,
+		CASE WHEN imp_id IS NOT NULL THEN pi.pid WHEN ni.n = 1 THEN ni.pid END AS imp_pid,
+		CASE WHEN shp_id IS NOT NULL THEN ps.pid WHEN ns.n = 1 THEN ns.pid END AS shp_pid,
+		sn.norm AS shp_norm,
 		vd.description IS NOT NULL AS vague
 	FROM r
-	LEFT JOIN parties pi ON pi.pid = r.imp_id
+	LEFT JOIN parties pi ON pi.pid = r.imp_id AND pi.is_imp
 	LEFT JOIN imp_names ni ON ni.imp_name = r.imp_name
-	LEFT JOIN parties ps ON ps.pid = r.shp_id
+	LEFT JOIN parties ps ON ps.pid = r.shp_id AND ps.is_shp
 	LEFT JOIN shp_names ns ON ns.shp_name = r.shp_name AND ns.shp_cc IS NOT DISTINCT FROM r.shp_cc
+	LEFT JOIN shp_norm sn ON sn.shp_name = r.shp_name
 	LEFT JOIN vague_descs vd ON vd.description = r.description
 ), t AS (
 	SELECT j.*,
-		ti.pid AS ti_pid, ti.imp_reason, ti.imp_status, ti.ct_good AS imp_good,
+		ti.imp_reason, ti.imp_status, ti.ct_good AS imp_good, coalesce(ti.ct_barred, false) AS imp_barred,
 		CASE WHEN ts.pid IS NOT NULL THEN ts.shp_rank WHEN j.shp_id IS NULL AND tr(j.shp_name) IS NULL THEN 0 ELSE 1 END AS s_rank,
-		ts.shp_status AS s_status, ts.pid AS ts_pid,
+		ts.shp_status AS s_status,
 		CASE WHEN tm.pid IS NOT NULL THEN tm.shp_rank WHEN j.mfr_id IS NULL THEN 0 ELSE 1 END AS m_rank,
-		tm.shp_status AS m_status, tm.pid AS tm_pid, coalesce(tm.ct_good, false) AS mfr_good,
-		tc.pid AS tc_pid, coalesce(tc.ct_good, false) AS car_good,
-		tf.pid AS tf_pid, coalesce(tf.ct_good, false) AS fwd_good,
+		tm.shp_status AS m_status, coalesce(tm.ct_good, false) AS mfr_good,
+		${matchSql('mfr_id', 'tm.pid')} AS mfr_match,
+		${matchSql('car_id', 'tc.pid')} AS car_match,
+		${matchSql('fwd_id', 'tf.pid')} AS fwd_match,
+		coalesce(tc.ct_good, false) AS car_good,
+		coalesce(tf.ct_good, false) AS fwd_good,
 		${hsCase(r)} AS hs_pts, ${originCase(r)} AS origin_pts
 	FROM j
 	LEFT JOIN timeline ti ON ti.pid = j.imp_pid AND ti.d <= j.day AND j.day < ti.d_end
 	LEFT JOIN timeline ts ON ts.pid = j.shp_pid AND ts.d <= j.day AND j.day < ts.d_end
-	LEFT JOIN timeline tm ON tm.pid = j.mfr_id AND tm.d <= j.day AND j.day < tm.d_end
-	LEFT JOIN timeline tc ON tc.pid = j.car_id AND tc.d <= j.day AND j.day < tc.d_end
-	LEFT JOIN timeline tf ON tf.pid = j.fwd_id AND tf.d <= j.day AND j.day < tf.d_end
+	LEFT JOIN timeline tm ON tm.pid = j.mfr_id AND tm.is_mfr AND tm.d <= j.day AND j.day < tm.d_end
+	LEFT JOIN timeline tc ON tc.pid = j.car_id AND tc.is_car AND tc.d <= j.day AND j.day < tc.d_end
+	LEFT JOIN timeline tf ON tf.pid = j.fwd_id AND tf.is_fwd AND tf.d <= j.day AND j.day < tf.d_end
 ), f AS (
+	-- the rules' conditions, one column each
 	SELECT t.*,
 		coalesce(imp_reason, 'IMP_UNKNOWN') AS imp_code,
+		imp_match = 'conflict' OR shp_match = 'conflict' AS conflict,
 		greatest(s_rank, m_rank) AS shp_rank,
 		CASE greatest(s_rank, m_rank) WHEN 6 THEN 'SHP_CTPAT' WHEN 5 THEN 'SHP_MRA'
 			WHEN 4 THEN 'SHP_AEO_UNRECOGNIZED' ELSE 'SHP_UNKNOWN' END AS shp_code,
+		load_type = 'LCL' AS lcl,
 		coalesce(mode = 'vessel' AND filed_s > dep_s - ${r.window_hours * 3600}, false) AS late,
 		coalesce(mode = 'truck', false) AND coalesce(imp_good, false) AND car_good
 			AND (NOT CASE WHEN origin IS NOT NULL THEN up_ascii(origin) = 'MX'
@@ -418,52 +467,74 @@ WITH r AS (
 	FROM t
 ), p AS (
 	SELECT f.*,
-		CASE imp_code ${['IMP_CTPAT_T1', 'IMP_CTPAT_T2', 'IMP_CTPAT_T3', 'IMP_SUSPENDED', 'IMP_REMOVED', 'IMP_UNKNOWN'].map((c) => `WHEN '${c}' THEN ${P[c]}`).join(' ')} END
-		+ CASE shp_code ${['SHP_CTPAT', 'SHP_MRA', 'SHP_AEO_UNRECOGNIZED', 'SHP_UNKNOWN'].map((c) => `WHEN '${c}' THEN ${P[c]}`).join(' ')} END
-		+ CASE WHEN car_good THEN ${P.CARRIER_CTPAT} ELSE 0 END
-		+ CASE WHEN fwd_good THEN ${P.FWD_CTPAT} ELSE 0 END
-		+ CASE WHEN lcl THEN ${P.LCL} ELSE 0 END
-		+ CASE WHEN vague THEN ${P.VAGUE_DESC} ELSE 0 END
-		+ CASE WHEN length(hs_digits) < 6 THEN ${P.NO_HS} ELSE 0 END
-		+ CASE WHEN late THEN ${P.LATE_FILING} ELSE 0 END
-		+ coalesce(hs_pts, 0) + coalesce(origin_pts, 0)
-		+ CASE WHEN fast THEN ${P.FAST} ELSE 0 END
-		+ CASE WHEN random THEN ${P.RANDOM} ELSE 0 END AS points
+		${rules.map(([c, n]) => c === 'true' ? `${n}` : `CASE WHEN ${c} THEN ${n} ELSE 0 END`).join('\n\t\t+ ')} AS points,
+		concat_ws('|', ${rules.map(([c, , t]) => c === 'true' ? t : `CASE WHEN ${c} THEN ${t} END`).join(',\n\t\t\t')}) AS reasons
 	FROM f
 ), o AS (
 	SELECT p.*, greatest(0, least(100, ${r.base} + points)) AS score FROM p
 )
-SELECT shipment_id,
-	score,
-	CASE WHEN random OR score >= ${r.red} THEN 'RED' WHEN score >= ${r.yellow} THEN 'YELLOW'
-		ELSE 'GREEN' END AS lane,
-	concat_ws('|',
-		CASE imp_code ${['IMP_CTPAT_T1', 'IMP_CTPAT_T2', 'IMP_CTPAT_T3', 'IMP_SUSPENDED', 'IMP_REMOVED', 'IMP_UNKNOWN'].map((c) => `WHEN '${c}' THEN ${tag(c, P[c])}`).join(' ')} END,
-		CASE shp_code ${['SHP_CTPAT', 'SHP_MRA', 'SHP_AEO_UNRECOGNIZED', 'SHP_UNKNOWN'].map((c) => `WHEN '${c}' THEN ${tag(c, P[c])}`).join(' ')} END,
-		CASE WHEN car_good THEN ${tag('CARRIER_CTPAT', P.CARRIER_CTPAT)} END,
-		CASE WHEN fwd_good THEN ${tag('FWD_CTPAT', P.FWD_CTPAT)} END,
-		CASE WHEN lcl THEN ${tag('LCL', P.LCL)} END,
-		CASE WHEN vague THEN ${tag('VAGUE_DESC', P.VAGUE_DESC)} END,
-		CASE WHEN length(hs_digits) < 6 THEN ${tag('NO_HS', P.NO_HS)} END,
-		CASE WHEN late THEN ${tag('LATE_FILING', P.LATE_FILING)} END,
-		CASE WHEN hs_pts IS NOT NULL THEN pts('HS_WATCH', hs_pts) END,
-		CASE WHEN origin_pts IS NOT NULL THEN pts('ORIGIN_WATCH', origin_pts) END,
-		CASE WHEN fast THEN ${tag('FAST', P.FAST)} END,
-		CASE WHEN random THEN ${tag('RANDOM', P.RANDOM)} END) AS reasons,
-	CASE WHEN ti_pid IS NOT NULL THEN imp_status
+SELECT rn, shipment_id, sid, score,
+	CASE WHEN random OR score >= ${r.red} THEN 2 WHEN score >= ${r.yellow} THEN 1 ELSE 0 END AS lane_no,
+	reasons,
+	CASE WHEN imp_pid IS NOT NULL THEN imp_status
 		WHEN imp_id IS NULL AND tr(imp_name) IS NULL THEN 'none' ELSE 'unknown' END AS importer_status,
 	CASE WHEN shp_rank <= 1 THEN CASE WHEN shp_rank = 0 THEN 'none' ELSE 'unknown' END
 		WHEN m_rank > s_rank THEN m_status ELSE s_status END AS shipper_status,
-	'I=' || ${match('imp_id', 'tr(imp_name)', 'ti_pid', 'imp_by_name')}
-		|| ';S=' || ${match('shp_id', 'tr(shp_name)', 'ts_pid', 'shp_by_name')}
-		|| ';M=' || ${match('mfr_id', null, 'tm_pid', 'false')}
-		|| ';C=' || ${match('car_id', null, 'tc_pid', 'false')}
-		|| ';F=' || ${match('fwd_id', null, 'tf_pid', 'false')} AS match,
+	'I=' || imp_match || ';S=' || shp_match || ';M=' || mfr_match || ';C=' || car_match
+		|| ';F=' || fwd_match AS match,
 	fast::INTEGER AS fast_eligible,
-	(coalesce(imp_good, false) OR shp_rank >= 5)::INTEGER AS front_of_line
-FROM o
-ORDER BY rn
+	-- front of line: a CTPAT importer, or a certified shipper side for an
+	-- importer that is not suspended, removed or borrowing a member's name
+	(coalesce(imp_good, false) OR (shp_rank >= 5 AND NOT (imp_barred OR imp_match = 'conflict')))::INTEGER AS front_of_line,
+	-- for the roll-up
+	coalesce(mbl, cont) AS ckey, mbl IS NOT NULL AS by_mbl, cont, load_type,
+	shp_rank >= 5 AS certified,
+	CASE WHEN shp_id IS NOT NULL THEN 'I' || shp_id
+		WHEN tr(shp_name) IS NOT NULL THEN 'N' || coalesce(shp_norm, '') || '/' || coalesce(up_ascii(shp_country_raw), '')
+		ELSE '' END AS shipper_key
+FROM o;
+
+COPY (
+	SELECT shipment_id, score, ['GREEN', 'YELLOW', 'RED'][lane_no + 1] AS lane, reasons,
+		importer_status, shipper_status, match, fast_eligible, front_of_line
+	FROM scored ORDER BY rn
 ) TO ${q(a.out)} (FORMAT csv, HEADER true, COMPRESSION gzip);
+`;
+}
+
+// Consolidations: per master bill (else container), its exam probability
+// 1 - prod(1 - p_lane) over its shipments, and the driver, the shipment
+// whose removal lowers it most (higher p_lane, then higher score, then
+// earlier in the input); sorted by printed probability, then key bytes,
+// container keys before master bills.
+function consolSql(a, r) {
+	const p = r.exam; // [green, yellow, red]
+	const keep = (l) => `'${1 - p[l]}'::DOUBLE`; // 1 - p_lane, the same double as examrisk's
+	const prob = (g, y, rd) => `printf('%.6f', 1 - pow(${keep(0)}, ${g}) * pow(${keep(1)}, ${y}) * pow(${keep(2)}, ${rd}))`;
+	return `
+COPY (
+WITH s AS (
+	SELECT *, [${p.join(', ')}][lane_no + 1] AS p_lane FROM scored WHERE ckey IS NOT NULL
+), g AS (
+	SELECT ckey, by_mbl,
+		arg_min(cont, rn) FILTER (WHERE cont IS NOT NULL) AS container_id,
+		CASE WHEN bool_or(load_type = 'LCL') THEN 'LCL' WHEN bool_or(load_type = 'FCL') THEN 'FCL' END AS load_type,
+		count(*) AS shipments, count(DISTINCT shipper_key) AS shippers, max(score) AS max_score,
+		max(lane_no) AS max_lane, count(*) FILTER (WHERE NOT certified) AS uncertified_shipments,
+		count(*) FILTER (WHERE lane_no = 0) AS n0, count(*) FILTER (WHERE lane_no = 1) AS n1,
+		count(*) FILTER (WHERE lane_no = 2) AS n2,
+		first(sid ORDER BY p_lane DESC, score DESC, rn) AS driver_shipment_id,
+		first(lane_no ORDER BY p_lane DESC, score DESC, rn) AS drv_lane
+	FROM s GROUP BY ckey, by_mbl
+)
+SELECT ckey AS consolidation, CASE WHEN by_mbl THEN 'master_bill' ELSE 'container' END AS key_type,
+	container_id, load_type, shipments, shippers, max_score,
+	['GREEN', 'YELLOW', 'RED'][max_lane + 1] AS lane, uncertified_shipments,
+	${prob('n0', 'n1', 'n2')} AS exam_probability, driver_shipment_id,
+	${prob('n0 - (drv_lane = 0)::INT', 'n1 - (drv_lane = 1)::INT', 'n2 - (drv_lane = 2)::INT')} AS probability_without_driver
+FROM g
+ORDER BY exam_probability DESC, consolidation, by_mbl
+) TO ${q(a.consolidations)} (FORMAT csv, HEADER true, COMPRESSION gzip);
 `;
 }
 
@@ -484,6 +555,16 @@ async function main() {
 	};
 	const ver = (await run('SELECT version()')).getRows()[0][0];
 	await run(`SET TimeZone = 'UTC'`); // timestamps without an offset are UTC, as in examrisk
+	con.registerScalarFunction(DuckDBScalarFunction.create({
+		name: 'fold_name',
+		mainFunction: (info, input, output) => {
+			const v = input.getColumnVector(0);
+			for (let i = 0; i < input.rowCount; i++) output.setItem(i, foldName(v.getItem(i)));
+			output.flush();
+		},
+		returnType: VARCHAR,
+		parameterTypes: [VARCHAR],
+	}));
 	await run(macros(rules));
 	await run(tablesSql(a));
 	for (const st of distinctSql(a, rules).split(/;\n/).filter((x) => x.trim())) await run(st);
@@ -491,16 +572,17 @@ async function main() {
 		await run(`PRAGMA enable_profiling = 'json'`);
 		await run(`PRAGMA profiling_output = ${q(a.profile)}`);
 	}
-	const res = await run(scoreSql(a, rules));
+	for (const st of scoreSql(a, rules).split(/;\n/).filter((x) => x.trim())) await run(st);
+	if (a.consolidations) await run(consolSql(a, rules));
 	if (a.profile) await run('PRAGMA disable_profiling');
-	const rows = Number(res.getRows()[0][0]);
+	const rows = Number((await run('SELECT count(*) FROM scored')).getRows()[0][0]);
 	const secs = Number(elapsed(t0));
 	process.stderr.write(`duckdb: rows=${rows} seconds=${secs.toFixed(3)} ` +
 		`rows_per_s=${(rows / secs).toFixed(0)} threads=${a.threads} version=${ver}\n`);
 }
 
 // The SQL builders are exported for tests; running the file runs the job.
-export { readRules, macros, tablesSql, distinctSql, vagueSql, scoreSql };
+export { readRules, macros, tablesSql, distinctSql, vagueSql, scoreSql, consolSql };
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
 	main().catch((e) => {
 		process.stderr.write(`score.mjs: ${e && e.message ? e.message : e}\n`);
