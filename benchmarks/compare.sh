@@ -33,8 +33,7 @@ TMP=$OUT/tmp
 CSV=$OUT/results.csv
 MD=$OUT/results.md
 NODE_DIR=benchmarks/node_modules
-GOAL_duckdb=8
-GOAL_polars=5
+goal_of() { case $1 in duckdb) echo 8 ;; polars) echo 5 ;; esac; } # issue 12: examrisk >= Nx the peer
 
 die() { echo "compare: $*" >&2; exit 1; }
 case $REPS in ''|*[!0-9]*) die "REPS must be a positive integer";; esac
@@ -255,7 +254,7 @@ stat() { # case column -> "median best worst" (best = min for time, RSS, CPU; ma
 	# shellcheck disable=SC2046
 	set -- $(stat examrisk 6)
 	for p in $PEERS; do
-		eval "g=\$GOAL_$p"
+		g=$(goal_of "$p")
 		# shellcheck disable=SC2046
 		awk -v p="$p" -v g="$g" -v em="$1" -v eb="$2" $(stat "$p" 6 | awk '{print "-v pm=" $1 " -v pb=" $2}') 'BEGIN {
 			name = (p == "duckdb") ? "DuckDB" : "Polars"
