@@ -265,13 +265,15 @@ export function score(m, t, r) {
 	const idOf = (flag, as) => parties.filter(col(flag)).select(col('pid').alias(as), col('pid').alias(`${as}_hit`));
 	const vague = vagueOf(f.getColumn('description'), r);
 
-	let j = f
-		.join(idOf('is_imp', 'imp_id'), { on: 'imp_id', how: 'left' })
-		.join(impNames, { on: 'imp_name', how: 'left' })
-		.join(idOf('is_shp', 'shp_id'), { on: 'shp_id', how: 'left' })
-		.join(shpNames, { on: ['shp_name', 'shp_cc'], how: 'left', nullsEqual: true })
-		.join(shpNorm.select('shp_name', col('norm').alias('shp_norm')), { on: 'shp_name', how: 'left' })
-		.join(vague, { on: 'description', how: 'left' })
+	// the rest is one lazy query: Polars plans the joins and keeps only the
+	// columns each step needs
+	let j = f.lazy()
+		.join(idOf('is_imp', 'imp_id').lazy(), { on: 'imp_id', how: 'left' })
+		.join(impNames.lazy(), { on: 'imp_name', how: 'left' })
+		.join(idOf('is_shp', 'shp_id').lazy(), { on: 'shp_id', how: 'left' })
+		.join(shpNames.lazy(), { on: ['shp_name', 'shp_cc'], how: 'left', nullsEqual: true })
+		.join(shpNorm.select('shp_name', col('norm').alias('shp_norm')).lazy(), { on: 'shp_name', how: 'left' })
+		.join(vague.lazy(), { on: 'description', how: 'left' })
 		.withColumns(
 			matchOf(col('imp_id'), col('imp_id_hit'), col('imp_name_t'), col('imp_n')).alias('imp_match'),
 			matchOf(col('shp_id'), col('shp_id_hit'), col('shp_name_t'), col('shp_n')).alias('shp_match'),
@@ -285,7 +287,7 @@ export function score(m, t, r) {
 	const asof = (df, by, flag, cols, prefix) => {
 		const tl = (flag ? timeline.filter(col(flag)) : timeline)
 			.select(col('d'), col('pid').alias(by), ...cols.map((c) => col(c).alias(`${prefix}_${c}`)));
-		return df.joinAsof(tl, { leftOn: 'day', rightOn: 'd', by, strategy: 'backward', checkSortedness: false }).drop('d');
+		return df.joinAsof(tl.lazy(), { leftOn: 'day', rightOn: 'd', by, strategy: 'backward', checkSortedness: false }).drop('d');
 	};
 	j = j.sort('day');
 	j = asof(j, 'imp_pid', null, ['pid', 'imp_reason', 'imp_status', 'ct_good', 'ct_barred'], 'ti');
@@ -384,7 +386,9 @@ export function score(m, t, r) {
 			.when(col('shp_name_t').isNotNull()).then(pl.concatString([lit('N'), col('shp_norm').fillNull(''), lit('/'),
 				upper(col('shp_country')).fillNull('')], ''))
 			.otherwise(lit('')).alias('shipper_key'),
-	).sort('rn');
+	).select('rn', 'shipment_id', 'sid', 'score', 'lane_no', 'reasons', 'importer_status', 'shipper_status',
+		'match', 'fast_eligible', 'front_of_line', 'mbl', 'cont', 'load_type', 'certified', 'shipper_key')
+		.sort('rn').collectSync();
 	return scored;
 }
 
@@ -455,7 +459,7 @@ async function main() {
 	const step = (what, fn) => {
 		const t = process.hrtime.bigint();
 		const v = fn();
-		if (a.steps) process.stderr.write(`step ${elapsed(t)}s ${what}\n`);
+		if (a.steps) process.stderr.write(`step ${elapsed(t)}s ${what} (rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)\n`);
 		return v;
 	};
 	const tables = step('tables', () => loadTables(a));
