@@ -24,7 +24,7 @@
 // benchmarks/README.md.
 import { DuckDBInstance, DuckDBScalarFunction, VARCHAR } from '@duckdb/node-api';
 import { foldName } from '../lib/fold.mjs';
-import { parseArgs, readRules, PUNCT_CHARS, maxTerm, SUFFIXES, MANIFEST_COLS, IMP_CODES, SHP_CODES, reasonText } from '../lib/job.mjs';
+import { parseArgs, readRules, stripRes, NONWORD, PUNCT_CHARS, maxTerm, SUFFIXES, MANIFEST_COLS, IMP_CODES, SHP_CODES, reasonText } from '../lib/job.mjs';
 import { pathToFileURL } from 'node:url';
 
 // ------------------------------------------------------------------ SQL text
@@ -78,7 +78,10 @@ function originCase(rules) {
 const STATUSES = `CASE lower(status) WHEN 'validated' THEN 4 WHEN 'certified' THEN 3
 	WHEN 'suspended' THEN 2 WHEN 'removed' THEN 1 WHEN 'withdrawn' THEN 0 END`;
 
-function tablesSql(a) {
+function tablesSql(a, r) {
+	// MRA recognized_to: exclusive before issue 9, the last day recognized after
+	const rtEnd = r.issue9 ? 'm.rt + 1' : 'm.rt';
+	const inMra = r.issue9 ? 'i.d <= m.rt' : 'i.d < m.rt';
 	return `
 -- participants: one row per status period (line = file order, for the latest name)
 CREATE TABLE certs AS
@@ -132,7 +135,7 @@ WITH b AS (
 	UNION SELECT pid, vf FROM certs
 	UNION SELECT pid, vt FROM certs WHERE vt IS NOT NULL
 	UNION SELECT c.pid, m.rf FROM certs c JOIN mra m USING (program, cc) WHERE NOT c.is_ctpat AND m.rf IS NOT NULL
-	UNION SELECT c.pid, m.rt FROM certs c JOIN mra m USING (program, cc) WHERE NOT c.is_ctpat AND m.rt IS NOT NULL
+	UNION SELECT c.pid, ${rtEnd} FROM certs c JOIN mra m USING (program, cc) WHERE NOT c.is_ctpat AND m.rt IS NOT NULL
 ), inforce AS (
 	SELECT b.pid, b.d, c.program, c.cc, c.is_ctpat, c.status, c.standing, c.tier, c.vf
 	FROM b JOIN certs c ON c.pid = b.pid AND c.vf <= b.d AND (c.vt IS NULL OR b.d < c.vt)
@@ -142,7 +145,7 @@ WITH b AS (
 ), fc AS (
 	SELECT i.pid, i.d, i.program, i.status, i.standing,
 		EXISTS (SELECT 1 FROM mra m WHERE m.program = i.program AND m.cc = i.cc AND m.rf IS NOT NULL
-			AND m.rf <= i.d AND (m.rt IS NULL OR i.d < m.rt)) AS mra
+			AND m.rf <= i.d AND (m.rt IS NULL OR ${inMra})) AS mra
 	FROM inforce i WHERE NOT is_ctpat
 	QUALIFY row_number() OVER (PARTITION BY i.pid, i.d ORDER BY i.standing DESC, i.tier DESC, i.program, i.vf) = 1
 ), s AS (
@@ -155,7 +158,7 @@ WITH b AS (
 )
 SELECT s.pid, d, d_end, coalesce(ct_good, false) AS ct_good,
 	ct_status IN ('suspended', 'removed') AS ct_barred,
-	p.is_imp, p.is_shp, p.is_mfr, p.is_car, p.is_fwd,
+	p.is_imp, p.is_shp, p.is_mfr, p.is_car, p.is_fwd, p.cc AS party_cc,
 	CASE WHEN ct_good THEN 'IMP_CTPAT_T' || ct_tier WHEN ct_status = 'suspended' THEN 'IMP_SUSPENDED'
 		WHEN ct_status = 'removed' THEN 'IMP_REMOVED' ELSE 'IMP_UNKNOWN' END AS imp_reason,
 	CASE WHEN ct_good THEN 'CTPAT:' || ct_status || ':T' || ct_tier
@@ -182,18 +185,27 @@ function manifestSql(a) {
 // The distinct descriptions that are vague: blank, no letter at all, one
 // character repeated 3+ times, or a listed term after normalization.
 function vagueSql(r) {
-	return `-- vague: blank, no letter at all, one character repeated 3+ times, or a listed term
+	// issue 9: a package count and a prefix ("12 CTNS STC ...") are stripped first
+	const st = stripRes(r);
+	const rest = st
+		? `regexp_replace(regexp_replace(description, ${q(`^${st.lead}(${NONWORD}|$)`)}, '\\1'), ${q(`^${st.sep}+`)}, '')`
+		: 'description';
+	const unitAlone = st && st.unitAlone ? `regexp_matches(rest, ${q(st.unitAlone)})` : 'false';
+	return `-- vague: a unit word alone, blank, no letter at all, one character repeated 3+ times,
+-- or a listed term
 CREATE TABLE vague_descs AS
-WITH d AS (
-	SELECT description, regexp_replace(description, '[\\t\\n\\v\\f\\r ]', '', 'g') AS ns
-	FROM dv WHERE g = 14
+WITH s AS (
+	SELECT description, ${rest} AS rest FROM dv WHERE g = 14
+), d AS (
+	SELECT description, rest, regexp_replace(rest, '[\\t\\n\\v\\f\\r ]', '', 'g') AS ns FROM s
 )
 SELECT description FROM d
-WHERE NOT regexp_matches(ns, '[A-Za-z]|[^\\x00-\\x7F]')
+WHERE ${unitAlone}
+	OR NOT regexp_matches(ns, '[A-Za-z]|[^\\x00-\\x7F]')
 	OR (length(ns) >= 3 AND up_ascii(ns) = repeat(up_ascii(ns[1]), length(ns)))
 	-- a term's letters: only short descriptions need normalizing
 	OR (length(rtrim(ns, ${q(PUNCT_CHARS)})) <= ${maxTerm(r)}
-		AND desc_norm(description) IN (${inList(r.vague)}));`;
+		AND desc_norm(rest) IN (${inList(r.vague)}));`;
 }
 
 // Load the manifest once (the columns the rules read, as text): the table
@@ -249,6 +261,18 @@ const matchSql = (id, idHit, name, nameN) => `CASE
 		WHEN ${nameN} > 1 THEN 'ambiguous' ELSE 'none'` : `ELSE '-'`} END`;
 
 
+// FAST beyond importer and carrier: from Mexico, a CTPAT manufacturer too.
+// Before issue 9 "from Mexico" is the origin (else the lading port); after,
+// the border crossed: the lading port (else shipper_country), and the
+// manufacturer must be incorporated in Mexico.
+function fastSql(r) {
+	return r.issue9
+		? `(NOT CASE WHEN lading_port IS NOT NULL THEN coalesce(up_ascii(left(lading_port, 2)) = 'MX' AND length(lading_port) >= 2, false)
+				ELSE coalesce(up_ascii(shp_country_raw) = 'MX', false) END OR mx_mfr_good)`
+		: `(NOT CASE WHEN origin IS NOT NULL THEN up_ascii(origin) = 'MX'
+				ELSE coalesce(up_ascii(left(lading_port, 2)) = 'MX', false) END OR mfr_good)`;
+}
+
 // Every scored row, with what the roll-up needs, as one table: the scores and
 // the consolidations are two COPYs of it.
 function scoreSql(a, r) {
@@ -270,6 +294,7 @@ function scoreSql(a, r) {
 		['vague', P.VAGUE_DESC, tag('VAGUE_DESC', P.VAGUE_DESC)],
 		['length(hs_digits) < 6', P.NO_HS, tag('NO_HS', P.NO_HS)],
 		['late', P.LATE_FILING, tag('LATE_FILING', P.LATE_FILING)],
+		...(r.issue9 ? [['filing_unknown', P.FILING_UNKNOWN, tag('FILING_UNKNOWN', P.FILING_UNKNOWN)]] : []),
 		['hs_pts IS NOT NULL', 'hs_pts', `pts('HS_WATCH', hs_pts)`],
 		['origin_pts IS NOT NULL', 'origin_pts', `pts('ORIGIN_WATCH', origin_pts)`],
 		['fast', P.FAST, tag('FAST', P.FAST)],
@@ -315,6 +340,7 @@ WITH r AS (
 		ts.shp_status AS s_status,
 		CASE WHEN tm.pid IS NOT NULL THEN tm.shp_rank WHEN j.mfr_id IS NULL THEN 0 ELSE 1 END AS m_rank,
 		tm.shp_status AS m_status, coalesce(tm.ct_good, false) AS mfr_good,
+		coalesce(tm.ct_good AND tm.party_cc = 'MX', false) AS mx_mfr_good,
 		${matchSql('mfr_id', 'tm.pid')} AS mfr_match,
 		${matchSql('car_id', 'tc.pid')} AS car_match,
 		${matchSql('fwd_id', 'tf.pid')} AS fwd_match,
@@ -337,9 +363,9 @@ WITH r AS (
 			WHEN 4 THEN 'SHP_AEO_UNRECOGNIZED' ELSE 'SHP_UNKNOWN' END AS shp_code,
 		load_type = 'LCL' AS lcl,
 		coalesce(mode = 'vessel' AND filed_s > dep_s - ${r.window_hours * 3600}, false) AS late,
+		coalesce(mode = 'vessel', false) AND (filed_s IS NULL OR dep_s IS NULL) AS filing_unknown,
 		coalesce(mode = 'truck', false) AND coalesce(imp_good, false) AND car_good
-			AND (NOT CASE WHEN origin IS NOT NULL THEN up_ascii(origin) = 'MX'
-				ELSE coalesce(up_ascii(left(lading_port, 2)) = 'MX', false) END OR mfr_good) AS fast,
+			AND ${fastSql(r)} AS fast,
 		${random} AS random
 	FROM t
 ), p AS (
@@ -443,7 +469,7 @@ async function main() {
 		parameterTypes: [VARCHAR],
 	}));
 	await run(macros(rules));
-	await run(tablesSql(a));
+	await run(tablesSql(a, rules));
 	for (const st of distinctSql(a, rules).split(/;\n/).filter((x) => x.trim())) await run(st);
 	if (a.profile) {
 		await run(`PRAGMA enable_profiling = 'json'`);

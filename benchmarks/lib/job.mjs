@@ -60,7 +60,7 @@ function normVague(s) {
 // A deliberately simple INI reader: [section], key = value, ';'/'#' comment
 // lines and ' ;' inline comments. examrisk validates the file; this trusts it.
 export function readRules(path) {
-	const r = { points: {}, hs: [], origin: [], vague: [], exam: [] };
+	const r = { points: {}, hs: [], origin: [], vague: [], units: [], prefixes: [], exam: [] };
 	let sect = '';
 	readFileSync(path, 'utf8').split(/\r?\n/).forEach((raw, i) => {
 		const line = raw.replace(/\s;.*$/, '').trim();
@@ -80,7 +80,11 @@ export function readRules(path) {
 		case 'points': r.points[key.toUpperCase()] = int(); break;
 		case 'hs_watch': r.hs.push({ prefix: key.replace(/\./g, ''), pts: int() }); break;
 		case 'origin_watch': r.origin.push({ cc: key.toUpperCase(), pts: int() }); break;
-		case 'vague': r.vague.push(normVague(val)); break;
+		case 'vague':
+			if (key.toLowerCase() === 'unit') r.units.push(normStrip(val));
+			else if (key.toLowerCase() === 'prefix') r.prefixes.push(normStrip(val));
+			else r.vague.push(normVague(val));
+			break;
 		case 'filing': if (key.toLowerCase() === 'window_hours') r.window_hours = int(); break;
 		case 'random':
 			if (key.toLowerCase() === 'rate') r.rate = Number(val);
@@ -103,9 +107,61 @@ export function readRules(path) {
 	for (const k of REASONS)
 		if (k !== 'HS_WATCH' && k !== 'ORIGIN_WATCH' && r.points[k] === undefined)
 			throw new Error(`${path}: missing [points] ${k}`);
+	// The rules of issue 9 items 3-6 (FAST by the border crossed, MRA
+	// recognized_to inclusive, vague descriptions with package counts and
+	// prefixes, FILING_UNKNOWN) came with the FILING_UNKNOWN points, which the
+	// engine requires from then on: a rules file with them is scored so.
+	r.issue9 = r.points.FILING_UNKNOWN !== undefined;
 	return r;
 }
 
+// A [vague] unit / prefix word as examrisk stores it: dots dropped,
+// whitespace runs one space, ASCII upper case.
+function normStrip(s) {
+	return s.replace(/\./g, '').trim().replace(/[\t\n\v\f\r ]+/g, ' ')
+		.replace(/[a-z]/g, (c) => c.toUpperCase());
+}
+
+// ---- regular expressions (RE2 and Rust regex alike) for the vague test of
+// issue 9: at most one package count (digits, a unit word, an optional OF)
+// and one prefix (STC, ...) are stripped from the start of a description,
+// in either order, before it is judged.
+const WSC = '\\t\\n\\v\\f\\r ';
+const SEP = `[${WSC}:,;/-]`; // what a manifest puts after a count or a prefix
+export const NONWORD = '[\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F]';
+// a stored word: dots in the text skipped anywhere after its first letter,
+// a space takes any run of whitespace, letters in either case
+function wordRe(w) {
+	let s = '';
+	for (const ch of w) {
+		if (s) s += '\\.*';
+		if (ch === ' ') s += `[${WSC}]+`;
+		else if (/[A-Z]/.test(ch)) s += `[${ch}${ch.toLowerCase()}]`;
+		else s += /[0-9]/.test(ch) ? ch : `[${ch}]`;
+	}
+	return `${s}\\.*`;
+}
+// longest words first: examrisk takes the longest entry that matches
+const listRe = (ws) => `(?:${[...ws].sort((a, b) => b.length - a.length).map(wordRe).join('|')})`;
+
+// {lead, unitAlone, sep}: `^${lead}` followed by a NONWORD character or the
+// end is what examrisk strips (then leading separators); a description that
+// is then `unitAlone` (a unit word by itself) is vague. null without lists.
+export function stripRes(r) {
+	if (!r.units.length && !r.prefixes.length) return null;
+	const units = listRe(r.units);
+	const pfx = listRe(r.prefixes);
+	const count = `[0-9](?:[,.]?[0-9])*[${WSC}]*${units}(?:${SEP}+${wordRe('OF')})?`;
+	let lead;
+	if (!r.units.length) lead = pfx;
+	else if (!r.prefixes.length) lead = count;
+	else lead = `(?:${pfx}(?:${SEP}+${count})?|${count}(?:${SEP}+${pfx})?)`;
+	return {
+		lead: `${SEP}*${lead}`,
+		unitAlone: r.units.length ? `^${units}${SEP}*$` : null,
+		sep: SEP,
+	};
+}
 
 // Legal-form suffixes examrisk drops from the end of a normalized name.
 export const SUFFIXES = [
