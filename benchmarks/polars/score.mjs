@@ -25,7 +25,7 @@ import { createGzip, gunzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { foldName } from '../lib/fold.mjs';
 import {
-	parseArgs, readRules, PUNCT_CHARS, maxTerm, SUFFIXES, MANIFEST_COLS, IMP_CODES, SHP_CODES,
+	parseArgs, readRules, stripRes, NONWORD, PUNCT_CHARS, maxTerm, SUFFIXES, MANIFEST_COLS, IMP_CODES, SHP_CODES,
 	reasonText,
 } from '../lib/job.mjs';
 
@@ -71,7 +71,7 @@ function normName(e) {
 function namesOf(values, name) {
 	const raw = values.unique().dropNulls();
 	const folded = raw.toArray().map(foldName);
-	return pl.DataFrame({ [name]: raw, folded })
+	return pl.DataFrame([raw.cast(pl.Utf8).rename(name), pl.Series('folded', folded, pl.Utf8)])
 		.select(col(name), normName(col('folded')).alias('norm'));
 }
 
@@ -97,7 +97,7 @@ const STANDING = { validated: 4, certified: 3, suspended: 2, removed: 1, withdra
 const FAR_PAST = -25567; // 1900-01-01 in days since the epoch
 const FAR_FUTURE = 2932896; // 9999-12-31
 
-function loadTables(a) {
+function loadTables(a, r) {
 	const certs = pl.readCSV(a.participants, { inferSchemaLength: 0 })
 		.withRowIndex('line')
 		.select(
@@ -135,7 +135,8 @@ function loadTables(a) {
 		certs.select(col('pid'), col('vf').alias('d')),
 		certs.select(col('pid'), col('vt').alias('d')),
 		foreign.select(col('pid'), col('rf').alias('d')),
-		foreign.select(col('pid'), col('rt').alias('d')),
+		// MRA recognized_to: exclusive before issue 9, the last day recognized after
+		foreign.select(col('pid'), (r.issue9 ? col('rt').plus(lit(1)) : col('rt')).alias('d')),
 	]).dropNulls().unique();
 	const inforce = b.join(certs, { on: 'pid' })
 		.filter(col('vf').ltEq(col('d')).and(col('vt').isNull().or(col('d').lt(col('vt')))));
@@ -148,7 +149,7 @@ function loadTables(a) {
 	const nc = inforce.filter(col('is_ctpat').not());
 	const recognized = nc.join(mra, { on: ['program', 'cc'] })
 		.filter(col('rf').isNotNull().and(col('rf').ltEq(col('d')))
-			.and(col('rt').isNull().or(col('d').lt(col('rt')))))
+			.and(col('rt').isNull().or(r.issue9 ? col('d').ltEq(col('rt')) : col('d').lt(col('rt')))))
 		.select('pid', 'd', 'program').unique().withColumns(lit(true).alias('mra'));
 	const fc = nc.join(recognized, { on: ['pid', 'd', 'program'], how: 'left' })
 		.sort(['standing', 'tier', 'program', 'vf'], [true, true, false, false])
@@ -162,9 +163,9 @@ function loadTables(a) {
 	const ctText = pl.concatString([lit('CTPAT:'), col('ct_status'), lit(':T'), ctTier], '');
 	const timeline = b.join(ct, { on: ['pid', 'd'], how: 'left' })
 		.join(fc, { on: ['pid', 'd'], how: 'left' })
-		.join(parties.select('pid', 'is_imp', 'is_shp', 'is_mfr', 'is_car', 'is_fwd'), { on: 'pid' })
+		.join(parties.select('pid', col('cc').alias('party_cc'), 'is_imp', 'is_shp', 'is_mfr', 'is_car', 'is_fwd'), { on: 'pid' })
 		.select(
-			col('pid'), col('d'), col('is_imp'), col('is_shp'), col('is_mfr'), col('is_car'), col('is_fwd'),
+			col('pid'), col('d'), col('party_cc'), col('is_imp'), col('is_shp'), col('is_mfr'), col('is_car'), col('is_fwd'),
 			ctGood.alias('ct_good'),
 			col('ct_status').isIn(['suspended', 'removed']).fillNull(false).alias('ct_barred'),
 			when(ctGood).then(pl.concatString([lit('IMP_CTPAT_T'), ctTier], ''))
@@ -202,15 +203,21 @@ function loadManifest(path) {
 // Distinct descriptions judged vague: blank, no letter at all, one character
 // repeated 3+ times, or a listed term after normalization.
 function vagueOf(descs, r) {
-	const ns = col('description').str.replaceAll('[\\t\\n\\v\\f\\r ]', '');
-	const norm = upper(col('description')).str.replaceAll('[\\t\\n\\v\\f\\r ]+', ' ')
+	// issue 9: a package count and a prefix ("12 CTNS STC ...") are stripped first
+	const st = stripRes(r);
+	const rest = st
+		? col('description').str.replace(`^${st.lead}(${NONWORD}|$)`, '${1}').str.replace(`^${st.sep}+`, '')
+		: col('description');
+	const ns = col('rest').str.replaceAll('[\\t\\n\\v\\f\\r ]', '');
+	const unitAlone = st && st.unitAlone ? col('rest').str.contains(st.unitAlone) : lit(false);
+	const norm = upper(col('rest')).str.replaceAll('[\\t\\n\\v\\f\\r ]+', ' ')
 		.str.replace('^ ', '').str.replace('[\\t\\n\\v\\f\\r !-/:-@\\[-`{-~]+$', '');
-	return pl.DataFrame({ description: descs.unique() }).filter(
-		ns.str.contains(`[A-Za-z]|${NON_ASCII}`).not()
+	return pl.DataFrame({ description: descs.unique() }).withColumns(rest.alias('rest')).filter(
+		unitAlone.or(ns.str.contains(`[A-Za-z]|${NON_ASCII}`).not()
 			.or(ns.str.contains('(?s)^.{3,}$').and(upper(ns).str.split('').lst.unique().lst.lengths().eq(1)))
 			.or(ns.str.stripCharsEnd(PUNCT_CHARS).str.contains(`(?s)^.{0,${maxTerm(r)}}$`)
-				.and(norm.isIn(r.vague))))
-		.withColumns(lit(true).alias('vague'));
+				.and(norm.isIn(r.vague)))))
+		.select('description', lit(true).alias('vague'));
 }
 
 // The party columns' match values (see README "Party matching").
@@ -292,7 +299,7 @@ export function score(m, t, r) {
 	j = j.sort('day');
 	j = asof(j, 'imp_pid', null, ['pid', 'imp_reason', 'imp_status', 'ct_good', 'ct_barred'], 'ti');
 	j = asof(j, 'shp_pid', null, ['pid', 'shp_rank', 'shp_status'], 'ts');
-	j = asof(j, 'mfr_id', 'is_mfr', ['pid', 'shp_rank', 'shp_status', 'ct_good'], 'tm');
+	j = asof(j, 'mfr_id', 'is_mfr', ['pid', 'shp_rank', 'shp_status', 'ct_good', 'party_cc'], 'tm');
 	j = asof(j, 'car_id', 'is_car', ['pid', 'ct_good'], 'tc');
 	j = asof(j, 'fwd_id', 'is_fwd', ['pid', 'ct_good'], 'tf');
 
@@ -305,8 +312,17 @@ export function score(m, t, r) {
 	const originPts = r.origin.length
 		? upper(col('origin')).replaceStrict(r.origin.map((o) => o.cc), r.origin.map((o) => o.pts), lit(null), pl.Int32)
 		: lit(null);
-	const isMx = when(col('origin').isNotNull()).then(upper(col('origin')).eq(lit('MX')))
-		.otherwise(anyTrue(upper(col('lading_port').str.slice(0, 2)).eq(lit('MX'))));
+	// FAST from Mexico needs a CTPAT manufacturer too. Before issue 9 "from
+	// Mexico" is the origin (else the lading port); after, the border crossed:
+	// the lading port (else shipper_country), and the manufacturer must be
+	// incorporated in Mexico.
+	const ladingMx = anyTrue(upper(col('lading_port').str.slice(0, 2)).eq(lit('MX'))
+		.and(col('lading_port').str.contains('^.{2}')));
+	const isMx = r.issue9
+		? when(col('lading_port').isNotNull()).then(ladingMx).otherwise(anyTrue(upper(col('shp_country')).eq(lit('MX'))))
+		: when(col('origin').isNotNull()).then(upper(col('origin')).eq(lit('MX')))
+			.otherwise(anyTrue(upper(col('lading_port').str.slice(0, 2)).eq(lit('MX'))));
+	const mfrOk = r.issue9 ? col('mfr_good').and(anyTrue(col('tm_party_cc').eq(lit('MX')))) : col('mfr_good');
 	const sRank = when(col('ts_pid').isNotNull()).then(col('ts_shp_rank'))
 		.when(col('shp_id').isNull().and(col('shp_name_t').isNull())).then(lit(0)).otherwise(lit(1));
 	const mRank = when(col('tm_pid').isNotNull()).then(col('tm_shp_rank'))
@@ -322,6 +338,7 @@ export function score(m, t, r) {
 		col('load_type').eq(lit('LCL')).fillNull(false).alias('lcl'),
 		col('hs_digits').str.lengths().lt(6).alias('no_hs'),
 		anyTrue(col('mode').eq(lit('vessel')).and(col('filed_s').gt(col('dep_s').minus(r.window_hours * 3600)))).alias('late'),
+		anyTrue(col('mode').eq(lit('vessel'))).and(col('filed_s').isNull().or(col('dep_s').isNull())).alias('filing_unknown'),
 		hsPts.alias('hs_pts'), originPts.alias('origin_pts'),
 		matchOf(col('mfr_id'), col('tm_pid')).alias('mfr_match'),
 		matchOf(col('car_id'), col('tc_pid')).alias('car_match'),
@@ -329,7 +346,7 @@ export function score(m, t, r) {
 	).withColumns(
 		pl.maxHorizontal([col('s_rank'), col('m_rank')]).alias('shp_rank'),
 		anyTrue(col('mode').eq(lit('truck'))).and(col('imp_good')).and(col('car_good'))
-			.and(isMx.not().or(col('mfr_good'))).alias('fast'),
+			.and(isMx.not().or(mfrOk)).alias('fast'),
 		// examrisk's random selection is a keyed hash (er_hash64) Polars cannot
 		// reproduce: Polars' own hash, same rate, another sample (compare.sh
 		// runs every engine with [random] rate = 0)
@@ -354,6 +371,7 @@ export function score(m, t, r) {
 		[col('vague'), lit(P.VAGUE_DESC), tag('VAGUE_DESC', P.VAGUE_DESC)],
 		[col('no_hs'), lit(P.NO_HS), tag('NO_HS', P.NO_HS)],
 		[col('late'), lit(P.LATE_FILING), tag('LATE_FILING', P.LATE_FILING)],
+		...(r.issue9 ? [[col('filing_unknown'), lit(P.FILING_UNKNOWN), tag('FILING_UNKNOWN', P.FILING_UNKNOWN)]] : []),
 		[col('hs_pts').isNotNull(), col('hs_pts'), pts('HS_WATCH', col('hs_pts'))],
 		[col('origin_pts').isNotNull(), col('origin_pts'), pts('ORIGIN_WATCH', col('origin_pts'))],
 		[col('fast'), lit(P.FAST), tag('FAST', P.FAST)],
@@ -462,7 +480,7 @@ async function main() {
 		if (a.steps) process.stderr.write(`step ${elapsed(t)}s ${what} (rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)\n`);
 		return v;
 	};
-	const tables = step('tables', () => loadTables(a));
+	const tables = step('tables', () => loadTables(a, r));
 	const m = step('manifest', () => loadManifest(a.manifest));
 	const s = step('score', () => score(m, tables, r));
 	let t = process.hrtime.bigint();
