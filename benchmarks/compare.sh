@@ -57,28 +57,28 @@ fi
 # pinned VERSION of PACKAGE in benchmarks/PEER/package.json
 pinned() { sed -n "s/.*\"$(echo "$2" | sed 's,/,\\/,g')\": *\"\([^\"]*\)\".*/\1/p" "benchmarks/$1/package.json"; }
 installed() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$NODE_DIR/$1/package.json" 2>/dev/null | head -n 1; }
-ensure() { # PEER PACKAGE...: npm install the pinned versions that are missing or different
-	e_peer=$1
-	shift
-	e_want=""
-	for e_pkg in "$@"; do
-		e_v=$(pinned "$e_peer" "$e_pkg")
-		[ -n "$e_v" ] || die "no $e_pkg version in benchmarks/$e_peer/package.json"
-		[ "$(installed "$e_pkg")" = "$e_v" ] || e_want="$e_want $e_pkg@$e_v"
-	done
-	[ -n "$e_want" ] || return 0
-	echo "compare: npm install -E$e_want into $NODE_DIR"
-	# shellcheck disable=SC2086 # one word per package
-	npm install --prefix benchmarks --no-save --no-package-lock --no-audit --no-fund \
-		--loglevel=error -E $e_want >/dev/null || die "npm install failed"
-}
+# every pinned package of the peers run; when one is missing or another
+# version, all are installed in one npm call (npm prunes what a call does not name)
+WANT="" STALE=""
 for p in $PEERS; do
 	case $p in
-	duckdb) ensure duckdb @duckdb/node-api ;;
+	duckdb) pkgs="@duckdb/node-api" ;;
 	# on node 20 npm does not pull the native part of nodejs-polars by itself
-	polars) ensure polars nodejs-polars nodejs-polars-linux-x64-gnu ;;
+	polars) pkgs="nodejs-polars nodejs-polars-linux-x64-gnu" ;;
 	esac
+	for pkg in $pkgs; do
+		v=$(pinned "$p" "$pkg")
+		[ -n "$v" ] || die "no $pkg version in benchmarks/$p/package.json"
+		WANT="$WANT $pkg@$v"
+		[ "$(installed "$pkg")" = "$v" ] || STALE="$STALE $pkg@$v"
+	done
 done
+if [ -n "$STALE" ]; then
+	echo "compare: npm install -E$WANT into $NODE_DIR (missing or another version:$STALE)"
+	# shellcheck disable=SC2086 # one word per package
+	npm install --prefix benchmarks --no-save --no-package-lock --no-audit --no-fund \
+		--loglevel=error -E $WANT >/dev/null || die "npm install failed"
+fi
 DUCKVER=$(pinned duckdb @duckdb/node-api)
 POLARSVER=$(pinned polars nodejs-polars)
 
@@ -240,7 +240,7 @@ stat() { # case column -> "median best worst" (best = min for time, RSS, CPU; ma
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for c in examrisk $PEERS; do
 		# shellcheck disable=SC2046 # split on purpose: three numbers per column
-		set -- $(stat $c 6) $(stat $c 7) $(stat $c 8) $(stat $c 10) $(stat $c 9)
+		set -- $(stat "$c" 6) $(stat "$c" 7) $(stat "$c" 8) $(stat "$c" 10) $(stat "$c" 9)
 		awk -v c="$c" -v w="$1" -v wb="$2" -v r="$4" -v rb="$5" -v mb="$7" -v cpu="${10}" -v rss="${13}" \
 			'BEGIN {printf "| %s | %.3f | %.3f | %.0f | %.0f | %.1f | %.2f | %.1f |\n", c, w, wb, r, rb, mb, cpu, rss / 1024}'
 	done
