@@ -262,6 +262,15 @@ stat() { # case column -> "median best worst" (best = min for time, RSS, CPU; ma
 	done
 	awk -v f="$XFAIL" 'BEGIN {printf "| outputs identical to every peer (scores and consolidations, every column) | %s | | %s |\n", f ? f " comparison(s) differ" : "0 differences", f ? "not met" : "met"}'
 	echo
+	# CPU seconds suffer less from a shared machine than wall time: for the record
+	printf "CPU seconds (user + sys), peer / examrisk, medians:"
+	for p in $PEERS; do
+		# shellcheck disable=SC2046
+		awk -v p="$p" $(stat examrisk 10 | awk '{print "-v e=" $1}') $(stat "$p" 10 | awk '{print "-v c=" $1}') \
+			'BEGIN {printf " %s %.2fx", p, (e > 0) ? c / e : 0}'
+	done
+	echo "."
+	echo
 	echo "## Cross-check (last repetition; row k against row k, every column)"
 	echo
 	echo "| peer | output | rows compared | identical rows | rows only in examrisk | only in peer | first-column (order) mismatches | header differs | columns with differences (rows) |"
