@@ -18,6 +18,7 @@
 // prints the distinct probabilities with %.6f and gzips the CSV it writes.
 // Prints one line on stderr at the end:
 //   polars: rows=N seconds=S rows_per_s=R threads=T version=V
+// (DEBUG=1 in the environment adds the stack of an error.)
 import { createWriteStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
@@ -501,7 +502,7 @@ async function main() {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
 	main().catch((e) => {
-		process.stderr.write(`score.mjs: ${e && e.message ? e.message : e}\n${process.env.DEBUG && e.stack ? e.stack : ""}`);
+		process.stderr.write(`score.mjs: ${e && e.message ? e.message : e}\n${process.env.DEBUG && e.stack ? e.stack : ''}`);
 		process.exit(1);
 	});
 }
