@@ -59,6 +59,9 @@ struct er_parser {
 
 	/* libcsv callback state for the current record */
 	int rows, too_long, nomem;
+
+	int libcsv_only;        /* er_parser_force_libcsv() */
+	uint64_t quoted_fast;   /* quoted records parse_quoted() took */
 };
 
 /* libcsv's blanks: space and tab, unless one is the delimiter. */
@@ -249,6 +252,105 @@ static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
 	}
 }
 
+/* Quoted records of the common shape, without libcsv: each field is either
+ * unquoted (no quote character; blanks at its edges trimmed) or a quote right
+ * at the field start, content where a quote appears only doubled, and the
+ * closing quote right before the delimiter or the record end. That is what
+ * libcsv (strict) gives for such a record, field for field. Anything else -
+ * blanks around quotes, a stray or unterminated quote, an over-long field,
+ * CR or LF anywhere -
+ * returns PQ_DECLINE and libcsv decides (it is the reference; see the
+ * differential test in tests/test_parse.c). Fields without doubled quotes
+ * point into rec; unescaped ones go to the arena (offsets: it may move). */
+#define PQ_DECLINE (-2)
+#define PQ_IN_REC SIZE_MAX
+
+static int parse_quoted(er_parser *p, const char *rec, size_t len)
+{
+	const char delim = p->delim;
+	const char *s = rec, *e = rec + len;
+	/* libcsv ends a row at CR/LF outside quotes; inside quotes they are rare:
+	 * leave every record holding one to libcsv. */
+	if (memchr(rec, '\n', len) || memchr(rec, '\r', len))
+		return PQ_DECLINE;
+	p->arena.len = 0;
+	for (;;) {
+		if (p->nf == p->capf && grow_fields(p) < 0)
+			return PQ_DECLINE;
+		if (p->nf == p->capo && grow_offs(p) < 0)
+			return PQ_DECLINE;
+		er_field *f = &p->fields[p->nf];
+		const char *next; /* the delimiter ending this field, or e */
+		if (s < e && *s == '"') {
+			const char *c = s + 1, *q;
+			size_t start = p->arena.len;
+			int copied = 0;
+			for (;;) {
+				q = memchr(c, '"', (size_t)(e - c));
+				if (!q)
+					return PQ_DECLINE; /* unterminated */
+				if (q + 1 < e && q[1] == '"') {
+					/* doubled quote: content so far plus one quote */
+					if (er_buf_append(&p->arena, copied ? c : s + 1,
+					                  (size_t)(q + 1 - (copied ? c : s + 1))) < 0)
+						return PQ_DECLINE;
+					copied = 1;
+					c = q + 2;
+					continue;
+				}
+				break;
+			}
+			if (q + 1 < e && q[1] != delim)
+				return PQ_DECLINE;
+			next = q + 1;
+			if (copied) {
+				if (er_buf_append(&p->arena, c, (size_t)(q - c)) < 0)
+					return PQ_DECLINE;
+				f->n = p->arena.len - start;
+				p->offs[p->nf] = start;
+			} else {
+				f->p = s + 1;
+				f->n = (size_t)(q - s - 1);
+				p->offs[p->nf] = PQ_IN_REC;
+			}
+		} else {
+			const char *d = memchr(s, delim, (size_t)(e - s));
+			next = d ? d : e;
+			if (memchr(s, '"', (size_t)(next - s)))
+				return PQ_DECLINE;
+			const char *fs = s, *fe = next;
+			while (fs < fe && blank(*fs, delim))
+				fs++;
+			while (fe > fs && blank(fe[-1], delim))
+				fe--;
+			f->p = fs;
+			f->n = (size_t)(fe - fs);
+			p->offs[p->nf] = PQ_IN_REC;
+		}
+		if (f->n > p->max_field)
+			return PQ_DECLINE;
+		p->nf++;
+		if (next == e)
+			break;
+		s = next + 1;
+	}
+	for (size_t i = 0; i < p->nf; i++)
+		if (p->offs[i] != PQ_IN_REC)
+			p->fields[i].p = p->fields[i].n ? p->arena.p + p->offs[i] : "";
+	p->quoted_fast++;
+	return (int)p->nf;
+}
+
+void er_parser_force_libcsv(er_parser *p, int on)
+{
+	p->libcsv_only = on;
+}
+
+uint64_t er_parser_quoted_fast(const er_parser *p)
+{
+	return p->quoted_fast;
+}
+
 int er_parser_record(er_parser *p, const char *rec, size_t len, int quoted,
                      const er_field **fields, int *reject)
 {
@@ -273,7 +375,16 @@ int er_parser_record(er_parser *p, const char *rec, size_t len, int quoted,
 		*reject = ER_REJ_INVALID_UTF8;
 		return -1;
 	}
-	int n = quoted ? parse_csv(p, rec, len, reject) : parse_fast(p, rec, len, reject);
+	int n;
+	if (!quoted) {
+		n = parse_fast(p, rec, len, reject);
+	} else {
+		n = p->libcsv_only ? PQ_DECLINE : parse_quoted(p, rec, len);
+		if (n == PQ_DECLINE) {
+			p->nf = 0;
+			n = parse_csv(p, rec, len, reject);
+		}
+	}
 	if (n > 0 && fields)
 		*fields = p->fields;
 	return n;
