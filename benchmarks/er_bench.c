@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	      "Inflate each FILE with the engine's reader (1 MiB reads, output discarded)\n"
 	      "and print: backend=B file=F bytes=N seconds=S mb_per_s=M\n"
 	      "  --zlib   zlib inflate (the portable path)\n"
-	      "  --isal   ISA-L inflate (default when built with ISA-L)\n",
+	      "  --isal   ISA-L inflate (default when built with ISA-L)\n"
+	      "  --threads=N  inflate BGZF (bgzip) input on N threads, as score --threads N\n",
 	      f);
 }
 
@@ -41,7 +42,7 @@ static double now_s(void)
 }
 
 /* Inflate one file into buf and discard it. Returns 0 or -1 (message printed). */
-static int inflate_file(const char *path, enum er_inflate backend, char *buf)
+static int inflate_file(const char *path, enum er_inflate backend, int threads, char *buf)
 {
 	char err[512];
 	er_reader *rd = NULL;
@@ -51,6 +52,7 @@ static int inflate_file(const char *path, enum er_inflate backend, char *buf)
 		fprintf(stderr, "er_bench: %s\n", err[0] ? err : er_status_str(st));
 		return -1;
 	}
+	er_reader_set_threads(rd, threads);
 	unsigned long long total = 0;
 	ssize_t n;
 	while ((n = er_reader_read(rd, buf, BENCH_BUF)) > 0)
@@ -85,9 +87,11 @@ int main(int argc, char **argv)
 #else
 	enum er_inflate backend = ER_INFLATE_ZLIB;
 #endif
-	int i = 2;
+	int i = 2, threads = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		if (!strcmp(argv[i], "--zlib")) {
+		if (!strncmp(argv[i], "--threads=", 10) && atoi(argv[i] + 10) >= 1) {
+			threads = atoi(argv[i] + 10);
+		} else if (!strcmp(argv[i], "--zlib")) {
 			backend = ER_INFLATE_ZLIB;
 		} else if (!strcmp(argv[i], "--isal")) {
 			backend = ER_INFLATE_ISAL;
@@ -111,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	int rc = 0;
 	for (; i < argc; i++)
-		if (inflate_file(argv[i], backend, buf) < 0)
+		if (inflate_file(argv[i], backend, threads, buf) < 0)
 			rc = 1;
 	free(buf);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

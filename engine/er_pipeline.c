@@ -359,6 +359,8 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		file_fail(R, fi, "%s", err);
 		goto out;
 	}
+	if (rd)
+		er_reader_set_threads(rd, R->nthreads); /* BGZF members inflate in parallel */
 	er_split_opts so = {
 		.delim = R->wcfg.delim,
 		.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : DEFAULT_CHUNK,

@@ -7,6 +7,7 @@
  * ISIZE, and after a member only another gzip member or the end of the file
  * may follow. */
 #include "er_reader.h"
+#include "er_bgzf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@ enum rd_mode {
 	RD_PLAIN,   /* pass bytes through */
 	RD_MEMBER,  /* inside a gzip member */
 	RD_BETWEEN, /* a member just ended; another member or EOF must follow */
+	RD_PAR,     /* BGZF members inflated by a thread pool (er_bgzf.h) */
 	RD_EOF,
 	RD_ERROR
 };
@@ -51,6 +53,11 @@ struct er_reader {
 #ifdef ER_HAVE_ISAL
 	struct inflate_state *isal;
 #endif
+	int par_threads;         /* er_reader_set_threads(); >1 allows RD_PAR */
+	er_bgzf_pool *par;
+	int par_stop;            /* no more members go to the pool */
+	int par_used;            /* RD_PAR was entered */
+	uint64_t par_members;    /* members handed to the pool */
 	char *path;
 	char *msg;
 	size_t msgcap;
@@ -377,6 +384,141 @@ static ssize_t read_plain(er_reader *r, unsigned char *out, size_t cap)
 	return got;
 }
 
+/* ------------------------------------------------------- parallel BGZF */
+
+/* Compressed bytes per pool job: big enough that hand-off costs nothing,
+ * small enough that 2 x threads + 2 jobs in flight stay a few MB. */
+#define ER_BGZF_JOB (256u * 1024u)
+
+/* The size of the BGZF member at the input position: 1 (set *size, all its
+ * bytes are in the buffer), 0 (not one: end of file, another kind of member,
+ * garbage or a truncated member - the serial reader deals with it), -1. */
+static int next_bgzf(er_reader *r, size_t *size)
+{
+	size_t need = 18; /* header with the usual 6-byte extra field */
+	for (;;) {
+		if (fill(r, need) < 0)
+			return -1;
+		int rc = er_bgzf_member_size(r->in + r->in_pos, in_avail(r), size);
+		if (rc == 0)
+			return 0;
+		if (rc == 1) {
+			if (fill(r, *size) < 0)
+				return -1;
+			return in_avail(r) >= *size;
+		}
+		if (in_avail(r) < need || *size <= need)
+			return 0; /* the file ended inside a header */
+		need = *size;
+	}
+}
+
+/* Hand members to the pool until it is full or the BGZF run ends. */
+static int par_produce(er_reader *r)
+{
+	while (!r->par_stop && er_bgzf_has_room(r->par)) {
+		size_t size;
+		int rc = next_bgzf(r, &size);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			r->par_stop = 1;
+			break;
+		}
+		const unsigned char *m = r->in + r->in_pos;
+		uint32_t isize = (uint32_t)m[size - 4] | (uint32_t)m[size - 3] << 8 |
+		                 (uint32_t)m[size - 2] << 16 | (uint32_t)m[size - 1] << 24;
+		if (er_bgzf_add(r->par, m, size, isize, in_offset(r), r->par_members + 1) < 0) {
+			r->par_stop = 1; /* no memory: the serial reader goes on from here */
+			break;
+		}
+		r->par_members++;
+		r->in_pos += size;
+		if (er_bgzf_pending(r->par) >= ER_BGZF_JOB)
+			er_bgzf_submit(r->par);
+	}
+	if (r->par_stop)
+		er_bgzf_submit(r->par);
+	return 0;
+}
+
+/* Re-read the file from member `member` at byte off with the serial reader. */
+static int par_rewind(er_reader *r, uint64_t off, uint64_t member)
+{
+	char eb[128];
+	if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
+		return (int)fail(r, "seek error: %s", errstr(errno, eb, sizeof eb));
+	r->in_base = off;
+	r->in_pos = r->in_len = 0;
+	r->eof = 0;
+	memset(r->hist, 0, sizeof r->hist);
+	r->member = member - 1;
+	r->mode = RD_BETWEEN;
+	return 0;
+}
+
+static ssize_t read_par(er_reader *r, unsigned char *out, size_t cap)
+{
+	for (;;) {
+		if (par_produce(r) < 0)
+			return -1;
+		const unsigned char *d = NULL;
+		size_t n = 0;
+		uint64_t off, member;
+		int h = er_bgzf_head(r->par, &d, &n, &off, &member);
+		if (h > 0) {
+			size_t k = n < cap ? n : cap;
+			if (k)
+				memcpy(out, d, k);
+			er_bgzf_consume(r->par, k);
+			if (k)
+				return (ssize_t)k;
+			continue;
+		}
+		r->par_stop = 1;
+		if (h < 0) {
+			/* Its output and everything after it is dropped; the serial
+			 * reader reads from its first member and names the error. */
+			er_bgzf_cancel(r->par);
+			if (par_rewind(r, off, member) < 0)
+				return -1;
+		} else {
+			/* Every member handed out: what follows is the serial reader's. */
+			r->member = r->par_members;
+			r->mode = RD_BETWEEN;
+		}
+		return read_gzip(r, out, cap);
+	}
+}
+
+/* Enter RD_PAR when allowed and the first member is BGZF. */
+static int par_start(er_reader *r)
+{
+	if (r->par_threads < 2 || r->size < 0)
+		return 0;
+	size_t size;
+	int rc = next_bgzf(r, &size);
+	if (rc <= 0)
+		return rc;
+	r->par = er_bgzf_pool_new(r->par_threads, r->backend);
+	if (!r->par)
+		return 0; /* stay serial */
+	r->mode = RD_PAR;
+	r->par_used = 1;
+	r->member = 0;
+	return 0;
+}
+
+void er_reader_set_threads(er_reader *r, int nthreads)
+{
+	r->par_threads = nthreads;
+}
+
+int er_reader_parallel(const er_reader *r)
+{
+	return r->par_used;
+}
+
 ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
 {
 	if (r->mode == RD_ERROR)
@@ -389,7 +531,7 @@ ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
 		if (fill(r, 2) < 0)
 			return -1;
 		if (in_avail(r) >= 2 && is_magic(r->in + r->in_pos)) {
-			if (gzip_init(r) < 0)
+			if (gzip_init(r) < 0 || par_start(r) < 0)
 				return -1;
 		} else {
 			r->mode = RD_PLAIN;
@@ -401,6 +543,8 @@ ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
 	case RD_MEMBER:
 	case RD_BETWEEN:
 		return read_gzip(r, buf, cap);
+	case RD_PAR:
+		return read_par(r, buf, cap);
 	case RD_EOF:
 		return 0;
 	default:
@@ -505,6 +649,7 @@ void er_reader_close(er_reader *r)
 {
 	if (!r)
 		return;
+	er_bgzf_pool_free(r->par);
 	if (r->zinit)
 		inflateEnd(&r->zs);
 #ifdef ER_HAVE_ISAL

@@ -37,6 +37,16 @@ const char *er_reader_path(const er_reader *r);
 
 void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
 
+/* Allow BGZF input (bgzip) to be inflated by nthreads threads (er_bgzf.h);
+ * call before the first read. Only for regular files (a failed member is
+ * re-read serially) and nthreads > 1; output and errors are exactly those of
+ * the serial reader. Other gzip files (pigz -i, cat a.gz b.gz) stay
+ * serial: pigz -i writes one member, and the ends of concatenated members
+ * are known only by inflating. */
+void er_reader_set_threads(er_reader *r, int nthreads);
+/* 1 when the parallel BGZF path was used. */
+int er_reader_parallel(const er_reader *r);
+
 /* Adapter for er_split: ctx is an er_reader*. */
 ssize_t er_reader_read_fn(void *ctx, char *buf, size_t cap);
 

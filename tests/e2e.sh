@@ -99,6 +99,45 @@ if [ -x "$GEN" ]; then
 	"$GEN" --rows 20000 --seed 11 --members 4 --out "$T/gen4" 2>/dev/null
 	$BIN score $GT --quiet --out "$T/s.gen4.csv" "$T/gen4/manifest.csv.gz"
 	expect "generated 4 members" same "$ref/s.csv" "$T/s.gen4.csv"
+	# bgzip (BGZF, inflated in parallel) and pigz -i input: the same bytes at
+	# any thread count and chunk size as the single-member file
+	gzip -dc "$M" >"$T/gen.csv"
+	if command -v bgzip >/dev/null && command -v pigz >/dev/null; then
+		bgzip -c "$T/gen.csv" >"$T/gen.bgz"
+		pigz -i -b 32 -c "$T/gen.csv" >"$T/gen.pgz"
+		for z in bgz pgz; do
+			for th in 1 2 8; do
+				for ch in 4096 1048576; do
+					d="$T/$z.$th.$ch"; mkdir -p "$d"
+					$BIN score $GT --quiet --threads $th --chunk-size $ch --out "$d/s.csv" --rejects "$d/r.csv" \
+						--consolidations "$d/c.csv" --queue "$d/q.csv" "$T/gen.$z"
+					for o in s r c q; do expect "$z $o t=$th c=$ch" same "$ref/$o.csv" "$d/$o.csv"; done
+				done
+			done
+		done
+		# a corrupt BGZF member fails the file naming the member and byte, at any
+		# thread count, and none of its rows reach the outputs (--keep-going)
+		b1=$(( $(od -An -tu2 -j16 -N2 "$T/gen.bgz" | tr -d ' ') + 1 ))
+		b2=$(( $(od -An -tu2 -j$((b1 + 16)) -N2 "$T/gen.bgz" | tr -d ' ') + 1 ))
+		cp "$T/gen.bgz" "$T/crc.bgz"
+		printf '\377' | dd of="$T/crc.bgz" bs=1 seek=$((b1 + b2 - 8)) conv=notrunc 2>/dev/null
+		head -c $((b1 + b2 / 2)) "$T/gen.bgz" >"$T/cut.bgz"
+		{ cat "$T/gen.bgz"; printf 'junk'; } >"$T/junk.bgz"
+		gsz=$(wc -c <"$T/gen.bgz" | tr -d ' ')
+		for th in 1 2; do
+			expect_rc "bgzf crc t=$th" 1 $BIN score $GT --threads $th --out "$T/bad.csv" "$T/crc.bgz"
+			expect "bgzf crc message t=$th" grep -q "crc.bgz: gzip CRC mismatch in member 2 (member ends at byte $((b1 + b2)))" "$T/last.err"
+			expect_rc "bgzf truncated t=$th" 1 $BIN score $GT --threads $th --out "$T/bad.csv" "$T/cut.bgz"
+			expect "bgzf truncated message t=$th" grep -q "cut.bgz: gzip truncated at byte $((b1 + b2 / 2))" "$T/last.err"
+			expect_rc "bgzf garbage t=$th" 1 $BIN score $GT --threads $th --out "$T/bad.csv" "$T/junk.bgz"
+			expect "bgzf garbage message t=$th" grep -q "junk.bgz: trailing garbage after gzip member at byte $gsz" "$T/last.err"
+			expect "bgzf failure writes nothing t=$th" [ ! -e "$T/bad.csv" ]
+			$BIN score $GT --quiet --keep-going --threads $th --out "$T/kg.$th.csv" "$T/crc.bgz" "$T/gen.bgz"
+			expect "bgzf keep-going drops the failed file t=$th" same "$ref/s.csv" "$T/kg.$th.csv"
+		done
+	else
+		bad "bgzip or pigz missing (Debian packages tabix, pigz)"
+	fi
 else
 	bad "generator $GEN missing"
 fi

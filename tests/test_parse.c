@@ -249,6 +249,122 @@ static void test_fast_equals_libcsv_random(void **state)
 	assert_int_equal(compared, 20000);
 }
 
+/* ------------------------------- quoted-record path == libcsv (oracle) */
+
+/* Parse rec with the default parser and with libcsv forced; both must give
+ * the same count, the same reject and the same field bytes. */
+static void same_as_libcsv(er_parser *fast, er_parser *oracle, const char *rec, size_t len)
+{
+	const er_field *f1 = NULL, *f2 = NULL;
+	int j1 = -7, j2 = -7;
+	int n1 = er_parser_record(fast, rec, len, 1, &f1, &j1);
+	int n2 = er_parser_record(oracle, rec, len, 1, &f2, &j2);
+	if (n1 != n2 || j1 != j2)
+		fail_msg("record '%.*s': %d fields reject %d, libcsv %d fields reject %d", (int)len, rec,
+			 n1, j1, n2, j2);
+	for (int i = 0; i < n1; i++) {
+		if (f1[i].n != f2[i].n || memcmp(f1[i].p, f2[i].p, f1[i].n) != 0)
+			fail_msg("record '%.*s' (%zu bytes) field %d: '%.*s' (%zu) vs libcsv '%.*s' (%zu)", (int)len, rec, len, i,
+				 (int)f1[i].n, f1[i].p, f1[i].n, (int)f2[i].n, f2[i].p, f2[i].n);
+	}
+}
+
+/*
+ * Generated records of the common quoted shape (which the libcsv-free path
+ * must take) mixed with adversarial ones: blanks around quotes, stray,
+ * doubled, tripled and unterminated quotes, text after a closing quote, CR/LF
+ * inside quotes, blank delimiters, fields at the size limit after
+ * unescaping. Every one must parse exactly as libcsv parses it.
+ */
+static void test_quoted_equals_libcsv(void **state)
+{
+	(void)state;
+	static const char delims[] = { ',', ';', '\t', ' ', '|' };
+	static const char *const inner[] = { "a", "Z", " ", "\t", ",", ";", "|", "\"\"", "\xc3\xa9",
+	                                      "\r", "\n", "x y", "\"\"\"\"" };
+	static const char *const odd[] = { "\"", " \"", "\" ", "a\"", "\"a", "\"\"\"", "\"a\"b",
+	                                   "\"a\" ", " \"a\"", "\"a\"\"", "\"\"", "\t\"b\"", "b\"\"c" };
+	char rec[1200];
+	uint64_t quoted_records = 0;
+	for (int iter = 0; iter < 40000; iter++) {
+		char delim = delims[iter % N(delims)];
+		size_t maxf = iter % 5 == 0 ? 1 + rnd() % 6 : 1000;
+		er_parser *fast = er_parser_new(delim, maxf);
+		er_parser *oracle = er_parser_new(delim, maxf);
+		er_parser_force_libcsv(oracle, 1);
+		int adversarial = iter % 3 == 0;
+		int nf = 1 + (int)(rnd() % 20);
+		size_t len = 0;
+		for (int i = 0; i < nf && len < sizeof rec - 200; i++) {
+			if (i)
+				rec[len++] = delim;
+			int kind = (int)(rnd() % (adversarial ? 4 : 3));
+			if (kind == 0) { /* unquoted, maybe with blanks */
+				int k = (int)(rnd() % 6);
+				for (int a = 0; a < k; a++) {
+					const char *at = rnd() % 3 ? "b" : (rnd() % 2 ? " " : "\t");
+					if (at[0] != delim)
+						rec[len++] = at[0];
+				}
+			} else if (kind <= 2) { /* quoted: anything inside, quotes doubled */
+				rec[len++] = '"';
+				int k = (int)(rnd() % 8);
+				for (int a = 0; a < k; a++) {
+					const char *at = inner[rnd() % N(inner)];
+					memcpy(rec + len, at, strlen(at));
+					len += strlen(at);
+				}
+				rec[len++] = '"';
+			} else { /* something libcsv may take differently or reject */
+				const char *at = odd[rnd() % N(odd)];
+				memcpy(rec + len, at, strlen(at));
+				len += strlen(at);
+			}
+		}
+		uint64_t before = er_parser_quoted_fast(fast);
+		same_as_libcsv(fast, oracle, rec, len);
+		/* the common shape within the limits and without CR/LF must not fall back */
+		if (!adversarial && maxf == 1000 && !memchr(rec, '\r', len) && !memchr(rec, '\n', len))
+			assert_int_equal(er_parser_quoted_fast(fast), before + 1);
+		quoted_records++;
+		/* every prefix too: cuts inside quotes, after a delimiter, ... */
+		if (iter % 10 == 0)
+			for (size_t cut = 0; cut < len; cut++)
+				same_as_libcsv(fast, oracle, rec, cut);
+		er_parser_free(fast);
+		er_parser_free(oracle);
+	}
+	assert_int_equal(quoted_records, 40000);
+}
+
+/* A record of the common shape, the libcsv-free path, then records that
+ * fall back, then the common shape again: nothing carries over. */
+static void test_quoted_then_fallback(void **state)
+{
+	(void)state;
+	er_parser *p = er_parser_new(',', 8);
+	er_parser *o = er_parser_new(',', 8);
+	er_parser_force_libcsv(o, 1);
+	static const char *const recs[] = {
+		"\"a,b\",c,\"d\"\"e\"", "\"abc", "\"a\" ,b", "\"12345678\"\"\"", "\"x\"\"\",\"\"",
+		" \"s\" ", "\"a,b\",c,\"d\"\"e\"", "q\"", "\"\"\"\"\"\"", "\"ok\"",
+	};
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < N(recs); i++)
+			same_as_libcsv(p, o, recs[i], strlen(recs[i]));
+	const er_field *f;
+	int rej;
+	assert_int_equal(er_parser_record(p, "\"a\"\"b\",\"\",c", 11, 1, &f, &rej), 3);
+	assert_int_equal(f[0].n, 3);
+	assert_memory_equal(f[0].p, "a\"b", 3);
+	assert_int_equal(f[1].n, 0);
+	assert_int_equal(f[2].n, 1);
+	assert_true(er_parser_quoted_fast(p) > 0);
+	assert_int_equal(er_parser_quoted_fast(o), 0);
+	er_parser_free(p);
+	er_parser_free(o);
+}
+
 /* --------------------------------------------------- canonical columns */
 
 static void test_col_names(void **state)
@@ -526,6 +642,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reset_after_errors),
 		cmocka_unit_test(test_many_quoted_fields),
 		cmocka_unit_test(test_fast_equals_libcsv_random),
+		cmocka_unit_test(test_quoted_equals_libcsv),
+		cmocka_unit_test(test_quoted_then_fallback),
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_header_basic),
 		cmocka_unit_test(test_header_errors),
