@@ -423,16 +423,17 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		}
 	}
 
-	/* ---- FAST: every link certified; from Mexico the manufacturer too ---- */
+	/* ---- FAST: a land-border program, so the border crossed decides, not
+	 * the goods' origin. Crossing from Mexico (lading port in MX, else the
+	 * shipper's country MX) needs a CTPAT manufacturer incorporated in Mexico
+	 * as well; any other crossing needs importer and carrier only. ---- */
 	if (mode == M_TRUCK && imp_good && car_good) {
-		int from_mx;
-		if (origin.n) {
-			from_mx = er_ieq(origin.p, origin.n, "MX");
-		} else {
-			er_field lp = er_row_field(row, ER_COL_LADING_PORT);
-			from_mx = lp.n >= 2 && er_ieq(lp.p, 2, "MX");
-		}
-		if (!from_mx || (mfr && good_standing(er_party_cert_on(mfr, day, 1)))) {
+		er_field lp = er_row_field(row, ER_COL_LADING_PORT);
+		er_field sc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
+		int from_mx = lp.n ? lp.n >= 2 && er_ieq(lp.p, 2, "MX") : er_ieq(sc.p, sc.n, "MX");
+		int mx_mfr = mfr && memcmp(mfr->country, "MX", 2) == 0 &&
+		             good_standing(er_party_cert_on(mfr, day, 1));
+		if (!from_mx || mx_mfr) {
 			res->fast_eligible = 1;
 			fire(res, ER_R_FAST, pts[ER_R_FAST], &sum);
 		}

@@ -32,6 +32,13 @@ golden stderr "$T/err.stripped" $G/expected.err
 # Nothing is lost: 32 records = scored rows + rejects.
 expect "basic accounting" [ $(( $(lines "$T/s.csv") - 1 + $(lines "$T/r.csv") - 1 )) -eq 32 ]
 
+# Rules as the law reads (issue 9): FAST by border crossed, MRA end dates,
+# vague forms, filing timestamps. Own participants; the basic rules.
+R=tests/golden/rules
+expect_rc "rules golden" 0 $BIN score --participants $R/participants.csv --mra data/mra.csv \
+	--rules $G/rules.ini --quiet --keep note --out "$T/rules.csv" $R/manifest.csv
+golden rules-scores "$T/rules.csv" $R/expected.scores.csv
+
 # --progress: the final line counts every row and every byte read, after the writer finished
 expect_rc "progress" 3 $BIN score $TABLES --progress --out "$T/prog.csv" $G/manifest.csv
 tr '\r' '\n' <"$T/last.err" | grep 'ETA done' >"$T/prog.last"

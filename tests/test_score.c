@@ -758,30 +758,46 @@ static void test_fast(void **state)
 {
 	(void)state;
 	static const struct {
-		const char *mode, *imp, *carrier, *origin, *lading, *mfr, *date;
+		const char *mode, *imp, *carrier, *lading, *shp_cc, *origin, *mfr, *date;
 		int fast;
 	} cases[] = {
-		{ "truck", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
-		{ "ROAD", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
-		{ "Highway", "IMP2", "CARR", NULL, "CAMTR", NULL, D, 1 },
-		/* from Mexico the manufacturer must be CTPAT too */
-		{ "truck", "IMP2", "CARR", "MX", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", "CARR", "mx", NULL, "MFRMX", D, 1 },
-		{ "truck", "IMP2", "CARR", "MX", NULL, "MFRNEEC", D, 0 },
-		{ "truck", "IMP2", "CARR", "MX", NULL, "NOPE", D, 0 },
-		/* no origin: the lading port says Mexico */
-		{ "truck", "IMP2", "CARR", NULL, "MXTIJ", NULL, D, 0 },
-		{ "truck", "IMP2", "CARR", NULL, "mxnlt", "MFRMX", D, 1 },
-		{ "truck", "IMP2", "CARR", "US", "MXTIJ", NULL, D, 1 },
+		/* the seven crossings (issue 9 item 3): the border crossed decides,
+		 * never the goods' origin */
+		/* 1 from MX, Mexican goods, CTPAT manufacturer in MX */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "MFRMX", D, 1 },
+		/* 2 from MX, Mexican goods, no manufacturer */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", NULL, D, 0 },
+		/* 3 from MX, Chinese goods, CTPAT manufacturer in MX */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "CN", "MFRMX", D, 1 },
+		/* 4 from MX, Chinese goods, no manufacturer (FAST before the fix) */
+		{ "truck", "IMP2", "CARR", "MXNLD", "CN", "CN", NULL, D, 0 },
+		/* 5 from MX, CTPAT manufacturer incorporated in Canada */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "SHPC", D, 0 },
+		/* 6 from CA, Mexican goods, no manufacturer (denied before the fix) */
+		{ "truck", "IMP2", "CARR", "CAWND", "CA", "MX", NULL, D, 1 },
+		/* 7 from CA, Canadian goods, no manufacturer */
+		{ "truck", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 1 },
+		/* the lading port decides when given; else the shipper's country */
+		{ "truck", "IMP2", "CARR", "CAWND", "MX", "MX", NULL, D, 1 },
+		{ "truck", "IMP2", "CARR", "mxtij", "US", "US", NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", NULL, "MX", "CN", NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", NULL, "mx", "CN", "MFRMX", D, 1 },
+		{ "truck", "IMP2", "CARR", NULL, "CA", "MX", NULL, D, 1 },
+		{ "truck", "IMP2", "CARR", NULL, NULL, "MX", NULL, D, 1 },
+		{ "ROAD", "IMP2", "CARR", NULL, "CA", NULL, NULL, D, 1 },
+		{ "Highway", "IMP2", "CARR", "CAMTR", NULL, NULL, NULL, D, 1 },
+		/* the Mexican manufacturer must be CTPAT and in good standing */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "MFRNEEC", D, 0 },
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "NOPE", D, 0 },
 		/* any missing link */
-		{ "vessel", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "rail", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", "CARX", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", NULL, "CA", NULL, NULL, D, 0 },
-		{ "truck", "NOPE", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-03-10", 0 },
-		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-04-10", 1 },
-		{ "truck", "IMP1", "CARR", "CA", NULL, NULL, "2020-03-09", 0 },
+		{ "vessel", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "rail", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMP2", "CARX", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMP2", NULL, "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "NOPE", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMPS", "CARR", "CAWND", "CA", "CA", NULL, "2020-03-10", 0 },
+		{ "truck", "IMPS", "CARR", "CAWND", "CA", "CA", NULL, "2020-04-10", 1 },
+		{ "truck", "IMP1", "CARR", "CAWND", "CA", "CA", NULL, "2020-03-09", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -789,8 +805,9 @@ static void test_fast(void **state)
 		set(&row, ER_COL_MODE, cases[i].mode);
 		set(&row, ER_COL_IMPORTER_ID, cases[i].imp);
 		set(&row, ER_COL_CARRIER_SCAC, cases[i].carrier);
-		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
 		set(&row, ER_COL_LADING_PORT, cases[i].lading);
+		set(&row, ER_COL_SHIPPER_COUNTRY, cases[i].shp_cc);
+		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
 		set(&row, ER_COL_MANUFACTURER_ID, cases[i].mfr);
 		er_result res = score_ok(&row);
 		int fired = (res.fired & B(FAST)) != 0;
