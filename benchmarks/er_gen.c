@@ -1054,6 +1054,8 @@ static void mra_load(const char *path, gbuf *raw)
 			die("bad recognized_from in MRA table", path);
 		if (fb[c_to][0] && parse_ymd(fb[c_to], strlen(fb[c_to]), &m->to))
 			die("bad recognized_to in MRA table", path);
+		if (m->to != INT32_MAX)
+			m->to++; /* the file gives the last day recognized; kept here as the first day not */
 	}
 	if (!g_nmra)
 		die("MRA table has no rows", path);

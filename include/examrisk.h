@@ -81,6 +81,8 @@ typedef struct er_rules er_rules;   /* weights, thresholds, lists from rules.ini
 
 /*
  * Load the participants table (CSV, plain or gzip) and the MRA table.
+ * Participants' valid_to is the first day not in force (exclusive); MRA
+ * recognized_to is the last day recognized (inclusive).
  * On error returns non-OK and writes "FILE:LINE: message" into err.
  * On success *out must be freed with er_tables_free().
  */

@@ -517,9 +517,10 @@ static void test_shipper_side(void **state)
 		{ "2020-03-09", "SHPE", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "EU_AEO:validated:NO_MRA", 0 },
 		{ "2020-03-10", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
 		{ "2020-03-11", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
-		/* JP_AEO recognized until 2020-03-10 (exclusive) */
+		/* JP_AEO: recognized_to 2020-03-10 is the last day recognized
+		 * (inclusive): on the day still MRA, the day after not */
 		{ "2020-03-09", "SHPJ", NULL, B(SHP_MRA), 45, "JP_AEO:certified:MRA", 1 },
-		{ "2020-03-10", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
+		{ "2020-03-10", "SHPJ", NULL, B(SHP_MRA), 45, "JP_AEO:certified:MRA", 1 },
 		{ "2020-03-11", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
 		/* no MRA row at all */
 		{ D, "SHPN", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "CN_AEO:certified:NO_MRA", 0 },
