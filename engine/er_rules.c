@@ -303,10 +303,130 @@ static int vague_grow(er_rules *r)
 	return 0;
 }
 
+/* ---- leading count + unit and prefix ---- */
+
+static inline int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A byte that continues a word (letter, digit, or part of a UTF-8 letter). */
+static inline int word_byte(unsigned char c)
+{
+	return is_digit(c) || (byte_class[c] & C_ALPHA) || c >= 0x80;
+}
+
+/* Does the stored word w (normalised: upper-case, no dots, single spaces)
+ * start the text at p[i..n)? Dots in the text are skipped, a space in w
+ * takes any run of whitespace, and the match must end at a word boundary.
+ * Returns the end offset, or 0 for no match. */
+static size_t match_word(const char *p, size_t n, size_t i, const char *w, size_t wl)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t j = 0;
+	while (j < wl) {
+		if (i < n && u[i] == '.') {
+			i++;
+			continue;
+		}
+		if (w[j] == ' ') {
+			if (i >= n || !(byte_class[u[i]] & C_WS))
+				return 0;
+			while (i < n && (byte_class[u[i]] & C_WS))
+				i++;
+			j++;
+			continue;
+		}
+		if (i >= n || up_ascii(u[i]) != (unsigned char)w[j])
+			return 0;
+		i++;
+		j++;
+	}
+	while (i < n && u[i] == '.')
+		i++;
+	return i < n && word_byte(u[i]) ? 0 : i;
+}
+
+/* Longest entry of the list starting the text at i; end offset or 0. */
+static size_t match_list(const er_strip_list *l, const char *p, size_t n, size_t i)
+{
+	if (i >= n || !l->first[up_ascii((unsigned char)p[i])])
+		return 0;
+	size_t best = 0;
+	for (uint32_t k = 0; k < l->n; k++) {
+		size_t e = match_word(p, n, i, l->w[k], l->len[k]);
+		if (e > best)
+			best = e;
+	}
+	return best;
+}
+
+/* Skip whitespace and the separators a manifest puts after a count or a
+ * prefix ("STC: PARTS", "12 CTNS - FAK", "STC/ PARTS"). */
+static size_t skip_sep(const char *p, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	while (i < n && ((byte_class[u[i]] & C_WS) || u[i] == ':' || u[i] == '-' || u[i] == ',' ||
+	                 u[i] == ';' || u[i] == '/'))
+		i++;
+	return i;
+}
+
+/* A package count with its unit at i: digits (with "," or "." between
+ * digit groups: "1,200"), optional spaces, a unit word, and an optional
+ * "OF" ("12 CTNS OF ..."; English connector, not a list entry). End
+ * offset or 0. */
+static size_t match_count(const er_strip_list *units, const char *p, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	if (i >= n || !is_digit(u[i]))
+		return 0;
+	while (i < n && (is_digit(u[i]) ||
+	                 ((u[i] == ',' || u[i] == '.') && i + 1 < n && is_digit(u[i + 1]))))
+		i++;
+	while (i < n && (byte_class[u[i]] & C_WS))
+		i++;
+	size_t e = match_list(units, p, n, i);
+	if (!e)
+		return 0;
+	size_t o = skip_sep(p, n, e);
+	size_t of = match_word(p, n, o, "OF", 2);
+	return of ? of : e;
+}
+
+/* Offset where the description proper starts, after at most one count +
+ * unit and one prefix, in either order. */
+static size_t strip_lead(const er_rules *r, const char *p, size_t n)
+{
+	size_t i = skip_sep(p, n, 0);
+	int count = 0, prefix = 0;
+	while (!count || !prefix) {
+		size_t e;
+		if (!prefix && (e = match_list(&r->prefixes, p, n, i)) != 0) {
+			prefix = 1;
+		} else if (!count && (e = match_count(&r->units, p, n, i)) != 0) {
+			count = 1;
+		} else {
+			break;
+		}
+		i = skip_sep(p, n, e);
+	}
+	return i;
+}
+
 int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
 {
 	char norm[ER_VAGUE_MAX];
 	desc_scan s;
+	if (n && (r->units.n || r->prefixes.n)) {
+		size_t off = strip_lead(r, p, n);
+		p += off;
+		n -= off;
+		/* a unit word alone ("CTN", "12 PKGS" minus its count) says nothing */
+		size_t e = match_list(&r->units, p, n, 0);
+		if (e && skip_sep(p, n, e) == n)
+			return 1;
+	}
 	scan_desc(p, n, norm, r->vague_maxlen, 1, &s);
 	if (s.nonspace == 0 || !s.has_letter)
 		return 1;
@@ -596,11 +716,70 @@ static void add_origin(loader *L, const char *name, const char *value)
 	r->origin_points[idx] = (int16_t)pts;
 }
 
+/* unit = / prefix = : store the word normalised for match_word(). */
+static void add_strip(loader *L, er_strip_list *l, const char *key, const char *value)
+{
+	char w[ER_STRIP_MAX + 1];
+	size_t n = 0;
+	int space = 0;
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+		if (*s == '.')
+			continue;
+		if (byte_class[*s] & C_WS) {
+			space = n > 0;
+			continue;
+		}
+		if (*s >= 0x80 || (!(byte_class[*s] & C_ALPHA) && !is_digit(*s) && *s != '(' &&
+		                   *s != ')' && *s != '&' && *s != '\'' && *s != '-')) {
+			fail(L, "[vague] %s '%s': only letters, digits, spaces, dots and ()&'- allowed",
+			     key, value);
+			return;
+		}
+		if (n + (size_t)space + 1 > ER_STRIP_MAX) {
+			fail(L, "[vague] %s '%s': longer than %d characters", key, value, ER_STRIP_MAX);
+			return;
+		}
+		if (space)
+			w[n++] = ' ';
+		space = 0;
+		w[n++] = (char)up_ascii(*s);
+	}
+	if (n == 0) {
+		fail(L, "[vague] %s '%s': empty after normalisation", key, value);
+		return;
+	}
+	w[n] = '\0';
+	for (uint32_t k = 0; k < l->n; k++)
+		if (l->len[k] == n && memcmp(l->w[k], w, n) == 0)
+			return; /* the same word twice is harmless */
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		char (*nw)[ER_STRIP_MAX + 1] = realloc(l->w, cap * sizeof *nw);
+		if (nw)
+			l->w = nw;
+		uint8_t *nl = nw ? realloc(l->len, cap) : NULL;
+		if (!nl) {
+			L->nomem = 1;
+			return;
+		}
+		l->len = nl;
+		l->cap = cap;
+	}
+	memcpy(l->w[l->n], w, n + 1);
+	l->len[l->n++] = (uint8_t)n;
+	l->first[(unsigned char)w[0]] = 1;
+}
+
 static void add_vague(loader *L, const char *name, const char *value)
 {
 	er_rules *r = L->r;
+	if (strcasecmp(name, "unit") == 0 || strcasecmp(name, "prefix") == 0) {
+		int unit = (name[0] | 0x20) == 'u';
+		add_strip(L, unit ? &r->units : &r->prefixes, unit ? "unit" : "prefix", value);
+		return;
+	}
 	if (strcasecmp(name, "term") != 0) {
-		fail(L, "unknown key '%s' in [vague] (expected term = TEXT)", name);
+		fail(L, "unknown key '%s' in [vague] (expected term, unit or prefix = TEXT)", name);
 		return;
 	}
 	char norm[ER_VAGUE_MAX];
@@ -935,6 +1114,10 @@ void er_rules_free(er_rules *r)
 	free(r->hs);
 	free(r->vague);
 	free(r->vague_text);
+	free(r->units.w);
+	free(r->units.len);
+	free(r->prefixes.w);
+	free(r->prefixes.len);
 	free(r);
 }
 

@@ -655,6 +655,10 @@ static void test_description(void **state)
 		{ "FAKE LEATHER BAGS", 0 }, { "XX", 0 }, { "AUTO PARTS", 0 }, { "PARTS", 1 },
 		/* MACHINERY is on the shipped list, not on this fixture's */
 		{ "MACHINERY", 0 },
+		/* counts with units and STC prefixes are removed first */
+		{ "147 PLTS PARTS", 1 }, { "12 CTNS FAK", 1 }, { "STC GENERAL CARGO", 1 },
+		{ "12 CTNS STC FAK", 1 }, { "STC 12 CTNS FAK", 1 }, { "CTN", 1 },
+		{ "12 CTNS SHOES", 0 }, { "STC 12 CTNS SHOES", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
