@@ -411,6 +411,9 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	/* 24-hour rule: exactly window_hours before departure is on time. */
 	if (mode == M_VESSEL && filed.n && dep.n && filed_s > dep_s - r->window_secs)
 		fire(res, ER_R_LATE_FILING, pts[ER_R_LATE_FILING], &sum);
+	/* without both timestamps the 24-hour rule cannot be shown: not "on time" */
+	if (mode == M_VESSEL && (!filed.n || !dep.n))
+		fire(res, ER_R_FILING_UNKNOWN, pts[ER_R_FILING_UNKNOWN], &sum);
 	int hs_pts;
 	if (er_rules_hs_match(r, hsd, nhs, &hs_pts))
 		fire(res, ER_R_HS_WATCH, hs_pts, &sum);

@@ -64,6 +64,7 @@ static const char *const base[] = {
 	"green = 0.01",              /* 42 */
 	"[points]",                  /* 43: a section may be reopened */
 	"ID_NAME_CONFLICT = 12",     /* 44 */
+	"FILING_UNKNOWN = 11",       /* 45 */
 };
 #define NBASE (sizeof base / sizeof base[0])
 
@@ -224,6 +225,7 @@ static void test_fixture_values(void **state)
 	assert_true(r->random_seed == 42);
 	assert_int_equal(r->hs_n, 3);
 	assert_int_equal(r->vague_n, 4);
+	assert_int_equal(er_rules_points(r, ER_R_FILING_UNKNOWN), 12);
 	er_rules_free(r);
 }
 
@@ -233,6 +235,7 @@ static void test_base_variants_load(void **state)
 	(void)state;
 	er_rules *r = load_ok(write_variant2(0, NULL, 0, NULL, "\r\n"));
 	assert_int_equal(r->points[ER_R_LATE_FILING], 8);
+	assert_int_equal(r->points[ER_R_FILING_UNKNOWN], 11);
 	assert_true(r->random_rate == 0.005);
 	er_rules_free(r);
 
@@ -396,6 +399,11 @@ static void test_error_missing(void **state)
 	             ": missing key [filing] window_hours");
 	expect_error(write_variant(38, ""), ER_E_FORMAT, ": missing key [random] seed");
 	expect_error(write_variant(42, ""), ER_E_FORMAT, ": missing key [exam_probability] green");
+	expect_error(write_variant(45, ""), ER_E_FORMAT, ": missing key [points] FILING_UNKNOWN");
+	expect_error(write_variant(45, "FILING_UNKNOWN = 101"), ER_E_FORMAT,
+	             ":45: [points] FILING_UNKNOWN = 101: out of range -100..100");
+	expect_error(write_variant(45, "LATE_FILING = 9"), ER_E_FORMAT,
+	             ":45: duplicate key 'LATE_FILING' in [points] (first set on line 21)");
 	/* several missing: the first in file order of the sections */
 	expect_error(write_variant2(42, "", 23, "", "\n"), ER_E_FORMAT,
 	             ": missing key [points] RANDOM");
@@ -604,6 +612,7 @@ static void test_free_null(void **state)
 	assert_string_equal(er_reason_name(ER_R_IMP_CTPAT_T1), "IMP_CTPAT_T1");
 	assert_string_equal(er_reason_name(ER_R_SHP_AEO_UNRECOGNIZED), "SHP_AEO_UNRECOGNIZED");
 	assert_string_equal(er_reason_name(ER_R_RANDOM), "RANDOM");
+	assert_string_equal(er_reason_name(ER_R_LATE_FILING + 1), "FILING_UNKNOWN");
 	assert_string_equal(er_reason_name(ER_NREASONS), "?");
 	assert_string_equal(er_lane_name(ER_LANE_GREEN), "GREEN");
 	assert_string_equal(er_lane_name(ER_LANE_YELLOW), "YELLOW");

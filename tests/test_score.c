@@ -7,6 +7,7 @@
  * yellow 50; T1 -10, T2 -20, T3 -30, SUSPENDED +20, REMOVED +30,
  * IMP_UNKNOWN +10, ID_NAME_CONFLICT +12, SHP_CTPAT -10, SHP_MRA -5, SHP_AEO_UNRECOGNIZED +1,
  * SHP_UNKNOWN +5, CARRIER -2, FWD -3, LCL +4, VAGUE +6, NO_HS +7, LATE +8,
+ * FILING_UNKNOWN +12,
  * FAST -4; hs_watch 84 +1, 8471 +2, 847130 +3; origin_watch KP +9.
  * The test day D is 2020-03-10. */
 #include <stdarg.h>
@@ -716,13 +717,21 @@ static void test_late_filing(void **state)
 		{ "OCEAN", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
 		{ "sea", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
 		{ "Maritime", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
-		/* other modes and missing timestamps never fire */
+		/* other modes never fire */
 		{ "truck", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ "air", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ "barge", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ NULL, "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
-		{ "vessel", NULL, "2020-03-10T12:00:00Z", 0 },
-		{ "vessel", "2020-03-10T13:00:00Z", NULL, 0 },
+		/* a vessel row missing either timestamp is FILING_UNKNOWN (2), not
+		 * on time; other modes without timestamps are not */
+		{ "vessel", NULL, "2020-03-10T12:00:00Z", 2 },
+		{ "vessel", "2020-03-10T13:00:00Z", NULL, 2 },
+		{ "OCEAN", NULL, NULL, 2 },
+		{ "vessel", "", "2020-03-10T12:00:00Z", 2 },
+		{ "truck", NULL, "2020-03-10T12:00:00Z", 0 },
+		{ "air", "2020-03-10T13:00:00Z", NULL, 0 },
+		{ "rail", NULL, NULL, 0 },
+		{ NULL, NULL, NULL, 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -732,9 +741,12 @@ static void test_late_filing(void **state)
 		set(&row, ER_COL_FILED_AT, cases[i].filed);
 		set(&row, ER_COL_DEPARTURE_AT, cases[i].dep);
 		er_result res = score_ok(&row);
-		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].late ? B(LATE_FILING) : 0);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) |
+		                (cases[i].late == 1 ? B(LATE_FILING) : 0) |
+		                (cases[i].late == 2 ? B(FILING_UNKNOWN) : 0);
 		snprintf(what, sizeof what, "case %zu", i);
-		expect(&res, want, cases[i].late ? 63 : 55, ER_LANE_YELLOW, what);
+		expect(&res, want, 55 + (cases[i].late == 1 ? 8 : cases[i].late == 2 ? 12 : 0),
+		       ER_LANE_YELLOW, what);
 	}
 }
 
