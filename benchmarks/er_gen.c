@@ -930,6 +930,11 @@ static const char *const g_vague[] = {
 	"MERCHANDISE", "000000", "F.A.K.", "VARIOUS GOODS",
 };
 static const char *const g_pkg[] = { "CTNS", "CARTONS", "PKGS", "PLTS", "PCS", "BOXES", "CASES" };
+/* Units in front of vague descriptions ("147 PLTS ELECTRONIC GOODS"). */
+static const char *const g_pkg_vague[] = {
+	"CTNS", "CTN", "CARTONS", "PKGS", "PKG", "PACKAGES", "PLTS", "PALLETS", "PCS", "BAGS",
+	"BOXES", "CASES", "DRUMS", "ROLLS", "BALES", "CRATES", "SKIDS", "UNITS", "PLT(S)",
+};
 
 /* ------------------------------------------------------------------ */
 /* The MRA table                                                        */
@@ -1296,12 +1301,75 @@ static void store_var(party *p, int k, const char *s, size_t n)
 	p->var[k] = arena_dup(buf, (size_t)(e - buf));
 }
 
+/* ---- accented names ----
+ * Some European and Latin American names carry one accented letter
+ * ("MÜLLER", "Société", "Peña"). The table has it precomposed (NFC);
+ * manifests print it precomposed, decomposed (letter + combining mark, as
+ * macOS and some EDI converters write it), upper-cased (MÜLLER) or stripped
+ * (MULLER). The choice hangs on a hash of the name core, not on the
+ * population's random stream, so every other byte of the data stays as it
+ * was without accents. */
+
+typedef struct accent {
+	char letter;            /* ASCII upper-case base letter */
+	unsigned char up, low;  /* second byte of the precomposed U+00C0..U+00FF form (after 0xC3) */
+	unsigned char comb;     /* second byte of the combining mark (after 0xCC) */
+} accent;
+
+static const accent g_acc_de[] = { { 'U', 0x9C, 0xBC, 0x88 }, { 'O', 0x96, 0xB6, 0x88 }, { 'A', 0x84, 0xA4, 0x88 } };
+static const accent g_acc_fr[] = { { 'E', 0x89, 0xA9, 0x81 } };
+static const accent g_acc_es[] = { { 'N', 0x91, 0xB1, 0x83 }, { 'O', 0x93, 0xB3, 0x81 } };
+
+enum { ACC_NFC, ACC_NFD, ACC_UPPER, ACC_STRIP };
+
+static const accent *accent_for(int sty, rng *ar)
+{
+	switch (sty) {
+	case STY_DE: case STY_NORD: case STY_TR:
+		return &g_acc_de[rng_below(ar, NELEM(g_acc_de))];
+	case STY_FR:
+		return g_acc_fr;
+	case STY_ES: case STY_MX: case STY_CO: case STY_PE: case STY_LATAM:
+		return &g_acc_es[rng_below(ar, NELEM(g_acc_es))];
+	default:
+		return NULL;
+	}
+}
+
+/* Put accent a on the first a->letter of buf (any ASCII case) in form f;
+ * returns the new length. The letter's own case picks the accent's case. */
+static size_t put_accent(char *buf, size_t n, size_t cap, const accent *a, int f)
+{
+	size_t i = 0;
+	while (i < n && (buf[i] & ~0x20) != a->letter)
+		i++;
+	if (i == n || f == ACC_STRIP || n + 2 >= cap)
+		return n;
+	if (f == ACC_UPPER)
+		upcase_str(buf);
+	int lower = buf[i] >= 'a';
+	if (f == ACC_NFD) { /* the letter stays; the combining mark follows it */
+		memmove(buf + i + 3, buf + i + 1, n - i); /* the tail and its NUL */
+		buf[i + 1] = (char)0xCC;
+		buf[i + 2] = (char)a->comb;
+		return n + 2;
+	}
+	memmove(buf + i + 2, buf + i + 1, n - i);
+	buf[i] = (char)0xC3;
+	buf[i + 1] = (char)(lower ? a->low : a->up);
+	return n + 1;
+}
+
 /* The table spelling plus NVAR-1 manifest spellings, each equal to the table
  * name after er_name_normalize(): case, punctuation of the suffix, the suffix
  * dropped or added (only ones the engine strips), "&" vs "AND", extra spaces,
- * a quoted word. */
+ * a quoted word; for accented names also the Unicode forms (put_accent),
+ * which meet only under Unicode folding. */
 static void make_names(rng *r, party *p, int sty, const char *core)
 {
+	rng ar;
+	rng_init(&ar, hash_str(core, strlen(core)), 0xACCE27ull);
+	const accent *acc = rng_chance(&ar, 0.3) ? accent_for(sty, &ar) : NULL;
 	const style *st = &g_styles[sty];
 	int sfx = st->sfx[rng_weighted(r, st->w, 5)];
 	int tcase = rng_chance(r, 0.75) ? 0 : 1;
@@ -1309,6 +1377,8 @@ static void make_names(rng *r, party *p, int sty, const char *core)
 	                   rng_chance(r, 0.35) ? ", " : " ";
 	char buf[256];
 	size_t n = render_name(buf, sizeof buf, core, tcase, sfx, tcase, tsep);
+	if (acc)
+		n = put_accent(buf, n, sizeof buf, acc, ACC_NFC);
 	store_var(p, 0, buf, n);
 	int common = st->sfx[0];
 	for (int k = 1; k < NVAR; k++) {
@@ -1359,6 +1429,12 @@ static void make_names(rng *r, party *p, int sty, const char *core)
 			buf[0] = '"';
 			buf[w1 + 1] = '"';
 			n += 2;
+		}
+		if (acc) {
+			double ua = rng_unit(&ar);
+			n = put_accent(buf, n, sizeof buf, acc,
+			               ua < 0.45 ? ACC_NFC : ua < 0.65 ? ACC_STRIP : ua < 0.85 ? ACC_NFD
+			                                                           : ACC_UPPER);
 		}
 		store_var(p, k, buf, n);
 	}
@@ -2107,7 +2183,32 @@ static char *put_name(char *w, rng *r, const party *p, int id_shown)
 	return put(w, p->var[k], p->vlen[k]);
 }
 
-static char *put_desc_and_numbers(char *w, rng *r, const ship *s, const party *shp)
+/* A vague term as manifests print it: bare (most), or behind a package
+ * count and/or "said to contain" in either order ("12 CTNS FAK",
+ * "STC GENERAL MERCHANDISE", "147 PLTS STC PARTS", "STC 3 PALLETS GOODS").
+ * Drawn from the row's side stream. */
+static char *put_vague(char *o, rng *side, const char *term)
+{
+	double u = rng_unit(side);
+	int count = u >= 0.55 && u < 0.85, stc = u >= 0.75;
+	int stc_first = stc && rng_chance(side, 0.5);
+	const char *pre = rng_chance(side, 0.6) ? "STC " : rng_chance(side, 0.7) ? "SAID TO CONTAIN " : "S.T.C. ";
+	if (stc && stc_first)
+		o = put(o, pre, strlen(pre));
+	if (count) {
+		o = put_u64(o, 1 + rng_below(side, rng_chance(side, 0.7) ? 60 : 2000));
+		if (!rng_chance(side, 0.1))
+			*o++ = ' ';
+		const char *pk = g_pkg_vague[rng_below(side, NELEM(g_pkg_vague))];
+		o = put(o, pk, strlen(pk));
+		*o++ = ' ';
+	}
+	if (stc && !stc_first)
+		o = put(o, pre, strlen(pre));
+	return put(o, term, strlen(term));
+}
+
+static char *put_desc_and_numbers(char *w, rng *r, rng *side, const ship *s, const party *shp)
 {
 	/* hs_code, description, declared_value_usd, gross_weight_kg, quantity */
 	const item *it = NULL;
@@ -2136,8 +2237,7 @@ static char *put_desc_and_numbers(char *w, rng *r, const ship *s, const party *s
 		dl = (size_t)(o - d);
 	} else if (rng_chance(r, 0.04)) {
 		const char *v = g_vague[rng_below(r, NELEM(g_vague))];
-		dl = strlen(v);
-		memcpy(d, v, dl);
+		dl = (size_t)(put_vague(d, side, v) - d);
 	} else {
 		size_t tl = strlen(it->text);
 		double f = rng_unit(r);
@@ -2212,6 +2312,11 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	gb_reserve(out, ROW_MAX);
 	char *w = out->p + out->len;
 	const party *imp = rp->imp, *shp = rp->shp;
+	/* The rare cases below draw from a side stream of their own (one per
+	 * row), so the main stream, and every other byte of the data, stays the
+	 * same as without them. */
+	rng side;
+	rng_init(&side, c->seed ^ 0x51DE5EEDull, gidx);
 
 	/* shipment_id: house bill, prefixed by the forwarder's or carrier's SCAC */
 	const party *pre = s->fwd ? s->fwd : s->carrier;
@@ -2234,6 +2339,8 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	const char *mt = mode_text(r, s->mode, &ml);
 	w = put(w, mt, ml);
 	*w++ = ',';
+	int truck_ca = s->mode == M_TRUCK && s->lading && s->lading[0] == 'C';
+	int truck_mx = s->mode == M_TRUCK && s->lading && s->lading[0] == 'M';
 	if (s->lading)
 		w = put(w, s->lading, 5);
 	*w++ = ',';
@@ -2247,16 +2354,45 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 		static const char *const oc[] = { "CN", "VN", "TH", "IN", "MY", "ID", "BD", "KH" };
 		origin = oc[rng_below(r, NELEM(oc))];
 	}
+	/* land crossings carry goods of other origins: Mexican goods trucked in
+	 * through Canada, Asian goods assembled or transshipped in Mexico */
+	double uo = rng_unit(&side);
+	if (truck_ca && uo < 0.05)
+		origin = "MX";
+	else if (truck_mx && uo < 0.04)
+		origin = uo < 0.025 ? "CN" : "VN";
 	w = put(w, origin, 2);
 	*w++ = ',';
 	w = put(w, shp->cc, 2);
 	*w++ = ',';
 	/* importer */
 	int imp_id = !rng_chance(r, 0.10);
+	char *imp_at = w;
 	if (imp_id)
 		w = put(w, imp->id, imp->idlen);
 	*w++ = ',';
+	char *name_at = w;
 	w = put_name(w, r, imp, imp_id);
+	double ui = rng_unit(&side);
+	if (imp_id && ui < 0.003) {
+		/* an importer number that does not exist with a CTPAT member's
+		 * name: the member's IRS number with another suffix (every listed
+		 * one ends in 00), as misuse or a keying slip gives */
+		const party *m = pool_pick(c, &side, PL_IMP_CT);
+		w = put(imp_at, m->id, (size_t)m->idlen - 2);
+		*w++ = '0';
+		*w++ = (char)('1' + rng_below(&side, 9));
+		*w++ = ',';
+		w = put_name(w, &side, m, 1);
+	} else if (imp_id && ui < 0.0032 && s->carrier && s->carrier->id) {
+		/* the carrier's SCAC keyed into the importer column */
+		char nm[512];
+		size_t nl = (size_t)(w - name_at);
+		memcpy(nm, name_at, nl);
+		w = put(imp_at, s->carrier->id, s->carrier->idlen);
+		*w++ = ',';
+		w = put(w, nm, nl);
+	}
 	*w++ = ',';
 	/* shipper and manufacturer */
 	int shp_id = !rng_chance(r, 0.10);
@@ -2284,7 +2420,7 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	if (s->fwd)
 		w = put(w, s->fwd->id, s->fwd->idlen);
 	*w++ = ',';
-	w = put_desc_and_numbers(w, r, s, shp);
+	w = put_desc_and_numbers(w, r, &side, s, shp);
 	*w++ = ',';
 
 	/* filed_at, departure_at */
@@ -2301,6 +2437,12 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 			double g = rng_unit(r);
 			filed = dep - 86400 - 60 * (1 + (int64_t)(g * g * 8640)) - rng_below(r, 60);
 		}
+		/* rarely a filing timestamp is missing (FILING_UNKNOWN) */
+		double um = rng_unit(&side);
+		if (um < 0.004)
+			filed = INT64_MIN;
+		else if (um < 0.005)
+			dep = INT64_MIN;
 		break;
 	}
 	case M_AIR:
