@@ -2965,6 +2965,172 @@ static void write_file(const char *dir, const char *name, const char *p, size_t 
 	free(tmp);
 }
 
+/* ------------------------------------------------------------------ */
+/* A made-up restricted-party list in OFAC's SDN file format (--sdn N)  */
+/* ------------------------------------------------------------------ */
+
+/* Syllables of the invented listed names: unlike the population's, so that a
+ * hit on a manifest comes from a planted name, not from chance. */
+static const char *const sdn_syl[] = {
+	"ZAR", "QAW", "BEL", "OV", "KHAL", "RAZ", "MIR", "DAV", "TOR", "VEK", "SOL", "NAZ",
+	"KOR", "VEX", "DRA", "GUL", "RAS", "TAM", "YUR", "ZEN", "BAH", "RUD", "SHAR", "FAD",
+	"ILY", "MAK", "OR", "AN", "EV", "IN", "AD", "UL",
+};
+static const char *const sdn_given[] = {
+	"Muhammad", "Yusuf", "Ali", "Hassan", "Ivan", "Sergei", "Carlos", "Jose", "Ahmad",
+	"Omar", "Dmitri", "Kim", "Reza", "Hamid", "Luis", "Viktor", "Khalid", "Samir",
+};
+static const char *const sdn_kind[] = {
+	"TRADING", "GENERAL TRADING", "INDUSTRIAL GROUP", "SHIPPING", "PETROLEUM", "HOLDINGS",
+	"BANK", "INVESTMENT COMPANY", "ELECTRONICS", "LOGISTICS", "EXCHANGE", "AIRLINES",
+};
+static const char *const sdn_form[] = { "", " LLC", " LTD", " FZE", " CO", " SA", " JSC" };
+
+static void sdn_word(rng *r, char *out, size_t cap, int title)
+{
+	out[0] = '\0';
+	int k = 2 + (int)rng_below(r, 2);
+	for (int i = 0; i < k; i++)
+		cat(out, cap, sdn_syl[rng_below(r, NELEM(sdn_syl))]);
+	if (title)
+		recase(out, 1);
+}
+
+/* A CSV-encoded party spelling back to its text. */
+static size_t csv_text(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (n && v[0] == '"') {
+		for (size_t i = 1; i + 1 < n && o + 1 < cap; i++) {
+			out[o++] = v[i];
+			if (v[i] == '"')
+				i++;
+		}
+	} else {
+		for (size_t i = 0; i < n && o + 1 < cap; i++)
+			out[o++] = v[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One OFAC-style field: quoted text, or the unquoted empty mark "-0- ". */
+static void sdn_field(gbuf *b, const char *s)
+{
+	if (!s || !*s) {
+		gb_puts(b, "-0- ");
+		return;
+	}
+	gb_put(b, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"')
+			gb_put(b, "\"", 1);
+		gb_put(b, s, 1);
+	}
+	gb_put(b, "\"", 1);
+}
+
+/* sdn.csv, alt.csv, add.csv with n entries, every one invented (program
+ * FAKE-GEN, says so in its remarks). About one in a thousand is the table
+ * name of a non-participant overseas shipper or a consignee warehouse of the
+ * population, so a run with --sdn finds some shipments to stop. */
+static void write_sdn(const char *dir, const popul *po, uint64_t seed, uint32_t n)
+{
+	rng r;
+	rng_init(&r, seed ^ 0x5D4F4B45ull, 7);
+	gbuf sdn = { 0 }, alt = { 0 }, add = { 0 };
+	const pool *os = &po->pools[PL_UNK_OS], *wh = &po->pools[PL_IMP_UNK];
+	uint32_t alt_num = 1, add_num = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t ent = (int32_t)(10000 + i * 7 + rng_below(&r, 7));
+		char name[256], alias[256] = "", num[24];
+		const char *type = NULL;
+		double u = rng_unit(&r);
+		if (u < 0.0008 && os->n) { /* a planted shipper */
+			const party *p = &po->p[os->ix[rng_below(&r, os->n)]];
+			csv_text(p->var[0], p->vlen[0], name, sizeof name);
+			if (rng_chance(&r, 0.5))
+				csv_text(p->var[1], p->vlen[1], alias, sizeof alias);
+		} else if (u < 0.001 && wh->n) { /* a planted consignee */
+			const party *p = &po->p[wh->ix[rng_below(&r, wh->n)]];
+			csv_text(p->var[0], p->vlen[0], name, sizeof name);
+		} else if (u < 0.48) { /* an individual: "SURNAME, Given Given" */
+			char sur[64], g2[64];
+			sdn_word(&r, sur, sizeof sur, 0);
+			const char *g1 = sdn_given[rng_below(&r, NELEM(sdn_given))];
+			snprintf(g2, sizeof g2, "%s", rng_chance(&r, 0.5) ? sdn_given[rng_below(&r, NELEM(sdn_given))] : "");
+			snprintf(name, sizeof name, "%s, %s%s%s", sur, g1, g2[0] ? " " : "", g2);
+			type = "individual";
+			if (rng_chance(&r, 0.35)) /* the same person written in the other order */
+				snprintf(alias, sizeof alias, "%s%s%s %s", g1, g2[0] ? " " : "", g2, sur);
+		} else if (u < 0.95) { /* an entity */
+			char w[64];
+			sdn_word(&r, w, sizeof w, 0);
+			snprintf(name, sizeof name, "%s %s%s", w, sdn_kind[rng_below(&r, NELEM(sdn_kind))],
+			         sdn_form[rng_below(&r, NELEM(sdn_form))]);
+			if (rng_chance(&r, 0.3)) {
+				char w2[64];
+				sdn_word(&r, w2, sizeof w2, 0);
+				snprintf(alias, sizeof alias, "%s %s", w, w2);
+			}
+		} else { /* vessels and aircraft: listed, not parties */
+			char w[64];
+			sdn_word(&r, w, sizeof w, 0);
+			int ves = rng_chance(&r, 0.8);
+			snprintf(name, sizeof name, "%s %s", w, ves ? "STAR" : "AIR");
+			type = ves ? "vessel" : "aircraft";
+		}
+		snprintf(num, sizeof num, "%d,", (int)ent);
+		gb_puts(&sdn, num);
+		sdn_field(&sdn, name);
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, type);
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, rng_chance(&r, 0.2) ? "FAKE-GEN] [FAKE-GEN2" : "FAKE-GEN");
+		for (int k = 0; k < 7; k++) { /* Title .. Vess_owner */
+			gb_puts(&sdn, ",");
+			sdn_field(&sdn, NULL);
+		}
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, "Generated by examrisk-gen; not the OFAC SDN list.");
+		gb_puts(&sdn, "\r\n");
+		if (alias[0]) {
+			snprintf(num, sizeof num, "%d,%u,", (int)ent, alt_num++);
+			gb_puts(&alt, num);
+			sdn_field(&alt, "aka");
+			gb_puts(&alt, ",");
+			sdn_field(&alt, alias);
+			gb_puts(&alt, ",");
+			sdn_field(&alt, NULL);
+			gb_puts(&alt, "\r\n");
+		}
+		if (rng_chance(&r, 0.5)) {
+			char city[40];
+			const country *ci = &g_countries[rng_below(&r, (uint32_t)NCOUNTRIES)];
+			snprintf(num, sizeof num, "%d,%u,", (int)ent, add_num++);
+			gb_puts(&add, num);
+			sdn_field(&add, NULL);
+			gb_puts(&add, ",");
+			sdn_field(&add, pick_city(&r, ci, city, sizeof city));
+			gb_puts(&add, ",");
+			sdn_field(&add, NULL);
+			gb_puts(&add, ",");
+			sdn_field(&add, NULL);
+			gb_puts(&add, "\r\n");
+		}
+	}
+	/* OFAC's files end with a DOS end-of-file byte */
+	gb_puts(&sdn, "\x1a");
+	gb_puts(&alt, "\x1a");
+	gb_puts(&add, "\x1a");
+	write_file(dir, "sdn.csv", sdn.p, sdn.len);
+	write_file(dir, "alt.csv", alt.p, alt.len);
+	write_file(dir, "add.csv", add.p, add.len);
+	free(sdn.p);
+	free(alt.p);
+	free(add.p);
+}
+
 static void mkdirs(const char *dir)
 {
 	char *d = xcalloc(strlen(dir) + 1, 1);
@@ -3570,6 +3736,8 @@ static void usage(FILE *f)
 	      "                     violation model (see benchmarks/README.md)\n"
 	      "  --rules FILE       rules whose reason codes the outcome model reads\n"
 	      "                     (default data/rules.ini)\n"
+	      "      --sdn N        also write DIR/sdn.csv, alt.csv, add.csv: a made-up list of N\n"
+	      "                     restricted parties in OFAC's SDN file format (for score --sdn DIR)\n"
 	      "  -h, --help         this text\n"
 	      "At the end prints \"rows=N bytes_csv=B seconds=S rows_per_s=R\" on stderr.\n",
 	      f);
@@ -3612,6 +3780,7 @@ int main(int argc, char **argv)
 		{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "world-rows", required_argument, NULL, OPT_WORLD_ROWS },
+		{ "sdn", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t world_rows = 0;
@@ -3619,7 +3788,7 @@ int main(int argc, char **argv)
 	uint64_t row_seed = 0;
 	int have_window = 0, have_row_seed = 0, outcomes = 0;
 	const char *rules = "data/rules.ini";
-	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0;
+	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0, sdn_n = 0;
 	int have_rows = 0, plain = 0;
 	const char *out = NULL, *mra = "data/mra.csv";
 	const char *ams_dir = NULL, *schedk = "data/schedule_k.csv";
@@ -3681,6 +3850,10 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, &world_rows) || world_rows > MAX_ROWS)
 				goto bad;
 			break;
+		case 'Y':
+			if (parse_u64(optarg, &sdn_n) || sdn_n > 10000000)
+				goto bad;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -3720,6 +3893,8 @@ int main(int argc, char **argv)
 	build_population(&po, seed, world_rows ? world_rows : rows);
 	write_file(out, "participants.csv", po.parts.p, po.parts.len);
 	write_file(out, "mra.csv", mraw.p, mraw.len);
+	if (sdn_n)
+		write_sdn(out, &po, seed, (uint32_t)sdn_n);
 
 	gen_ctx gc;
 	gen_ctx_init(&gc, &po, seed, rows);

@@ -34,7 +34,7 @@ static const char *const reason_names[ER_NREASONS] = {
 	"IMP_UNKNOWN", "ID_NAME_CONFLICT", "SHP_CTPAT", "SHP_MRA", "SHP_AEO_UNRECOGNIZED", "SHP_UNKNOWN",
 	"CARRIER_CTPAT", "FWD_CTPAT", "LCL", "VAGUE_DESC", "NO_HS", "LATE_FILING", "FILING_UNKNOWN",
 	"HS_WATCH",
-	"ORIGIN_WATCH", "FAST", "RANDOM"
+	"ORIGIN_WATCH", "FAST", "SDN_MATCH", "SDN_REVIEW", "RANDOM"
 };
 
 const char *er_reason_name(int reason)
@@ -74,6 +74,14 @@ int er_rules_red_threshold(const er_rules *r)
 int er_rules_yellow_threshold(const er_rules *r)
 {
 	return r->yellow;
+}
+
+int er_rules_sdn_check(const er_rules *r, char *err, size_t errlen)
+{
+	if (!r->sdn_missing[0])
+		return 0;
+	snprintf(err, errlen, "%s: missing key %s (needed by --sdn)", r->path, r->sdn_missing);
+	return -1;
 }
 
 int er_rules_points(const er_rules *r, int reason)
@@ -444,10 +452,10 @@ int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
 /* ------------------------------------------------------------------ */
 
 enum sect { S_NONE = -1, S_SCORE, S_POINTS, S_HS, S_ORIGIN, S_VAGUE, S_FILING, S_RANDOM,
-            S_EXAM, S_LANES, S_N };
+            S_EXAM, S_LANES, S_SDN, S_N };
 static const char *const sect_names[S_N] = {
 	"score", "points", "hs_watch", "origin_watch", "vague", "filing", "random",
-	"exam_probability", "lanes"
+	"exam_probability", "lanes", "sdn"
 };
 
 /* Scalar keys: each must appear exactly once. */
@@ -457,12 +465,21 @@ enum {
 	K_WINDOW = K_POINTS0 + ER_NREASONS,
 	K_RATE, K_SEED,
 	K_P_RED, K_P_YELLOW, K_P_GREEN,
+	K_SDN_MATCH, K_SDN_REVIEW, K_SDN_FORCE, /* [sdn]: needed only with --sdn */
 	K_N
 };
 
 /* [lanes] key kinds: KIND.MODE = value. */
 enum { LK_RED, LK_YELLOW, LK_RED_SHARE, LK_YELLOW_SHARE, LK_N };
 static const char *const lane_kinds[LK_N] = { "red", "yellow", "red_share", "yellow_share" };
+
+/* Keys the SDN screen needs and nothing else does: missing ones are
+ * reported by er_rules_sdn_check() when a list is given, not at load. */
+static int sdn_only_key(int k)
+{
+	return k == K_POINTS0 + ER_R_SDN_MATCH || k == K_POINTS0 + ER_R_SDN_REVIEW ||
+	       k == K_SDN_MATCH || k == K_SDN_REVIEW || k == K_SDN_FORCE;
+}
 
 typedef struct loader {
 	er_rules *r;
@@ -948,6 +965,19 @@ static int handler(void *user, const char *section, const char *name, const char
 			return ok;
 		}
 		break;
+	case S_SDN:
+		if (!strcasecmp(name, "match") || !strcasecmp(name, "review")) {
+			int m = (name[0] | 0x20) == 'm';
+			if (claim(L, m ? K_SDN_MATCH : K_SDN_REVIEW, sn, name) == 0)
+				ok = get_frac(L, sn, name, value, m ? &r->sdn_match : &r->sdn_review) == 0;
+			return ok;
+		}
+		if (!strcasecmp(name, "force_red")) {
+			if (claim(L, K_SDN_FORCE, sn, name) == 0)
+				ok = get_int(L, sn, name, value, 0, 1, &r->sdn_force_red) == 0;
+			return ok;
+		}
+		break;
 	case S_EXAM: {
 		int lane = !strcasecmp(name, "red") ? ER_LANE_RED :
 		           !strcasecmp(name, "yellow") ? ER_LANE_YELLOW :
@@ -984,9 +1014,12 @@ static void key_name(int k, const char **sect, const char **name)
 	} else if (k <= K_SEED) {
 		*sect = "random";
 		*name = k == K_RATE ? "rate" : "seed";
-	} else {
+	} else if (k <= K_P_GREEN) {
 		*sect = "exam_probability";
 		*name = exam[k - K_P_RED];
+	} else {
+		*sect = "sdn";
+		*name = k == K_SDN_MATCH ? "match" : k == K_SDN_REVIEW ? "review" : "force_red";
 	}
 }
 
@@ -999,6 +1032,11 @@ static int check_rules(loader *L)
 	if (r->yellow > r->red) {
 		L->line = L->seen[K_YELLOW];
 		fail(L, "[score] yellow = %d must not exceed red = %d", r->yellow, r->red);
+		return -1;
+	}
+	if (L->seen[K_SDN_MATCH] && L->seen[K_SDN_REVIEW] && r->sdn_review > r->sdn_match) {
+		L->line = L->seen[K_SDN_REVIEW];
+		fail(L, "[sdn] review = %g must not exceed match = %g", r->sdn_review, r->sdn_match);
 		return -1;
 	}
 	/* [lanes]: unlisted modes take [score]; the statute check below holds
@@ -1169,6 +1207,14 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 	for (int k = 0; k < K_N; k++) {
 		if (k == K_POINTS0 + ER_R_HS_WATCH || k == K_POINTS0 + ER_R_ORIGIN_WATCH)
 			continue;
+		if (sdn_only_key(k)) {
+			if (!L.seen[k] && !r->sdn_missing[0]) {
+				const char *sect, *name;
+				key_name(k, &sect, &name);
+				snprintf(r->sdn_missing, sizeof r->sdn_missing, "[%s] %s", sect, name);
+			}
+			continue;
+		}
 		if (!L.seen[k]) {
 			const char *sect, *name;
 			key_name(k, &sect, &name);

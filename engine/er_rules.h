@@ -48,6 +48,9 @@ struct er_rules {
 	double random_rate;              /* [random] */
 	uint64_t random_seed;
 	double exam_prob[ER_NLANES];     /* [exam_probability] */
+	double sdn_match, sdn_review;    /* [sdn] similarity thresholds, 0..1 */
+	int sdn_force_red;               /* [sdn] force_red: SDN_MATCH is RED */
+	char sdn_missing[40];            /* first SDN key missing, "" = all there */
 
 	/* [lanes]: thresholds per enum er_transport, [score] red/yellow where a
 	 * mode is not listed. At the threshold score itself a shipment takes the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "er_rules.h"
+#include "er_sdn.h"
 #include "er_table.h"
 #include "er_util.h"
 
@@ -213,8 +214,54 @@ static inline void fire(er_result *res, int reason, int pts, int *sum)
 	*sum += pts;
 }
 
+/* Screen the importer, shipper and consignee names; an empty name column is
+ * screened with the table name of the party its id matched. Fires
+ * SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
+static const int sdn_cols[ER_SDN_NROLES] = { ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_NAME,
+                                             ER_COL_CONSIGNEE_NAME };
+
+static int screen_parties(const er_sdn *sdn, const er_rules *r, const er_sdn_probe *probe,
+                          const er_party *imp, const er_party *shp, er_result *res, int *sum)
+{
+	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL };
+	unsigned match = (unsigned)(r->sdn_match * 1000.0 + 0.5);
+	unsigned review = (unsigned)(r->sdn_review * 1000.0 + 0.5);
+	unsigned top = 0;
+	res->sdn_screened = 1;
+	for (int k = 0; k < ER_SDN_NROLES; k++) {
+		er_sdn_hit h;
+		if (probe[k].n) /* the same bytes as the importer's: the same answer */
+			h = k == ER_SDN_CONSIGNEE && probe[0].set && probe[k].h == probe[0].h
+			        ? (er_sdn_hit){ res->sdn_ent[0], res->sdn_sim[0], 0 }
+			        : er_sdn_probe_finish(sdn, &probe[k]);
+		else if (by_id[k] && by_id[k]->name)
+			h = er_sdn_screen(sdn, by_id[k]->name, strlen(by_id[k]->name));
+		else
+			continue;
+		if (!h.ent_num || h.sim < review)
+			continue;
+		res->sdn_ent[k] = h.ent_num;
+		res->sdn_sim[k] = h.sim;
+		if (h.sim > top)
+			top = h.sim;
+	}
+	if (top >= match) {
+		fire(res, ER_R_SDN_MATCH, r->points[ER_R_SDN_MATCH], sum);
+		return 1;
+	}
+	if (top)
+		fire(res, ER_R_SDN_REVIEW, r->points[ER_R_SDN_REVIEW], sum);
+	return 0;
+}
+
 er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
                        er_result *res)
+{
+	return er_score_row_sdn(t, r, NULL, row, res);
+}
+
+er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *sdn,
+                           const er_row *row, er_result *res)
 {
 	memset(res, 0, sizeof *res);
 	res->reject_col = -1;
@@ -230,6 +277,13 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		er_field f = er_row_field(row, id_cols[i]);
 		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
+	/* and the SDN screen's cached answers for the names */
+	er_sdn_probe sdnq[ER_SDN_NROLES];
+	if (sdn)
+		for (int k = 0; k < ER_SDN_NROLES; k++) {
+			er_field f = er_row_field(row, sdn_cols[k]);
+			sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
+		}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
 	er_field sid = er_row_field(row, ER_COL_SHIPMENT_ID);
@@ -442,6 +496,12 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		}
 	}
 
+	/* ---- restricted parties: a listed name is held, whatever else ---- */
+	int sdn_hit = sdn && screen_parties(sdn, r, sdnq, imp, shp, res, &sum);
+	int sdn_red = sdn_hit && r->sdn_force_red;
+	if (sdn_hit)
+		res->front_of_line = 0; /* a listed party earns no member's benefit */
+
 	/* ---- random compliance selection: same ids on every run ---- */
 	int random_red = 0;
 	if (r->random_rate > 0.0) {
@@ -455,6 +515,6 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 
 	int score = r->base + sum;
 	res->score = score < 0 ? 0 : score > 100 ? 100 : score;
-	res->lane = random_red ? ER_LANE_RED : lane_of(r, mode, res->score, sid);
+	res->lane = random_red || sdn_red ? ER_LANE_RED : lane_of(r, mode, res->score, sid);
 	return ER_OK;
 }

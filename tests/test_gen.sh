@@ -168,6 +168,23 @@ expect "precomposed accents in shipper names" rare upper_accent 100 5000
 # no listed party id ends in anything but 00: the unknown numbers really are unknown
 expect "listed importer numbers all end in 00" sh -c "! grep -Eq '^[0-9][0-9]-[0-9]{7}0[1-9],' '$T/rare/participants.csv'"
 
+# ---------------------------------------------------------------- made-up SDN list
+"$GEN" --rows 2000 --seed 5 --sdn 3000 --out "$T/sdn1" 2>/dev/null
+"$GEN" --rows 2000 --seed 5 --sdn 3000 --threads 1 --out "$T/sdn2" 2>/dev/null
+for f in sdn.csv alt.csv add.csv; do expect "sdn list deterministic: $f" same "$T/sdn1/$f" "$T/sdn2/$f"; done
+expect "sdn list: 3000 entries" [ "$(grep -c '^[0-9]' "$T/sdn1/sdn.csv")" -eq 3000 ]
+awk "$AWK_SPLITCSV"'
+FNR == 1 { want = FILENAME ~ /sdn.csv$/ ? 12 : FILENAME ~ /alt.csv$/ ? 5 : 6 }
+$0 == "\032" { next }
+{ sub(/\r$/, ""); n = splitcsv($0, f); if (n != want) { print FILENAME ":" FNR ": " n " fields"; bad++ } }
+/FAKE-GEN/ { fake++ }
+END { printf "bad=%d fake=%d\n", bad, fake }' "$T/sdn1/sdn.csv" "$T/sdn1/alt.csv" "$T/sdn1/add.csv" >"$T/sdn.out"
+expect "sdn list: OFAC field counts" grep -q '^bad=0 fake=3000$' "$T/sdn.out"
+expect "sdn list: no header row" sh -c "head -n 1 '$T/sdn1/sdn.csv' | grep -q '^[0-9]'"
+"$GEN" --rows 2000 --seed 5 --out "$T/sdn0" 2>/dev/null
+expect "sdn list: manifest unchanged by --sdn" same "$T/sdn0/manifest.csv.gz" "$T/sdn1/manifest.csv.gz"
+expect "sdn list: participants unchanged by --sdn" same "$T/sdn0/participants.csv" "$T/sdn1/participants.csv"
+
 # ---------------------------------------------------------------- participants
 PHDR='party_id,name,country,role,program,status,tier,valid_from,valid_to'
 expect "participants header exact" [ "$(head -n 1 "$T/a/participants.csv")" = "$PHDR" ]
