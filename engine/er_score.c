@@ -282,7 +282,12 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 	if (sdn)
 		for (int k = 0; k < ER_SDN_NROLES; k++) {
 			er_field f = er_row_field(row, sdn_cols[k]);
-			sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
+			/* the consignee is often the importer, spelled the same */
+			if (k == ER_SDN_CONSIGNEE && f.n && f.n == sdnq[0].n &&
+			    memcmp(f.p, sdnq[0].name, f.n) == 0)
+				sdnq[k] = sdnq[0];
+			else
+				sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
 		}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
