@@ -930,6 +930,11 @@ static const char *const g_vague[] = {
 	"MERCHANDISE", "000000", "F.A.K.", "VARIOUS GOODS",
 };
 static const char *const g_pkg[] = { "CTNS", "CARTONS", "PKGS", "PLTS", "PCS", "BOXES", "CASES" };
+/* Units in front of vague descriptions ("147 PLTS ELECTRONIC GOODS"). */
+static const char *const g_pkg_vague[] = {
+	"CTNS", "CTN", "CARTONS", "PKGS", "PKG", "PACKAGES", "PLTS", "PALLETS", "PCS", "BAGS",
+	"BOXES", "CASES", "DRUMS", "ROLLS", "BALES", "CRATES", "SKIDS", "UNITS", "PLT(S)",
+};
 
 /* ------------------------------------------------------------------ */
 /* The MRA table                                                        */
@@ -1054,6 +1059,8 @@ static void mra_load(const char *path, gbuf *raw)
 			die("bad recognized_from in MRA table", path);
 		if (fb[c_to][0] && parse_ymd(fb[c_to], strlen(fb[c_to]), &m->to))
 			die("bad recognized_to in MRA table", path);
+		if (m->to != INT32_MAX)
+			m->to++; /* the file gives the last day recognized; kept here as the first day not */
 	}
 	if (!g_nmra)
 		die("MRA table has no rows", path);
@@ -1294,12 +1301,75 @@ static void store_var(party *p, int k, const char *s, size_t n)
 	p->var[k] = arena_dup(buf, (size_t)(e - buf));
 }
 
+/* ---- accented names ----
+ * Some European and Latin American names carry one accented letter
+ * ("MÜLLER", "Société", "Peña"). The table has it precomposed (NFC);
+ * manifests print it precomposed, decomposed (letter + combining mark, as
+ * macOS and some EDI converters write it), upper-cased (MÜLLER) or stripped
+ * (MULLER). The choice hangs on a hash of the name core, not on the
+ * population's random stream, so every other byte of the data stays as it
+ * was without accents. */
+
+typedef struct accent {
+	char letter;            /* ASCII upper-case base letter */
+	unsigned char up, low;  /* second byte of the precomposed U+00C0..U+00FF form (after 0xC3) */
+	unsigned char comb;     /* second byte of the combining mark (after 0xCC) */
+} accent;
+
+static const accent g_acc_de[] = { { 'U', 0x9C, 0xBC, 0x88 }, { 'O', 0x96, 0xB6, 0x88 }, { 'A', 0x84, 0xA4, 0x88 } };
+static const accent g_acc_fr[] = { { 'E', 0x89, 0xA9, 0x81 } };
+static const accent g_acc_es[] = { { 'N', 0x91, 0xB1, 0x83 }, { 'O', 0x93, 0xB3, 0x81 } };
+
+enum { ACC_NFC, ACC_NFD, ACC_UPPER, ACC_STRIP };
+
+static const accent *accent_for(int sty, rng *ar)
+{
+	switch (sty) {
+	case STY_DE: case STY_NORD: case STY_TR:
+		return &g_acc_de[rng_below(ar, NELEM(g_acc_de))];
+	case STY_FR:
+		return g_acc_fr;
+	case STY_ES: case STY_MX: case STY_CO: case STY_PE: case STY_LATAM:
+		return &g_acc_es[rng_below(ar, NELEM(g_acc_es))];
+	default:
+		return NULL;
+	}
+}
+
+/* Put accent a on the first a->letter of buf (any ASCII case) in form f;
+ * returns the new length. The letter's own case picks the accent's case. */
+static size_t put_accent(char *buf, size_t n, size_t cap, const accent *a, int f)
+{
+	size_t i = 0;
+	while (i < n && (buf[i] & ~0x20) != a->letter)
+		i++;
+	if (i == n || f == ACC_STRIP || n + 2 >= cap)
+		return n;
+	if (f == ACC_UPPER)
+		upcase_str(buf);
+	int lower = buf[i] >= 'a';
+	if (f == ACC_NFD) { /* the letter stays; the combining mark follows it */
+		memmove(buf + i + 3, buf + i + 1, n - i); /* the tail and its NUL */
+		buf[i + 1] = (char)0xCC;
+		buf[i + 2] = (char)a->comb;
+		return n + 2;
+	}
+	memmove(buf + i + 2, buf + i + 1, n - i);
+	buf[i] = (char)0xC3;
+	buf[i + 1] = (char)(lower ? a->low : a->up);
+	return n + 1;
+}
+
 /* The table spelling plus NVAR-1 manifest spellings, each equal to the table
  * name after er_name_normalize(): case, punctuation of the suffix, the suffix
  * dropped or added (only ones the engine strips), "&" vs "AND", extra spaces,
- * a quoted word. */
+ * a quoted word; for accented names also the Unicode forms (put_accent),
+ * which meet only under Unicode folding. */
 static void make_names(rng *r, party *p, int sty, const char *core)
 {
+	rng ar;
+	rng_init(&ar, hash_str(core, strlen(core)), 0xACCE27ull);
+	const accent *acc = rng_chance(&ar, 0.3) ? accent_for(sty, &ar) : NULL;
 	const style *st = &g_styles[sty];
 	int sfx = st->sfx[rng_weighted(r, st->w, 5)];
 	int tcase = rng_chance(r, 0.75) ? 0 : 1;
@@ -1307,6 +1377,8 @@ static void make_names(rng *r, party *p, int sty, const char *core)
 	                   rng_chance(r, 0.35) ? ", " : " ";
 	char buf[256];
 	size_t n = render_name(buf, sizeof buf, core, tcase, sfx, tcase, tsep);
+	if (acc)
+		n = put_accent(buf, n, sizeof buf, acc, ACC_NFC);
 	store_var(p, 0, buf, n);
 	int common = st->sfx[0];
 	for (int k = 1; k < NVAR; k++) {
@@ -1357,6 +1429,12 @@ static void make_names(rng *r, party *p, int sty, const char *core)
 			buf[0] = '"';
 			buf[w1 + 1] = '"';
 			n += 2;
+		}
+		if (acc) {
+			double ua = rng_unit(&ar);
+			n = put_accent(buf, n, sizeof buf, acc,
+			               ua < 0.45 ? ACC_NFC : ua < 0.65 ? ACC_STRIP : ua < 0.85 ? ACC_NFD
+			                                                           : ACC_UPPER);
 		}
 		store_var(p, k, buf, n);
 	}
@@ -2105,7 +2183,32 @@ static char *put_name(char *w, rng *r, const party *p, int id_shown)
 	return put(w, p->var[k], p->vlen[k]);
 }
 
-static char *put_desc_and_numbers(char *w, rng *r, const ship *s, const party *shp)
+/* A vague term as manifests print it: bare (most), or behind a package
+ * count and/or "said to contain" in either order ("12 CTNS FAK",
+ * "STC GENERAL MERCHANDISE", "147 PLTS STC PARTS", "STC 3 PALLETS GOODS").
+ * Drawn from the row's side stream. */
+static char *put_vague(char *o, rng *side, const char *term)
+{
+	double u = rng_unit(side);
+	int count = u >= 0.55 && u < 0.85, stc = u >= 0.75;
+	int stc_first = stc && rng_chance(side, 0.5);
+	const char *pre = rng_chance(side, 0.6) ? "STC " : rng_chance(side, 0.7) ? "SAID TO CONTAIN " : "S.T.C. ";
+	if (stc && stc_first)
+		o = put(o, pre, strlen(pre));
+	if (count) {
+		o = put_u64(o, 1 + rng_below(side, rng_chance(side, 0.7) ? 60 : 2000));
+		if (!rng_chance(side, 0.1))
+			*o++ = ' ';
+		const char *pk = g_pkg_vague[rng_below(side, NELEM(g_pkg_vague))];
+		o = put(o, pk, strlen(pk));
+		*o++ = ' ';
+	}
+	if (stc && !stc_first)
+		o = put(o, pre, strlen(pre));
+	return put(o, term, strlen(term));
+}
+
+static char *put_desc_and_numbers(char *w, rng *r, rng *side, const ship *s, const party *shp)
 {
 	/* hs_code, description, declared_value_usd, gross_weight_kg, quantity */
 	const item *it = NULL;
@@ -2134,8 +2237,7 @@ static char *put_desc_and_numbers(char *w, rng *r, const ship *s, const party *s
 		dl = (size_t)(o - d);
 	} else if (rng_chance(r, 0.04)) {
 		const char *v = g_vague[rng_below(r, NELEM(g_vague))];
-		dl = strlen(v);
-		memcpy(d, v, dl);
+		dl = (size_t)(put_vague(d, side, v) - d);
 	} else {
 		size_t tl = strlen(it->text);
 		double f = rng_unit(r);
@@ -2210,6 +2312,11 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	gb_reserve(out, ROW_MAX);
 	char *w = out->p + out->len;
 	const party *imp = rp->imp, *shp = rp->shp;
+	/* The rare cases below draw from a side stream of their own (one per
+	 * row), so the main stream, and every other byte of the data, stays the
+	 * same as without them. */
+	rng side;
+	rng_init(&side, c->seed ^ 0x51DE5EEDull, gidx);
 
 	/* shipment_id: house bill, prefixed by the forwarder's or carrier's SCAC */
 	const party *pre = s->fwd ? s->fwd : s->carrier;
@@ -2232,6 +2339,8 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	const char *mt = mode_text(r, s->mode, &ml);
 	w = put(w, mt, ml);
 	*w++ = ',';
+	int truck_ca = s->mode == M_TRUCK && s->lading && s->lading[0] == 'C';
+	int truck_mx = s->mode == M_TRUCK && s->lading && s->lading[0] == 'M';
 	if (s->lading)
 		w = put(w, s->lading, 5);
 	*w++ = ',';
@@ -2245,16 +2354,45 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 		static const char *const oc[] = { "CN", "VN", "TH", "IN", "MY", "ID", "BD", "KH" };
 		origin = oc[rng_below(r, NELEM(oc))];
 	}
+	/* land crossings carry goods of other origins: Mexican goods trucked in
+	 * through Canada, Asian goods assembled or transshipped in Mexico */
+	double uo = rng_unit(&side);
+	if (truck_ca && uo < 0.05)
+		origin = "MX";
+	else if (truck_mx && uo < 0.04)
+		origin = uo < 0.025 ? "CN" : "VN";
 	w = put(w, origin, 2);
 	*w++ = ',';
 	w = put(w, shp->cc, 2);
 	*w++ = ',';
 	/* importer */
 	int imp_id = !rng_chance(r, 0.10);
+	char *imp_at = w;
 	if (imp_id)
 		w = put(w, imp->id, imp->idlen);
 	*w++ = ',';
+	char *name_at = w;
 	w = put_name(w, r, imp, imp_id);
+	double ui = rng_unit(&side);
+	if (imp_id && ui < 0.003) {
+		/* an importer number that does not exist with a CTPAT member's
+		 * name: the member's IRS number with another suffix (every listed
+		 * one ends in 00), as misuse or a keying slip gives */
+		const party *m = pool_pick(c, &side, PL_IMP_CT);
+		w = put(imp_at, m->id, (size_t)m->idlen - 2);
+		*w++ = '0';
+		*w++ = (char)('1' + rng_below(&side, 9));
+		*w++ = ',';
+		w = put_name(w, &side, m, 1);
+	} else if (imp_id && ui < 0.0032 && s->carrier && s->carrier->id) {
+		/* the carrier's SCAC keyed into the importer column */
+		char nm[512];
+		size_t nl = (size_t)(w - name_at);
+		memcpy(nm, name_at, nl);
+		w = put(imp_at, s->carrier->id, s->carrier->idlen);
+		*w++ = ',';
+		w = put(w, nm, nl);
+	}
 	*w++ = ',';
 	/* shipper and manufacturer */
 	int shp_id = !rng_chance(r, 0.10);
@@ -2282,7 +2420,7 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	if (s->fwd)
 		w = put(w, s->fwd->id, s->fwd->idlen);
 	*w++ = ',';
-	w = put_desc_and_numbers(w, r, s, shp);
+	w = put_desc_and_numbers(w, r, &side, s, shp);
 	*w++ = ',';
 
 	/* filed_at, departure_at */
@@ -2299,6 +2437,12 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 			double g = rng_unit(r);
 			filed = dep - 86400 - 60 * (1 + (int64_t)(g * g * 8640)) - rng_below(r, 60);
 		}
+		/* rarely a filing timestamp is missing (FILING_UNKNOWN) */
+		double um = rng_unit(&side);
+		if (um < 0.004)
+			filed = INT64_MIN;
+		else if (um < 0.005)
+			dep = INT64_MIN;
 		break;
 	}
 	case M_AIR:
@@ -2819,6 +2963,172 @@ static void write_file(const char *dir, const char *name, const char *p, size_t 
 	close_commit(fd, tmp, path);
 	free(path);
 	free(tmp);
+}
+
+/* ------------------------------------------------------------------ */
+/* A made-up restricted-party list in OFAC's SDN file format (--sdn N)  */
+/* ------------------------------------------------------------------ */
+
+/* Syllables of the invented listed names: unlike the population's, so that a
+ * hit on a manifest comes from a planted name, not from chance. */
+static const char *const sdn_syl[] = {
+	"ZAR", "QAW", "BEL", "OV", "KHAL", "RAZ", "MIR", "DAV", "TOR", "VEK", "SOL", "NAZ",
+	"KOR", "VEX", "DRA", "GUL", "RAS", "TAM", "YUR", "ZEN", "BAH", "RUD", "SHAR", "FAD",
+	"ILY", "MAK", "OR", "AN", "EV", "IN", "AD", "UL",
+};
+static const char *const sdn_given[] = {
+	"Muhammad", "Yusuf", "Ali", "Hassan", "Ivan", "Sergei", "Carlos", "Jose", "Ahmad",
+	"Omar", "Dmitri", "Kim", "Reza", "Hamid", "Luis", "Viktor", "Khalid", "Samir",
+};
+static const char *const sdn_kind[] = {
+	"TRADING", "GENERAL TRADING", "INDUSTRIAL GROUP", "SHIPPING", "PETROLEUM", "HOLDINGS",
+	"BANK", "INVESTMENT COMPANY", "ELECTRONICS", "LOGISTICS", "EXCHANGE", "AIRLINES",
+};
+static const char *const sdn_form[] = { "", " LLC", " LTD", " FZE", " CO", " SA", " JSC" };
+
+static void sdn_word(rng *r, char *out, size_t cap, int title)
+{
+	out[0] = '\0';
+	int k = 2 + (int)rng_below(r, 2);
+	for (int i = 0; i < k; i++)
+		cat(out, cap, sdn_syl[rng_below(r, NELEM(sdn_syl))]);
+	if (title)
+		recase(out, 1);
+}
+
+/* A CSV-encoded party spelling back to its text. */
+static size_t csv_text(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (n && v[0] == '"') {
+		for (size_t i = 1; i + 1 < n && o + 1 < cap; i++) {
+			out[o++] = v[i];
+			if (v[i] == '"')
+				i++;
+		}
+	} else {
+		for (size_t i = 0; i < n && o + 1 < cap; i++)
+			out[o++] = v[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One OFAC-style field: quoted text, or the unquoted empty mark "-0- ". */
+static void sdn_field(gbuf *b, const char *s)
+{
+	if (!s || !*s) {
+		gb_puts(b, "-0- ");
+		return;
+	}
+	gb_put(b, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"')
+			gb_put(b, "\"", 1);
+		gb_put(b, s, 1);
+	}
+	gb_put(b, "\"", 1);
+}
+
+/* sdn.csv, alt.csv, add.csv with n entries, every one invented (program
+ * FAKE-GEN, says so in its remarks). About one in a thousand is the table
+ * name of a non-participant overseas shipper or a consignee warehouse of the
+ * population, so a run with --sdn finds some shipments to stop. */
+static void write_sdn(const char *dir, const popul *po, uint64_t seed, uint32_t n)
+{
+	rng r;
+	rng_init(&r, seed ^ 0x5D4F4B45ull, 7);
+	gbuf sdn = { 0 }, alt = { 0 }, add = { 0 };
+	const pool *os = &po->pools[PL_UNK_OS], *wh = &po->pools[PL_IMP_UNK];
+	uint32_t alt_num = 1, add_num = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t ent = (int32_t)(10000 + i * 7 + rng_below(&r, 7));
+		char name[256], alias[256] = "", num[24];
+		const char *type = NULL;
+		double u = rng_unit(&r);
+		if (u < 0.0008 && os->n) { /* a planted shipper */
+			const party *p = &po->p[os->ix[rng_below(&r, os->n)]];
+			csv_text(p->var[0], p->vlen[0], name, sizeof name);
+			if (rng_chance(&r, 0.5))
+				csv_text(p->var[1], p->vlen[1], alias, sizeof alias);
+		} else if (u < 0.001 && wh->n) { /* a planted consignee */
+			const party *p = &po->p[wh->ix[rng_below(&r, wh->n)]];
+			csv_text(p->var[0], p->vlen[0], name, sizeof name);
+		} else if (u < 0.48) { /* an individual: "SURNAME, Given Given" */
+			char sur[64], g2[64];
+			sdn_word(&r, sur, sizeof sur, 0);
+			const char *g1 = sdn_given[rng_below(&r, NELEM(sdn_given))];
+			snprintf(g2, sizeof g2, "%s", rng_chance(&r, 0.5) ? sdn_given[rng_below(&r, NELEM(sdn_given))] : "");
+			snprintf(name, sizeof name, "%s, %s%s%s", sur, g1, g2[0] ? " " : "", g2);
+			type = "individual";
+			if (rng_chance(&r, 0.35)) /* the same person written in the other order */
+				snprintf(alias, sizeof alias, "%s%s%s %s", g1, g2[0] ? " " : "", g2, sur);
+		} else if (u < 0.95) { /* an entity */
+			char w[64];
+			sdn_word(&r, w, sizeof w, 0);
+			snprintf(name, sizeof name, "%s %s%s", w, sdn_kind[rng_below(&r, NELEM(sdn_kind))],
+			         sdn_form[rng_below(&r, NELEM(sdn_form))]);
+			if (rng_chance(&r, 0.3)) {
+				char w2[64];
+				sdn_word(&r, w2, sizeof w2, 0);
+				snprintf(alias, sizeof alias, "%s %s", w, w2);
+			}
+		} else { /* vessels and aircraft: listed, not parties */
+			char w[64];
+			sdn_word(&r, w, sizeof w, 0);
+			int ves = rng_chance(&r, 0.8);
+			snprintf(name, sizeof name, "%s %s", w, ves ? "STAR" : "AIR");
+			type = ves ? "vessel" : "aircraft";
+		}
+		snprintf(num, sizeof num, "%d,", (int)ent);
+		gb_puts(&sdn, num);
+		sdn_field(&sdn, name);
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, type);
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, rng_chance(&r, 0.2) ? "FAKE-GEN] [FAKE-GEN2" : "FAKE-GEN");
+		for (int k = 0; k < 7; k++) { /* Title .. Vess_owner */
+			gb_puts(&sdn, ",");
+			sdn_field(&sdn, NULL);
+		}
+		gb_puts(&sdn, ",");
+		sdn_field(&sdn, "Generated by examrisk-gen; not the OFAC SDN list.");
+		gb_puts(&sdn, "\r\n");
+		if (alias[0]) {
+			snprintf(num, sizeof num, "%d,%u,", (int)ent, alt_num++);
+			gb_puts(&alt, num);
+			sdn_field(&alt, "aka");
+			gb_puts(&alt, ",");
+			sdn_field(&alt, alias);
+			gb_puts(&alt, ",");
+			sdn_field(&alt, NULL);
+			gb_puts(&alt, "\r\n");
+		}
+		if (rng_chance(&r, 0.5)) {
+			char city[40];
+			const country *ci = &g_countries[rng_below(&r, (uint32_t)NCOUNTRIES)];
+			snprintf(num, sizeof num, "%d,%u,", (int)ent, add_num++);
+			gb_puts(&add, num);
+			sdn_field(&add, NULL);
+			gb_puts(&add, ",");
+			sdn_field(&add, pick_city(&r, ci, city, sizeof city));
+			gb_puts(&add, ",");
+			sdn_field(&add, NULL);
+			gb_puts(&add, ",");
+			sdn_field(&add, NULL);
+			gb_puts(&add, "\r\n");
+		}
+	}
+	/* OFAC's files end with a DOS end-of-file byte */
+	gb_puts(&sdn, "\x1a");
+	gb_puts(&alt, "\x1a");
+	gb_puts(&add, "\x1a");
+	write_file(dir, "sdn.csv", sdn.p, sdn.len);
+	write_file(dir, "alt.csv", alt.p, alt.len);
+	write_file(dir, "add.csv", add.p, add.len);
+	free(sdn.p);
+	free(alt.p);
+	free(add.p);
 }
 
 static void mkdirs(const char *dir)
@@ -3426,6 +3736,8 @@ static void usage(FILE *f)
 	      "                     violation model (see benchmarks/README.md)\n"
 	      "  --rules FILE       rules whose reason codes the outcome model reads\n"
 	      "                     (default data/rules.ini)\n"
+	      "      --sdn N        also write DIR/sdn.csv, alt.csv, add.csv: a made-up list of N\n"
+	      "                     restricted parties in OFAC's SDN file format (for score --sdn DIR)\n"
 	      "  -h, --help         this text\n"
 	      "At the end prints \"rows=N bytes_csv=B seconds=S rows_per_s=R\" on stderr.\n",
 	      f);
@@ -3468,6 +3780,7 @@ int main(int argc, char **argv)
 		{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "world-rows", required_argument, NULL, OPT_WORLD_ROWS },
+		{ "sdn", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t world_rows = 0;
@@ -3475,7 +3788,7 @@ int main(int argc, char **argv)
 	uint64_t row_seed = 0;
 	int have_window = 0, have_row_seed = 0, outcomes = 0;
 	const char *rules = "data/rules.ini";
-	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0;
+	uint64_t rows = 0, seed = 1, members = 1, level = 6, threads = 0, sdn_n = 0;
 	int have_rows = 0, plain = 0;
 	const char *out = NULL, *mra = "data/mra.csv";
 	const char *ams_dir = NULL, *schedk = "data/schedule_k.csv";
@@ -3537,6 +3850,10 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, &world_rows) || world_rows > MAX_ROWS)
 				goto bad;
 			break;
+		case 'Y':
+			if (parse_u64(optarg, &sdn_n) || sdn_n > 10000000)
+				goto bad;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -3576,6 +3893,8 @@ int main(int argc, char **argv)
 	build_population(&po, seed, world_rows ? world_rows : rows);
 	write_file(out, "participants.csv", po.parts.p, po.parts.len);
 	write_file(out, "mra.csv", mraw.p, mraw.len);
+	if (sdn_n)
+		write_sdn(out, &po, seed, (uint32_t)sdn_n);
 
 	gen_ctx gc;
 	gen_ctx_init(&gc, &po, seed, rows);

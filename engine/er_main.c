@@ -85,6 +85,10 @@ static void usage_score(FILE *f)
 	        "  --wait-lock            wait for another run writing the same outputs (default: fail)\n"
 	        "  --spool-stdout         stdout to a pipe or terminal: print at the end, not as rows\n"
 	        "                         are scored (stdout that is a file is always spooled)\n"
+	        "  --sdn DIR              screen importer, shipper and consignee names against the\n"
+	        "                         OFAC SDN list in DIR (sdn.csv, alt.csv, add.csv as OFAC\n"
+	        "                         publishes them): SDN_MATCH / SDN_REVIEW and a column\n"
+	        "                         sdn = ROLE=ent_num:similarity after front_of_line\n"
 	        "\n%s"
 	        "\n"
 	        "Outputs are written to temporary files and renamed only when the run succeeds\n"
@@ -268,7 +272,7 @@ enum {
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
 	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_WAIT_LOCK, O_SPOOL_STDOUT,
 	O_ON, O_CSV, O_ROLE, O_HELP, O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
-	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT
+	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT, O_SDN
 };
 
 static const struct option long_opts[] = {
@@ -295,6 +299,7 @@ static const struct option long_opts[] = {
 	{"rollup-memory", required_argument, NULL, O_ROLLUP_MEM},
 	{"wait-lock", no_argument, NULL, O_WAIT_LOCK},
 	{"spool-stdout", no_argument, NULL, O_SPOOL_STDOUT},
+	{"sdn", required_argument, NULL, O_SDN},
 	{"on", required_argument, NULL, O_ON},
 	{"csv", no_argument, NULL, O_CSV},
 	{"role", required_argument, NULL, O_ROLE},
@@ -321,7 +326,8 @@ static int allowed(const char *cmd, int opt)
 	if (!strcmp(cmd, "ams"))
 		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
 	if (!strcmp(cmd, "score"))
-		return shared || (opt >= O_OUT && opt <= O_SPOOL_STDOUT) || opt == O_AMS || ams_opt;
+		return shared || (opt >= O_OUT && opt <= O_SPOOL_STDOUT) || opt == O_AMS || ams_opt ||
+		       opt == O_SDN;
 	if (!strcmp(cmd, "calibrate"))
 		return shared || opt == O_OUT || opt == O_CHUNK || opt == O_MAX_REJECTS ||
 		       (opt >= O_TARGET_RED && opt <= O_REPORT);
@@ -408,7 +414,8 @@ int main(int argc, char **argv)
 
 	char pbuf[PATH_MAX + 32], mbuf[PATH_MAX + 32], rbuf[PATH_MAX + 32];
 	const char *participants = NULL, *mra = NULL, *rules_path = NULL;
-	const char *on = NULL;
+	const char *on = NULL, *sdn_dir = NULL;
+	er_sdn *sdn = NULL;
 	int csv = 0;
 	unsigned roles = 0;
 	er_ams_opts ao = {0};
@@ -521,6 +528,7 @@ int main(int argc, char **argv)
 			break;
 		case O_WAIT_LOCK: o.wait_lock = 1; break;
 		case O_SPOOL_STDOUT: o.spool_stdout = 1; break;
+		case O_SDN: sdn_dir = optarg; break;
 		case O_ON: on = optarg; break;
 		case O_AMS: use_ams = 1; break;
 		case O_PERIOD: ao.period = optarg; break;
@@ -639,6 +647,15 @@ int main(int argc, char **argv)
 		rc = EXIT_FATAL;
 		goto out;
 	}
+	if (sdn_dir) {
+		st = er_sdn_load(sdn_dir, &sdn, err, sizeof err);
+		if (st != ER_OK) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		o.sdn = sdn;
+	}
 	o.inputs = (const char *const *)(argv + optind);
 	o.ninputs = nargs;
 	install_signals();
@@ -693,6 +710,7 @@ usage_err:
 	fprintf(stderr, "Try 'examrisk %s --help'.\n", cmd);
 	rc = EXIT_USAGE;
 out:
+	er_sdn_free(sdn);
 	er_rules_free(r);
 	er_tables_free(t);
 	er_ams_free(ams);

@@ -652,6 +652,10 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		st = ER_E_USAGE;
 		goto out;
 	}
+	if (opts->sdn && er_rules_sdn_check(r, err, sizeof err) < 0) {
+		st = ER_E_FORMAT;
+		goto out;
+	}
 	for (int i = 0; i < opts->nmap; i++) {
 		if (er_colmap_add(&R->map, opts->map[i], err, sizeof err) < 0) {
 			st = ER_E_USAGE;
@@ -662,7 +666,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	/* The scores' workers compress their own chunks (one member each). */
 	int gz = mode == ER_MODE_SCORE && opts->out_path && ends_with(opts->out_path, ".gz");
 	R->wcfg = (er_work_cfg){
-		.tables = t, .rules = r, .delim = delim,
+		.tables = t, .rules = r, .sdn = opts->sdn, .delim = delim,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
@@ -689,7 +693,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	if ((st = open_outputs(R, err, sizeof err)) != ER_OK)
 		goto out;
 	if (mode == ER_MODE_SCORE) {
-		if (er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, delim) < 0) {
+		if (er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, delim,
+		                           opts->sdn != NULL) < 0) {
 			st = ER_E_NOMEM;
 			goto out;
 		}

@@ -32,8 +32,9 @@
 static const char *const reason_names[ER_NREASONS] = {
 	"IMP_CTPAT_T1", "IMP_CTPAT_T2", "IMP_CTPAT_T3", "IMP_SUSPENDED", "IMP_REMOVED",
 	"IMP_UNKNOWN", "ID_NAME_CONFLICT", "SHP_CTPAT", "SHP_MRA", "SHP_AEO_UNRECOGNIZED", "SHP_UNKNOWN",
-	"CARRIER_CTPAT", "FWD_CTPAT", "LCL", "VAGUE_DESC", "NO_HS", "LATE_FILING", "HS_WATCH",
-	"ORIGIN_WATCH", "FAST", "RANDOM"
+	"CARRIER_CTPAT", "FWD_CTPAT", "LCL", "VAGUE_DESC", "NO_HS", "LATE_FILING", "FILING_UNKNOWN",
+	"HS_WATCH",
+	"ORIGIN_WATCH", "FAST", "SDN_MATCH", "SDN_REVIEW", "RANDOM"
 };
 
 const char *er_reason_name(int reason)
@@ -73,6 +74,14 @@ int er_rules_red_threshold(const er_rules *r)
 int er_rules_yellow_threshold(const er_rules *r)
 {
 	return r->yellow;
+}
+
+int er_rules_sdn_check(const er_rules *r, char *err, size_t errlen)
+{
+	if (!r->sdn_missing[0])
+		return 0;
+	snprintf(err, errlen, "%s: missing key %s (needed by --sdn)", r->path, r->sdn_missing);
+	return -1;
 }
 
 int er_rules_points(const er_rules *r, int reason)
@@ -303,10 +312,130 @@ static int vague_grow(er_rules *r)
 	return 0;
 }
 
+/* ---- leading count + unit and prefix ---- */
+
+static inline int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A byte that continues a word (letter, digit, or part of a UTF-8 letter). */
+static inline int word_byte(unsigned char c)
+{
+	return is_digit(c) || (byte_class[c] & C_ALPHA) || c >= 0x80;
+}
+
+/* Does the stored word w (normalised: upper-case, no dots, single spaces)
+ * start the text at p[i..n)? Dots in the text are skipped, a space in w
+ * takes any run of whitespace, and the match must end at a word boundary.
+ * Returns the end offset, or 0 for no match. */
+static size_t match_word(const char *p, size_t n, size_t i, const char *w, size_t wl)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t j = 0;
+	while (j < wl) {
+		if (i < n && u[i] == '.') {
+			i++;
+			continue;
+		}
+		if (w[j] == ' ') {
+			if (i >= n || !(byte_class[u[i]] & C_WS))
+				return 0;
+			while (i < n && (byte_class[u[i]] & C_WS))
+				i++;
+			j++;
+			continue;
+		}
+		if (i >= n || up_ascii(u[i]) != (unsigned char)w[j])
+			return 0;
+		i++;
+		j++;
+	}
+	while (i < n && u[i] == '.')
+		i++;
+	return i < n && word_byte(u[i]) ? 0 : i;
+}
+
+/* Longest entry of the list starting the text at i; end offset or 0. */
+static size_t match_list(const er_strip_list *l, const char *p, size_t n, size_t i)
+{
+	if (i >= n || !l->first[up_ascii((unsigned char)p[i])])
+		return 0;
+	size_t best = 0;
+	for (uint32_t k = 0; k < l->n; k++) {
+		size_t e = match_word(p, n, i, l->w[k], l->len[k]);
+		if (e > best)
+			best = e;
+	}
+	return best;
+}
+
+/* Skip whitespace and the separators a manifest puts after a count or a
+ * prefix ("STC: PARTS", "12 CTNS - FAK", "STC/ PARTS"). */
+static size_t skip_sep(const char *p, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	while (i < n && ((byte_class[u[i]] & C_WS) || u[i] == ':' || u[i] == '-' || u[i] == ',' ||
+	                 u[i] == ';' || u[i] == '/'))
+		i++;
+	return i;
+}
+
+/* A package count with its unit at i: digits (with "," or "." between
+ * digit groups: "1,200"), optional spaces, a unit word, and an optional
+ * "OF" ("12 CTNS OF ..."; English connector, not a list entry). End
+ * offset or 0. */
+static size_t match_count(const er_strip_list *units, const char *p, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	if (i >= n || !is_digit(u[i]))
+		return 0;
+	while (i < n && (is_digit(u[i]) ||
+	                 ((u[i] == ',' || u[i] == '.') && i + 1 < n && is_digit(u[i + 1]))))
+		i++;
+	while (i < n && (byte_class[u[i]] & C_WS))
+		i++;
+	size_t e = match_list(units, p, n, i);
+	if (!e)
+		return 0;
+	size_t o = skip_sep(p, n, e);
+	size_t of = match_word(p, n, o, "OF", 2);
+	return of ? of : e;
+}
+
+/* Offset where the description proper starts, after at most one count +
+ * unit and one prefix, in either order. */
+static size_t strip_lead(const er_rules *r, const char *p, size_t n)
+{
+	size_t i = skip_sep(p, n, 0);
+	int count = 0, prefix = 0;
+	while (!count || !prefix) {
+		size_t e;
+		if (!prefix && (e = match_list(&r->prefixes, p, n, i)) != 0) {
+			prefix = 1;
+		} else if (!count && (e = match_count(&r->units, p, n, i)) != 0) {
+			count = 1;
+		} else {
+			break;
+		}
+		i = skip_sep(p, n, e);
+	}
+	return i;
+}
+
 int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
 {
 	char norm[ER_VAGUE_MAX];
 	desc_scan s;
+	if (n && (r->units.n || r->prefixes.n)) {
+		size_t off = strip_lead(r, p, n);
+		p += off;
+		n -= off;
+		/* a unit word alone ("CTN", "12 PKGS" minus its count) says nothing */
+		size_t e = match_list(&r->units, p, n, 0);
+		if (e && skip_sep(p, n, e) == n)
+			return 1;
+	}
 	scan_desc(p, n, norm, r->vague_maxlen, 1, &s);
 	if (s.nonspace == 0 || !s.has_letter)
 		return 1;
@@ -323,10 +452,10 @@ int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
 /* ------------------------------------------------------------------ */
 
 enum sect { S_NONE = -1, S_SCORE, S_POINTS, S_HS, S_ORIGIN, S_VAGUE, S_FILING, S_RANDOM,
-            S_EXAM, S_LANES, S_N };
+            S_EXAM, S_LANES, S_SDN, S_N };
 static const char *const sect_names[S_N] = {
 	"score", "points", "hs_watch", "origin_watch", "vague", "filing", "random",
-	"exam_probability", "lanes"
+	"exam_probability", "lanes", "sdn"
 };
 
 /* Scalar keys: each must appear exactly once. */
@@ -336,12 +465,21 @@ enum {
 	K_WINDOW = K_POINTS0 + ER_NREASONS,
 	K_RATE, K_SEED,
 	K_P_RED, K_P_YELLOW, K_P_GREEN,
+	K_SDN_MATCH, K_SDN_REVIEW, K_SDN_FORCE, /* [sdn]: needed only with --sdn */
 	K_N
 };
 
 /* [lanes] key kinds: KIND.MODE = value. */
 enum { LK_RED, LK_YELLOW, LK_RED_SHARE, LK_YELLOW_SHARE, LK_N };
 static const char *const lane_kinds[LK_N] = { "red", "yellow", "red_share", "yellow_share" };
+
+/* Keys the SDN screen needs and nothing else does: missing ones are
+ * reported by er_rules_sdn_check() when a list is given, not at load. */
+static int sdn_only_key(int k)
+{
+	return k == K_POINTS0 + ER_R_SDN_MATCH || k == K_POINTS0 + ER_R_SDN_REVIEW ||
+	       k == K_SDN_MATCH || k == K_SDN_REVIEW || k == K_SDN_FORCE;
+}
 
 typedef struct loader {
 	er_rules *r;
@@ -596,11 +734,70 @@ static void add_origin(loader *L, const char *name, const char *value)
 	r->origin_points[idx] = (int16_t)pts;
 }
 
+/* unit = / prefix = : store the word normalised for match_word(). */
+static void add_strip(loader *L, er_strip_list *l, const char *key, const char *value)
+{
+	char w[ER_STRIP_MAX + 1];
+	size_t n = 0;
+	int space = 0;
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+		if (*s == '.')
+			continue;
+		if (byte_class[*s] & C_WS) {
+			space = n > 0;
+			continue;
+		}
+		if (*s >= 0x80 || (!(byte_class[*s] & C_ALPHA) && !is_digit(*s) && *s != '(' &&
+		                   *s != ')' && *s != '&' && *s != '\'' && *s != '-')) {
+			fail(L, "[vague] %s '%s': only letters, digits, spaces, dots and ()&'- allowed",
+			     key, value);
+			return;
+		}
+		if (n + (size_t)space + 1 > ER_STRIP_MAX) {
+			fail(L, "[vague] %s '%s': longer than %d characters", key, value, ER_STRIP_MAX);
+			return;
+		}
+		if (space)
+			w[n++] = ' ';
+		space = 0;
+		w[n++] = (char)up_ascii(*s);
+	}
+	if (n == 0) {
+		fail(L, "[vague] %s '%s': empty after normalisation", key, value);
+		return;
+	}
+	w[n] = '\0';
+	for (uint32_t k = 0; k < l->n; k++)
+		if (l->len[k] == n && memcmp(l->w[k], w, n) == 0)
+			return; /* the same word twice is harmless */
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		char (*nw)[ER_STRIP_MAX + 1] = realloc(l->w, cap * sizeof *nw);
+		if (nw)
+			l->w = nw;
+		uint8_t *nl = nw ? realloc(l->len, cap) : NULL;
+		if (!nl) {
+			L->nomem = 1;
+			return;
+		}
+		l->len = nl;
+		l->cap = cap;
+	}
+	memcpy(l->w[l->n], w, n + 1);
+	l->len[l->n++] = (uint8_t)n;
+	l->first[(unsigned char)w[0]] = 1;
+}
+
 static void add_vague(loader *L, const char *name, const char *value)
 {
 	er_rules *r = L->r;
+	if (strcasecmp(name, "unit") == 0 || strcasecmp(name, "prefix") == 0) {
+		int unit = (name[0] | 0x20) == 'u';
+		add_strip(L, unit ? &r->units : &r->prefixes, unit ? "unit" : "prefix", value);
+		return;
+	}
 	if (strcasecmp(name, "term") != 0) {
-		fail(L, "unknown key '%s' in [vague] (expected term = TEXT)", name);
+		fail(L, "unknown key '%s' in [vague] (expected term, unit or prefix = TEXT)", name);
 		return;
 	}
 	char norm[ER_VAGUE_MAX];
@@ -768,6 +965,19 @@ static int handler(void *user, const char *section, const char *name, const char
 			return ok;
 		}
 		break;
+	case S_SDN:
+		if (!strcasecmp(name, "match") || !strcasecmp(name, "review")) {
+			int m = (name[0] | 0x20) == 'm';
+			if (claim(L, m ? K_SDN_MATCH : K_SDN_REVIEW, sn, name) == 0)
+				ok = get_frac(L, sn, name, value, m ? &r->sdn_match : &r->sdn_review) == 0;
+			return ok;
+		}
+		if (!strcasecmp(name, "force_red")) {
+			if (claim(L, K_SDN_FORCE, sn, name) == 0)
+				ok = get_int(L, sn, name, value, 0, 1, &r->sdn_force_red) == 0;
+			return ok;
+		}
+		break;
 	case S_EXAM: {
 		int lane = !strcasecmp(name, "red") ? ER_LANE_RED :
 		           !strcasecmp(name, "yellow") ? ER_LANE_YELLOW :
@@ -804,9 +1014,12 @@ static void key_name(int k, const char **sect, const char **name)
 	} else if (k <= K_SEED) {
 		*sect = "random";
 		*name = k == K_RATE ? "rate" : "seed";
-	} else {
+	} else if (k <= K_P_GREEN) {
 		*sect = "exam_probability";
 		*name = exam[k - K_P_RED];
+	} else {
+		*sect = "sdn";
+		*name = k == K_SDN_MATCH ? "match" : k == K_SDN_REVIEW ? "review" : "force_red";
 	}
 }
 
@@ -819,6 +1032,11 @@ static int check_rules(loader *L)
 	if (r->yellow > r->red) {
 		L->line = L->seen[K_YELLOW];
 		fail(L, "[score] yellow = %d must not exceed red = %d", r->yellow, r->red);
+		return -1;
+	}
+	if (L->seen[K_SDN_MATCH] && L->seen[K_SDN_REVIEW] && r->sdn_review > r->sdn_match) {
+		L->line = L->seen[K_SDN_REVIEW];
+		fail(L, "[sdn] review = %g must not exceed match = %g", r->sdn_review, r->sdn_match);
 		return -1;
 	}
 	/* [lanes]: unlisted modes take [score]; the statute check below holds
@@ -935,6 +1153,10 @@ void er_rules_free(er_rules *r)
 	free(r->hs);
 	free(r->vague);
 	free(r->vague_text);
+	free(r->units.w);
+	free(r->units.len);
+	free(r->prefixes.w);
+	free(r->prefixes.len);
 	free(r);
 }
 
@@ -985,6 +1207,14 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 	for (int k = 0; k < K_N; k++) {
 		if (k == K_POINTS0 + ER_R_HS_WATCH || k == K_POINTS0 + ER_R_ORIGIN_WATCH)
 			continue;
+		if (sdn_only_key(k)) {
+			if (!L.seen[k] && !r->sdn_missing[0]) {
+				const char *sect, *name;
+				key_name(k, &sect, &name);
+				snprintf(r->sdn_missing, sizeof r->sdn_missing, "[%s] %s", sect, name);
+			}
+			continue;
+		}
 		if (!L.seen[k]) {
 			const char *sect, *name;
 			key_name(k, &sect, &name);

@@ -20,6 +20,18 @@ typedef struct er_hs_slot {
 	uint32_t line; /* rules.ini line, for duplicate messages */
 } er_hs_slot;
 
+/* Longest [vague] unit or prefix accepted (bytes after normalisation). */
+#define ER_STRIP_MAX 32
+
+/* [vague] unit / prefix words: upper-case ASCII, dots dropped, single
+ * spaces ("S.T.C." is stored as "STC"). */
+typedef struct er_strip_list {
+	char (*w)[ER_STRIP_MAX + 1];
+	uint8_t *len;
+	uint32_t n, cap;
+	uint8_t first[256]; /* 1 for the (upper-case) first byte of some entry */
+} er_strip_list;
+
 /* Vague-term set entry: term bytes live in er_rules.vague_text. */
 typedef struct er_vague_slot {
 	uint64_t hash;  /* 0 = empty slot (real hashes are forced non-zero) */
@@ -36,6 +48,9 @@ struct er_rules {
 	double random_rate;              /* [random] */
 	uint64_t random_seed;
 	double exam_prob[ER_NLANES];     /* [exam_probability] */
+	double sdn_match, sdn_review;    /* [sdn] similarity thresholds, 0..1 */
+	int sdn_force_red;               /* [sdn] force_red: SDN_MATCH is RED */
+	char sdn_missing[40];            /* first SDN key missing, "" = all there */
 
 	/* [lanes]: thresholds per enum er_transport, [score] red/yellow where a
 	 * mode is not listed. At the threshold score itself a shipment takes the
@@ -59,6 +74,11 @@ struct er_rules {
 	uint32_t vague_maxlen;           /* longest normalised term (<= ER_VAGUE_MAX) */
 	char *vague_text;
 	size_t vague_text_len, vague_text_cap;
+
+	/* [vague] unit = / prefix = : a leading package count with its unit
+	 * ("147 PLTS") and a leading prefix ("STC") are removed before the
+	 * description is judged. */
+	er_strip_list units, prefixes;
 };
 
 /* Probability that a shipment in lane (enum er_lane) is examined, from
@@ -99,12 +119,17 @@ int er_rules_points(const er_rules *r, int reason);
 int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points);
 
 /*
- * 1 when a cargo description is vague: empty or blank; equal to a listed
+ * 1 when a cargo description is vague. First a leading package count with
+ * its unit ("147 PLTS", "12CTNS", "1,200 PCS OF") and a leading prefix
+ * ("STC", "SAID TO CONTAIN", "S.T.C.") are removed, in either order, each at
+ * most once ([vague] unit / prefix; words match ignoring ASCII case, dots
+ * and extra spaces, and must end at a word boundary). What remains is vague
+ * when it is empty or blank; a unit word alone ("CTN"); equal to a listed
  * term after normalisation (ASCII upper-case, whitespace runs collapsed,
- * leading whitespace and trailing whitespace/punctuation dropped); no letter
- * at all (only digits, punctuation, spaces); or one character repeated 3 or
- * more times (spaces ignored, ASCII case ignored). Reads at most until the
- * answer is known; allocates nothing.
+ * leading whitespace and trailing whitespace/punctuation dropped); without
+ * any letter (only digits, punctuation, spaces); or one character repeated
+ * 3 or more times (spaces ignored, ASCII case ignored). Reads at most until
+ * the answer is known; allocates nothing.
  */
 int er_rules_vague_desc(const er_rules *r, const char *p, size_t n);
 

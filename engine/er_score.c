@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "er_rules.h"
+#include "er_sdn.h"
 #include "er_table.h"
 #include "er_util.h"
 
@@ -213,8 +214,54 @@ static inline void fire(er_result *res, int reason, int pts, int *sum)
 	*sum += pts;
 }
 
+/* Screen the importer, shipper and consignee names; an empty name column is
+ * screened with the table name of the party its id matched. Fires
+ * SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
+static const int sdn_cols[ER_SDN_NROLES] = { ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_NAME,
+                                             ER_COL_CONSIGNEE_NAME };
+
+static int screen_parties(const er_sdn *sdn, const er_rules *r, const er_sdn_probe *probe,
+                          const er_party *imp, const er_party *shp, er_result *res, int *sum)
+{
+	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL };
+	unsigned match = (unsigned)(r->sdn_match * 1000.0 + 0.5);
+	unsigned review = (unsigned)(r->sdn_review * 1000.0 + 0.5);
+	unsigned top = 0;
+	res->sdn_screened = 1;
+	for (int k = 0; k < ER_SDN_NROLES; k++) {
+		er_sdn_hit h;
+		if (probe[k].n) /* the same bytes as the importer's: the same answer */
+			h = k == ER_SDN_CONSIGNEE && probe[0].set && probe[k].h == probe[0].h
+			        ? (er_sdn_hit){ res->sdn_ent[0], res->sdn_sim[0], 0 }
+			        : er_sdn_probe_finish(sdn, &probe[k]);
+		else if (by_id[k] && by_id[k]->name)
+			h = er_sdn_screen(sdn, by_id[k]->name, strlen(by_id[k]->name));
+		else
+			continue;
+		if (!h.ent_num || h.sim < review)
+			continue;
+		res->sdn_ent[k] = h.ent_num;
+		res->sdn_sim[k] = h.sim;
+		if (h.sim > top)
+			top = h.sim;
+	}
+	if (top >= match) {
+		fire(res, ER_R_SDN_MATCH, r->points[ER_R_SDN_MATCH], sum);
+		return 1;
+	}
+	if (top)
+		fire(res, ER_R_SDN_REVIEW, r->points[ER_R_SDN_REVIEW], sum);
+	return 0;
+}
+
 er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
                        er_result *res)
+{
+	return er_score_row_sdn(t, r, NULL, row, res);
+}
+
+er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *sdn,
+                           const er_row *row, er_result *res)
 {
 	memset(res, 0, sizeof *res);
 	res->reject_col = -1;
@@ -230,6 +277,18 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		er_field f = er_row_field(row, id_cols[i]);
 		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
+	/* and the SDN screen's cached answers for the names */
+	er_sdn_probe sdnq[ER_SDN_NROLES];
+	if (sdn)
+		for (int k = 0; k < ER_SDN_NROLES; k++) {
+			er_field f = er_row_field(row, sdn_cols[k]);
+			/* the consignee is often the importer, spelled the same */
+			if (k == ER_SDN_CONSIGNEE && f.n && f.n == sdnq[0].n &&
+			    memcmp(f.p, sdnq[0].name, f.n) == 0)
+				sdnq[k] = sdnq[0];
+			else
+				sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
+		}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
 	er_field sid = er_row_field(row, ER_COL_SHIPMENT_ID);
@@ -411,6 +470,9 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	/* 24-hour rule: exactly window_hours before departure is on time. */
 	if (mode == M_VESSEL && filed.n && dep.n && filed_s > dep_s - r->window_secs)
 		fire(res, ER_R_LATE_FILING, pts[ER_R_LATE_FILING], &sum);
+	/* without both timestamps the 24-hour rule cannot be shown: not "on time" */
+	if (mode == M_VESSEL && (!filed.n || !dep.n))
+		fire(res, ER_R_FILING_UNKNOWN, pts[ER_R_FILING_UNKNOWN], &sum);
 	int hs_pts;
 	if (er_rules_hs_match(r, hsd, nhs, &hs_pts))
 		fire(res, ER_R_HS_WATCH, hs_pts, &sum);
@@ -423,20 +485,27 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 		}
 	}
 
-	/* ---- FAST: every link certified; from Mexico the manufacturer too ---- */
+	/* ---- FAST: a land-border program, so the border crossed decides, not
+	 * the goods' origin. Crossing from Mexico (lading port in MX, else the
+	 * shipper's country MX) needs a CTPAT manufacturer incorporated in Mexico
+	 * as well; any other crossing needs importer and carrier only. ---- */
 	if (mode == M_TRUCK && imp_good && car_good) {
-		int from_mx;
-		if (origin.n) {
-			from_mx = er_ieq(origin.p, origin.n, "MX");
-		} else {
-			er_field lp = er_row_field(row, ER_COL_LADING_PORT);
-			from_mx = lp.n >= 2 && er_ieq(lp.p, 2, "MX");
-		}
-		if (!from_mx || (mfr && good_standing(er_party_cert_on(mfr, day, 1)))) {
+		er_field lp = er_row_field(row, ER_COL_LADING_PORT);
+		er_field sc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
+		int from_mx = lp.n ? lp.n >= 2 && er_ieq(lp.p, 2, "MX") : er_ieq(sc.p, sc.n, "MX");
+		int mx_mfr = mfr && memcmp(mfr->country, "MX", 2) == 0 &&
+		             good_standing(er_party_cert_on(mfr, day, 1));
+		if (!from_mx || mx_mfr) {
 			res->fast_eligible = 1;
 			fire(res, ER_R_FAST, pts[ER_R_FAST], &sum);
 		}
 	}
+
+	/* ---- restricted parties: a listed name is held, whatever else ---- */
+	int sdn_hit = sdn && screen_parties(sdn, r, sdnq, imp, shp, res, &sum);
+	int sdn_red = sdn_hit && r->sdn_force_red;
+	if (sdn_hit)
+		res->front_of_line = 0; /* a listed party earns no member's benefit */
 
 	/* ---- random compliance selection: same ids on every run ---- */
 	int random_red = 0;
@@ -451,6 +520,6 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 
 	int score = r->base + sum;
 	res->score = score < 0 ? 0 : score > 100 ? 100 : score;
-	res->lane = random_red ? ER_LANE_RED : lane_of(r, mode, res->score, sid);
+	res->lane = random_red || sdn_red ? ER_LANE_RED : lane_of(r, mode, res->score, sid);
 	return ER_OK;
 }

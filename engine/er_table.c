@@ -12,7 +12,12 @@
  * the cert array. An open-addressing index maps party id to a party (with
  * its roles in the slot); two more map (normalized name, country) and
  * normalized name alone to the run of parties sharing it (by_norm), which a
- * look-up filters by role; a fourth maps (program, country) to an MRA row. */
+ * look-up filters by role; a fourth maps (program, country) to an MRA row.
+ *
+ * End dates: a participant period's valid_to is the first day NOT in force
+ * (periods chain: one ends the day the next begins); an MRA row's
+ * recognized_to is the LAST day recognized (inclusive, as sources publish
+ * end dates). The difference is deliberate; see README "Tables". */
 #include "er_table.h"
 
 #include <limits.h>
@@ -1405,7 +1410,7 @@ int er_tables_mra_recognized(const er_tables *t, const char *program,
 	const er_mra *m = mra_find(t, up, cc);
 	if (!m || m->recognized_from == ER_DAY_NONE)
 		return 0;
-	return m->recognized_from <= day && day < m->recognized_to;
+	return m->recognized_from <= day && day <= m->recognized_to; /* last day inclusive */
 }
 
 enum { M_PROGRAM, M_PARTNER, M_PPROGRAM, M_COUNTRY, M_SIGNED, M_FROM, M_TO, M_NOTE, M_NCOLS };
@@ -1477,8 +1482,8 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 			       VAL(f[M_TO]));
 			goto out;
 		}
-		if (m.recognized_from != ER_DAY_NONE && m.recognized_to <= m.recognized_from) {
-			er_errf(err, errlen, "%s:%llu: recognized_to %.*s is not after recognized_from %.*s",
+		if (m.recognized_from != ER_DAY_NONE && m.recognized_to < m.recognized_from) {
+			er_errf(err, errlen, "%s:%llu: recognized_to %.*s is before recognized_from %.*s",
 			       path, ln, VAL(f[M_TO]), VAL(f[M_FROM]));
 			goto out;
 		}

@@ -21,7 +21,7 @@ typedef struct er_cert {
 	uint8_t tier;         /* 1..3, 0 = none given */
 	uint8_t is_ctpat;     /* program == "CTPAT" */
 	int32_t valid_from;   /* day, inclusive */
-	int32_t valid_to;     /* day, exclusive; ER_DAY_MAX when open */
+	int32_t valid_to;     /* day, exclusive (first day not in force); ER_DAY_MAX when open */
 	uint32_t line;        /* line in the participants file */
 } er_cert;
 
@@ -108,8 +108,11 @@ const er_cert *er_party_next_in_force(const er_party *p, int32_t day, int want, 
 
 /* 1 if a certification in program (foreign code) held by a party of country
  * is MRA-recognized on day (recognized_from <= day and no recognized_to before
- * day, i.e. day < recognized_to), else 0. Unconfirmed MRA rows (no
- * recognized_from) never recognize. */
+ * day, i.e. day <= recognized_to), else 0. recognized_to is the LAST day
+ * recognized (inclusive, as public sources give end dates), unlike a
+ * participant period's valid_to, which is the first day NOT in force: the two
+ * differ on purpose. Unconfirmed MRA rows (no recognized_from) never
+ * recognize. */
 int er_tables_mra_recognized(const er_tables *t, const char *program,
                              const char country[2], int32_t day);
 
@@ -121,7 +124,9 @@ const er_party *er_tables_party(const er_tables *t, size_t i);
 typedef struct er_mra {
 	const char *program, *partner, *partner_program, *note;
 	char country[3];
-	int32_t signed_on, recognized_from, recognized_to; /* ER_DAY_NONE / ER_DAY_MAX when empty */
+	/* recognized_from and recognized_to are both inclusive (recognized_to =
+	 * last day recognized); ER_DAY_NONE / ER_DAY_MAX when empty */
+	int32_t signed_on, recognized_from, recognized_to;
 } er_mra;
 size_t er_tables_nmra(const er_tables *t);
 const er_mra *er_tables_mra(const er_tables *t, size_t i);

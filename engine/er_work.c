@@ -73,7 +73,8 @@ static char *put_uint(char *o, unsigned v)
  * name given). E.g. "I=id;S=name;M=-;C=none;F=-". */
 static const char role_char[ER_NROLES] = {'I', 'S', 'M', 'C', 'F'};
 
-int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim)
+int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim,
+                           int sdn_col)
 {
 	static const char *cols[] = {"shipment_id", "score", "lane", "reasons", "importer_status",
 	                             "shipper_status", "match", "fast_eligible", "front_of_line"};
@@ -83,6 +84,8 @@ int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep
 		if (er_buf_puts(out, cols[i]) < 0)
 			return -1;
 	}
+	if (sdn_col && (er_buf_putc(out, delim) < 0 || er_buf_puts(out, "sdn") < 0))
+		return -1;
 	for (int k = 0; k < nkeep; k++) {
 		if (er_buf_putc(out, delim) < 0 ||
 		    er_buf_csv_field(out, keep_names[k], strlen(keep_names[k]), delim) < 0)
@@ -133,7 +136,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	    er_buf_putc(out, delim) < 0 ||
 	    er_buf_csv_field(out, res->shipper_status, strlen(res->shipper_status), delim) < 0)
 		return -1;
-	if (er_buf_reserve(out, 64) < 0)
+	if (er_buf_reserve(out, 160) < 0)
 		return -1;
 	o = out->p + out->len;
 	*o++ = delim;
@@ -151,6 +154,29 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	*o++ = res->fast_eligible ? '1' : '0';
 	*o++ = delim;
 	*o++ = res->front_of_line ? '1' : '0';
+	/* sdn column (with a list): "S=1234:0.953;C=77:0.861" for each screened
+	 * name at or above the review threshold, empty when none */
+	if (res->sdn_screened) {
+		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C' };
+		*o++ = delim;
+		int any = 0;
+		for (int k = 0; k < ER_SDN_NROLES; k++) {
+			if (!res->sdn_ent[k])
+				continue;
+			if (any++)
+				*o++ = ';';
+			*o++ = sdn_role[k];
+			*o++ = '=';
+			o = put_uint(o, (unsigned)res->sdn_ent[k]);
+			*o++ = ':';
+			unsigned v = res->sdn_sim[k];
+			*o++ = (char)('0' + v / 1000);
+			*o++ = '.';
+			*o++ = (char)('0' + v / 100 % 10);
+			*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+	}
 	out->len = (size_t)(o - out->p);
 	for (int k = 0; k < hdr->nkeep; k++) {
 		int idx = hdr->keep_idx[k];
@@ -247,7 +273,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 				row.f[k].p = "", row.f[k].n = 0;
 		}
 		er_result res;
-		if (er_score_row(cfg->tables, cfg->rules, &row, &res) != ER_OK) {
+		if (er_score_row_sdn(cfg->tables, cfg->rules, cfg->sdn, &row, &res) != ER_OK) {
 			note_reject(c, rec, res.reject, res.reject_col, nf);
 			if (format_reject(&c->rej, path, rec, raw, res.reject, res.reject_col, nf,
 			                  hdr->nfields, cfg->delim) < 0)

@@ -10,6 +10,7 @@
 typedef struct er_work_cfg {
 	const er_tables *tables;
 	const er_rules *rules;
+	const er_sdn *sdn;         /* SDN screen, NULL = none */
 	char delim;
 	size_t max_field;
 	int gz_level;              /* 0 = plain output, ER_GZ_FAST, or a zlib level 1..9 */
@@ -31,8 +32,10 @@ void er_work_chunk(er_worker *w, er_chunk *c);
 int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
                         const er_header *hdr, const er_field *fields, char delim);
 
-/* The header line of the scores output (with --keep columns). */
-int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim);
+/* The header line of the scores output (with --keep columns; with the "sdn"
+ * column after front_of_line when sdn_col). */
+int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim,
+                           int sdn_col);
 
 /* Default level of .gz outputs: libdeflate level 1 (fast, deterministic).
  * ISA-L's deflate was tried and dropped: its bytes depend on memory

@@ -78,9 +78,12 @@ typedef struct er_row {
 /* ------------------------------------------------------------------ */
 typedef struct er_tables er_tables; /* participants + MRA, read-only once loaded */
 typedef struct er_rules er_rules;   /* weights, thresholds, lists from rules.ini */
+typedef struct er_sdn er_sdn;       /* OFAC SDN list for the restricted-party screen */
 
 /*
  * Load the participants table (CSV, plain or gzip) and the MRA table.
+ * Participants' valid_to is the first day not in force (exclusive); MRA
+ * recognized_to is the last day recognized (inclusive).
  * On error returns non-OK and writes "FILE:LINE: message" into err.
  * On success *out must be freed with er_tables_free().
  */
@@ -95,6 +98,19 @@ void er_tables_free(er_tables *t);
 er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errlen);
 void er_rules_free(er_rules *r);
 
+/*
+ * Load OFAC's SDN list from dir: sdn.csv, alt.csv and add.csv as OFAC
+ * publishes them (no header row, "-0-" = empty; plain or gzip). Errors name
+ * "FILE:LINE". Free *out with er_sdn_free(). The rules used with it need the
+ * [sdn] section and the SDN_MATCH / SDN_REVIEW points (er_rules_sdn_check).
+ */
+er_status er_sdn_load(const char *dir, er_sdn **out, char *err, size_t errlen);
+void er_sdn_free(er_sdn *s);
+
+/* 0 when r has every key the SDN screen needs, else -1 with
+ * "FILE: missing key [sdn] match (needed by --sdn)" in err. */
+int er_rules_sdn_check(const er_rules *r, char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* Scoring one row                                                      */
 /* ------------------------------------------------------------------ */
@@ -107,7 +123,8 @@ enum er_reason {
 	ER_R_IMP_SUSPENDED, ER_R_IMP_REMOVED, ER_R_IMP_UNKNOWN, ER_R_ID_NAME_CONFLICT,
 	ER_R_SHP_CTPAT, ER_R_SHP_MRA, ER_R_SHP_AEO_UNRECOGNIZED, ER_R_SHP_UNKNOWN,
 	ER_R_CARRIER_CTPAT, ER_R_FWD_CTPAT, ER_R_LCL, ER_R_VAGUE_DESC, ER_R_NO_HS,
-	ER_R_LATE_FILING, ER_R_HS_WATCH, ER_R_ORIGIN_WATCH, ER_R_FAST, ER_R_RANDOM,
+	ER_R_LATE_FILING, ER_R_FILING_UNKNOWN, ER_R_HS_WATCH, ER_R_ORIGIN_WATCH, ER_R_FAST,
+	ER_R_SDN_MATCH, ER_R_SDN_REVIEW, ER_R_RANDOM,
 	ER_NREASONS
 };
 const char *er_reason_name(int reason); /* "IMP_CTPAT_T1", ... */
@@ -149,6 +166,9 @@ enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME,
 /* "-", "none", "id", "name", "conflict", "ambiguous" */
 const char *er_match_name(int match);
 
+/* Names screened against the SDN list, in the order of er_result.sdn_*. */
+enum er_sdn_role { ER_SDN_IMPORTER, ER_SDN_SHIPPER, ER_SDN_CONSIGNEE, ER_SDN_NROLES };
+
 /* Party roles scored. */
 enum er_role { ER_ROLE_IMPORTER, ER_ROLE_SHIPPER, ER_ROLE_MANUFACTURER,
                ER_ROLE_CARRIER, ER_ROLE_FORWARDER, ER_NROLES };
@@ -167,6 +187,11 @@ typedef struct er_result {
 	uint8_t mode;                   /* enum er_transport of the mode column */
 	char importer_status[40];       /* e.g. "CTPAT:validated:T2", "unknown", "none" */
 	char shipper_status[40];        /* e.g. "CTPAT:certified:T1", "EU_AEO:certified:MRA", "unknown" */
+	/* SDN screen (er_score_row_sdn with a list): per enum er_sdn_role the
+	 * best listed candidate at or above the review threshold, else 0 */
+	uint8_t sdn_screened;           /* 1 when a list was given */
+	int32_t sdn_ent[ER_SDN_NROLES]; /* OFAC ent_num */
+	uint16_t sdn_sim[ER_SDN_NROLES]; /* similarity x 1000 */
 	/* when er_score_row returns ER_E_ROW: */
 	int reject;                     /* enum er_reject */
 	int reject_col;                 /* enum er_col of the offending field, or -1 */
@@ -180,6 +205,17 @@ typedef struct er_result {
  */
 er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
                        er_result *res);
+
+/*
+ * The same, also screening the importer, shipper and consignee names
+ * against the SDN list sdn (NULL = no screen, as er_score_row). A name
+ * column that is empty is screened with the name of the party matched by
+ * id. SDN_MATCH fires at or above [sdn] match, SDN_REVIEW in [review,
+ * match); with [sdn] force_red = 1 an SDN_MATCH is RED whatever its score.
+ * r must pass er_rules_sdn_check().
+ */
+er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *sdn,
+                           const er_row *row, er_result *res);
 
 /* ------------------------------------------------------------------ */
 /* Whole pipeline                                                       */
@@ -208,6 +244,8 @@ typedef struct er_run_opts {
 	int nmap;
 	const char *map_file;        /* file of "canonical=header" lines; NULL = none */
 	const char *keep;            /* "COL,COL" input columns copied to output; NULL = none */
+	const er_sdn *sdn;           /* screen names against this SDN list; adds the scores
+	                                column "sdn"; NULL = no screen */
 	int quiet;
 	int progress;                /* -1 = auto (stderr is a tty) */
 	/* An in-process producer read in place of inputs[0] (score --ams): its

@@ -32,6 +32,34 @@ golden stderr "$T/err.stripped" $G/expected.err
 # Nothing is lost: 32 records = scored rows + rejects.
 expect "basic accounting" [ $(( $(lines "$T/s.csv") - 1 + $(lines "$T/r.csv") - 1 )) -eq 32 ]
 
+# Rules as the law reads (issue 9): FAST by border crossed, MRA end dates,
+# vague forms, filing timestamps. Own participants; the basic rules.
+R=tests/golden/rules
+expect_rc "rules golden" 0 $BIN score --participants $R/participants.csv --mra data/mra.csv \
+	--rules $G/rules.ini --quiet --keep note --out "$T/rules.csv" $R/manifest.csv
+golden rules-scores "$T/rules.csv" $R/expected.scores.csv
+
+# Restricted-party screening (--sdn) against a made-up list in OFAC's format
+SD=tests/fixtures/sdn
+SR=tests/fixtures/score/rules.ini
+expect_rc "sdn golden" 0 $BIN score --participants $R/participants.csv --mra data/mra.csv --rules $SR \
+	--sdn $SD --quiet --keep note --out "$T/sdn.csv" tests/golden/sdn/manifest.csv
+golden sdn-scores "$T/sdn.csv" tests/golden/sdn/expected.scores.csv
+expect_rc "sdn 3 threads, small chunks" 0 $BIN score --participants $R/participants.csv --mra data/mra.csv \
+	--rules $SR --sdn $SD --quiet --keep note --threads 3 --chunk-size 256 --out "$T/sdn3.csv" \
+	tests/golden/sdn/manifest.csv
+expect "sdn output independent of threads" same "$T/sdn.csv" "$T/sdn3.csv"
+expect_rc "sdn needs the [sdn] keys" 1 $BIN score $TABLES --sdn $SD --out "$T/x.csv" tests/golden/sdn/manifest.csv
+expect "sdn missing-key message" grep -q "rules.ini: missing key \[points\] SDN_MATCH (needed by --sdn)" "$T/last.err"
+mkdir -p "$T/nosdn"
+expect_rc "sdn dir without the files" 1 $BIN score --rules $SR --sdn "$T/nosdn" --out "$T/x.csv" tests/golden/sdn/manifest.csv
+expect "sdn missing-file message" grep -q "$T/nosdn/sdn.csv" "$T/last.err"
+mkdir -p "$T/badsdn"; cp $SD/alt.csv $SD/add.csv "$T/badsdn/"
+head -n 3 $SD/sdn.csv >"$T/badsdn/sdn.csv"; printf '9011,"EXTRA",-0- \r\n' >>"$T/badsdn/sdn.csv"
+expect_rc "sdn malformed line" 1 $BIN score --rules $SR --sdn "$T/badsdn" --out "$T/x.csv" tests/golden/sdn/manifest.csv
+expect "sdn malformed names file:line" grep -q "badsdn/sdn.csv:4: expected 12 fields, got 3" "$T/last.err"
+expect "failed sdn run writes nothing" [ ! -e "$T/x.csv" ]
+
 # --progress: the final line counts every row and every byte read, after the writer finished
 expect_rc "progress" 3 $BIN score $TABLES --progress --out "$T/prog.csv" $G/manifest.csv
 tr '\r' '\n' <"$T/last.err" | grep 'ETA done' >"$T/prog.last"

@@ -36,7 +36,7 @@ if mknod "$D/null" c 1 3 2>/dev/null; then
 		--summary "$T/dev.json" $M
 	expect "the device is still a character device" [ -c "$D/null" ]
 	expect "no temporary beside the device" only "$D" "null "
-	expect "summary: device output not atomic" grep -q "\"path\": \"$D/null\", \"bytes\": 3664, .*\"atomic\": false" "$T/dev.json"
+	expect "summary: device output not atomic" grep -q "\"path\": \"$D/null\", \"bytes\": 4023, .*\"atomic\": false" "$T/dev.json"
 else
 	bad "mknod failed (the tests run as root)"
 fi

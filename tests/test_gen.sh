@@ -125,6 +125,66 @@ expect "shipment_ids unique" grep -q " unique=$ROWS " "$T/check.out"
 expect "LCL consolidations contiguous or nearly" grep -q ' lcl_scattered=0 ' "$T/check.out"
 expect "LCL consolidations present" grep -Eq ' lcl_groups=[1-9][0-9]* ' "$T/check.out"
 
+# ---------------------------------------------------------------- rare cases (issue 9)
+# 50,000 rows, so the rarest case (~0.02 %) shows up: unknown importer numbers
+# with a member's name, SCACs in the importer column, vague descriptions
+# behind counts / STC, vessel rows missing a filing timestamp, land crossings
+# with goods of another origin, and Unicode forms of accented names.
+"$GEN" --rows 50000 --seed 5 --plain --out "$T/rare" 2>/dev/null
+awk "$AWK_SPLITCSV"'
+{
+	rec = pending ? rec "\n" $0 : $0
+	t = $0; q += gsub(/"/, "", t)
+	if (q % 2) { pending = 1; next }
+	pending = 0; q = 0
+	if (++nr == 1) next
+	splitcsv(rec, f)
+	if (f[11] ~ /^[0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9][0-9]0[1-9]$/) unk++
+	if (f[11] ~ /^[A-Z][A-Z][A-Z][A-Z]$/) scac++ # mawk has no {n}
+	if (f[20] ~ /^([0-9]+ ?[A-Z()]+ |STC |SAID TO CONTAIN |S\.T\.C\. )/) lead++
+	m = toupper(f[6])
+	if ((m == "VESSEL" || m == "OCEAN" || m == "SEA") && (f[24] == "" || f[25] == "")) nofile++
+	if ((m == "TRUCK" || m == "ROAD") && f[7] ~ /^CA/ && f[9] == "MX") camx++
+	if ((m == "TRUCK" || m == "ROAD") && f[7] ~ /^MX/ && f[9] != "MX") mxfor++
+	if (f[14] ~ /\xcc[\x81\x83\x88]/) nfd++
+	if (f[14] ~ /\xc3[\x84\x89\x91\x93\x96\x9c]/) nfc_up++
+}
+END { printf "rows=%d unknown_ior=%d scac_importer=%d count_or_stc=%d vessel_no_filing=%d ca_mx_origin=%d mx_foreign=%d nfd=%d upper_accent=%d\n",
+	nr - 1, unk, scac, lead, nofile, camx, mxfor, nfd, nfc_up }' "$T/rare/manifest.csv" >"$T/rare.out"
+sed 's/^/    /' "$T/rare.out"
+rare() { # rare NAME LO HI: the count NAME= in rare.out is within LO..HI
+	v=$(sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$T/rare.out")
+	[ -n "$v" ] && [ "$v" -ge "$2" ] && [ "$v" -le "$3" ]
+}
+# expected shares: 0.3 % x 90 % with an id; 0.02 %; vessel 70 % x 0.5 %; ...
+expect "unknown importer numbers with members' names ~0.27 %" rare unknown_ior 80 190
+expect "carrier SCACs in importer_id ~0.02 %" rare scac_importer 2 25
+expect "vague forms behind counts and STC" rare count_or_stc 5000 12000
+expect "vessel rows missing a filing timestamp ~0.35 %" rare vessel_no_filing 90 220
+expect "Canadian crossings with Mexican goods" rare ca_mx_origin 60 250
+expect "Mexican crossings with goods of other origins" rare mx_foreign 300 900
+expect "decomposed accents in shipper names" rare nfd 30 1000
+expect "precomposed accents in shipper names" rare upper_accent 100 5000
+# no listed party id ends in anything but 00: the unknown numbers really are unknown
+expect "listed importer numbers all end in 00" sh -c "! grep -Eq '^[0-9][0-9]-[0-9]{7}0[1-9],' '$T/rare/participants.csv'"
+
+# ---------------------------------------------------------------- made-up SDN list
+"$GEN" --rows 2000 --seed 5 --sdn 3000 --out "$T/sdn1" 2>/dev/null
+"$GEN" --rows 2000 --seed 5 --sdn 3000 --threads 1 --out "$T/sdn2" 2>/dev/null
+for f in sdn.csv alt.csv add.csv; do expect "sdn list deterministic: $f" same "$T/sdn1/$f" "$T/sdn2/$f"; done
+expect "sdn list: 3000 entries" [ "$(grep -c '^[0-9]' "$T/sdn1/sdn.csv")" -eq 3000 ]
+awk "$AWK_SPLITCSV"'
+FNR == 1 { want = FILENAME ~ /sdn.csv$/ ? 12 : FILENAME ~ /alt.csv$/ ? 5 : 6 }
+$0 == "\032" { next }
+{ sub(/\r$/, ""); n = splitcsv($0, f); if (n != want) { print FILENAME ":" FNR ": " n " fields"; bad++ } }
+/FAKE-GEN/ { fake++ }
+END { printf "bad=%d fake=%d\n", bad, fake }' "$T/sdn1/sdn.csv" "$T/sdn1/alt.csv" "$T/sdn1/add.csv" >"$T/sdn.out"
+expect "sdn list: OFAC field counts" grep -q '^bad=0 fake=3000$' "$T/sdn.out"
+expect "sdn list: no header row" sh -c "head -n 1 '$T/sdn1/sdn.csv' | grep -q '^[0-9]'"
+"$GEN" --rows 2000 --seed 5 --out "$T/sdn0" 2>/dev/null
+expect "sdn list: manifest unchanged by --sdn" same "$T/sdn0/manifest.csv.gz" "$T/sdn1/manifest.csv.gz"
+expect "sdn list: participants unchanged by --sdn" same "$T/sdn0/participants.csv" "$T/sdn1/participants.csv"
+
 # ---------------------------------------------------------------- participants
 PHDR='party_id,name,country,role,program,status,tier,valid_from,valid_to'
 expect "participants header exact" [ "$(head -n 1 "$T/a/participants.csv")" = "$PHDR" ]

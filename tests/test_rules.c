@@ -64,6 +64,7 @@ static const char *const base[] = {
 	"green = 0.01",              /* 42 */
 	"[points]",                  /* 43: a section may be reopened */
 	"ID_NAME_CONFLICT = 12",     /* 44 */
+	"FILING_UNKNOWN = 11",       /* 45 */
 };
 #define NBASE (sizeof base / sizeof base[0])
 
@@ -170,6 +171,7 @@ static void test_shipped_loads(void **state)
 		"GENERAL MERCHANDISE", "CONSOLIDATED", "GIFT", "DAILY NECESSITIES", "ACCESSORIES",
 		"PARTS", "MACHINERY", "FOODSTUFFS", "ELECTRONIC GOODS", "FOOD", "GOODS", "MERCHANDISE",
 		"VARIOUS GOODS", "PERSONAL EFFECTS", "SAMPLES", "EQUIPMENT", "SPARE PARTS",
+		"CONSOLIDATED CARGO", "F.A.K.",
 	};
 	for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
 		if (!er_rules_vague_desc(r, terms[i], strlen(terms[i])))
@@ -177,6 +179,26 @@ static void test_shipped_loads(void **state)
 	}
 	assert_int_equal(r->vague_n, sizeof terms / sizeof terms[0]);
 	assert_false(er_rules_vague_desc(r, "FAKE LEATHER BAGS", 17));
+	/* the forms manifests really use (issue 9 item 5), with the shipped
+	 * unit and prefix lists */
+	static const struct {
+		const char *d;
+		int vague;
+	} forms[] = {
+		{ "STC GENERAL MERCHANDISE", 1 }, { "SAID TO CONTAIN PARTS", 1 },
+		{ "147 PLTS ELECTRONIC GOODS", 1 }, { "12 CTNS FAK", 1 }, { "CONSOLIDATED CARGO", 1 },
+		{ "12 CTNS STC GENERAL CARGO", 1 }, { "STC 12 CTNS GENERAL CARGO", 1 },
+		{ "S.T.C. 3 PALLETS FAK", 1 }, { "1,200 PCS OF PARTS", 1 }, { "5 CARTON(S) GOODS", 1 },
+		{ "2 DRUMS", 1 }, { "40 BALES STC", 1 }, { "CTN", 1 }, { "1 UNIT", 1 },
+		{ "12 CTNS SHOES", 0 }, { "STC 12 CARTONS OF LAPTOP COMPUTERS", 0 },
+		{ "FAKE LEATHER BAGS", 0 }, { "3 ROLLS OF COTTON FABRIC", 0 }, { "1 UNIT EXCAVATOR", 0 },
+	};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+		if (er_rules_vague_desc(r, forms[i].d, strlen(forms[i].d)) != forms[i].vague)
+			fail_msg("shipped rules: '%s' should be %s", forms[i].d,
+			         forms[i].vague ? "vague" : "not vague");
+	assert_true(r->units.n >= 40);
+	assert_int_equal(r->prefixes.n, 3); /* STC and S.T.C. are one word */
 	er_rules_free(r);
 }
 
@@ -203,6 +225,7 @@ static void test_fixture_values(void **state)
 	assert_true(r->random_seed == 42);
 	assert_int_equal(r->hs_n, 3);
 	assert_int_equal(r->vague_n, 4);
+	assert_int_equal(er_rules_points(r, ER_R_FILING_UNKNOWN), 12);
 	er_rules_free(r);
 }
 
@@ -212,6 +235,7 @@ static void test_base_variants_load(void **state)
 	(void)state;
 	er_rules *r = load_ok(write_variant2(0, NULL, 0, NULL, "\r\n"));
 	assert_int_equal(r->points[ER_R_LATE_FILING], 8);
+	assert_int_equal(r->points[ER_R_FILING_UNKNOWN], 11);
 	assert_true(r->random_rate == 0.005);
 	er_rules_free(r);
 
@@ -261,7 +285,7 @@ static void test_error_unknown(void **state)
 	expect_error(write_variant(28, "[origin_watchlist]"), ER_E_FORMAT,
 	             ":28: unknown section [origin_watchlist]");
 	expect_error(write_variant(31, "word = FAK"), ER_E_FORMAT,
-	             ":31: unknown key 'word' in [vague] (expected term = TEXT)");
+	             ":31: unknown key 'word' in [vague] (expected term, unit or prefix = TEXT)");
 	expect_error(write_variant(38, "sead = 42"), ER_E_FORMAT,
 	             ":38: unknown key 'sead' in [random]");
 	expect_error(write_variant(40, "blue = 0.5"), ER_E_FORMAT,
@@ -327,6 +351,16 @@ static void test_error_bad_values(void **state)
 	             ":29: [origin_watch] 'K1': not an ISO 3166 alpha-2 country code");
 	expect_error(write_variant(31, "term = ..."), ER_E_FORMAT,
 	             ":31: [vague] term '...': empty after normalisation");
+	expect_error(write_variant(31, "unit = ..."), ER_E_FORMAT,
+	             ":31: [vague] unit '...': empty after normalisation");
+	expect_error(write_variant(31, "prefix = S*T*C"), ER_E_FORMAT,
+	             ":31: [vague] prefix 'S*T*C': only letters, digits, spaces, dots and ()&'- allowed");
+	expect_error(write_variant(31, "unit = CART\xc3\x93N"), ER_E_FORMAT,
+	             ":31: [vague] unit 'CART\xc3\x93N': only letters, digits, spaces, dots and ()&'- "
+	             "allowed");
+	expect_error(write_variant(31, "prefix = SAID TO CONTAIN AND SOMETHING LONGER"), ER_E_FORMAT,
+	             ":31: [vague] prefix 'SAID TO CONTAIN AND SOMETHING LONGER': longer than 32 "
+	             "characters");
 	expect_error(write_variant(31, "term = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
 	             ER_E_FORMAT,
 	             ":31: [vague] term 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': "
@@ -365,6 +399,11 @@ static void test_error_missing(void **state)
 	             ": missing key [filing] window_hours");
 	expect_error(write_variant(38, ""), ER_E_FORMAT, ": missing key [random] seed");
 	expect_error(write_variant(42, ""), ER_E_FORMAT, ": missing key [exam_probability] green");
+	expect_error(write_variant(45, ""), ER_E_FORMAT, ": missing key [points] FILING_UNKNOWN");
+	expect_error(write_variant(45, "FILING_UNKNOWN = 101"), ER_E_FORMAT,
+	             ":45: [points] FILING_UNKNOWN = 101: out of range -100..100");
+	expect_error(write_variant(45, "LATE_FILING = 9"), ER_E_FORMAT,
+	             ":45: duplicate key 'LATE_FILING' in [points] (first set on line 21)");
 	/* several missing: the first in file order of the sections */
 	expect_error(write_variant2(42, "", 23, "", "\n"), ER_E_FORMAT,
 	             ": missing key [points] RANDOM");
@@ -515,13 +554,32 @@ static void test_vague(void **state)
 		{ "SAID TO CONTAIN 12 PALLETS OF TILES", 0 }, { "FA", 0 },
 		/* only digits / only punctuation / digits and punctuation */
 		{ "12345", 1 }, { "1", 1 }, { "--", 1 }, { "?", 1 }, { "12/34-56", 1 }, { "  42 . ", 1 },
-		{ "12 PCS", 0 }, { "A1", 0 },
+		{ "A1", 0 },
 		/* one character repeated 3+ times, spaces and ASCII case ignored */
 		{ "XXX", 1 }, { "xXx", 1 }, { "X X X", 1 }, { "....", 1 }, { "ZZZZZZZZZZ", 1 },
 		{ "XX", 0 }, { "XXY", 0 }, { "XXX1", 0 }, { "AAA BATTERIES", 0 },
 		{ "\xe8\xb4\xa7\xe8\xb4\xa7\xe8\xb4\xa7", 1 },   /* U+8D27 three times */
 		{ "\xe8\xb4\xa7\xe7\x89\xa9", 0 },               /* two different CJK characters */
 		{ "\xc3\x89QUIPEMENT", 0 },                      /* non-ASCII counts as a letter */
+		/* a leading count with its unit and a leading STC / SAID TO CONTAIN /
+		 * S.T.C. are removed (either order, once each) before judging */
+		{ "STC GENERAL CARGO", 1 }, { "SAID TO CONTAIN PARTS", 1 }, { "said to contain fak", 1 },
+		{ "S.T.C. FAK", 1 }, { "S.T.C FAK", 1 }, { "STC: PARTS", 1 }, { "STC - FAK", 1 },
+		{ "147 PLTS PARTS", 1 }, { "12 CTNS FAK", 1 }, { "12CTNS FAK", 1 }, { "12 ctns fak.", 1 },
+		{ "12 CTNS OF PARTS", 1 }, { "1,200 PCS GENERAL CARGO", 1 }, { "1.5 PLTS FAK", 1 },
+		{ "3 PALLET(S) FAK", 1 }, { "12 CTNS STC FAK", 1 }, { "STC 12 CTNS FAK", 1 },
+		{ "  12   CTNS   STC   FAK  ", 1 }, { "STC 12 CTNS", 1 }, { "12 CTNS STC", 1 },
+		{ "12 CTNS", 1 }, { "12 PCS", 1 }, { "12 PCS 12345", 1 }, { "STC 12 CTNS XXX", 1 },
+		{ "12 CTNS ...", 1 }, { "STC", 1 }, { "S.T.C.", 1 },
+		/* a unit word alone */
+		{ "CTN", 1 }, { "ctns", 1 }, { "BAGS.", 1 },
+		/* near misses: the rest says what the goods are, or no count/unit */
+		{ "12 CTNS SHOES", 0 }, { "STC 12 CTNS SHOES", 0 }, { "SAID TO CONTAIN SHOES", 0 },
+		{ "12 CTNSX FAK", 0 }, { "12 CARTONS FAK", 0 } /* CARTONS not on this list */,
+		{ "12 X FAK", 0 }, { "CTNS OF SHOES", 0 }, { "BAGS OF RICE", 0 },
+		{ "12 CTNS 12 CTNS FAK", 0 } /* one count only */, { "STC STC FAK", 0 },
+		{ "STCX FAK", 0 }, { "12 BAGS OF RICE", 0 }, { "FAKE LEATHER BAGS", 0 },
+		{ "LEATHER BAGS 12 CTNS", 0 }, { "FAK 12 CTNS", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int got = er_rules_vague_desc(r, cases[i].desc, strlen(cases[i].desc));
@@ -554,6 +612,7 @@ static void test_free_null(void **state)
 	assert_string_equal(er_reason_name(ER_R_IMP_CTPAT_T1), "IMP_CTPAT_T1");
 	assert_string_equal(er_reason_name(ER_R_SHP_AEO_UNRECOGNIZED), "SHP_AEO_UNRECOGNIZED");
 	assert_string_equal(er_reason_name(ER_R_RANDOM), "RANDOM");
+	assert_string_equal(er_reason_name(ER_R_LATE_FILING + 1), "FILING_UNKNOWN");
 	assert_string_equal(er_reason_name(ER_NREASONS), "?");
 	assert_string_equal(er_lane_name(ER_LANE_GREEN), "GREEN");
 	assert_string_equal(er_lane_name(ER_LANE_YELLOW), "YELLOW");

@@ -7,6 +7,7 @@
  * yellow 50; T1 -10, T2 -20, T3 -30, SUSPENDED +20, REMOVED +30,
  * IMP_UNKNOWN +10, ID_NAME_CONFLICT +12, SHP_CTPAT -10, SHP_MRA -5, SHP_AEO_UNRECOGNIZED +1,
  * SHP_UNKNOWN +5, CARRIER -2, FWD -3, LCL +4, VAGUE +6, NO_HS +7, LATE +8,
+ * FILING_UNKNOWN +12,
  * FAST -4; hs_watch 84 +1, 8471 +2, 847130 +3; origin_watch KP +9.
  * The test day D is 2020-03-10. */
 #include <stdarg.h>
@@ -517,9 +518,10 @@ static void test_shipper_side(void **state)
 		{ "2020-03-09", "SHPE", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "EU_AEO:validated:NO_MRA", 0 },
 		{ "2020-03-10", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
 		{ "2020-03-11", "SHPE", NULL, B(SHP_MRA), 45, "EU_AEO:validated:MRA", 1 },
-		/* JP_AEO recognized until 2020-03-10 (exclusive) */
+		/* JP_AEO: recognized_to 2020-03-10 is the last day recognized
+		 * (inclusive): on the day still MRA, the day after not */
 		{ "2020-03-09", "SHPJ", NULL, B(SHP_MRA), 45, "JP_AEO:certified:MRA", 1 },
-		{ "2020-03-10", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
+		{ "2020-03-10", "SHPJ", NULL, B(SHP_MRA), 45, "JP_AEO:certified:MRA", 1 },
 		{ "2020-03-11", "SHPJ", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "JP_AEO:certified:NO_MRA", 0 },
 		/* no MRA row at all */
 		{ D, "SHPN", NULL, B(SHP_AEO_UNRECOGNIZED), 51, "CN_AEO:certified:NO_MRA", 0 },
@@ -654,6 +656,10 @@ static void test_description(void **state)
 		{ "FAKE LEATHER BAGS", 0 }, { "XX", 0 }, { "AUTO PARTS", 0 }, { "PARTS", 1 },
 		/* MACHINERY is on the shipped list, not on this fixture's */
 		{ "MACHINERY", 0 },
+		/* counts with units and STC prefixes are removed first */
+		{ "147 PLTS PARTS", 1 }, { "12 CTNS FAK", 1 }, { "STC GENERAL CARGO", 1 },
+		{ "12 CTNS STC FAK", 1 }, { "STC 12 CTNS FAK", 1 }, { "CTN", 1 },
+		{ "12 CTNS SHOES", 0 }, { "STC 12 CTNS SHOES", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -711,13 +717,21 @@ static void test_late_filing(void **state)
 		{ "OCEAN", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
 		{ "sea", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
 		{ "Maritime", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 1 },
-		/* other modes and missing timestamps never fire */
+		/* other modes never fire */
 		{ "truck", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ "air", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ "barge", "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
 		{ NULL, "2020-03-09T12:00:01Z", "2020-03-10T12:00:00Z", 0 },
-		{ "vessel", NULL, "2020-03-10T12:00:00Z", 0 },
-		{ "vessel", "2020-03-10T13:00:00Z", NULL, 0 },
+		/* a vessel row missing either timestamp is FILING_UNKNOWN (2), not
+		 * on time; other modes without timestamps are not */
+		{ "vessel", NULL, "2020-03-10T12:00:00Z", 2 },
+		{ "vessel", "2020-03-10T13:00:00Z", NULL, 2 },
+		{ "OCEAN", NULL, NULL, 2 },
+		{ "vessel", "", "2020-03-10T12:00:00Z", 2 },
+		{ "truck", NULL, "2020-03-10T12:00:00Z", 0 },
+		{ "air", "2020-03-10T13:00:00Z", NULL, 0 },
+		{ "rail", NULL, NULL, 0 },
+		{ NULL, NULL, NULL, 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -727,9 +741,12 @@ static void test_late_filing(void **state)
 		set(&row, ER_COL_FILED_AT, cases[i].filed);
 		set(&row, ER_COL_DEPARTURE_AT, cases[i].dep);
 		er_result res = score_ok(&row);
-		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) | (cases[i].late ? B(LATE_FILING) : 0);
+		uint32_t want = B(IMP_UNKNOWN) | B(SHP_UNKNOWN) |
+		                (cases[i].late == 1 ? B(LATE_FILING) : 0) |
+		                (cases[i].late == 2 ? B(FILING_UNKNOWN) : 0);
 		snprintf(what, sizeof what, "case %zu", i);
-		expect(&res, want, cases[i].late ? 63 : 55, ER_LANE_YELLOW, what);
+		expect(&res, want, 55 + (cases[i].late == 1 ? 8 : cases[i].late == 2 ? 12 : 0),
+		       ER_LANE_YELLOW, what);
 	}
 }
 
@@ -758,30 +775,46 @@ static void test_fast(void **state)
 {
 	(void)state;
 	static const struct {
-		const char *mode, *imp, *carrier, *origin, *lading, *mfr, *date;
+		const char *mode, *imp, *carrier, *lading, *shp_cc, *origin, *mfr, *date;
 		int fast;
 	} cases[] = {
-		{ "truck", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
-		{ "ROAD", "IMP2", "CARR", "CA", NULL, NULL, D, 1 },
-		{ "Highway", "IMP2", "CARR", NULL, "CAMTR", NULL, D, 1 },
-		/* from Mexico the manufacturer must be CTPAT too */
-		{ "truck", "IMP2", "CARR", "MX", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", "CARR", "mx", NULL, "MFRMX", D, 1 },
-		{ "truck", "IMP2", "CARR", "MX", NULL, "MFRNEEC", D, 0 },
-		{ "truck", "IMP2", "CARR", "MX", NULL, "NOPE", D, 0 },
-		/* no origin: the lading port says Mexico */
-		{ "truck", "IMP2", "CARR", NULL, "MXTIJ", NULL, D, 0 },
-		{ "truck", "IMP2", "CARR", NULL, "mxnlt", "MFRMX", D, 1 },
-		{ "truck", "IMP2", "CARR", "US", "MXTIJ", NULL, D, 1 },
+		/* the seven crossings (issue 9 item 3): the border crossed decides,
+		 * never the goods' origin */
+		/* 1 from MX, Mexican goods, CTPAT manufacturer in MX */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "MFRMX", D, 1 },
+		/* 2 from MX, Mexican goods, no manufacturer */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", NULL, D, 0 },
+		/* 3 from MX, Chinese goods, CTPAT manufacturer in MX */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "CN", "MFRMX", D, 1 },
+		/* 4 from MX, Chinese goods, no manufacturer (FAST before the fix) */
+		{ "truck", "IMP2", "CARR", "MXNLD", "CN", "CN", NULL, D, 0 },
+		/* 5 from MX, CTPAT manufacturer incorporated in Canada */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "SHPC", D, 0 },
+		/* 6 from CA, Mexican goods, no manufacturer (denied before the fix) */
+		{ "truck", "IMP2", "CARR", "CAWND", "CA", "MX", NULL, D, 1 },
+		/* 7 from CA, Canadian goods, no manufacturer */
+		{ "truck", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 1 },
+		/* the lading port decides when given; else the shipper's country */
+		{ "truck", "IMP2", "CARR", "CAWND", "MX", "MX", NULL, D, 1 },
+		{ "truck", "IMP2", "CARR", "mxtij", "US", "US", NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", NULL, "MX", "CN", NULL, D, 0 },
+		{ "truck", "IMP2", "CARR", NULL, "mx", "CN", "MFRMX", D, 1 },
+		{ "truck", "IMP2", "CARR", NULL, "CA", "MX", NULL, D, 1 },
+		{ "truck", "IMP2", "CARR", NULL, NULL, "MX", NULL, D, 1 },
+		{ "ROAD", "IMP2", "CARR", NULL, "CA", NULL, NULL, D, 1 },
+		{ "Highway", "IMP2", "CARR", "CAMTR", NULL, NULL, NULL, D, 1 },
+		/* the Mexican manufacturer must be CTPAT and in good standing */
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "MFRNEEC", D, 0 },
+		{ "truck", "IMP2", "CARR", "MXNLD", "MX", "MX", "NOPE", D, 0 },
 		/* any missing link */
-		{ "vessel", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "rail", "IMP2", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", "CARX", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMP2", NULL, "CA", NULL, NULL, D, 0 },
-		{ "truck", "NOPE", "CARR", "CA", NULL, NULL, D, 0 },
-		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-03-10", 0 },
-		{ "truck", "IMPS", "CARR", "CA", NULL, NULL, "2020-04-10", 1 },
-		{ "truck", "IMP1", "CARR", "CA", NULL, NULL, "2020-03-09", 0 },
+		{ "vessel", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "rail", "IMP2", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMP2", "CARX", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMP2", NULL, "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "NOPE", "CARR", "CAWND", "CA", "CA", NULL, D, 0 },
+		{ "truck", "IMPS", "CARR", "CAWND", "CA", "CA", NULL, "2020-03-10", 0 },
+		{ "truck", "IMPS", "CARR", "CAWND", "CA", "CA", NULL, "2020-04-10", 1 },
+		{ "truck", "IMP1", "CARR", "CAWND", "CA", "CA", NULL, "2020-03-09", 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
@@ -789,8 +822,9 @@ static void test_fast(void **state)
 		set(&row, ER_COL_MODE, cases[i].mode);
 		set(&row, ER_COL_IMPORTER_ID, cases[i].imp);
 		set(&row, ER_COL_CARRIER_SCAC, cases[i].carrier);
-		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
 		set(&row, ER_COL_LADING_PORT, cases[i].lading);
+		set(&row, ER_COL_SHIPPER_COUNTRY, cases[i].shp_cc);
+		set(&row, ER_COL_ORIGIN_COUNTRY, cases[i].origin);
 		set(&row, ER_COL_MANUFACTURER_ID, cases[i].mfr);
 		er_result res = score_ok(&row);
 		int fired = (res.fired & B(FAST)) != 0;

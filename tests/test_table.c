@@ -662,10 +662,10 @@ static const struct bad_case bad_mra[] = {
 	  "4: duplicate row for program EU_AEO country DE (first on line 2)" },
 	{ MH "EU_AEO,European Union,EU AEO,DE,2012-05-04,2012-07,,\n", ER_E_FORMAT,
 	  "2: bad recognized_from '2012-07' (want YYYY-MM-DD)" },
-	{ MH "EU_AEO,European Union,EU AEO,DE,2012-05-04,2012-07-01,2012-07-01,\n", ER_E_FORMAT,
-	  "2: recognized_to 2012-07-01 is not after recognized_from 2012-07-01" },
+	{ MH "EU_AEO,European Union,EU AEO,DE,2012-05-04,2012-07-01,2012-06-30,\n", ER_E_FORMAT,
+	  "2: recognized_to 2012-06-30 is before recognized_from 2012-07-01" },
 	{ MH "EU_AEO,European Union,EU AEO,GB,2012-05-04,2012-07-01,2011-01-01,\n", ER_E_FORMAT,
-	  "2: recognized_to 2011-01-01 is not after recognized_from 2012-07-01" },
+	  "2: recognized_to 2011-01-01 is before recognized_from 2012-07-01" },
 	{ MH "EU_AEO,European Union,EU AEO,DE,2012-5-4,2012-07-01,,\n", ER_E_FORMAT,
 	  "2: bad signed_on '2012-5-4' (want YYYY-MM-DD)" },
 	{ MH "EU_AEO,European Union,EU AEO,DE,2012-05-04,2012-07-01,someday,\n", ER_E_FORMAT,
@@ -849,6 +849,15 @@ static void test_mra_errors(void **state)
 	assert_int_equal(er_tables_mra(t, 0)->recognized_from, ER_DAY_NONE);
 	assert_int_equal(mra(t, "XX_AEO", "XX", "2020-06-01"), 0);
 	er_tables_free(t);
+	/* recognized_to is the last day recognized (inclusive): a one-day
+	 * recognition is valid and recognizes exactly that day */
+	const char *one = MH "YY_AEO,Y,Y AEO,YY,2020-01-01,2020-05-01,2020-05-01,one day\n";
+	write_file(path, one, strlen(one));
+	t = load_ok(NULL, path);
+	assert_int_equal(mra(t, "YY_AEO", "YY", "2020-04-30"), 0);
+	assert_int_equal(mra(t, "YY_AEO", "YY", "2020-05-01"), 1);
+	assert_int_equal(mra(t, "YY_AEO", "YY", "2020-05-02"), 0);
+	er_tables_free(t);
 }
 
 /* ---------------------------------------------------------------- MRA */
@@ -895,7 +904,8 @@ static void test_mra_shipped(void **state)
 			assert_string_equal(m->note, "signed 2012-05-04; US recognizes EU AEO from 2012-07 "
 			                    "(month only); fully implemented 2013-01-31");
 		} else if (!strcmp(m->program, "EU_AEO") && !strcmp(m->country, "GB")) {
-			assert_int_equal(m->recognized_to, D("2021-01-01"));
+			/* the last day recognized: the end of the Brexit transition */
+			assert_int_equal(m->recognized_to, D("2020-12-31"));
 		} else if (!strcmp(m->program, "TW_AEO")) {
 			assert_string_equal(m->partner_program, "Taiwan Customs AEO (signed by AIT and TECRO)");
 		}

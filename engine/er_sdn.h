@@ -1,0 +1,85 @@
+/* er_sdn.h - restricted-party screening: OFAC's Specially Designated
+ * Nationals list (sdn.csv, alt.csv, add.csv as OFAC publishes them), indexed
+ * at load for a fuzzy, token-based name screen on every row. Immutable after
+ * er_sdn_load(); any number of threads may screen at once.
+ *
+ * Files (no header row; "-0-" marks an empty field; plain or gzip):
+ *   sdn.csv  ent_num, SDN_Name, SDN_Type, Program, Title, Call_Sign,
+ *            Vess_type, Tonnage, GRT, Vess_flag, Vess_owner, Remarks
+ *   alt.csv  ent_num, alt_num, alt_type, alt_name, alt_remarks
+ *   add.csv  ent_num, add_num, address, city_state_province_postal, country,
+ *            add_remarks
+ * Primary names and aliases of individuals and entities are screened;
+ * vessels and aircraft (SDN_Type vessel / aircraft) are not parties and are
+ * left out. add.csv is validated (fields, ent_num known) and counted; its
+ * free-text countries are not used for matching.
+ *
+ * Matching: both sides go through er_name_normalize() (the party matcher's
+ * normalizer), are cut into tokens, and are compared token by token: equal
+ * tokens score 1, tokens with the same transliteration key (consonant
+ * skeleton with Latin accents folded: MUHAMMAD = MOHAMMED, YUSUF = YOUSSEF,
+ * QADHAFI = GADDAFI, MULLER = MÜLLER; the folded letters must also be at
+ * least 0.75 Jaro-Winkler alike) 0.92, an abbreviation (MOHD, INTL: the
+ * first letter and the rest in order) 0.85, an initial 0.75, other close
+ * spellings their Jaro-Winkler similarity when it is at least 0.9 (x 0.95).
+ * Tokens pair off one to one, best pairs first, and the similarity is the
+ * weighted share of paired tokens on both sides, each token weighing its
+ * rarity in the list (log2(1 + names / names holding it); a token the list
+ * never uses weighs most), so "TRADING" counts little and token order not at
+ * all. Candidates come from an index built at load (token -> names,
+ * transliteration key -> tokens): a candidate must share exactly or by
+ * transliteration tokens worth at least 60 % of the name's weight and of its
+ * own (a prefix filter, so only the postings of the name's rarest tokens are
+ * read), which also means a name reaching the review band only through
+ * abbreviations and misspellings is not looked for. Best candidates below
+ * 0.6 are not reported. Ties: primary name before alias, then lower
+ * ent_num. */
+#ifndef ER_SDN_H
+#define ER_SDN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "examrisk.h"
+
+/* Best candidate for one name. ent_num 0 = nothing similar at all. */
+typedef struct er_sdn_hit {
+	int32_t ent_num;
+	uint16_t sim;   /* similarity x 1000, 0..1000 */
+	uint8_t alias;  /* 1 when the best name was an alias (alt.csv) */
+} er_sdn_hit;
+
+/* Screen one name (raw bytes as on the manifest; the first 256 bytes
+ * count). Thread-safe; allocates nothing after a thread's first call.
+ * Answers are cached in a table all threads share without locks (2 MiB,
+ * keyed by a 64-bit hash of the name's bytes), so a repeated name costs a
+ * hash and one cache line. */
+er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n);
+
+/* The same in two steps: start hashes the name and begins loading its cache
+ * line, finish answers (same answer as er_sdn_screen). The scorer starts a
+ * row's names early so the cache misses overlap with the row's other work.
+ * name must stay valid until finish. */
+typedef struct er_sdn_probe {
+	const char *name;
+	size_t n;
+	uint64_t h;
+	void *set;
+} er_sdn_probe;
+er_sdn_probe er_sdn_probe_start(const er_sdn *s, const char *name, size_t n);
+er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q);
+
+/* The same without the answer cache (tests, measurements). */
+er_sdn_hit er_sdn_screen_nocache(const er_sdn *s, const char *name, size_t n);
+
+/* Counts of what was loaded. */
+typedef struct er_sdn_counts {
+	uint32_t entries;    /* rows of sdn.csv */
+	uint32_t screened;   /* of which individuals and entities */
+	uint32_t aliases;    /* rows of alt.csv */
+	uint32_t addresses;  /* rows of add.csv */
+	uint32_t names;      /* names indexed (primary + aliases of screened entries) */
+	uint32_t tokens;     /* distinct tokens */
+} er_sdn_counts;
+er_sdn_counts er_sdn_count(const er_sdn *s);
+
+#endif
