@@ -148,7 +148,11 @@ if [ -x "$GEN" ]; then
 		b1=$(( $(od -An -tu2 -j16 -N2 "$T/gen.bgz" | tr -d ' ') + 1 ))
 		b2=$(( $(od -An -tu2 -j$((b1 + 16)) -N2 "$T/gen.bgz" | tr -d ' ') + 1 ))
 		cp "$T/gen.bgz" "$T/crc.bgz"
-		printf '\377' | dd of="$T/crc.bgz" bs=1 seek=$((b1 + b2 - 8)) conv=notrunc 2>/dev/null
+		# flip every bit of the CRC's first byte (writing a constant would be a
+		# no-op whenever the byte already holds it)
+		crc0=$(od -An -tu1 -j$((b1 + b2 - 8)) -N1 "$T/gen.bgz" | tr -d ' ')
+		printf "\\$(printf '%03o' $((crc0 ^ 255)))" | dd of="$T/crc.bgz" bs=1 seek=$((b1 + b2 - 8)) conv=notrunc 2>/dev/null
+		expect "bgzf crc byte changed" differ "$T/gen.bgz" "$T/crc.bgz"
 		head -c $((b1 + b2 / 2)) "$T/gen.bgz" >"$T/cut.bgz"
 		{ cat "$T/gen.bgz"; printf 'junk'; } >"$T/junk.bgz"
 		gsz=$(wc -c <"$T/gen.bgz" | tr -d ' ')
