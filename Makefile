@@ -93,6 +93,7 @@ e2e: $(BIN) $(GEN) $(FI_SO)
 	BUILD=$(BUILD) sh tests/match.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/e2e_outputs.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/faultinject.sh
+	BUILD=$(BUILD) sh tests/cli.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh
