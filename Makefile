@@ -14,7 +14,8 @@ SAN      ?=
 OPT      ?= -O2 -g
 PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
 # Debian packages behind the libraries (libcsv ships no .pc file).
-DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config
+DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config \
+            groff-base
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2
@@ -98,7 +99,8 @@ $(SHLIB): $(ENGINE_OBJ)
 $(PC): examrisk.pc.in include/examrisk.h $(BUILD)/datadir.stamp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 	    -e 's|@DATADIR@|$(DATADIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@REQUIRES@|$(filter-out cmocka,$(PKGS))|' $< >$@
+	    -e 's|@REQUIRES@|$(filter-out cmocka,$(PKGS))|' \
+	    -e 's|@LIBS_PRIVATE@|$(filter-out $(shell pkg-config --libs $(PKGS) 2>/dev/null),$(LDLIBS))|' $< >$@
 
 $(BIN): $(BUILD)/engine/er_main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -138,7 +140,7 @@ e2e: $(BIN) $(GEN) $(FI_SO)
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/e2e_outputs.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/faultinject.sh
 	BUILD=$(BUILD) sh tests/cli.sh
-	BUILD=$(BUILD) SAN=$(SAN) sh tests/install.sh
+	+BUILD=$(BUILD) SAN=$(SAN) sh tests/install.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh

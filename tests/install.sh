@@ -32,7 +32,9 @@ expect "libexamrisk.so -> libexamrisk.so.$MAJOR" [ "$(readlink "$D/lib/libexamri
 expect "SONAME libexamrisk.so.$MAJOR" sh -c "readelf -d '$D/lib/libexamrisk.so.$VERSION' | grep -q 'SONAME.*\[libexamrisk.so.$MAJOR\]'"
 expect "the shared library needs no test library" sh -c "! readelf -d '$D/lib/libexamrisk.so.$VERSION' | grep -q cmocka"
 expect "examrisk.pc says where things are" grep -qx "includedir=$P/include" "$D/lib/pkgconfig/examrisk.pc"
-expect "installed man page formats" sh -c "man -l '$D/share/man/man1/examrisk.1' 2>&1 | grep -q '^COMMANDS'"
+for m in man1/examrisk.1 man5/examrisk-rules.5; do
+	expect "installed $m formats" sh -c "groff -man -Tutf8 -P-cbou '$D/share/man/$m' 2>&1 | grep -q '^SEE ALSO'"
+done
 expect "data files are the source tree's" same data/rules.ini "$D/share/examrisk/rules.ini"
 
 # ------------------------------------- the installed binary, from elsewhere
