@@ -50,6 +50,7 @@ LIBDIR     ?= $(PREFIX)/lib
 INCDIR     ?= $(PREFIX)/include
 DATADIR    ?= $(PREFIX)/share/examrisk
 MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/examrisk
 PCDIR      ?= $(LIBDIR)/pkgconfig
 VERSION    := $(shell sed -n 's/^\#define ER_VERSION_STRING "\(.*\)"/\1/p' include/examrisk.h)
 SONAME     := libexamrisk.so.$(firstword $(subst ., ,$(VERSION)))
@@ -174,6 +175,8 @@ install: $(BIN) $(GEN) $(LIB) $(SHLIB) $(PC)
 	install -m 644 data/sample/manifest.csv.gz $(DESTDIR)$(DATADIR)/sample/
 	install -m 644 man/examrisk.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/examrisk-rules.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 README.md CHANGELOG.md LICENSE $(DESTDIR)$(DOCDIR)/
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
@@ -182,8 +185,9 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libexamrisk.so \
 	    $(DESTDIR)$(INCDIR)/examrisk.h $(DESTDIR)$(PCDIR)/examrisk.pc \
 	    $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(DATA_FILES)) sample/manifest.csv.gz) \
-	    $(DESTDIR)$(MANDIR)/man1/examrisk.1 $(DESTDIR)$(MANDIR)/man5/examrisk-rules.5
-	-rmdir $(DESTDIR)$(DATADIR)/sample $(DESTDIR)$(DATADIR) 2>/dev/null
+	    $(DESTDIR)$(MANDIR)/man1/examrisk.1 $(DESTDIR)$(MANDIR)/man5/examrisk-rules.5 \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,README.md CHANGELOG.md LICENSE)
+	-rmdir $(DESTDIR)$(DATADIR)/sample $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 asan:

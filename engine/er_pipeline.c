@@ -393,10 +393,11 @@ static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 }
 
 /* A header that parsed as one column was probably split on another
- * delimiter: name the likeliest of ';', tab and '|' (the most frequent). */
+ * delimiter: name the likeliest of ';', tab, '|' and ',' (the most frequent
+ * one that is not the delimiter in use). */
 static void delimiter_hint(er_field h, char delim, char *out, size_t cap)
 {
-	static const char cand[] = ";\t|";
+	static const char cand[] = ";\t|,";
 	size_t best = 0;
 	char pick = 0;
 	for (const char *d = cand; *d; d++) {
@@ -410,7 +411,7 @@ static void delimiter_hint(er_field h, char delim, char *out, size_t cap)
 	}
 	if (pick)
 		snprintf(out, cap, "; the header is one column: did you mean --delimiter %s?",
-		         pick == '\t' ? "tab" : pick == ';' ? "';'" : "'|'");
+		         pick == '\t' ? "tab" : pick == ';' ? "';'" : pick == '|' ? "'|'" : "',' (the default)");
 }
 
 /* Read one file into chunks. Returns 0, or -1 when the file failed. */

@@ -190,7 +190,7 @@ enum er_log_level {
 	ER_LOG_ERROR = 0,   /* fatal: the run committed nothing */
 	ER_LOG_WARNING,     /* a rejected row, a file skipped under keep_going */
 	ER_LOG_INFO,        /* the closing summary lines */
-	ER_LOG_PROGRESS     /* progress (only when er_run_opts.progress > 0 with a callback) */
+	ER_LOG_PROGRESS     /* progress, every 5 s (with a callback only when er_run_opts.progress > 0) */
 };
 /*
  * Receives one message of a run: plain text, no "examrisk: " prefix and no

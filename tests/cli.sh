@@ -52,6 +52,8 @@ for d in semicolon tab pipe; do
 	expect_rc "one-column header ($d)" 1 $BIN score $TABLES -o "$T/x.csv" "$T/$d.csv"
 	expect "hint $h" grep -q "$d.csv:1: missing required column 'shipment_id'; the header is one column: did you mean $h?" "$T/last.err"
 done
+expect_rc "a comma file read with --delimiter ';'" 1 $BIN score $TABLES --delimiter ';' -o "$T/x.csv" $G/manifest.csv
+expect "hint the default comma" grep -q "did you mean --delimiter ',' (the default)?" "$T/last.err"
 expect_rc "the hinted delimiter works" 3 $BIN score $TABLES -q --delimiter ';' -o "$T/semi.out" "$T/semicolon.csv"
 sed 's/Arrival_Date/Arrived/' $G/manifest.csv >"$T/nodate.csv"
 expect_rc "a missing column is not a delimiter problem" 1 $BIN score $TABLES -o "$T/x.csv" "$T/nodate.csv"
