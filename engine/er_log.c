@@ -1,6 +1,7 @@
 /* er_log.c - message routing (see er_log.h). */
 #include "er_log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -44,25 +45,32 @@ static void deliver(er_log *l, int level, int last, const char *msg)
 	fflush(stderr);
 }
 
+/* Serialize, and leave errno as the caller had it (it may be reporting it). */
+static void send_msg(er_log *l, int level, int last, const char *msg)
+{
+	int saved = errno;
+	pthread_mutex_lock(&l->mu);
+	deliver(l, level, last, msg);
+	pthread_mutex_unlock(&l->mu);
+	errno = saved;
+}
+
 void er_log_msg(er_log *l, int level, const char *fmt, ...)
 {
 	if (l->quiet && level != ER_LOG_ERROR)
 		return;
+	int saved = errno;
 	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&l->mu);
-	deliver(l, level, 0, msg);
-	pthread_mutex_unlock(&l->mu);
+	errno = saved;
+	send_msg(l, level, 0, msg);
 }
 
 void er_log_progress(er_log *l, int last, const char *msg)
 {
-	if (l->quiet)
-		return;
-	pthread_mutex_lock(&l->mu);
-	deliver(l, ER_LOG_PROGRESS, last, msg);
-	pthread_mutex_unlock(&l->mu);
+	if (!l->quiet)
+		send_msg(l, ER_LOG_PROGRESS, last, msg);
 }
