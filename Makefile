@@ -135,7 +135,7 @@ $(FI_SO): tests/faultinject.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -g -Wall -Wextra -o $@ $< -ldl
 
-e2e: $(BIN) $(GEN) $(FI_SO)
+e2e: $(BIN) $(GEN) $(FI_SO) $(LIB) $(SHLIB) $(PC)
 	BUILD=$(BUILD) sh tests/e2e.sh
 	BUILD=$(BUILD) sh tests/match.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/e2e_outputs.sh
