@@ -443,6 +443,7 @@ int main(int argc, char **argv)
 		if (c == '?')
 			goto usage_err;
 		/* short forms, as examrisk-gen has them */
+		int short_opt = li < 0 ? c : 0;
 		c = c == 'o' ? O_OUT : c == 'q' ? O_QUIET : c == 't' ? O_THREADS : c == 'h' ? O_HELP : c;
 		if (!allowed(cmd, c)) {
 			if (li >= 0)
@@ -450,7 +451,7 @@ int main(int argc, char **argv)
 				        cmd, long_opts[li].name);
 			else
 				fprintf(stderr, "%s %s: option '-%c' does not apply to this command\n", prog,
-				        cmd, c == O_OUT ? 'o' : c == O_THREADS ? 't' : c == O_QUIET ? 'q' : 'h');
+				        cmd, short_opt);
 			goto usage_err;
 		}
 		switch (c) {

@@ -68,6 +68,8 @@ expect "verify missing table message" grep -q "^examrisk: error: $T/no-such.csv:
 expect_rc "verify usage error" 2 $BIN verify $VT --on 2021-13-45 IMP001
 expect_rc "an option of another command" 2 $BIN verify --rules $G/rules.ini IMP001
 expect "names the option, not its argument" grep -qx "examrisk verify: option '--rules' does not apply to this command" "$T/last.err"
+expect_rc "a short option of another command" 2 $BIN verify -o x IMP001
+expect "names the short option" grep -qx "examrisk verify: option '-o' does not apply to this command" "$T/last.err"
 expect_rc "verify no query" 2 $BIN verify $VT
 if mknod "$T/full" c 1 7 2>/dev/null; then
 	# a write error (disk full: our own /dev/full node in $T) is an error, not "not found"
