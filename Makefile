@@ -91,11 +91,19 @@ $(BUILD)/flags.stamp: FORCE
 # Shared library with a SONAME (major version); -z defs: every dependency is
 # named, so embedders need only -lexamrisk. (Not with sanitizers: their
 # runtime comes from the executable.)
-$(SHLIB): $(ENGINE_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(if $(SAN),,-Wl,-z,defs) $(LDFLAGS) -o $@ $^ \
-	    $(filter-out -lcmocka,$(LDLIBS))
+$(SHLIB): $(ENGINE_OBJ) $(BUILD)/examrisk.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/examrisk.map \
+	    $(if $(SAN),,-Wl,-z,defs) $(LDFLAGS) -o $@ $(ENGINE_OBJ) $(filter-out -lcmocka,$(LDLIBS))
 	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libexamrisk.so
+
+# The shared library exports the functions of the public header and nothing
+# else, so embedders cannot come to depend on engine internals (the names are
+# taken from the preprocessed header: no comments, no macros).
+$(BUILD)/examrisk.map: include/examrisk.h
+	@mkdir -p $(dir $@)
+	{ echo '{'; echo '  global:'; $(CC) -E -P $< | grep -oE '\ber_[a-z0-9_]+ *\(' | \
+	  sed 's/ *($$/;/; s/^/    /' | sort -u; echo '  local: *;'; echo '};'; } >$@
 
 $(PC): examrisk.pc.in include/examrisk.h $(BUILD)/datadir.stamp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
@@ -151,7 +159,11 @@ e2e: $(BIN) $(GEN) $(FI_SO) $(LIB) $(SHLIB) $(PC)
 symbols: $(LIB) $(SHLIB)
 	@bad=$$( { nm -g --defined-only $(LIB); nm -D --defined-only $(SHLIB); } | \
 	  awk 'NF==3 && $$3 !~ /^er_/ && $$3 !~ /^__(odr_asan|asan|tsan|ubsan)/ && $$3 !~ /^_(init|fini|edata|end|_bss_start)$$/ {print $$3}'); \
-	if [ -n "$$bad" ]; then echo "symbols without er_ prefix:" $$bad >&2; exit 1; fi; echo "symbols: ok"
+	if [ -n "$$bad" ]; then echo "symbols without er_ prefix:" $$bad >&2; exit 1; fi; \
+	missing=$$(sed -n 's/^ *\(er_[a-z0-9_]*\);$$/\1/p' $(BUILD)/examrisk.map | while read f; do \
+	  nm -D --defined-only $(SHLIB) | awk '{print $$3}' | grep -qx "$$f" || echo $$f; done); \
+	if [ -n "$$missing" ]; then echo "declared in examrisk.h, not in $(SHLIB):" $$missing >&2; exit 1; fi; \
+	echo "symbols: ok"
 
 # The man pages format without a warning.
 man-check:

@@ -31,6 +31,8 @@ done
 expect "libexamrisk.so.$MAJOR -> libexamrisk.so.$VERSION" [ "$(readlink "$D/lib/libexamrisk.so.$MAJOR")" = "libexamrisk.so.$VERSION" ]
 expect "libexamrisk.so -> libexamrisk.so.$MAJOR" [ "$(readlink "$D/lib/libexamrisk.so")" = "libexamrisk.so.$MAJOR" ]
 expect "SONAME libexamrisk.so.$MAJOR" sh -c "readelf -d '$D/lib/libexamrisk.so.$VERSION' | grep -q 'SONAME.*\[libexamrisk.so.$MAJOR\]'"
+expect "the shared library exports the public API" sh -c "nm -D --defined-only '$D/lib/libexamrisk.so.$VERSION' | grep -q ' T er_score_row$'"
+expect "and no engine internals" sh -c "! nm -D --defined-only '$D/lib/libexamrisk.so.$VERSION' | grep -q ' er_buf_grow$'"
 expect "the shared library needs no test library" sh -c "! readelf -d '$D/lib/libexamrisk.so.$VERSION' | grep -q cmocka"
 expect "examrisk.pc says where things are" grep -qx "includedir=$P/include" "$D/lib/pkgconfig/examrisk.pc"
 for m in man1/examrisk.1 man5/examrisk-rules.5; do
