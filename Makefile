@@ -56,7 +56,7 @@ VERSION    := $(shell sed -n 's/^\#define ER_VERSION_STRING "\(.*\)"/\1/p' inclu
 SONAME     := libexamrisk.so.$(firstword $(subst ., ,$(VERSION)))
 SHLIB      := $(BUILD)/libexamrisk.so.$(VERSION)
 PC         := $(BUILD)/examrisk.pc
-DATA_FILES := data/participants.csv data/mra.csv data/rules.ini
+DATA_FILES := data/participants.csv data/mra.csv data/rules.ini data/schedule_k.csv
 MAN_PAGES  := man/examrisk.1 man/examrisk-rules.5
 
 .PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean \

@@ -23,7 +23,8 @@ D=$S$P
 expect_rc "make install DESTDIR" 0 $MK install DESTDIR="$S"
 for f in bin/examrisk bin/examrisk-gen lib/libexamrisk.a lib/libexamrisk.so.$VERSION \
 	include/examrisk.h lib/pkgconfig/examrisk.pc share/examrisk/participants.csv \
-	share/examrisk/mra.csv share/examrisk/rules.ini share/examrisk/sample/manifest.csv.gz \
+	share/examrisk/mra.csv share/examrisk/rules.ini share/examrisk/schedule_k.csv \
+	share/examrisk/sample/manifest.csv.gz \
 	share/man/man1/examrisk.1 share/man/man5/examrisk-rules.5 share/doc/examrisk/LICENSE \
 	share/doc/examrisk/CHANGELOG.md share/doc/examrisk/README.md; do
 	expect "installed $f" [ -f "$D/$f" ]
