@@ -179,7 +179,7 @@ static void usage_calibrate(FILE *f)
 	        "learned from them. Same inputs give the same bytes (no clock time in the file).\n"
 	        "\n"
 	        "calibrate options:\n"
-	        "  --out FILE               the tuned rules file (required)\n"
+	        "  -o, --out FILE           the tuned rules file (required)\n"
 	        "  --target-red MODE=RATE   share of MODE's shipments RED before the random selection,\n"
 	        "                           e.g. vessel=0.03 (repeatable; modes vessel, truck, rail,\n"
 	        "                           air, unknown)\n"
