@@ -670,7 +670,7 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 	int nn = (int)(sizeof names / sizeof names[0]);
 	er_status st = er_commit_check(names, nn, opts->inputs, opts->ninputs, err, errlen);
 	if (st == ER_OK)
-		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, err, errlen);
+		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, &R->log, err, errlen);
 	if (st != ER_OK)
 		return st;
 	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
