@@ -5,6 +5,8 @@
 #   make check      unit + end-to-end tests of the current build only
 #   make asan | ubsan | tsan   sanitizer builds (own directories) running check
 #   make bench | bench-compare see benchmarks/README.md
+#   make plot       re-draw benchmarks/results/rows_per_s.png from the committed CSVs
+#   make install | uninstall   PREFIX=/usr/local DESTDIR= (see README "Installing")
 
 CC       ?= cc
 BUILD    ?= build
@@ -12,7 +14,8 @@ SAN      ?=
 OPT      ?= -O2 -g
 PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
 # Debian packages behind the libraries (libcsv ships no .pc file).
-DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config tabix pigz
+DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config \
+            groff-base tabix pigz
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2
@@ -22,7 +25,9 @@ CPPFLAGS += -Iinclude -Iengine -D_GNU_SOURCE
 ifneq ($(shell pkg-config --exists libisal 2>/dev/null && echo yes),)
 CPPFLAGS += -DER_HAVE_ISAL
 endif
-CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
+# -fPIC: the same objects make libexamrisk.a and libexamrisk.so; no semantic
+# interposition keeps calls inside the library direct (as fast as static).
+CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread -fPIC -fno-semantic-interposition
 LDLIBS   += -lcsv $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -38,8 +43,25 @@ BIN        := $(BUILD)/examrisk
 GEN        := $(BUILD)/examrisk-gen
 BENCH      := $(BUILD)/er_bench
 
-.PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean
-all: $(BIN) $(GEN) $(BENCH) $(LIB)
+# Installation layout (GNU conventions; DESTDIR stages, it is not compiled in).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCDIR     ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share/examrisk
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/examrisk
+PCDIR      ?= $(LIBDIR)/pkgconfig
+VERSION    := $(shell sed -n 's/^\#define ER_VERSION_STRING "\(.*\)"/\1/p' include/examrisk.h)
+SONAME     := libexamrisk.so.$(firstword $(subst ., ,$(VERSION)))
+SHLIB      := $(BUILD)/libexamrisk.so.$(VERSION)
+PC         := $(BUILD)/examrisk.pc
+DATA_FILES := data/participants.csv data/mra.csv data/rules.ini data/schedule_k.csv
+MAN_PAGES  := man/examrisk.1 man/examrisk-rules.5
+
+.PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean \
+        install uninstall install-check man-check plot FORCE
+all: $(BIN) $(GEN) $(BENCH) $(LIB) $(SHLIB) $(PC)
 
 # Install missing Debian packages (we run as root on a fresh machine).
 deps:
@@ -48,13 +70,46 @@ deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "error: could not install$$missing" >&2; exit 1; }; fi
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h tests/*.h) $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+# The installed binary finds its tables in $(DATADIR): compiled into
+# er_datadir.o, rebuilt when DATADIR changes (the stamp holds its value).
+$(BUILD)/engine/er_datadir.o: private CPPFLAGS += -DER_DATADIR='"$(DATADIR)"'
+$(BUILD)/engine/er_datadir.o: $(BUILD)/datadir.stamp
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+# Objects are rebuilt when the compiler flags change (e.g. -fPIC was added).
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CPPFLAGS) $(CFLAGS)' >$@
+
+# Shared library with a SONAME (major version); -z defs: every dependency is
+# named, so embedders need only -lexamrisk. (Not with sanitizers: their
+# runtime comes from the executable.)
+$(SHLIB): $(ENGINE_OBJ) $(BUILD)/examrisk.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/examrisk.map \
+	    $(if $(SAN),,-Wl,-z,defs) $(LDFLAGS) -o $@ $(ENGINE_OBJ) $(filter-out -lcmocka,$(LDLIBS))
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libexamrisk.so
+
+# The shared library exports the functions of the public header and nothing
+# else, so embedders cannot come to depend on engine internals (the names are
+# taken from the preprocessed header: no comments, no macros).
+$(BUILD)/examrisk.map: include/examrisk.h
+	@mkdir -p $(dir $@)
+	{ echo '{'; echo '  global:'; $(CC) -E -P $< | grep -oE '\ber_[a-z0-9_]+ *\(' | \
+	  sed 's/ *($$/;/; s/^/    /' | sort -u; echo '  local: *;'; echo '};'; } >$@
+
+$(PC): examrisk.pc.in include/examrisk.h $(BUILD)/datadir.stamp
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@DATADIR@|$(DATADIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES@|$(filter-out cmocka,$(PKGS))|' \
+	    -e 's|@LIBS_PRIVATE@|$(filter-out $(shell pkg-config --libs $(PKGS) 2>/dev/null),$(LDLIBS))|' $< >$@
 
 $(BIN): $(BUILD)/engine/er_main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -88,22 +143,64 @@ $(FI_SO): tests/faultinject.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -g -Wall -Wextra -o $@ $< -ldl
 
-e2e: $(BIN) $(GEN) $(FI_SO)
+e2e: $(BIN) $(GEN) $(FI_SO) $(LIB) $(SHLIB) $(PC)
 	BUILD=$(BUILD) sh tests/e2e.sh
 	BUILD=$(BUILD) sh tests/match.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/e2e_outputs.sh
 	BUILD=$(BUILD) SAN=$(SAN) sh tests/faultinject.sh
+	BUILD=$(BUILD) sh tests/cli.sh
+	+BUILD=$(BUILD) SAN=$(SAN) sh tests/install.sh
 	BUILD=$(BUILD) sh tests/test_gen.sh
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh
 	BUILD=$(BUILD) sh tests/test_calibrate.sh
 
-# Every exported symbol of the library starts with er_.
-symbols: $(LIB)
-	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF==3 && $$3 !~ /^er_/ && $$3 !~ /^__(odr_asan|asan|tsan|ubsan)/ {print $$3}'); \
-	if [ -n "$$bad" ]; then echo "symbols without er_ prefix:" $$bad >&2; exit 1; fi; echo "symbols: ok"
+# Every exported symbol of the library (static and shared) starts with er_.
+symbols: $(LIB) $(SHLIB)
+	@bad=$$( { nm -g --defined-only $(LIB); nm -D --defined-only $(SHLIB); } | \
+	  awk 'NF==3 && $$3 !~ /^er_/ && $$3 !~ /^__(odr_asan|asan|tsan|ubsan)/ && $$3 !~ /^_(init|fini|edata|end|_bss_start)$$/ {print $$3}'); \
+	if [ -n "$$bad" ]; then echo "symbols without er_ prefix:" $$bad >&2; exit 1; fi; \
+	missing=$$(sed -n 's/^ *\(er_[a-z0-9_]*\);$$/\1/p' $(BUILD)/examrisk.map | while read f; do \
+	  nm -D --defined-only $(SHLIB) | awk '{print $$3}' | grep -qx "$$f" || echo $$f; done); \
+	if [ -n "$$missing" ]; then echo "declared in examrisk.h, not in $(SHLIB):" $$missing >&2; exit 1; fi; \
+	echo "symbols: ok"
 
-check: unit e2e symbols
+# The man pages format without a warning.
+man-check:
+	@for m in $(MAN_PAGES); do \
+	  w=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z $$m 2>&1); \
+	  if [ -n "$$w" ]; then echo "$$m:" >&2; echo "$$w" >&2; exit 1; fi; done; echo "man pages: ok"
+
+check: unit e2e symbols man-check
+
+install: $(BIN) $(GEN) $(LIB) $(SHLIB) $(PC)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(DATADIR)/sample $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BIN) $(GEN) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libexamrisk.so
+	install -m 644 include/examrisk.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(PC) $(DESTDIR)$(PCDIR)/
+	install -m 644 $(DATA_FILES) $(DESTDIR)$(DATADIR)/
+	install -m 644 data/sample/manifest.csv.gz $(DESTDIR)$(DATADIR)/sample/
+	install -m 644 man/examrisk.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/examrisk-rules.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 README.md CHANGELOG.md LICENSE $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/examrisk $(DESTDIR)$(BINDIR)/examrisk-gen \
+	    $(DESTDIR)$(LIBDIR)/libexamrisk.a $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libexamrisk.so \
+	    $(DESTDIR)$(INCDIR)/examrisk.h $(DESTDIR)$(PCDIR)/examrisk.pc \
+	    $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(DATA_FILES)) sample/manifest.csv.gz) \
+	    $(DESTDIR)$(MANDIR)/man1/examrisk.1 $(DESTDIR)$(MANDIR)/man5/examrisk-rules.5 \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,README.md CHANGELOG.md LICENSE)
+	-rmdir $(DESTDIR)$(DATADIR)/sample $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 asan:
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT="-O1 -g" check
@@ -123,6 +220,10 @@ bench: deps all $(BENCH)
 
 bench-compare: deps all
 	BUILD=$(BUILD) sh benchmarks/compare.sh
+
+# Re-plot from benchmarks/results/*.csv only (runs no benchmark).
+plot:
+	sh benchmarks/bench.sh --plot
 
 clean:
 	rm -rf build

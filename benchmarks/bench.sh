@@ -19,13 +19,23 @@
 # MAX_THREADS (online CPUs), RULES (data/rules.ini).
 # `bench.sh --data-only` only makes sure the dataset exists and prints its
 # directory (benchmarks/compare.sh uses it).
+# `bench.sh --plot` (`make plot`) runs nothing: it re-draws
+# benchmarks/results/rows_per_s.png from benchmarks/results/bench.csv and
+# compare.csv (benchmarks/plot.sh).
 set -eu
 
 DATA_ONLY=0
 case ${1:-} in
 --data-only) DATA_ONLY=1 ;;
+--plot)
+	cd "$(dirname "$0")/.."
+	R=benchmarks/results
+	# the recorded run's machine and date, from its write-up
+	sub=$(sed -n 's/^- machine: \([^,]*\), \([0-9]*\) cores.*/\1, \2 cores/p' $R/*.md 2>/dev/null | head -n 1)
+	when=$(sed -n 's/^- date: \([^;]*\);.*/\1/p' $R/*.md 2>/dev/null | head -n 1)
+	exec sh benchmarks/plot.sh $R/bench.csv $R/compare.csv $R/rows_per_s.png "${sub:+$sub, }${when:-recorded run}" ;;
 '') ;;
-*) echo "usage: bench.sh [--data-only]" >&2; exit 2 ;;
+*) echo "usage: bench.sh [--data-only | --plot]" >&2; exit 2 ;;
 esac
 
 cd "$(dirname "$0")/.."
@@ -260,30 +270,10 @@ END {
 }' "$SUM" >"$MD"
 
 # ---- plot -----------------------------------------------------------------------------
-awk '$1 == "score" {print $2, $6, $7, $8}' "$SUM" >"$TMP/plot-score.dat"
-awk '$1 == "score_nocons" {print $2, $6, $7, $8}' "$SUM" >"$TMP/plot-nocons.dat"
-floor() { awk -v c="$1" -v rows="$ROWS" '$1 == c {printf "%.0f", rows / $3}' "$SUM"; }
-F_GZ=$(floor gzip_dc)
-F_ZLIB=$(floor inflate_zlib)
-F_ISAL=$(floor inflate_isal)
-gnuplot <<EOF
-set terminal pngcairo size 900,560 font "sans,10"
-set output "$PNG"
-set title "examrisk score: $ROWS rows, gz in/out, medians of $REPS (bars: min-max)\n$CPU, $CORES cores, $DATE"
-set xlabel "threads"
-set ylabel "rows/s"
-set xrange [0.5:$MAX_THREADS + 0.5]
-set xtics 1
-set yrange [0:*]
-set format y "%.0f"
-set key top right opaque box
-set grid ytics
-plot "$TMP/plot-score.dat" using 1:2:3:4 with yerrorlines lw 2 pt 7 title "examrisk score (with --consolidations)", \
-     "$TMP/plot-nocons.dat" using 1:2:3:4 with yerrorbars lw 2 pt 5 title "examrisk score, no --consolidations", \
-     $F_GZ with lines dt 2 lw 2 title "gzip -dc (rows / its wall)", \
-     $F_ISAL with lines dt 3 lw 2 title "reader alone, ISA-L", \
-     $F_ZLIB with lines dt 4 lw 2 title "reader alone, zlib"
-EOF
+# the peer comparison of this machine's last `make bench-compare`, else the recorded one
+CMP=$BUILD/bench-compare/results.csv
+[ -f "$CMP" ] || CMP=benchmarks/results/compare.csv
+sh benchmarks/plot.sh "$CSV" "$CMP" "$PNG" "$CPU, $CORES cores, $DATE"
 
 # the big outputs are only needed while checking (kept when they differ)
 rm -f "$TMP/ref-scores.csv.gz" "$TMP/ref-consol.csv" "$TMP/one-"* "$TMP/er_bench.out"

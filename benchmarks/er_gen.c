@@ -3877,8 +3877,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!threads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (uint64_t)n : 1;
+		threads = (uint64_t)er_cpu_count(); /* the CPUs we may run on, as examrisk */
 		if (threads > 64)
 			threads = 64;
 	}

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "er_extsort.h"
+#include "er_log.h"
 #include "er_parse.h"
 #include "er_pipeline.h"
 #include "er_reader.h"
@@ -125,6 +126,7 @@ typedef struct cursor {
 
 struct er_ams {
 	er_ams_opts o;
+	er_log log;                  /* notes, as the pipeline's (er_log.h) */
 	amsfile *files;
 	int nfiles;
 	char prefix[1000][3];        /* Schedule K prefix (3 digits) -> ISO country */
@@ -284,9 +286,9 @@ static void reject(er_ams *a, int fi, uint64_t line, const char *reason, const c
 	a->st.rejects++;
 	if (!a->o.quiet && a->notes < NOTES) {
 		a->notes++;
-		fprintf(stderr, "examrisk: %s:%llu: rejected: %s%s%s%s\n", fname(a, fi),
-		        (unsigned long long)line, reason, detail ? " (" : "", detail ? detail : "",
-		        detail ? ")" : "");
+		er_log_msg(&a->log, ER_LOG_WARNING, "%s:%llu: rejected: %s%s%s%s", fname(a, fi),
+		           (unsigned long long)line, reason, detail ? " (" : "", detail ? detail : "",
+		           detail ? ")" : "");
 	}
 	er_buf *b = &a->rbuf;
 	b->len = 0;
@@ -749,6 +751,7 @@ er_status er_ams_open(const er_ams_opts *o, er_ams **out, char *err, size_t errl
 		return ER_E_NOMEM;
 	}
 	a->o = *o;
+	er_log_init(&a->log, o->log, o->log_ctx, o->quiet);
 	a->spool.sp.fd = a->rej.sp.fd = -1;
 	a->spool.sp.dir = a->rej.sp.dir = o->tmpdir;
 	size_t mem = o->memory ? o->memory : ER_AMS_DEFAULT_MEMORY;
@@ -782,6 +785,7 @@ void er_ams_free(er_ams *a)
 {
 	if (!a)
 		return;
+	er_log_destroy(&a->log);
 	for (int t = 0; t < NT; t++) {
 		trd *r = &a->c[t].t;
 		trd_close_file(r);

@@ -30,7 +30,9 @@ typedef struct er_ams_opts {
 	const char *schedule_k;      /* Schedule K prefix table (data/schedule_k.csv) */
 	size_t memory;               /* memory for the sorts; 0 = ER_AMS_DEFAULT_MEMORY */
 	const char *tmpdir;          /* spill directory; NULL = $TMPDIR, else /tmp */
-	int quiet;                   /* no notes on stderr */
+	int quiet;                   /* no notes (rejected records), only errors */
+	er_log_fn log;               /* where notes go (er_log.h); NULL = stderr */
+	void *log_ctx;
 } er_ams_opts;
 
 #define ER_AMS_DEFAULT_MEMORY ((size_t)256 << 20)

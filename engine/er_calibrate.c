@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "er_log.h"
 #include "er_logit.h"
 #include "er_pipeline.h"
 #include "er_rules.h"
@@ -1667,17 +1668,21 @@ static json_t *build_report(const calrun *R)
 
 /* ==================================================================== run */
 
-static void say(const er_calib_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const er_calib_opts *o, const char *fmt, ...)
+/* A message through the run's log (er_log.h: the embedder's callback, else
+ * stderr), tagged "calibrate: "; --quiet keeps only errors. */
+static void say(const er_calib_opts *o, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(const er_calib_opts *o, int level, const char *fmt, ...)
 {
-	if (o->run.quiet)
-		return;
+	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("examrisk calibrate: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	er_log L;
+	er_log_init(&L, o->run.log, o->run.log_ctx, o->run.quiet);
+	er_log_msg(&L, level, "calibrate: %s", msg);
+	er_log_destroy(&L);
 }
 
 static void collector_free(collector *C)
@@ -1736,7 +1741,7 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 		if (st != ER_OK)
 			goto out;
 		C.want_b = 1;
-		say(o, "%s: %llu outcome rows, %llu examined, %llu findings", o->outcomes_path,
+		say(o, ER_LOG_INFO, "%s: %llu outcome rows, %llu examined, %llu findings", o->outcomes_path,
 		    (unsigned long long)C.oc->n, (unsigned long long)C.oc->examined,
 		    (unsigned long long)C.oc->findings);
 	}
@@ -1761,7 +1766,7 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 		qsort(C.b, C.nb, sizeof *C.b, cmp_b);
 	for (int m = 0; m < ER_NTMODES; m++)
 		if ((o->target_red[m] >= 0 || o->target_yellow[m] >= 0) && !C.rows_mode[m])
-			say(o, "warning: no %s shipment in the population: its target is ignored",
+			say(o, ER_LOG_WARNING, "warning: no %s shipment in the population: its target is ignored",
 			    er_transport_name(m));
 
 	current_shares(&C, r, R->cur, H);
@@ -1825,10 +1830,10 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 		fit_exam_prob(&C, r, &R->F);
 		evaluate(&C, &R->curps, &R->ps, &R->F, &R->ev);
 		if (R->ev.set[EV_HOLD][RS_TUNED].n == 0)
-			say(o, "warning: no examined shipment in the holdout: the tuned rules are not "
+			say(o, ER_LOG_WARNING, "warning: no examined shipment in the holdout: the tuned rules are not "
 			    "evaluated");
 		else if (R->ev.set[EV_HOLD][RS_TUNED].f == 0)
-			say(o, "warning: no finding in the holdout: recall and AUC are not defined");
+			say(o, ER_LOG_WARNING, "warning: no finding in the holdout: recall and AUC are not defined");
 	}
 
 	if (build_notes(R, &notes) < 0 || build_rules(R, &notes, &src, &out) < 0) {
@@ -1872,13 +1877,18 @@ er_status er_calibrate_run(const er_tables *t, const er_rules *r, const er_calib
 		}
 	}
 	if (!o->run.quiet) {
-		fwrite(notes.p, 1, notes.len, stderr);
-		fprintf(stderr, "examrisk calibrate: wrote %s%s%s\n", o->out_path,
-		        o->report_path ? " and " : "", o->report_path ? o->report_path : "");
+		for (size_t i = 0; i < notes.len;) { /* the notes, line by line */
+			const char *e = memchr(notes.p + i, '\n', notes.len - i);
+			size_t n = e ? (size_t)(e - (notes.p + i)) : notes.len - i;
+			say(o, ER_LOG_INFO, "%.*s", (int)n, notes.p + i);
+			i += n + 1;
+		}
+		say(o, ER_LOG_INFO, "wrote %s%s%s", o->out_path, o->report_path ? " and " : "",
+		    o->report_path ? o->report_path : "");
 	}
 out:
 	if (st != ER_OK && !printed)
-		fprintf(stderr, "examrisk calibrate: error: %s\n", err[0] ? err : er_status_str(st));
+		say(o, ER_LOG_ERROR, "%s", err[0] ? err : er_status_str(st));
 	er_rules_free(check);
 	json_decref(jr);
 	free(rep);

@@ -24,6 +24,7 @@ typedef struct lock_ent {
 struct er_commit {
 	lock_ent *locks;
 	int nlocks, cap;
+	er_log *log;                 /* the run's messages; NULL = stderr */
 };
 
 /* "/dir/.BASE" + suffix, beside target. */
@@ -382,8 +383,13 @@ static er_status recover(er_commit *c, const char *jpath, const char *name, char
 		roll_back(&j, 0);
 	}
 	journal_remove(&j);
-	fprintf(stderr, "examrisk: %s: %s an interrupted commit (journal %s)\n", name,
-	        committed ? "completed" : "rolled back", jpath);
+	er_log fallback, *L = c->log;
+	if (!L)
+		er_log_init(L = &fallback, NULL, NULL, 0);
+	er_log_msg(L, ER_LOG_WARNING, "%s: %s an interrupted commit (journal %s)", name,
+	           committed ? "completed" : "rolled back", jpath);
+	if (L == &fallback)
+		er_log_destroy(&fallback);
 	journal_free(&j);
 	return ER_OK;
 }
@@ -430,11 +436,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-er_status er_commit_begin(er_commit **cp, const char *const *outs, int nout, int wait, char *err,
-                          size_t errlen)
+er_status er_commit_begin(er_commit **cp, const char *const *outs, int nout, int wait,
+                          er_log *log, char *err, size_t errlen)
 {
 	er_commit *c = calloc(1, sizeof *c);
 	*cp = c;
+	if (c)
+		c->log = log;
 	char **t = calloc((size_t)nout + 1, sizeof *t);
 	const char **names = calloc((size_t)nout + 1, sizeof *names);
 	if (!c || !t || !names) {

@@ -23,6 +23,7 @@
 #ifndef ER_COMMIT_H
 #define ER_COMMIT_H
 
+#include "er_log.h"
 #include "er_writer.h"
 
 typedef struct er_commit er_commit;
@@ -33,10 +34,11 @@ er_status er_commit_check(const char *const *outs, int nout, const char *const *
                           char *err, size_t errlen);
 
 /* Lock, recover, clean. wait: block on a lock held by another run instead of
- * failing (ER_E_IO, "another examrisk run ..."). *c is set even on failure
- * (release it with er_commit_end). */
-er_status er_commit_begin(er_commit **c, const char *const *outs, int nout, int wait, char *err,
-                          size_t errlen);
+ * failing (ER_E_IO, "another examrisk run ..."). A recovered commit is said
+ * through log (er_log.h; NULL = stderr). *c is set even on failure (release
+ * it with er_commit_end). */
+er_status er_commit_begin(er_commit **c, const char *const *outs, int nout, int wait,
+                          er_log *log, char *err, size_t errlen);
 
 /* Commit every opened output in outs (n entries, unopened ones skipped). On
  * failure nothing is replaced and err says why. */

@@ -1,7 +1,6 @@
 /* er_main.c - the examrisk command line: a thin layer over the library. */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "examrisk.h"
 #include "er_ams.h"
 #include "er_calibrate.h"
+#include "er_datadir.h"
 #include "er_pipeline.h"
 #include "er_util.h"
 #include "er_verify.h"
@@ -38,21 +38,28 @@ static void usage_main(FILE *f)
 	        "  calibrate MANIFEST... fit lane quotas (and, with exam outcomes, the points) to a\n"
 	        "                        reference population; writes a tuned rules file\n"
 	        "\n"
-	        "  examrisk COMMAND --help   options of a command\n"
-	        "  examrisk --version\n");
+	        "  examrisk COMMAND -h, --help   options of a command\n"
+	        "  examrisk -V, --version        version and the libraries behind it\n"
+	        "\n"
+	        "Tables and rules default to participants.csv, mra.csv and rules.ini in\n"
+	        "$EXAMRISK_DATA when set, else in the installed data directory\n"
+	        "(%s) or the source tree's data/ (see examrisk(1)).\n",
+	        er_data_builtin());
 }
 
 static const char shared_help[] =
 	"shared options:\n"
-	"  --participants FILE  participants table (default data/participants.csv)\n"
-	"  --mra FILE           MRA table (default data/mra.csv)\n"
-	"  --rules FILE         rules file (default data/rules.ini)\n"
-	"  --threads N          worker threads (default: online CPUs)\n"
+	"  --participants FILE  participants table (default participants.csv in the data directory)\n"
+	"  --mra FILE           MRA table (default mra.csv in the data directory)\n"
+	"  --rules FILE         rules file (default rules.ini in the data directory)\n"
+	"  -t, --threads N      worker threads (default: the CPUs this process may use)\n"
 	"  --map CANON=HEADER   read column CANON from input column HEADER (repeatable)\n"
 	"  --map-file FILE      CANON=HEADER lines, '#' comments\n"
 	"  --delimiter C        field delimiter (default ,; 'tab' for tab)\n"
-	"  --quiet              no messages on stderr except fatal errors\n"
-	"  --progress           progress on stderr (default: on when stderr is a terminal)\n";
+	"  -q, --quiet          no messages on stderr except fatal errors\n"
+	"  --progress           progress on stderr (default: on when stderr is a terminal; to a\n"
+	"                       file or pipe, one line every few seconds); not with --quiet\n"
+	"  -h, --help           this text\n";
 
 static void usage_score(FILE *f)
 {
@@ -65,7 +72,7 @@ static void usage_score(FILE *f)
 	        "Manifests are CSV, plain or gzip (detected from content; multi-member read to the end).\n"
 	        "\n"
 	        "score options:\n"
-	        "  --out FILE             scores (default stdout); FILE ending in .gz is gzip-compressed\n"
+	        "  -o, --out FILE         scores (default stdout); FILE ending in .gz is gzip-compressed\n"
 	        "  --level N              zlib level 1..9 for a .gz output (default: libdeflate's\n"
 	        "                         level 1, faster and smaller than zlib's)\n"
 	        "  --rejects FILE         file,line,reason,raw of every record that could not be scored\n"
@@ -109,7 +116,7 @@ static void usage_partners(FILE *f)
 	        "its last shipment, MRA recognition and a compliant flag; non-compliant first.\n"
 	        "\n"
 	        "partners options:\n"
-	        "  --out FILE       CSV output (default stdout)\n"
+	        "  -o, --out FILE   CSV output (default stdout)\n"
 	        "  --rejects FILE   records that could not be read\n"
 	        "  --summary FILE   JSON summary\n"
 	        "  --keep-going     skip files that fail their integrity check\n"
@@ -132,12 +139,12 @@ static void usage_ams(FILE *f)
 	        "$TMPDIR). The consignee is the importer name; see README.md for every column.\n"
 	        "\n"
 	        "ams options:\n"
-	        "  --out FILE           canonical CSV (default stdout; .gz = gzip-compressed)\n"
+	        "  -o, --out FILE       canonical CSV (default stdout; .gz = gzip-compressed)\n"
 	        "  --rejects FILE       file,line,reason,raw of every table record not joined\n"
 	        "  --period GLOB        only files whose PERIOD part matches (e.g. '2020*')\n"
-	        "  --schedule-k FILE    Schedule K prefix table (default data/schedule_k.csv)\n"
+	        "  --schedule-k FILE    Schedule K prefix table (default schedule_k.csv in the data directory)\n"
 	        "  --sort-memory BYTES  memory for the sorts (default 256M; K, M, G = 1024^n)\n"
-	        "  --quiet              no messages on stderr except fatal errors\n"
+	        "  -q, --quiet          no messages on stderr except fatal errors\n"
 	        "\n"
 	        "exit status: 0 every record joined; 3 some records rejected; 1 fatal error\n"
 	        "(missing table or column, unreadable file), nothing written; 2 usage error.\n");
@@ -150,7 +157,7 @@ static void usage_verify(FILE *f)
 	        "\n"
 	        "Looks a party up by exact id, or by name (normalized; exact, prefix and substring\n"
 	        "matches, best first), and prints its status history and its status, tier, program and\n"
-	        "MRA recognition on a date. Exit status 1 when nothing matches.\n"
+	        "MRA recognition on a date.\n"
 	        "\n"
 	        "verify options:\n"
 	        "  --on DATE        status on this date, YYYY-MM-DD (default today)\n"
@@ -158,7 +165,11 @@ static void usage_verify(FILE *f)
 	        "  --role ROLE      only parties of that role, as a manifest column matches them:\n"
 	        "                   importer, exporter, manufacturer, carrier, forwarder, or\n"
 	        "                   shipper (exporter or manufacturer); default every role\n"
-	        "  --participants FILE, --mra FILE   tables (defaults in data/)\n");
+	        "  -q, --quiet      no message when nothing matches\n"
+	        "  --participants FILE, --mra FILE   tables (defaults in the data directory)\n"
+	        "\n"
+	        "exit status (as grep): 0 a party matched; 1 nothing matched; 2 error (usage, a\n"
+	        "missing or bad table, a write error).\n");
 }
 
 static void usage_calibrate(FILE *f)
@@ -172,7 +183,7 @@ static void usage_calibrate(FILE *f)
 	        "learned from them. Same inputs give the same bytes (no clock time in the file).\n"
 	        "\n"
 	        "calibrate options:\n"
-	        "  --out FILE               the tuned rules file (required)\n"
+	        "  -o, --out FILE           the tuned rules file (required)\n"
 	        "  --target-red MODE=RATE   share of MODE's shipments RED before the random selection,\n"
 	        "                           e.g. vessel=0.03 (repeatable; modes vessel, truck, rail,\n"
 	        "                           air, unknown)\n"
@@ -189,23 +200,15 @@ static void usage_calibrate(FILE *f)
 	        shared_help);
 }
 
-/* Default data files: ./data/NAME, else DIR/../data/NAME next to the binary. */
-static const char *default_data(const char *name, char *buf, size_t cap)
+/* A default data file (er_data_find); NULL after printing where it looked. */
+static const char *default_data(const char *name, const char *option, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "data/%s", name);
-	if (access(buf, R_OK) == 0)
+	char looked[4 * PATH_MAX];
+	if (er_data_find(name, buf, cap, looked, sizeof looked))
 		return buf;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *dir = dirname(exe);
-		snprintf(buf, cap, "%s/../data/%s", dir, name);
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	snprintf(buf, cap, "data/%s", name);
-	return buf;
+	fprintf(stderr, "%s: error: %s not found; looked in: %s (give %s FILE, or set EXAMRISK_DATA "
+	        "to its directory)\n", prog, name, looked, option);
+	return NULL;
 }
 
 static void on_signal(int sig)
@@ -392,8 +395,10 @@ int main(int argc, char **argv)
 	/* A reader that closes stdout early must give EPIPE (a failed run with
 	 * a message, nothing committed), not a silent death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* getopt prints argv[0] first: the command's name, not the path it was run by */
+	argv[0] = (char *)prog;
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("examrisk %s\n", ER_VERSION_STRING);
+		printf("examrisk %s\n%s\n", er_version(), er_backends());
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
@@ -440,12 +445,20 @@ int main(int argc, char **argv)
 	optind = 2;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	int li;
+	while ((li = -1, c = getopt_long(argc, argv, "o:qt:h", long_opts, &li)) != -1) {
 		if (c == '?')
 			goto usage_err;
+		/* short forms, as examrisk-gen has them */
+		int short_opt = li < 0 ? c : 0;
+		c = c == 'o' ? O_OUT : c == 'q' ? O_QUIET : c == 't' ? O_THREADS : c == 'h' ? O_HELP : c;
 		if (!allowed(cmd, c)) {
-			fprintf(stderr, "%s %s: option '%s' does not apply to this command\n", prog, cmd,
-			        argv[optind - 1]);
+			if (li >= 0)
+				fprintf(stderr, "%s %s: option '--%s' does not apply to this command\n", prog,
+				        cmd, long_opts[li].name);
+			else
+				fprintf(stderr, "%s %s: option '-%c' does not apply to this command\n", prog,
+				        cmd, short_opt);
 			goto usage_err;
 		}
 		switch (c) {
@@ -575,6 +588,10 @@ int main(int argc, char **argv)
 		}
 	}
 	o.map = maps;
+	if (o.quiet && o.progress > 0) {
+		fprintf(stderr, "%s %s: --quiet and --progress contradict each other\n", prog, cmd);
+		goto usage_err;
+	}
 	int nargs = argc - optind;
 	if (nargs < 1) {
 		fprintf(stderr, "%s %s: %s\n", prog, cmd,
@@ -590,8 +607,12 @@ int main(int argc, char **argv)
 	ao.dirs = (const char *const *)(argv + optind);
 	ao.ndirs = nargs;
 	ao.quiet = o.quiet;
-	if (!ao.schedule_k)
-		ao.schedule_k = default_data("schedule_k.csv", kbuf, sizeof kbuf);
+	/* verify exits as grep does: 2 for any error, 1 only for "no match" */
+	int is_verify = !strcmp(cmd, "verify");
+	rc = is_verify ? EXIT_USAGE : EXIT_FATAL;
+	if (!ao.schedule_k && (use_ams || !strcmp(cmd, "ams")) &&
+	    !(ao.schedule_k = default_data("schedule_k.csv", "--schedule-k", kbuf, sizeof kbuf)))
+		goto out;
 	if (!strcmp(cmd, "ams")) {
 		char aerr[1024];
 		er_ams_stats as;
@@ -607,22 +628,21 @@ int main(int argc, char **argv)
 		rc = as.rejects ? EXIT_PARTIAL : EXIT_OK;
 		goto out;
 	}
-	if (!participants)
-		participants = default_data("participants.csv", pbuf, sizeof pbuf);
-	if (!mra)
-		mra = default_data("mra.csv", mbuf, sizeof mbuf);
-	if (!rules_path)
-		rules_path = default_data("rules.ini", rbuf, sizeof rbuf);
+	if ((!participants &&
+	     !(participants = default_data("participants.csv", "--participants", pbuf, sizeof pbuf))) ||
+	    (!mra && !(mra = default_data("mra.csv", "--mra", mbuf, sizeof mbuf))) ||
+	    (!is_verify && !rules_path &&
+	     !(rules_path = default_data("rules.ini", "--rules", rbuf, sizeof rbuf))))
+		goto out;
 
 	char err[1024];
 	er_status st = er_tables_load(participants, mra, &t, err, sizeof err);
 	if (st != ER_OK) {
 		fprintf(stderr, "%s: error: %s\n", prog, err);
-		rc = EXIT_FATAL;
 		goto out;
 	}
 
-	if (!strcmp(cmd, "verify")) {
+	if (is_verify) {
 		int32_t day = er_today();
 		if (on && er_parse_date(on, strlen(on), &day) < 0) {
 			fprintf(stderr, "%s verify: --on takes a date YYYY-MM-DD, not '%s'\n", prog, on);
@@ -631,12 +651,12 @@ int main(int argc, char **argv)
 		int n = er_verify_run(t, (const char *const *)(argv + optind), nargs, day, csv, roles,
 		                      stdout_emit, NULL);
 		if (fflush(stdout) != 0 || n < 0) {
-			fprintf(stderr, "%s: error writing output\n", prog);
-			rc = EXIT_FATAL;
+			fprintf(stderr, "%s: error: writing output: %s\n", prog, strerror(errno ? errno : EIO));
+			rc = EXIT_USAGE;
 		} else {
 			if (n == 0 && !o.quiet)
 				fprintf(stderr, "%s: no party matches\n", prog);
-			rc = n > 0 ? EXIT_OK : EXIT_FATAL;
+			rc = n > 0 ? EXIT_OK : EXIT_FATAL; /* 1 = not found, as grep */
 		}
 		goto out;
 	}
@@ -644,7 +664,6 @@ int main(int argc, char **argv)
 	st = er_rules_load(rules_path, &r, err, sizeof err);
 	if (st != ER_OK) {
 		fprintf(stderr, "%s: error: %s\n", prog, err);
-		rc = EXIT_FATAL;
 		goto out;
 	}
 	if (sdn_dir) {

@@ -15,14 +15,17 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "er_chunk.h"
 #include "er_commit.h"
+#include "er_log.h"
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
@@ -39,12 +42,26 @@ volatile int er_interrupted;
 #define MAX_RAW (64u << 10)
 #define STDERR_REJECT_NOTES 10
 
-void er_run_opts_init(er_run_opts *o)
+/* Progress: a terminal line is rewritten often; a log file or pipe gets one
+ * line every few seconds. */
+#define PROGRESS_TTY_S 0.5
+#define PROGRESS_LINE_S 5.0
+
+/* The smallest er_run_opts a caller may pass: the layout of the first release
+ * that carried its size (fields after it take their defaults). */
+#define RUN_OPTS_MIN_SIZE (offsetof(er_run_opts, log_ctx) + sizeof(void *))
+
+void er_run_opts_init_size(er_run_opts *o, size_t size)
 {
-	memset(o, 0, sizeof *o);
-	o->max_rejects = -1;
-	o->max_rejects_pct = -1;
-	o->progress = -1;
+	/* a caller built against an older header has a smaller struct: fill only
+	 * what it has (er_pipeline_run checks the size before using any field) */
+	er_run_opts d;
+	memset(&d, 0, sizeof d);
+	d.max_rejects = -1;
+	d.max_rejects_pct = -1;
+	d.progress = -1;
+	d.size = size;
+	memcpy(o, &d, size < sizeof d ? size : sizeof d);
 }
 
 typedef struct file_state {
@@ -84,6 +101,12 @@ typedef struct run {
 	uint64_t notes_shown, rejects_seen;
 	atomic_uint_fast64_t rows_done;
 	double t0;
+
+	er_log log;
+	er_run_opts opts_full;  /* the caller's options, completed to this library's size */
+	uint64_t total_in;      /* bytes of every input (stat), for the percentage and ETA */
+	int total_known;        /* 0 when an input's size is unknown (stdin, a pipe) */
+	double progress_every;
 } run;
 
 static double now_s(void)
@@ -107,18 +130,8 @@ static void set_fatal(run *R, er_status st, const char *fmt, ...)
 	er_pool_abort(R->pool);
 }
 
-static void say(const run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const run *R, const char *fmt, ...)
-{
-	if (R->opts->quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("examrisk: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
+/* A warning (rejected row, skipped file) through the run's log. */
+#define say(R, ...) er_log_msg(&(R)->log, ER_LOG_WARNING, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ worker */
 
@@ -174,7 +187,8 @@ static void writer_file_end(run *R, er_chunk *c)
 	if (c->file_error[0]) {
 		f->failed = 1;
 		snprintf(f->error, sizeof f->error, "%s", c->file_error);
-		say(R, "%s", f->error);
+		if (R->opts->keep_going) /* else the fatal error below says it, once */
+			say(R, "%s", f->error);
 		/* No row of a failed file may reach the committed outputs. (Without
 		 * --keep-going nothing is committed at all, and rows streamed to a
 		 * pipe could not be taken back anyway.) */
@@ -271,10 +285,37 @@ static void *writer_main(void *arg)
 
 /* -------------------------------------------------------------- dispatcher */
 
+/* Sizes of every input before the run, so the percentage and the ETA cover
+ * all files; stdin, pipes and devices make the total unknown. */
+static void size_inputs(run *R)
+{
+	R->total_in = 0;
+	R->total_known = 1;
+	for (int i = 0; i < R->nfiles; i++) {
+		struct stat st;
+		if (strcmp(R->files[i].path, "-") != 0 && stat(R->files[i].path, &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			R->total_in += (uint64_t)st.st_size;
+		else
+			R->total_known = 0;
+	}
+}
+
+static void fmt_duration(char *b, size_t n, double s)
+{
+	long v = s < 0 ? 0 : (long)(s + 0.5);
+	if (v >= 3600)
+		snprintf(b, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
+	else if (v >= 60)
+		snprintf(b, n, "%ldm%02lds", v / 60, v % 60);
+	else
+		snprintf(b, n, "%lds", v);
+}
+
 static void progress(run *R, er_reader *rd, int fi, double *last, int final)
 {
 	double t = now_s();
-	if (!final && t - *last < 0.5)
+	if (!final && t - *last < R->progress_every)
 		return;
 	*last = t;
 	double el = t - R->t0;
@@ -286,17 +327,25 @@ static void progress(run *R, er_reader *rd, int fi, double *last, int final)
 		in += er_reader_bytes_in(rd);
 	else if (final)
 		in += R->files[fi].bytes_in;
-	int64_t size = rd ? er_reader_size(rd) : -1;
 	double rps = el > 0 ? (double)rows / el : 0;
-	char eta[32] = "?";
-	if (final)
-		snprintf(eta, sizeof eta, "done");
-	else if (size > 0 && in > 0 && R->nfiles == 1)
-		snprintf(eta, sizeof eta, "%.0fs", el * (double)(size - (int64_t)in) / (double)in);
-	fprintf(stderr, "\rexamrisk: file %d/%d  %.1f MB read  %llu rows  %.0f rows/s  ETA %s   %s",
-	        fi + 1, R->nfiles, (double)in / 1e6, (unsigned long long)rows, rps, eta,
-	        final ? "\n" : "");
-	fflush(stderr);
+	char eta[32] = "?", size[64], line[256];
+	if (R->total_known && R->total_in > 0) {
+		double left = in < R->total_in ? (double)(R->total_in - in) : 0;
+		if (final)
+			snprintf(eta, sizeof eta, "done");
+		else if (in > 0)
+			fmt_duration(eta, sizeof eta, el * left / (double)in);
+		double pct = in < R->total_in ? 100.0 * (double)in / (double)R->total_in : 100.0;
+		snprintf(size, sizeof size, "%.1f of %.1f MB (%.0f%%)", (double)in / 1e6,
+		         (double)R->total_in / 1e6, pct);
+	} else {
+		if (final)
+			snprintf(eta, sizeof eta, "done");
+		snprintf(size, sizeof size, "%.1f MB read", (double)in / 1e6);
+	}
+	snprintf(line, sizeof line, "file %d/%d  %s  %llu rows  %.0f rows/s  ETA %s", fi + 1,
+	         R->nfiles, size, (unsigned long long)rows, rps, eta);
+	er_log_progress(&R->log, final, line);
 }
 
 static int file_fail(run *R, int fi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -341,6 +390,28 @@ static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 	if (n > 0)
 		cr->n += (uint64_t)n;
 	return n;
+}
+
+/* A header that parsed as one column was probably split on another
+ * delimiter: name the likeliest of ';', tab, '|' and ',' (the most frequent
+ * one that is not the delimiter in use). */
+static void delimiter_hint(er_field h, char delim, char *out, size_t cap)
+{
+	static const char cand[] = ";\t|,";
+	size_t best = 0;
+	char pick = 0;
+	for (const char *d = cand; *d; d++) {
+		size_t n = 0;
+		for (size_t i = 0; i < h.n; i++)
+			n += h.p[i] == *d;
+		if (*d != delim && n > best) {
+			best = n;
+			pick = *d;
+		}
+	}
+	if (pick)
+		snprintf(out, cap, "; the header is one column: did you mean --delimiter %s?",
+		         pick == '\t' ? "tab" : pick == ';' ? "';'" : pick == '|' ? "'|'" : "',' (the default)");
 }
 
 /* Read one file into chunks. Returns 0, or -1 when the file failed. */
@@ -417,7 +488,10 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 			}
 			if (er_header_build(fields, nf, &R->map, o->keep, &f->hdr, err, sizeof err) < 0) {
 				er_pool_release(R->pool, c);
-				file_fail(R, fi, "%s:%llu: %s", f->path, (unsigned long long)h->line, err);
+				char hint[96] = "";
+				if (nf == 1)
+					delimiter_hint(fields[0], R->wcfg.delim, hint, sizeof hint);
+				file_fail(R, fi, "%s:%llu: %s%s", f->path, (unsigned long long)h->line, err, hint);
 				goto out;
 			}
 			c->skip_first = 1;
@@ -598,7 +672,7 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 	int nn = (int)(sizeof names / sizeof names[0]);
 	er_status st = er_commit_check(names, nn, opts->inputs, opts->ninputs, err, errlen);
 	if (st == ER_OK)
-		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, err, errlen);
+		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, &R->log, err, errlen);
 	if (st != ER_OK)
 		return st;
 	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
@@ -615,7 +689,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	run *R = &Rs;
 	memset(R, 0, sizeof *R);
 	R->out.fd = R->rej.fd = R->consol.fd = R->queue.fd = R->summary.fd = -1;
+	if (!opts || opts->size < RUN_OPTS_MIN_SIZE || opts->size > sizeof(er_run_opts)) {
+		/* nothing in opts can be trusted, not even its log callback */
+		er_log_init(&R->log, NULL, NULL, 0);
+		er_log_msg(&R->log, ER_LOG_ERROR,
+		           "er_run_opts.size is %zu: set it with er_run_opts_init() (this library "
+		           "takes %zu to %zu bytes)", opts ? opts->size : 0, (size_t)RUN_OPTS_MIN_SIZE,
+		           sizeof(er_run_opts));
+		er_log_destroy(&R->log);
+		return ER_E_USAGE;
+	}
+	/* fields the caller's (older) struct lacks take their defaults */
+	er_run_opts_init(&R->opts_full);
+	memcpy(&R->opts_full, opts, opts->size);
+	R->opts_full.size = sizeof R->opts_full;
+	opts = &R->opts_full;
 	R->opts = opts;
+	er_log_init(&R->log, opts->log, opts->log_ctx, opts->quiet);
 	R->mode = mode;
 	R->sink = mode == ER_MODE_SINK ? sink : NULL;
 	R->t0 = now_s();
@@ -634,7 +724,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		st = ER_E_USAGE;
 		goto out;
 	}
-	R->nthreads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	R->nthreads = opts->threads > 0 ? opts->threads : er_cpu_count();
 	if (R->nthreads < 1)
 		R->nthreads = 1;
 	R->nfiles = opts->ninputs;
@@ -648,6 +738,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		R->files[i].path = opts->inputs[i];
 		R->paths[i] = strcmp(opts->inputs[i], "-") == 0 ? "<stdin>" : opts->inputs[i];
 	}
+	size_inputs(R);
 	if (opts->map_file && er_colmap_load(&R->map, opts->map_file, err, sizeof err) < 0) {
 		st = ER_E_USAGE;
 		goto out;
@@ -745,10 +836,10 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	writer_started = 1;
 
 	{
-		int show = opts->progress > 0 || (opts->progress < 0 && isatty(STDERR_FILENO));
-		if (opts->quiet)
-			show = 0;
-		double last = 0;
+		int tty = er_log_tty(&R->log);
+		int show = !opts->quiet && (opts->progress > 0 || (opts->progress < 0 && tty));
+		R->progress_every = tty ? PROGRESS_TTY_S : PROGRESS_LINE_S;
+		double last = R->t0;
 		for (int i = 0; i < R->nfiles; i++) {
 			int frc = dispatch_file(R, i, hp, show, &last);
 			er_chunk *c = er_pool_get_free(R->pool);
@@ -883,26 +974,26 @@ out_threads:
 	if ((st = er_commit_run(R->commit, outs, (int)(sizeof outs / sizeof outs[0]), err, sizeof err)) !=
 	    ER_OK)
 		goto out;
-	if (!opts->quiet) {
+	{
 		const er_counts *c = &R->total;
-		fprintf(stderr, "examrisk: %llu rows read, %llu scored, %llu rejected; %d file(s) ok, %d failed; "
-		        "%.2f s, %.0f rows/s, %d threads\n",
-		        (unsigned long long)c->rows, (unsigned long long)c->scored,
-		        (unsigned long long)c->rejected, ok_files, R->nfiles - ok_files, elapsed,
-		        elapsed > 0 ? (double)c->rows / elapsed : 0, R->nthreads);
+		er_log_msg(&R->log, ER_LOG_INFO, "%llu rows read, %llu scored, %llu rejected; %d file(s) ok, %d failed; "
+		           "%.2f s, %.0f rows/s, %d threads",
+		           (unsigned long long)c->rows, (unsigned long long)c->scored,
+		           (unsigned long long)c->rejected, ok_files, R->nfiles - ok_files, elapsed,
+		           elapsed > 0 ? (double)c->rows / elapsed : 0, R->nthreads);
 		if (mode == ER_MODE_SCORE)
-			fprintf(stderr, "examrisk: lanes RED %llu, YELLOW %llu, GREEN %llu\n",
-			        (unsigned long long)c->lanes[ER_LANE_RED],
-			        (unsigned long long)c->lanes[ER_LANE_YELLOW],
-			        (unsigned long long)c->lanes[ER_LANE_GREEN]);
+			er_log_msg(&R->log, ER_LOG_INFO, "lanes RED %llu, YELLOW %llu, GREEN %llu",
+			           (unsigned long long)c->lanes[ER_LANE_RED],
+			           (unsigned long long)c->lanes[ER_LANE_YELLOW],
+			           (unsigned long long)c->lanes[ER_LANE_GREEN]);
 		if (source_rejects)
-			fprintf(stderr, "examrisk: %llu record(s) of %s rejected before scoring%s\n",
-			        (unsigned long long)source_rejects, R->paths[0],
-			        opts->rejects_path ? " (in the rejects file)" : " (use --rejects FILE)");
+			er_log_msg(&R->log, ER_LOG_INFO, "%llu record(s) of %s rejected before scoring%s",
+			           (unsigned long long)source_rejects, R->paths[0],
+			           opts->rejects_path ? " (in the rejects file)" : " (use --rejects FILE)");
 		if (c->rejected > R->notes_shown)
-			fprintf(stderr, "examrisk: %llu more reject(s) not shown%s\n",
-			        (unsigned long long)(c->rejected - R->notes_shown),
-			        opts->rejects_path ? " (see the rejects file)" : " (use --rejects FILE)");
+			er_log_msg(&R->log, ER_LOG_INFO, "%llu more reject(s) not shown%s",
+			           (unsigned long long)(c->rejected - R->notes_shown),
+			           opts->rejects_path ? " (see the rejects file)" : " (use --rejects FILE)");
 	}
 	if (stats) {
 		memset(stats, 0, sizeof *stats);
@@ -921,7 +1012,7 @@ out_threads:
 out:
 	/* Fatal errors are printed even with --quiet: the run committed nothing. */
 	if (st != ER_OK)
-		fprintf(stderr, "examrisk: error: %s\n", err[0] ? err : er_status_str(st));
+		er_log_msg(&R->log, ER_LOG_ERROR, "%s", err[0] ? err : er_status_str(st));
 	er_out_abort(&R->out);
 	er_out_abort(&R->rej);
 	er_out_abort(&R->consol);
@@ -942,6 +1033,7 @@ out:
 	free(R->paths);
 	er_buf_free(&hdrline);
 	er_buf_free(&tmp);
+	er_log_destroy(&R->log);
 	return st;
 }
 
@@ -961,4 +1053,10 @@ er_status er_run_score(const er_tables *t, const er_rules *r, const er_run_opts 
                        er_run_stats *stats)
 {
 	return run_pipeline(t, r, opts, ER_MODE_SCORE, NULL, stats);
+}
+
+er_status er_run_partners(const er_tables *t, const er_rules *r, const er_run_opts *opts,
+                          er_run_stats *stats)
+{
+	return er_pipeline_run(t, r, opts, ER_MODE_PARTNERS, stats);
 }

@@ -357,10 +357,10 @@ void er_rollup_set_threads(er_rollup *r, int n)
 		r->threads = n > 0 ? n : 0;
 }
 
-/* Threads for the end phase: as set, else the online CPUs. */
+/* Threads for the end phase: as set, else the CPUs we may run on. */
 static size_t end_threads(const er_rollup *r)
 {
-	long n = r->threads ? r->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = r->threads ? r->threads : er_cpu_count();
 	return n > 1 ? (size_t)n : 1;
 }
 

@@ -15,8 +15,7 @@
 #include "examrisk.h"
 #include "er_util.h"
 
-/* Output sink: write n bytes; return 0 or -1. */
-typedef int (*er_emit_fn)(void *ctx, const char *p, size_t n);
+/* Output sink: er_emit_fn, declared in examrisk.h. */
 
 /* ------------------------------------------- consolidations + exam queue */
 typedef struct er_rollup er_rollup;

@@ -80,6 +80,10 @@ uint64_t er_hash64(const void *p, size_t n, uint64_t seed);
 /* Format an error message into err[errlen] (no-op when err is NULL). */
 void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* CPUs this process may run on (sched_getaffinity: taskset, cgroups cpusets),
+ * falling back to the online CPUs; at least 1. The default thread count. */
+int er_cpu_count(void);
+
 /* ASCII case-insensitive equality of p[0..n) with NUL-terminated s. */
 int er_ieq(const char *p, size_t n, const char *s);
 

@@ -220,7 +220,26 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 /* ------------------------------------------------------------------ */
 /* Whole pipeline                                                       */
 /* ------------------------------------------------------------------ */
+
+/* Levels of the messages a run reports. */
+enum er_log_level {
+	ER_LOG_ERROR = 0,   /* fatal: the run committed nothing */
+	ER_LOG_WARNING,     /* a rejected row, a file skipped under keep_going */
+	ER_LOG_INFO,        /* the closing summary lines */
+	ER_LOG_PROGRESS     /* progress, every 5 s (with a callback only when er_run_opts.progress > 0) */
+};
+/*
+ * Receives one message of a run: plain text, no "examrisk: " prefix and no
+ * newline. Called from the thread that called er_run_score() or from the
+ * run's writer thread, never from two at once. With quiet set only
+ * ER_LOG_ERROR messages arrive.
+ */
+typedef void (*er_log_fn)(void *ctx, int level, const char *msg);
+
 typedef struct er_run_opts {
+	size_t size;                 /* sizeof(er_run_opts) the caller was built with: set by
+	                                er_run_opts_init(), checked by er_run_score(), so a
+	                                library with more fields still runs older callers */
 	const char *const *inputs;   /* manifest paths, "-" = stdin */
 	int ninputs;
 	const char *out_path;        /* scores; NULL or "-" = stdout; ".gz" suffix = gzip */
@@ -232,7 +251,8 @@ typedef struct er_run_opts {
 	int resumption;              /* queue covers every shipment, certified first */
 	size_t rollup_memory;        /* memory budget of consolidations + queue before they
 	                                spill to $TMPDIR; 0 = default (32 MiB) */
-	int threads;                 /* worker threads; 0 = online CPUs */
+	int threads;                 /* worker threads; 0 = the CPUs this process may run on
+	                                (sched_getaffinity) */
 	size_t chunk_bytes;          /* input bytes per chunk; 0 = default */
 	size_t max_field;            /* 0 = default 1 MiB */
 	size_t max_record;           /* 0 = default 16 MiB */
@@ -247,12 +267,14 @@ typedef struct er_run_opts {
 	const er_sdn *sdn;           /* screen names against this SDN list; adds the scores
 	                                column "sdn"; NULL = no screen */
 	int quiet;
-	int progress;                /* -1 = auto (stderr is a tty) */
+	int progress;                /* -1 = auto (stderr is a tty and log is NULL) */
 	/* An in-process producer read in place of inputs[0] (score --ams): its
 	 * bytes are the manifest CSV; inputs[0] names it in messages. NULL = none. */
 	const struct er_source *source;
 	int wait_lock;               /* wait for another run on the same outputs instead of failing */
 	int spool_stdout;            /* spool stdout to $TMPDIR even when it is a pipe or terminal */
+	er_log_fn log;               /* NULL = messages to stderr, "examrisk: " first */
+	void *log_ctx;               /* passed to log */
 } er_run_opts;
 
 /* A producer of manifest CSV for er_run_opts.source. */
@@ -266,8 +288,13 @@ typedef struct er_source {
 	void *ctx;
 } er_source;
 
-/* Fill *o with defaults. */
-void er_run_opts_init(er_run_opts *o);
+/*
+ * Fill *o with defaults and o->size. Use the macro: it passes the size of the
+ * struct your code was compiled with, so a newer library fills only the
+ * fields you know of (and uses defaults for the rest).
+ */
+void er_run_opts_init_size(er_run_opts *o, size_t size);
+#define er_run_opts_init(o) er_run_opts_init_size((o), sizeof *(o))
 
 /* Counts reported by a run. */
 typedef struct er_run_stats {
@@ -284,11 +311,62 @@ typedef struct er_run_stats {
 /*
  * Score every input and write the outputs atomically. Returns ER_OK when the
  * run committed (check stats for rejects / failed files), or an error when
- * nothing was committed. Messages go to stderr unless opts->quiet.
- * stats may be NULL.
+ * nothing was committed. Messages go to opts->log (default stderr) unless
+ * opts->quiet. ER_E_USAGE when opts->size is not one this library knows
+ * (options not set up with er_run_opts_init). stats may be NULL.
  */
 er_status er_run_score(const er_tables *t, const er_rules *r,
                        const er_run_opts *opts, er_run_stats *stats);
+
+/*
+ * The partner audit (`examrisk partners`): every party seen in the inputs
+ * (importer, shipper, manufacturer, carrier, forwarder) with its roles,
+ * shipments, first and last arrival, program and status as of its last
+ * shipment, MRA recognition and a compliant flag, non-compliant first, as CSV
+ * to opts->out_path. Uses inputs, out_path, rejects_path, summary_path,
+ * keep_going, max_rejects* and the parsing options; same return values as
+ * er_run_score().
+ */
+er_status er_run_partners(const er_tables *t, const er_rules *r,
+                          const er_run_opts *opts, er_run_stats *stats);
+
+/* ------------------------------------------------------------------ */
+/* Partner look-up                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Output sink: write n bytes; return 0, or -1 to stop with an error. */
+typedef int (*er_emit_fn)(void *ctx, const char *p, size_t n);
+
+/* Parse exactly "YYYY-MM-DD" into days since 1970-01-01. 0 ok, -1 bad. */
+int er_parse_date(const char *p, size_t n, int32_t *day);
+/* Today (UTC) as days since 1970-01-01. */
+int32_t er_today(void);
+
+/*
+ * Look up each of the nq queries (`examrisk verify`): an exact party id, or
+ * parties whose normalized name equals, starts with or contains the query,
+ * best first (at most 20 per query), with their status on on_day (days since
+ * 1970-01-01), MRA recognition and status history. roles limits the parties
+ * to those of the table roles given as bits (1 importer, 2 exporter,
+ * 4 manufacturer, 8 carrier, 16 forwarder; 0 = every role). Writes the human
+ * report, or CSV when csv != 0:
+ *   query,party_id,name,country,role,program,status_on_date,tier,since,mra_recognized,history
+ * through emit. Returns the number of matches (0 = none), or -1 on ENOMEM or
+ * when emit fails. Thread-safe (reads the immutable tables only).
+ */
+int er_verify_run(const er_tables *t, const char *const *queries, int nq, int32_t on_day,
+                  int csv, unsigned roles, er_emit_fn emit, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Versions                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The library's version at run time, e.g. "0.1.0" (ER_VERSION_STRING is the
+ * header's: compare them to detect a header/library mismatch). */
+const char *er_version(void);
+/* The compression and parsing libraries behind it and their versions, e.g.
+ * "ISA-L 2.30.0 (inflate), libdeflate 1.14 (deflate), zlib 1.2.13, libcsv 3.0.3". */
+const char *er_backends(void);
 
 #ifdef __cplusplus
 }

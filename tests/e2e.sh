@@ -63,7 +63,7 @@ expect "failed sdn run writes nothing" [ ! -e "$T/x.csv" ]
 # --progress: the final line counts every row and every byte read, after the writer finished
 expect_rc "progress" 3 $BIN score $TABLES --progress --out "$T/prog.csv" $G/manifest.csv
 tr '\r' '\n' <"$T/last.err" | grep 'ETA done' >"$T/prog.last"
-expect "progress final line" grep -q "file 1/1  0.0 MB read  32 rows .* ETA done" "$T/prog.last"
+expect "progress final line" grep -q "file 1/1  0.0 of 0.0 MB (100%)  32 rows .* ETA done" "$T/prog.last"
 
 expect_rc "resumption queue" 3 $BIN score $TABLES --quiet --out "$T/s2.csv" --queue "$T/qr.csv" --resumption $G/manifest.csv
 golden queue-resumption "$T/qr.csv" $G/expected.queue-resumption.csv

@@ -58,7 +58,7 @@ expect "quota air red, same population" within "$T/q.same" air 2 0.02 0.001
 expect "quota vessel yellow, same population" within "$T/q.same" vessel 3 0.2 0.001
 # the achieved share calibrate reports is the one score gives
 v=$(awk '$1 == "vessel" { printf "%.3f", 100 * $2 }' "$T/q.same")
-expect "reported share = scored share ($v %)" grep -q "^  vessel .* RED $v % (target 3.000 %)" "$T/q.err"
+expect "reported share = scored share ($v %)" grep -q "^examrisk: calibrate:   vessel .* RED $v % (target 3.000 %)" "$T/q.err"
 shares "$T/q.ini" "$T/next/manifest.csv.gz" "$T/q.next"
 expect "quota vessel red, next month (0.5 pp)" within "$T/q.next" vessel 2 0.03 0.005
 expect "quota truck red, next month" within "$T/q.next" truck 2 0.01 0.005

@@ -273,7 +273,7 @@ static void test_commit_undo(void **s)
 	write_file(a, "old a\n");
 	const char *names[] = {a, b};
 	er_commit *c;
-	assert_int_equal(er_commit_begin(&c, names, 2, 0, err, sizeof err), ER_OK);
+	assert_int_equal(er_commit_begin(&c, names, 2, 0, NULL, err, sizeof err), ER_OK);
 	er_outfile oa, ob;
 	assert_int_equal(er_out_open(&oa, a, 0, 0, err, sizeof err), ER_OK);
 	assert_int_equal(er_out_open(&ob, b, 0, 0, err, sizeof err), ER_OK);
@@ -299,9 +299,9 @@ static void test_lock_excludes(void **s)
 	char err[512];
 	const char *names[] = {target, NULL, "-"};
 	er_commit *c1, *c2;
-	assert_int_equal(er_commit_begin(&c1, names, 3, 0, err, sizeof err), ER_OK);
+	assert_int_equal(er_commit_begin(&c1, names, 3, 0, NULL, err, sizeof err), ER_OK);
 	assert_int_equal(count_entries(), 1); /* .scores.csv.examrisk.lock */
-	assert_int_equal(er_commit_begin(&c2, names, 3, 0, err, sizeof err), ER_E_IO);
+	assert_int_equal(er_commit_begin(&c2, names, 3, 0, NULL, err, sizeof err), ER_E_IO);
 	assert_non_null(strstr(err, "another examrisk run"));
 	er_commit_end(c2);
 	er_commit_end(c1);

@@ -1,0 +1,133 @@
+#!/bin/sh
+# Command-line conventions of the examrisk binary (gzip, grep and the DuckDB
+# CLI are the anchors): short options, "examrisk:" messages, one fatal error,
+# the delimiter hint, verify's grep-like exit status, progress lines, the
+# affinity-based thread count, and where the default data files are looked for.
+# Run from the repository root: BUILD=build sh tests/cli.sh
+set -u
+BUILD=${BUILD:-build}
+BIN=$BUILD/examrisk
+GEN=$BUILD/examrisk-gen
+T=$(mktemp -d "${TMPDIR:-/tmp}/er-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+G=tests/golden/basic
+TABLES="--participants $G/participants.csv --mra data/mra.csv --rules $G/rules.ini"
+VT="--participants $G/participants.csv --mra data/mra.csv"
+ABS=$(cd "$(dirname "$BIN")" && pwd)/examrisk
+
+# ------------------------------------------------------------ short options
+expect_rc "long options" 3 $BIN score $TABLES --quiet --threads 2 --out "$T/long.csv" $G/manifest.csv
+expect_rc "short options" 3 $BIN score $TABLES -q -t 2 -o "$T/short.csv" $G/manifest.csv
+expect "-o -q -t give the same scores" same "$T/long.csv" "$T/short.csv"
+expect "-q prints nothing" [ ! -s "$T/last.err" ]
+expect_rc "-h" 0 $BIN score -h
+expect "-h prints the score help" grep -q '^usage: examrisk score' "$T/last.out"
+expect "help names the short forms" grep -q -- '-o, --out FILE' "$T/last.out"
+expect_rc "-t 0 is a usage error" 2 $BIN score -t 0 x
+expect_rc "-V" 0 $BIN -V
+expect "-V first line" grep -qx 'examrisk [0-9]*\.[0-9]*\.[0-9]*' "$T/last.out"
+for lib in ISA-L libdeflate zlib; do
+	expect "--version names $lib and its version" grep -q "$lib [0-9]" "$T/last.out"
+done
+expect_rc "verify -q" 1 $BIN verify $VT -q "no such party at all"
+expect "verify -q prints no message" [ ! -s "$T/last.err" ]
+
+# ------------------------------------------------------- messages, run by full path
+expect_rc "unknown option by full path" 2 "$ABS" score --bogus x
+expect "getopt message starts with examrisk:" grep -q "^examrisk: unrecognized option '--bogus'" "$T/last.err"
+expect "no binary path in messages" sh -c "! grep -q '$ABS' '$T/last.err'"
+gzip -c $G/manifest.csv >"$T/good.csv.gz"
+head -c 300 "$T/good.csv.gz" >"$T/trunc.csv.gz"
+expect_rc "fatal file error" 1 "$ABS" score $TABLES -o "$T/x.csv" "$T/good.csv.gz" "$T/trunc.csv.gz"
+expect "a fatal error is printed once" [ "$(grep -c 'trunc.csv.gz: gzip truncated' "$T/last.err")" -eq 1 ]
+expect "every stderr line starts with examrisk:" sh -c "! grep -v '^examrisk: ' '$T/last.err'"
+expect_rc "a skipped file under --keep-going" 3 $BIN score $TABLES --keep-going -o "$T/x.csv" "$T/trunc.csv.gz" "$T/good.csv.gz"
+expect "the skipped file is named once" [ "$(grep -c 'trunc.csv.gz: gzip truncated' "$T/last.err")" -eq 1 ]
+
+# --------------------------------------------------------------- delimiter hint
+for d in semicolon tab pipe; do
+	case $d in semicolon) c=';' h="--delimiter ';'" ;; tab) c='	' h="--delimiter tab" ;; pipe) c='|' h="--delimiter '|'" ;; esac
+	tr ',' "$c" <$G/manifest.csv >"$T/$d.csv"
+	expect_rc "one-column header ($d)" 1 $BIN score $TABLES -o "$T/x.csv" "$T/$d.csv"
+	expect "hint $h" grep -q "$d.csv:1: missing required column 'shipment_id'; the header is one column: did you mean $h?" "$T/last.err"
+done
+expect_rc "a comma file read with --delimiter ';'" 1 $BIN score $TABLES --delimiter ';' -o "$T/x.csv" $G/manifest.csv
+expect "hint the default comma" grep -q "did you mean --delimiter ',' (the default)?" "$T/last.err"
+expect_rc "the hinted delimiter works" 3 $BIN score $TABLES -q --delimiter ';' -o "$T/semi.out" "$T/semicolon.csv"
+sed 's/Arrival_Date/Arrived/' $G/manifest.csv >"$T/nodate.csv"
+expect_rc "a missing column is not a delimiter problem" 1 $BIN score $TABLES -o "$T/x.csv" "$T/nodate.csv"
+expect "no hint for a many-column header" sh -c "! grep -q 'did you mean' '$T/last.err'"
+
+# --------------------------------------------------------- verify exits as grep
+expect_rc "verify found" 0 $BIN verify $VT --on 2021-06-01 IMP001
+expect_rc "verify not found" 1 $BIN verify $VT "no such party at all"
+expect "verify not found message" grep -qx 'examrisk: no party matches' "$T/last.err"
+expect_rc "verify missing table is an error" 2 $BIN verify --participants "$T/no-such.csv" --mra data/mra.csv IMP001
+expect "verify missing table message" grep -q "^examrisk: error: $T/no-such.csv: No such file or directory" "$T/last.err"
+expect_rc "verify usage error" 2 $BIN verify $VT --on 2021-13-45 IMP001
+expect_rc "an option of another command" 2 $BIN verify --rules $G/rules.ini IMP001
+expect "names the option, not its argument" grep -qx "examrisk verify: option '--rules' does not apply to this command" "$T/last.err"
+expect_rc "a short option of another command" 2 $BIN verify -o x IMP001
+expect "names the short option" grep -qx "examrisk verify: option '-o' does not apply to this command" "$T/last.err"
+expect_rc "verify no query" 2 $BIN verify $VT
+if mknod "$T/full" c 1 7 2>/dev/null; then
+	# a write error (disk full: our own /dev/full node in $T) is an error, not "not found"
+	expect_rc "verify write error" 2 sh -c "$BIN verify $VT --on 2021-06-01 IMP001 >$T/full"
+	expect "verify write error message" grep -q "^examrisk: error: writing output: No space left on device" "$T/last.err"
+fi
+
+# ---------------------------------------------------------------------- progress
+expect_rc "--quiet with --progress" 2 $BIN score $TABLES -q --progress -o "$T/x.csv" $G/manifest.csv
+expect "--quiet --progress message" grep -q "^examrisk score: --quiet and --progress contradict each other" "$T/last.err"
+expect_rc "progress over two files" 3 $BIN score $TABLES --progress -o "$T/x.csv" "$T/good.csv.gz" $G/manifest.csv
+total=$(( $(wc -c <"$T/good.csv.gz") + $(wc -c <$G/manifest.csv) ))
+mb=$(awk -v b=$total 'BEGIN {printf "%.1f", b / 1e6}')
+expect "progress total covers every file" grep -q "^examrisk: file 2/2  $mb of $mb MB (100%)  64 rows  .* ETA done$" "$T/last.err"
+expect "progress to a file has no carriage return" sh -c "! tr '\r' '~' <'$T/last.err' | grep -q '~'"
+expect_rc "progress of stdin" 3 sh -c "$BIN score $TABLES --progress -o $T/x.csv - <$G/manifest.csv"
+expect "unknown size: bytes read, no percentage" grep -q "^examrisk: file 1/1  0.0 MB read  32 rows  .* ETA done$" "$T/last.err"
+if [ -x "$GEN" ]; then
+	# a slow pipe: a line every few seconds while the run waits for input
+	"$GEN" --rows 3000 --seed 5 --plain --out "$T/gen" 2>/dev/null
+	m="$T/gen/manifest.csv"
+	GT="--participants $T/gen/participants.csv --mra $T/gen/mra.csv --rules data/rules.ini"
+	expect_rc "progress lines from a slow pipe" 0 sh -c "{ head -c 200000 $m; sleep 6; tail -c +200001 $m; } |
+		$BIN score $GT --progress --chunk-size 4096 -o $T/slow.csv - 2>$T/slow.err; [ \$? -le 3 ]"
+	expect "at least one line before the end" [ "$(grep -c '^examrisk: file 1/1  .* ETA ?$' "$T/slow.err")" -ge 1 ]
+	expect "and the final line" grep -q '^examrisk: file 1/1  .* 3000 rows .* ETA done$' "$T/slow.err"
+fi
+
+# ------------------------------------------------------- threads follow affinity
+if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
+	expect_rc "one CPU allowed" 3 taskset -c 0 $BIN score $TABLES -o "$T/x.csv" --summary "$T/aff.json" $G/manifest.csv
+	expect "default threads = CPUs allowed (1)" grep -q '"threads": 1,' "$T/aff.json"
+	expect "stderr says 1 thread" grep -q ', 1 threads$' "$T/last.err"
+	if [ "$(nproc --all)" -ge 2 ] && taskset -c 0,1 true 2>/dev/null; then
+		taskset -c 0,1 $BIN score $TABLES -q -o "$T/x.csv" --summary "$T/aff2.json" $G/manifest.csv
+		expect "two CPUs allowed: 2 threads" grep -q '"threads": 2,' "$T/aff2.json"
+	fi
+fi
+
+# ------------------------------------------------------------ default data files
+mkdir -p "$T/empty"
+expect_rc "EXAMRISK_DATA without the tables" 1 env EXAMRISK_DATA="$T/empty" $BIN score -o "$T/x.csv" $G/manifest.csv
+expect "names the place it looked" grep -qx "examrisk: error: participants.csv not found; looked in: $T/empty/participants.csv (give --participants FILE, or set EXAMRISK_DATA to its directory)" "$T/last.err"
+expect_rc "verify: a missing table exits 2" 2 env EXAMRISK_DATA="$T/empty" $BIN verify IMP001
+cp $G/participants.csv data/mra.csv $G/rules.ini "$T/empty/"
+expect_rc "EXAMRISK_DATA with the tables" 3 env EXAMRISK_DATA="$T/empty" $BIN score -q -o "$T/env.csv" $G/manifest.csv
+expect "EXAMRISK_DATA tables are used" same "$T/long.csv" "$T/env.csv"
+expect_rc "the build tree's data/ by default" 0 env -u EXAMRISK_DATA $BIN verify -q --on 2021-06-01 70-134422200
+# a copied binary with no data beside it lists every place it looked
+mkdir -p "$T/copy/bin" "$T/run"
+cp $BIN "$T/copy/bin/examrisk"
+builtin=$("$T/copy/bin/examrisk" --help | sed -n 's/^(\(.*\)) or the source tree.*/\1/p')
+if [ -n "$builtin" ] && [ ! -e "$builtin/participants.csv" ]; then
+	expect_rc "copied binary without data" 1 sh -c "cd $T/run && env -u EXAMRISK_DATA $T/copy/bin/examrisk score x.csv"
+	expect "lists every place" grep -qx "examrisk: error: participants.csv not found; looked in: $T/copy/share/examrisk/participants.csv, $T/copy/data/participants.csv, $T/data/participants.csv, $builtin/participants.csv (give --participants FILE, or set EXAMRISK_DATA to its directory)" "$T/last.err"
+else
+	bad "could not read the compiled-in data directory from --help (got '$builtin'), or it is installed"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
