@@ -31,6 +31,7 @@ typedef struct er_ams_opts {
 	size_t memory;               /* memory for the sorts; 0 = ER_AMS_DEFAULT_MEMORY */
 	const char *tmpdir;          /* spill directory; NULL = $TMPDIR, else /tmp */
 	int quiet;                   /* no notes on stderr */
+	const volatile int *cancel;  /* stop ("interrupted") once non-zero; NULL = never */
 } er_ams_opts;
 
 #define ER_AMS_DEFAULT_MEMORY ((size_t)256 << 20)

@@ -42,6 +42,7 @@ struct er_reader {
 	enum er_inflate backend; /* ZLIB or ISAL, never AUTO */
 	int is_gzip;
 	int eof;                 /* read() has returned 0 */
+	const volatile int *cancel; /* stop retrying an interrupted read when set */
 	unsigned char *in;       /* input buffer, ER_READER_INBUF bytes */
 	size_t in_pos, in_len;   /* unconsumed bytes are in[in_pos..in_len) */
 	uint64_t in_base;        /* file offset of in[0] */
@@ -113,13 +114,21 @@ static void discard_consumed(er_reader *r)
 	r->in_base += k;
 }
 
-static ssize_t read_fd(int fd, void *buf, size_t n)
+/* A signal interrupts a blocked read (a stalled FIFO) with EINTR: retry
+ * unless the run was cancelled meanwhile. */
+static ssize_t read_fd(const er_reader *r, void *buf, size_t n)
 {
 	ssize_t got;
 	do
-		got = read(fd, buf, n);
-	while (got < 0 && errno == EINTR);
+		got = read(r->fd, buf, n);
+	while (got < 0 && errno == EINTR &&
+	       !(r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)));
 	return got;
+}
+
+void er_reader_set_cancel(er_reader *r, const volatile int *cancel)
+{
+	r->cancel = cancel;
 }
 
 /* Make at least need bytes available unless the file ends first. 0 or -1. */
@@ -128,7 +137,7 @@ static int fill(er_reader *r, size_t need)
 	char eb[128];
 	while (in_avail(r) < need && !r->eof) {
 		discard_consumed(r);
-		ssize_t got = read_fd(r->fd, r->in + r->in_len, ER_READER_INBUF - r->in_len);
+		ssize_t got = read_fd(r, r->in + r->in_len, ER_READER_INBUF - r->in_len);
 		if (got < 0)
 			return (int)fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
 		if (got == 0)
@@ -373,7 +382,7 @@ static ssize_t read_plain(er_reader *r, unsigned char *out, size_t cap)
 		r->mode = RD_EOF;
 		return 0;
 	}
-	ssize_t got = read_fd(r->fd, out, cap);
+	ssize_t got = read_fd(r, out, cap);
 	if (got < 0)
 		return fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
 	if (got == 0) {
@@ -693,4 +702,22 @@ const char *er_reader_path(const er_reader *r)
 enum er_inflate er_reader_backend(const er_reader *r)
 {
 	return r->backend;
+}
+
+const char *er_inflate_name(enum er_inflate b)
+{
+	static char zlib_name[48];
+	if (b == ER_INFLATE_ISAL) {
+#ifdef ER_HAVE_ISAL
+#define ER_STR_(x) #x
+#define ER_STR(x) ER_STR_(x)
+		return "ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." ER_STR(
+			ISAL_PATCH_VERSION);
+#else
+		return "ISA-L";
+#endif
+	}
+	if (!zlib_name[0])
+		snprintf(zlib_name, sizeof zlib_name, "zlib %s", zlibVersion());
+	return zlib_name;
 }

@@ -35,6 +35,10 @@ int er_reader_is_gzip(const er_reader *r);
 /* The path as given (for messages). */
 const char *er_reader_path(const er_reader *r);
 
+/* A read interrupted by a signal (EINTR) fails ("read error: Interrupted
+ * system call") instead of being retried once *cancel is non-zero. */
+void er_reader_set_cancel(er_reader *r, const volatile int *cancel);
+
 void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
 
 /* Allow BGZF input (bgzip) to be inflated by nthreads threads (er_bgzf.h);
@@ -59,6 +63,9 @@ enum er_inflate { ER_INFLATE_AUTO, ER_INFLATE_ZLIB, ER_INFLATE_ISAL };
  * in a build without ISA-L returns ER_E_USAGE. */
 er_status er_reader_open_ex(const char *path, enum er_inflate backend, er_reader **out,
 			    char *err, size_t errlen);
+
+/* "ISA-L 2.30.0" or "zlib 1.2.13": the backend and its version (static text). */
+const char *er_inflate_name(enum er_inflate b);
 
 /* The backend this reader uses: ER_INFLATE_ZLIB or ER_INFLATE_ISAL. */
 enum er_inflate er_reader_backend(const er_reader *r);

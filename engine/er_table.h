@@ -115,6 +115,8 @@ int er_tables_mra_recognized(const er_tables *t, const char *program,
 
 /* Iterate all parties (for `verify` and tests): index 0..count-1. */
 size_t er_tables_nparties(const er_tables *t);
+/* Status periods loaded (participant table rows). */
+size_t er_tables_ncerts(const er_tables *t);
 const er_party *er_tables_party(const er_tables *t, size_t i);
 
 /* MRA rows, for `verify` and docs. */

@@ -2,11 +2,13 @@
 #include "er_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- buffers */
 
@@ -147,7 +149,7 @@ int er_parse_date(const char *p, size_t n, int32_t *day)
 		return -1;
 	if (digits(p, 4, &y) || digits(p + 5, 2, &m) || digits(p + 8, 2, &d))
 		return -1;
-	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return -1;
 	*day = er_days_from_civil(y, m, d);
 	return 0;
@@ -382,4 +384,49 @@ void er_trim_slow(const char **p, size_t *n)
 		len--;
 	*p = s;
 	*n = len;
+}
+
+/* ------------------------------------------------------------ whole files */
+
+int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+			close(fd);
+			errno = ECANCELED;
+			return -1;
+		}
+		/* Room for one byte past the limit, so "exactly at the limit" and
+		 * "over it" are told apart without reading on. */
+		if (er_buf_reserve(b, 65536) < 0) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		size_t room = b->cap - b->len;
+		if (room > limit + 1 - b->len)
+			room = limit + 1 - b->len;
+		ssize_t got = read(fd, b->p + b->len, room);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (got == 0)
+			break;
+		b->len += (size_t)got;
+		if (b->len > limit) {
+			close(fd);
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
 }

@@ -11,7 +11,9 @@ GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
-strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' "$1"; }
+# Timing fields vary run to run; the scratch directory's name too.
+strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' \
+	-e '"started_at"' -e '"finished_at"' "$1" | sed "s|$T|\$T|g"; }
 lines() { wc -l <"$1" | tr -d ' '; }
 
 G=tests/golden/basic
@@ -27,6 +29,9 @@ golden consolidations "$T/c.csv" $G/expected.consolidations.csv
 golden queue "$T/q.csv" $G/expected.queue.csv
 strip_timing "$T/sum.json" | sed "s|$T/|T/|g" >"$T/sum.stripped"
 golden summary "$T/sum.stripped" $G/expected.summary.json
+iso='"20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9][0-9][0-9]Z"'
+expect "summary started_at is UTC ISO 8601" grep -Eq "^  \"started_at\": $iso,\$" "$T/sum.json"
+expect "summary finished_at is UTC ISO 8601" grep -Eq "^  \"finished_at\": $iso,\$" "$T/sum.json"
 grep -v 'rows/s' "$T/last.err" >"$T/err.stripped"
 golden stderr "$T/err.stripped" $G/expected.err
 # Nothing is lost: 32 records = scored rows + rejects.
@@ -39,6 +44,61 @@ expect "progress final line" grep -q "file 1/1  0.0 MB read  32 rows .* ETA done
 
 expect_rc "resumption queue" 3 $BIN score $TABLES --quiet --out "$T/s2.csv" --queue "$T/qr.csv" --resumption $G/manifest.csv
 golden queue-resumption "$T/qr.csv" $G/expected.queue-resumption.csv
+
+# ------------------------------------------------------ output dialect
+# Output is comma-separated RFC 4180 whatever the input delimiter: the golden
+# manifest rewritten with ';' or tab (quote-aware) gives the same bytes.
+redelim() { awk -v D="$1" '{ o = ""; for (i = 1; i <= length($0); i++) { c = substr($0, i, 1)
+	if (c == "\"") q = !q; if (c == "," && !q) c = D; o = o c }; print o }' "$2"; }
+first3() { awk "$AWK_SPLITCSV"'{ r = p ? r "\n" $0 : $0; t = $0; q += gsub(/"/, "", t)
+	if (q % 2) { p = 1; next }; p = 0; q = 0; n = splitcsv(r, f); print n, f[1], f[2], f[3] }' "$1"; }
+for d in semi tab; do
+	if [ $d = semi ]; then c=';'; else c=$(printf '\t'); fi
+	redelim "$c" $G/manifest.csv >"$T/m.$d.csv"
+	expect_rc "input delimiter $d" 3 $BIN score $TABLES --quiet --delimiter "$c" --keep Note --out "$T/s.$d.csv" \
+		--rejects "$T/r.$d.csv" --consolidations "$T/c.$d.csv" --queue "$T/q.$d.csv" "$T/m.$d.csv"
+	expect "delimiter $d: scores are comma CSV" same "$T/s.$d.csv" $G/expected.scores.csv
+	expect "delimiter $d: consolidations" same "$T/c.$d.csv" $G/expected.consolidations.csv
+	expect "delimiter $d: queue" same "$T/q.$d.csv" $G/expected.queue.csv
+	first3 "$T/r.$d.csv" | sed "s|$T/m.$d.csv|M|" >"$T/r.$d.f3"
+	first3 $G/expected.rejects.csv | sed "s|$G/manifest.csv|M|" >"$T/r.exp.f3"
+	expect "delimiter $d: rejects have 4 comma fields, same file/line/reason" same "$T/r.$d.f3" "$T/r.exp.f3"
+done
+expect_rc "--out-delimiter ;" 3 $BIN score $TABLES --quiet --out-delimiter ';' --keep Note --out "$T/s.od.csv" \
+	--consolidations "$T/c.od.csv" --rejects "$T/r.od.csv" $G/manifest.csv
+expect "--out-delimiter header" [ "$(head -1 "$T/s.od.csv")" = \
+	"shipment_id;score;lane;reasons;importer_status;shipper_status;match;fast_eligible;front_of_line;Note" ]
+expect "--out-delimiter quotes the match column" grep -Eq '^S001;[0-9]+;[A-Z]+;[^;]*;[^;]*;[^;]*;"I=[a-z-]+;S=[a-z-]+;M=[a-z-]+;C=[a-z-]+;F=[a-z-]+";[01];[01];' "$T/s.od.csv"
+expect "--out-delimiter keeps the comma unquoted" grep -q ';quoted comma and newline$' "$T/s.od.csv"
+expect "--out-delimiter consolidations" grep -q '^consolidation;key_type;container_id;' "$T/c.od.csv"
+expect "--out-delimiter rejects" grep -q '^file;line;reason;raw' "$T/r.od.csv"
+expect_rc "usage: --out-delimiter quote" 2 $BIN score --out-delimiter '"' x
+# --excel: UTF-8 BOM and CRLF record ends in every CSV output; else the same bytes.
+expect_rc "--excel" 3 $BIN score $TABLES --quiet --excel --keep Note --out "$T/s.xl.csv" --rejects "$T/r.xl.csv" \
+	--consolidations "$T/c.xl.csv" --queue "$T/q.xl.csv" $G/manifest.csv
+for o in s c q; do
+	expect "--excel $o starts with a BOM" [ "$(head -c 3 "$T/$o.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ]
+	expect "--excel $o: every line ends CRLF" [ "$(grep -c "$(printf '\r')\$" "$T/$o.xl.csv")" -eq "$(lines "$T/$o.xl.csv")" ]
+done
+tail -c +4 "$T/s.xl.csv" | tr -d '\r' >"$T/s.xl.plain"; expect "--excel scores otherwise equal" same "$T/s.xl.plain" $G/expected.scores.csv
+tail -c +4 "$T/c.xl.csv" | tr -d '\r' >"$T/c.xl.plain"; expect "--excel consolidations otherwise equal" same "$T/c.xl.plain" $G/expected.consolidations.csv
+expect "--excel rejects BOM" [ "$(head -c 3 "$T/r.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ]
+expect "default output has no BOM and no CR" [ "$(head -c 3 $G/expected.scores.csv)" = shi ] && ! grep -q "$(printf '\r')" $G/expected.scores.csv
+expect_rc "--excel .gz" 3 $BIN score $TABLES --quiet --excel --out "$T/s.xl.csv.gz" $G/manifest.csv
+expect "--excel .gz holds the BOM" [ "$(gzip -dc "$T/s.xl.csv.gz" | head -c 3 | od -An -tx1 | tr -d ' ')" = efbbbf ]
+expect_rc "partners --excel --out-delimiter" 3 $BIN partners $TABLES --quiet --excel --out-delimiter tab --out "$T/p.xl.csv" $G/manifest.csv
+expect "partners --excel header" [ "$(head -1 "$T/p.xl.csv" | od -An -c | head -1 | tr -s ' ' | cut -c1-25)" = " 357 273 277 p a r t y \\t" ]
+expect_rc "verify --csv --excel" 0 sh -c "$BIN verify --participants $G/participants.csv --mra data/mra.csv --csv --excel --on 2021-06-01 IMP001 >$T/v.xl.csv"
+expect "verify --csv --excel BOM + CRLF" [ "$(head -c 3 "$T/v.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ] && \
+	[ "$(grep -c "$(printf '\r')\$" "$T/v.xl.csv")" -eq "$(lines "$T/v.xl.csv")" ]
+# The rejects' raw column escapes NUL and invalid UTF-8 as \xHH, and a backslash as \\.
+printf 'shipment_id,arrival_date,description\nA1,2021-01-01,ok\nA2,2021-01-01,nul\000here\nA3,2021-01-01,bad\377byte \\ slash\nA4,2021-13-01,caf\303\251 \\x00\n' >"$T/esc.csv"
+expect_rc "raw escapes" 3 $BIN score $TABLES --quiet --out "$T/esc.out" --rejects "$T/esc.rej" "$T/esc.csv"
+expect "raw NUL as \\x00" grep -qF 'A2,2021-01-01,nul\x00here' "$T/esc.rej"
+expect "raw invalid byte as \\xFF, backslash doubled" grep -qF 'A3,2021-01-01,bad\xFFbyte \\ slash' "$T/esc.rej"
+expect "raw keeps valid UTF-8, escapes a literal backslash" grep -qF "A4,2021-13-01,caf$(printf '\303\251') \\\\x00" "$T/esc.rej"
+utf8_no_nul() { iconv -f UTF-8 -t UTF-8 "$1" >"$T/iconv.out" 2>&1 && tr -d '\000' <"$1" | cmp -s - "$1"; }
+expect "rejects file is valid UTF-8 without NUL" utf8_no_nul "$T/esc.rej"
 
 # ------------------------------------------------- gzip layouts and stdin
 gzip -c $G/manifest.csv >"$T/one.csv.gz"
