@@ -5,6 +5,8 @@
 #   make check      unit + end-to-end tests of the current build only
 #   make asan | ubsan | tsan   sanitizer builds (own directories) running check
 #   make bench | bench-compare see benchmarks/README.md
+#   make fuzz       libFuzzer targets (clang) in build/fuzz; make fuzz-run runs each
+#                   for FUZZ_TIME seconds on its seed corpus (part of make test)
 
 CC       ?= cc
 BUILD    ?= build
@@ -39,7 +41,8 @@ BIN        := $(BUILD)/examrisk
 GEN        := $(BUILD)/examrisk-gen
 BENCH      := $(BUILD)/er_bench
 
-.PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean
+.PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean \
+        fuzz fuzz-bins fuzz-run
 all: $(BIN) $(GEN) $(BENCH) $(LIB)
 
 # Install missing Debian packages (we run as root on a fresh machine).
@@ -117,6 +120,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz-run
 	@echo "all test suites passed"
 
 bench: deps all $(BENCH)
@@ -124,6 +128,27 @@ bench: deps all $(BENCH)
 
 bench-compare: deps all
 	BUILD=$(BUILD) sh benchmarks/compare.sh
+
+# Fuzzing: the library built by clang with ASan + UBSan and libFuzzer's
+# coverage, one target per input the engine parses (tests/fuzz/). New inputs
+# go to build/fuzz/work-NAME; the committed seeds stay as they are.
+FUZZ_DIR     := build/fuzz
+FUZZ_TARGETS := manifest tables rules
+FUZZ_TIME    ?= 20
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR) CC=clang SAN=fuzzer-no-link,address,undefined \
+	    OPT="-O1 -g" fuzz-bins
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+fuzz-run: fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/work-$$t; echo "== fuzz_$$t ($(FUZZ_TIME) s)"; \
+	  if ! $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	      -artifact_prefix=$(FUZZ_DIR)/crash-$$t- -print_final_stats=1 \
+	      $(FUZZ_DIR)/work-$$t tests/fuzz/corpus/$$t >$(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
+	    tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; echo "fuzz_$$t: failed (see $(FUZZ_DIR)/)" >&2; exit 1; fi; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_DIR)/fuzz_$$t.log; done
 
 clean:
 	rm -rf build

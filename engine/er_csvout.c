@@ -41,14 +41,12 @@ int er_csv_recode(er_csv_recoder *r, er_buf *out, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
-		switch (r->state) {
-		case F_START:
-			if (c == '"') {
-				r->state = F_QUOTED;
+		if (r->state == F_START) {
+			r->state = c == '"' ? F_QUOTED : F_PLAIN;
+			if (c == '"')
 				continue;
-			}
-			r->state = F_PLAIN;
-			/* fall through */
+		}
+		switch (r->state) {
 		case F_PLAIN:
 			if (c == ',' || c == '\n') {
 				if (end_field(r, out, c == '\n') < 0)

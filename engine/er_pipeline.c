@@ -205,7 +205,9 @@ static void writer_file_end(run *R, er_chunk *c)
 		if (R->partners)
 			er_partners_file_done(R->partners, 0);
 		if (!R->opts->keep_going || R->sink)
-			set_fatal(R, strstr(f->error, "gzip") ? ER_E_GZIP : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
+			set_fatal(R, strstr(f->error, "out of memory") ? ER_E_NOMEM
+			             : strstr(f->error, "gzip")        ? ER_E_GZIP
+			                                               : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
 			          f->error);
 		return;
 	}

@@ -26,6 +26,9 @@ ssize_t er_reader_read(er_reader *r, void *buf, size_t cap);
  * "" when none. Valid until er_reader_close(). */
 const char *er_reader_error(const er_reader *r);
 
+/* 1 when the error is an allocation failure ("out of memory"), not the data. */
+int er_reader_nomem(const er_reader *r);
+
 /* Compressed (raw file) bytes consumed so far. */
 uint64_t er_reader_bytes_in(const er_reader *r);
 /* Size of the file in bytes, or -1 when unknown (pipe, stdin). */
@@ -38,6 +41,12 @@ const char *er_reader_path(const er_reader *r);
 /* A read interrupted by a signal (EINTR) fails ("read error: Interrupted
  * system call") instead of being retried once *cancel is non-zero. */
 void er_reader_set_cancel(er_reader *r, const volatile int *cancel);
+
+/* Hash the raw (compressed) bytes as they are read, so a table read once
+ * from a pipe still has its checksum: start before the first read; the
+ * digest (64 hex digits) once the input is read to its end. 0 or -1. */
+int er_reader_hash(er_reader *r);
+int er_reader_sha256(er_reader *r, char hex[65]);
 
 void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -938,6 +939,15 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 		snprintf(err, errlen, "%s: out of memory", path);
 		st = ER_E_NOMEM;
 		goto out;
+	}
+	{
+		struct sha256_ctx h;
+		unsigned char d[SHA256_DIGEST_SIZE];
+		sha256_init(&h);
+		sha256_update(&h, text.len, (const uint8_t *)(text.p ? text.p : ""));
+		sha256_digest(&h, sizeof d, d);
+		er_hex(d, sizeof d, r->sha256);
+		r->bytes = text.len;
 	}
 
 	memset(&L, 0, sizeof L);

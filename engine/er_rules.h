@@ -31,6 +31,8 @@ typedef struct er_vague_slot {
 
 struct er_rules {
 	char *path;                      /* as given to er_rules_load */
+	uint64_t bytes;                  /* of the file as read, and its SHA-256 (for the summary) */
+	char sha256[65];
 	int base, red, yellow;           /* [score] */
 	int points[ER_NREASONS];         /* [points]; HS/ORIGIN_WATCH come from lists */
 	int window_hours;                /* [filing] */

@@ -2,52 +2,15 @@
 #include "er_summary.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "er_rules.h"
 #include "er_table.h"
 
 /* ------------------------------------------------------------- hashing */
-
-int er_sha256_file(const char *path, char hex[65], uint64_t *bytes)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct sha256_ctx ctx;
-	sha256_init(&ctx);
-	unsigned char buf[1 << 16];
-	uint64_t total = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		sha256_update(&ctx, (size_t)n, buf);
-		total += (uint64_t)n;
-	}
-	close(fd);
-	unsigned char d[SHA256_DIGEST_SIZE];
-	sha256_digest(&ctx, sizeof d, d);
-	for (size_t i = 0; i < sizeof d; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	if (bytes)
-		*bytes = total;
-	return 0;
-}
 
 void er_iso8601_utc(const struct timespec *ts, char out[32])
 {
@@ -143,26 +106,18 @@ static void put_counts(jb *b, json_t *o, const er_counts *c)
 	put_u64(b, o, "rows_rejected", c->rejected);
 }
 
-/* A table or rules file: path, bytes, SHA-256 (read again now), rows. */
-static int put_source(jb *b, json_t *arr, const char *role, const char *path, int64_t rows,
-                      char *err, size_t errlen)
+/* A table or rules file: path, bytes and SHA-256 as read at load, rows. */
+static void put_source(jb *b, json_t *arr, const char *role, const char *path, uint64_t bytes,
+                       const char *sha256, int64_t rows)
 {
-	char hex[65];
-	uint64_t bytes = 0;
-	if (er_sha256_file(path, hex, &bytes) < 0) {
-		er_errf(err, errlen, "%s: cannot read for the summary's checksum: %s", path,
-		        strerror(errno));
-		return -1;
-	}
 	json_t *o = json_object();
 	put(b, o, "role", json_string(role));
 	put_str(b, o, "path", path, 1);
 	put_u64(b, o, "bytes", bytes);
-	put(b, o, "sha256", json_string(hex));
+	put(b, o, "sha256", json_string(sha256));
 	if (rows >= 0)
 		put_u64(b, o, "rows", (uint64_t)rows);
 	add(b, arr, o);
-	return 0;
 }
 
 /* ------------------------------------------------------------- summary */
@@ -200,16 +155,15 @@ int er_summary_build(const er_summary_input *in, er_buf *out, char *err, size_t 
 	put(&b, root, "engine", eng);
 
 	json_t *src = json_array();
-	if ((opts->participants_path &&
-	     put_source(&b, src, "participants", opts->participants_path,
-	                (int64_t)er_tables_ncerts(in->tables), err, errlen) < 0) ||
-	    (opts->mra_path &&
-	     put_source(&b, src, "mra", opts->mra_path, (int64_t)er_tables_nmra(in->tables), err,
-	                errlen) < 0) ||
-	    (opts->rules_path && put_source(&b, src, "rules", opts->rules_path, -1, err, errlen) < 0)) {
-		json_decref(src);
-		goto out;
-	}
+	const er_table_source *ps = er_tables_source(in->tables, 0), *ms = er_tables_source(in->tables, 1);
+	if (ps)
+		put_source(&b, src, "participants", opts->participants_path ? opts->participants_path : "",
+		           ps->bytes, ps->sha256, (int64_t)er_tables_ncerts(in->tables));
+	if (ms)
+		put_source(&b, src, "mra", opts->mra_path ? opts->mra_path : "", ms->bytes, ms->sha256,
+		           (int64_t)er_tables_nmra(in->tables));
+	if (in->rules)
+		put_source(&b, src, "rules", in->rules->path, in->rules->bytes, in->rules->sha256, -1);
 	put(&b, root, "sources", src);
 
 	json_t *files = json_array();

@@ -62,12 +62,10 @@ typedef struct er_summary_input {
 /* The summary as JSON text (2-space indent, trailing newline) appended to
  * out. The timing fields (started_at, finished_at, threads, elapsed_s,
  * rows_per_s, mb_per_s) are one per line so tests can strip them.
- * 0, or -1 with err set (out of memory, a table or rules file unreadable
- * for its checksum). */
+ * The tables' and rules' checksums are those computed as they were read
+ * (so a table read from a pipe has one too). 0, or -1 with err set (out of
+ * memory). */
 int er_summary_build(const er_summary_input *in, er_buf *out, char *err, size_t errlen);
-
-/* SHA-256 of a file's bytes as 64 lower-case hex digits (nettle). 0 or -1 (errno). */
-int er_sha256_file(const char *path, char hex[65], uint64_t *bytes);
 
 /* "2026-12-01T20:13:33.123Z" (UTC, milliseconds) into out[32]. */
 void er_iso8601_utc(const struct timespec *ts, char out[32]);

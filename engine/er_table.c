@@ -305,6 +305,7 @@ struct er_tables {
 	index_t by_name_cc, by_name, by_mra;
 	uint32_t *by_norm; /* parties with a name, by (normalized name, country, id) */
 	size_t nnorm;
+	er_table_source src[2]; /* participants, MRA: as read (for the summary) */
 };
 
 static const char *const status_names[ER_NSTATUS] = {
@@ -370,6 +371,19 @@ static const char *reject_text(int rej)
 	}
 }
 
+/* What the summary says of a table file: its bytes as read and their hash. */
+static void note_source(er_table_source *s, csv_in *c)
+{
+	s->bytes = er_reader_bytes_in(c->rd);
+	if (er_reader_sha256(c->rd, s->sha256) < 0)
+		s->sha256[0] = '\0';
+}
+
+const er_table_source *er_tables_source(const er_tables *t, int which)
+{
+	return t && (which == 0 || which == 1) && t->src[which].sha256[0] ? &t->src[which] : NULL;
+}
+
 static void csv_close(csv_in *c)
 {
 	er_recbuf_free(&c->rb);
@@ -408,6 +422,11 @@ static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 	if (st != ER_OK)
 		return st;
 	er_reader_set_cancel(c->rd, load_cancel);
+	if (er_reader_hash(c->rd) < 0) {
+		csv_close(c);
+		er_errf(err, errlen, "%s: out of memory", path);
+		return ER_E_NOMEM;
+	}
 	er_split_opts o = {
 		.delim = ',',
 		.chunk_bytes = 1u << 20,
@@ -436,7 +455,7 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 			return 0;
 		if (r < 0) {
 			const char *m = er_reader_error(c->rd);
-			if (er_splitter_nomem(c->sp)) {
+			if (er_splitter_nomem(c->sp) || er_reader_nomem(c->rd)) {
 				er_errf(err, errlen, "%s: out of memory", c->path);
 				*st = ER_E_NOMEM;
 			} else if (c->cancelled) {
@@ -1580,6 +1599,8 @@ nomem:
 	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(lines);
+	if (st == ER_OK)
+		note_source(&t->src[1], &c);
 	csv_close(&c);
 	return st;
 }
@@ -1705,6 +1726,8 @@ nomem:
 	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(rows);
+	if (st == ER_OK)
+		note_source(&t->src[0], &c);
 	csv_close(&c);
 	return st;
 }

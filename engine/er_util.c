@@ -430,3 +430,14 @@ int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_
 	close(fd);
 	return 0;
 }
+
+void er_hex(const void *p, size_t n, char *out)
+{
+	static const char digits16[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits16[b[i] >> 4];
+		out[2 * i + 1] = digits16[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

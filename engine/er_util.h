@@ -83,6 +83,9 @@ uint64_t er_hash64(const void *p, size_t n, uint64_t seed);
  * *cancel (may be NULL) between reads: ECANCELED. 0 ok, -1 with errno. */
 int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_buf *b);
 
+/* n bytes as 2n lower-case hex digits plus NUL into out[2n + 1]. */
+void er_hex(const void *p, size_t n, char *out);
+
 /* Format an error message into err[errlen] (no-op when err is NULL). */
 void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -257,6 +257,121 @@ printf 'shipment_id\tarrival_date\nA1\t2021-01-01\n' >"$T/tab.csv"
 expect_rc "tab delimiter" 0 $BIN score $TABLES --quiet --delimiter tab --out "$T/tab.out" "$T/tab.csv"
 expect_rc "no such file" 1 $BIN score $TABLES --out "$T/x.csv" "$T/does-not-exist.csv"
 
+# ------------------------------------------------------------ signals
+# wait_for TRIES COMMAND...: poll (0.1 s apart) until the command succeeds.
+wait_for() { n=$1; shift; while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; return 1; }
+is_sleeping() { [ "$(cat /proc/$1/comm 2>/dev/null)" = sleep ]; }
+no_tmp() { [ "$(ls -A "$1" | grep -c '\.tmp\.')" -eq 0 ]; }
+mkdir -p "$T/sig"
+expect_rc "signals: yesterday's run" 3 $BIN score $TABLES --quiet --out "$T/sig/s.csv" --rejects "$T/sig/r.csv" \
+	--summary "$T/sig/sum.json" --consolidations "$T/sig/c.csv" $G/manifest.csv
+for o in s.csv r.csv sum.json c.csv; do cp -p "$T/sig/$o" "$T/sig.$o"; done
+# SIGTERM while the splitter skips an endless line from a FIFO whose (bounded)
+# writer has stalled: the blocked read is interrupted, exit 143.
+mkfifo "$T/sig/endless.fifo"
+{ printf 'shipment_id,arrival_date\nA1,2021-01-01\nA2,'; head -c 30000000 /dev/zero | tr '\000' x; exec sleep 60; } \
+	>"$T/sig/endless.fifo" 2>/dev/null &
+wpid=$!
+$BIN score $TABLES --quiet --out "$T/sig/s.csv" --rejects "$T/sig/r.csv" --summary "$T/sig/sum.json" \
+	--consolidations "$T/sig/c.csv" "$T/sig/endless.fifo" 2>"$T/sig.err" &
+epid=$!
+expect "signals: the endless line was sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM message" grep -q "interrupted; nothing committed" "$T/sig.err"
+expect "SIGTERM: no temporaries" no_tmp "$T/sig"
+for o in s.csv r.csv sum.json c.csv; do expect "SIGTERM: previous $o intact" same "$T/sig.$o" "$T/sig/$o"; done
+# SIGINT during a big consolidation run (rows spilled to $TMPDIR), its gzip
+# input on a FIFO held open after the data: exit 130, nothing replaced.
+if [ -x "$GEN" ]; then
+	"$GEN" --rows 50000 --seed 3 --out "$T/big" 2>/dev/null
+	mkfifo "$T/sig/big.fifo"
+	mkdir -p "$T/spill"
+	{ cat "$T/big/manifest.csv.gz"; exec sleep 60; } >"$T/sig/big.fifo" &
+	wpid=$!
+	TMPDIR="$T/spill" $BIN score --participants "$T/big/participants.csv" --mra "$T/big/mra.csv" --rules data/rules.ini \
+		--progress --threads 2 --rollup-memory 64K --out "$T/sig/s.csv" --consolidations "$T/sig/c.csv" \
+		--summary "$T/sig/sum.json" --queue "$T/sig/q.csv" "$T/sig/big.fifo" 2>"$T/sig.err" &
+	epid=$!
+	all_rows() { tr '\r' '\n' <"$T/sig.err" | grep -q ' 50000 rows '; }
+	expect "signals: every row read" wait_for 1200 all_rows
+	kill -INT $epid; wait $epid; rc=$?
+	kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+	expect "SIGINT exits 130 (got $rc)" [ $rc -eq 130 ]
+	expect "SIGINT: no temporaries" no_tmp "$T/sig"
+	expect "SIGINT: no queue created" [ ! -e "$T/sig/q.csv" ]
+	expect "SIGINT: spill directory empty" [ -z "$(ls -A "$T/spill")" ]
+	for o in s.csv sum.json c.csv; do expect "SIGINT: previous $o intact" same "$T/sig.$o" "$T/sig/$o"; done
+fi
+
+# ------------------------------------------------------ limits of files read whole
+mkfifo "$T/zero.fifo"
+head -c 100000000 /dev/zero >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--map-file from /dev/zero fails fast" 2 $BIN score $TABLES --map-file "$T/zero.fifo" --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "--map-file limit message" grep -q "zero.fifo: larger than 1024 KiB: not a column map" "$T/last.err"
+head -c 100000000 /dev/zero >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--rules from /dev/zero fails fast" 1 $BIN score --participants $G/participants.csv --mra data/mra.csv \
+	--rules "$T/zero.fifo" --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "--rules limit message" grep -q "zero.fifo: larger than 8 MiB: not a rules file" "$T/last.err"
+{ head -1 $G/participants.csv; head -c 100000000 /dev/zero | tr '\000' x; } >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--participants with an endless line fails fast" 1 $BIN score --participants "$T/zero.fifo" \
+	--mra data/mra.csv --rules $G/rules.ini --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "table line limit message" grep -q "zero.fifo:2: line longer than 2 MiB: not a table" "$T/last.err"
+expect "limits: nothing written" [ ! -e "$T/x.csv" ]
+
+# ------------------------------------------------------ smaller ones
+# valid_to=9999-12-31, the usual open end, is the same as an empty valid_to.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) if ($i == "valid_to") c = i }
+	NR > 1 && $c == "" { $c = "9999-12-31" } { print }' $G/participants.csv >"$T/p9999.csv"
+expect "9999-12-31 fixture differs" differ "$T/p9999.csv" $G/participants.csv
+expect_rc "valid_to 9999-12-31" 3 $BIN score --participants "$T/p9999.csv" --mra data/mra.csv --rules $G/rules.ini \
+	--quiet --keep Note --out "$T/s9999.csv" $G/manifest.csv
+expect "valid_to 9999-12-31 scores as open" same "$T/s9999.csv" $G/expected.scores.csv
+for bad in nan% inf% -5% 101% 1e1% 0x10% %; do
+	expect_rc "usage: --max-rejects $bad" 2 $BIN score --max-rejects "$bad" x
+done
+expect_rc "--max-rejects 15.5% accepted" 1 $BIN score $TABLES --quiet --max-rejects 15.5% --out "$T/x.csv" $G/manifest.csv
+expect "--max-rejects 15.5% reason" grep -q "too many rejects: 5 of 32 rows (over 15.5%" "$T/last.err"
+# The same input twice (any spelling, a symlink) is a usage error: rows would be doubled.
+ln -s "$PWD/$G/manifest.csv" "$T/same.csv"
+expect_rc "same input twice" 2 $BIN score $TABLES --out "$T/x.csv" $G/manifest.csv "./$G/manifest.csv"
+expect "same input message" grep -q "'./$G/manifest.csv' (input 2) are the same file" "$T/last.err"
+expect_rc "same input via a symlink" 2 $BIN score $TABLES --out "$T/x.csv" "$T/same.csv" $G/manifest.csv
+expect "same input: nothing written" [ ! -e "$T/x.csv" ]
+
+# ------------------------------------------------------ summary details
+# A file name with byte 0xFF: the summary is still valid UTF-8 JSON, with the
+# exact bytes in path_hex; a failed file's rows are rolled back, not scored.
+ff=$(printf '\377')
+cp $G/manifest.csv "$T/m$ff.csv"
+# a good gzip member, then a truncated one: the first member's rows were scored, then rolled back
+{ cat "$M"; tail -n +2 $G/manifest.csv | gzip -c | head -c 600; } >"$T/half.csv.gz"
+expect_rc "summary: 0xFF name, a failed file" 3 $BIN score $GT --quiet --keep-going \
+	--out "$T/sf.csv" --summary "$T/sf.json" "$T/m$ff.csv" "$T/half.csv.gz"
+expect "summary is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$T/sf.json" -o "$T/sf.iconv"
+expect "summary is valid JSON" jq -e . "$T/sf.json" >"$T/sf.jq"
+hex=$(printf '%s' "$T/m$ff.csv" | od -An -tx1 | tr -d ' \n')
+expect "summary path_hex" [ "$(jq -r '.files[0].path_hex' "$T/sf.json")" = "$hex" ]
+expect "summary path with U+FFFD" [ "$(jq -r '.files[0].path' "$T/sf.json")" = "$T/m$(printf '\357\277\275').csv" ]
+expect "summary argv_hex" [ "$(jq -r '.argv_hex | length' "$T/sf.json")" = "$(jq -r '.argv | length' "$T/sf.json")" ]
+expect "failed file: no row scored" [ "$(jq -r '.files[1] | "\(.status) \(.rows_scored) \(.rows_rejected)"' "$T/sf.json")" = "failed 0 0" ]
+expect "failed file: rows rolled back" [ "$(jq -r '.files[1] | .rows_rolled_back == .rows_read and .rows_read > 0' "$T/sf.json")" = true ]
+expect "summary exit_status" [ "$(jq -r .exit_status "$T/sf.json")" = 3 ]
+expect "summary outputs: path and bytes" [ "$(jq -r '.outputs[0] | "\(.role) \(.path) \(.bytes) \(.atomic)"' "$T/sf.json")" = "scores $T/sf.csv $(wc -c <"$T/sf.csv" | tr -d ' ') true" ]
+expect "summary sources: sha256 of the tables" [ "$(jq -r '.sources[] | .sha256' "$T/sf.json" | tr '\n' ' ')" = \
+	"$(sha256sum $T/gen/participants.csv $T/gen/mra.csv data/rules.ini | cut -d' ' -f1 | tr '\n' ' ')" ]
+expect "summary engine backends" [ "$(jq -r '.engine.inflate' "$T/sf.json" | cut -d' ' -f1)" = ISA-L ]
+expect_rc "summary: zlib inflate, libdeflate output" 3 env ER_INFLATE=zlib $BIN score $TABLES --quiet --out "$T/sz.csv.gz" \
+	--summary "$T/sz.json" "$T/good.csv.gz"
+expect "summary names zlib and libdeflate" [ "$(jq -r '.engine | "\(.inflate) \(.deflate)"' "$T/sz.json" | sed 's/[0-9.]//g')" = "zlib  libdeflate " ]
+
 # ------------------------------------------------------------------ usage
 expect_rc "usage: no command" 2 $BIN
 expect_rc "usage: unknown option" 2 $BIN score --bogus x
