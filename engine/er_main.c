@@ -94,7 +94,8 @@ static void usage_score(FILE *f)
 	        "(all of them or none); a .gz name is gzip-compressed. A device, FIFO or socket is\n"
 	        "written straight through; stdout to a pipe or terminal streams as rows are scored.\n"
 	        "exit status: 0 every row scored; 3 some rows rejected or (--keep-going) some files\n"
-	        "failed; 1 fatal error, nothing committed; 2 usage error.\n",
+	        "failed; 1 fatal error, nothing committed; 2 usage error; 128+N stopped by signal N\n"
+	        "(130 SIGINT, 143 SIGTERM), nothing committed.\n",
 	        shared_help);
 }
 
@@ -212,7 +213,8 @@ static volatile int cancel_sig;
 
 static void on_signal(int sig)
 {
-	cancel_sig = sig;
+	/* an atomic store (lock-free, so async-signal-safe): threads read it atomically */
+	__atomic_store_n(&cancel_sig, sig, __ATOMIC_RELAXED);
 }
 
 static void install_signals(void)
