@@ -458,7 +458,8 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 			if (er_splitter_nomem(c->sp) || er_reader_nomem(c->rd)) {
 				er_errf(err, errlen, "%s: out of memory", c->path);
 				*st = ER_E_NOMEM;
-			} else if (c->cancelled) {
+			} else if (c->cancelled ||
+			           (load_cancel && __atomic_load_n(load_cancel, __ATOMIC_RELAXED))) {
 				er_errf(err, errlen, "%s: interrupted", c->path);
 				*st = ER_E_CANCELLED;
 			} else if (c->too_long) {

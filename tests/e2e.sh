@@ -11,9 +11,9 @@ GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
-# Timing fields vary run to run; the scratch directory's name too.
+# Timing fields vary run to run; the scratch directory's name and the binary's path too.
 strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' \
-	-e '"started_at"' -e '"finished_at"' "$1" | sed "s|$T|\$T|g"; }
+	-e '"started_at"' -e '"finished_at"' "$1" | sed -e "s|$T|\$T|g" -e "s|\"$BIN\"|\"\$BIN\"|"; }
 lines() { wc -l <"$1" | tr -d ' '; }
 
 G=tests/golden/basic
@@ -282,6 +282,19 @@ expect "SIGTERM exits 143 (got $rc)" [ $rc -eq 143 ]
 expect "SIGTERM message" grep -q "interrupted; nothing committed" "$T/sig.err"
 expect "SIGTERM: no temporaries" no_tmp "$T/sig"
 for o in s.csv r.csv sum.json c.csv; do expect "SIGTERM: previous $o intact" same "$T/sig.$o" "$T/sig/$o"; done
+# SIGTERM while a table is read from a stalled FIFO: the load stops, exit 143.
+mkfifo "$T/sig/table.fifo"
+{ head -3 $G/participants.csv; exec sleep 60; } >"$T/sig/table.fifo" &
+wpid=$!
+$BIN score --participants "$T/sig/table.fifo" --mra data/mra.csv --rules $G/rules.ini --out "$T/sig/s.csv" \
+	$G/manifest.csv 2>"$T/sig.err" &
+epid=$!
+expect "signals: the table rows were sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM in table load exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM in table load message" grep -q "table.fifo: interrupted" "$T/sig.err"
+expect "SIGTERM in table load: previous scores intact" same "$T/sig.s.csv" "$T/sig/s.csv"
 # SIGINT during a big consolidation run (rows spilled to $TMPDIR), its gzip
 # input on a FIFO held open after the data: exit 130, nothing replaced.
 if [ -x "$GEN" ]; then
