@@ -272,8 +272,9 @@ typedef struct er_run_stats {
 /*
  * Score every input and write the outputs atomically. Returns ER_OK when the
  * run committed (check stats for rejects / failed files), or an error when
- * nothing was committed. Messages go to stderr unless opts->quiet.
- * stats may be NULL.
+ * nothing was committed (ER_E_CANCELLED when opts->cancel was set; ER_E_USAGE
+ * when the same input file is named twice). Messages go to stderr unless
+ * opts->quiet. stats may be NULL.
  */
 er_status er_run_score(const er_tables *t, const er_rules *r,
                        const er_run_opts *opts, er_run_stats *stats);
