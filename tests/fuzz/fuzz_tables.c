@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)er_tables_mra_recognized(t, m->program, m->country, 18000);
 		}
 		const char *q[] = { "a", "ACME", "1" };
-		er_verify_run(t, q, 3, 18000, data[0] & 2, sink, NULL);
+		er_verify_run(t, q, 3, 18000, data[0] & 2, 0, sink, NULL);
 	}
 	er_tables_free(t);
 	close(fd);
