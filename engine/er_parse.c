@@ -509,15 +509,24 @@ int er_colmap_add(er_colmap *m, const char *spec, char *err, size_t errlen)
 
 int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
 {
+	return er_colmap_load_ex(m, path, NULL, err, errlen);
+}
+
+int er_colmap_load_ex(er_colmap *m, const char *path, const volatile int *cancel, char *err,
+                      size_t errlen)
+{
 	er_buf text = {0};
-	if (er_read_file(path, ER_MAP_FILE_MAX, NULL, &text) < 0) {
+	if (er_read_file(path, ER_MAP_FILE_MAX, cancel, &text) < 0) {
 		int e = errno;
-		if (e == EFBIG)
+		if (e == ECANCELED)
+			er_errf(err, errlen, "%s: interrupted", path);
+		else if (e == EFBIG)
 			er_errf(err, errlen, "%s: larger than %u KiB: not a column map", path,
 			        ER_MAP_FILE_MAX >> 10);
 		else
 			er_errf(err, errlen, "%s: %s", path, e == ENOMEM ? "out of memory" : strerror(e));
 		er_buf_free(&text);
+		errno = e;
 		return -1;
 	}
 	unsigned long lineno = 0;

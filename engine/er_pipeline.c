@@ -778,8 +778,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		st = ER_E_USAGE;
 		goto out;
 	}
-	if (opts->map_file && er_colmap_load(&R->map, opts->map_file, err, sizeof err) < 0) {
-		st = ER_E_USAGE;
+	if (opts->map_file && er_colmap_load_ex(&R->map, opts->map_file, opts->cancel, err, sizeof err) < 0) {
+		st = errno == ECANCELED ? ER_E_CANCELLED : ER_E_USAGE;
 		goto out;
 	}
 	for (int i = 0; i < opts->nmap; i++) {

@@ -134,6 +134,11 @@ static void discard_consumed(er_reader *r)
 static ssize_t read_fd(const er_reader *r, void *buf, size_t n)
 {
 	ssize_t got;
+	/* A pipe may block for ever: wait for it where a signal cannot be missed. */
+	if (r->cancel && r->size < 0 && er_wait_readable(r->fd, r->cancel) < 0) {
+		errno = EINTR;
+		return -1;
+	}
 	do
 		got = read(r->fd, buf, n);
 	while (got < 0 && errno == EINTR &&

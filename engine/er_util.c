@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- buffers */
@@ -391,10 +395,16 @@ void er_trim_slow(const char **p, size_t *n)
 int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_buf *b)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EINTR && cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
+			errno = ECANCELED; /* a FIFO without writer: open blocks until the signal */
 		return -1;
+	}
+	struct stat st;
+	int may_block = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	for (;;) {
-		if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+		if ((cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) ||
+		    (may_block && er_wait_readable(fd, cancel) < 0)) {
 			close(fd);
 			errno = ECANCELED;
 			return -1;
@@ -440,4 +450,31 @@ void er_hex(const void *p, size_t n, char *out)
 		out[2 * i + 1] = digits16[b[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int er_wait_readable(int fd, const volatile int *cancel)
+{
+	if (!cancel)
+		return 0;
+	/* Signals are blocked from the flag check until ppoll atomically
+	 * unblocks them while it waits: a signal that comes after the check
+	 * interrupts the wait instead of being lost before a blocking read. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (;;) {
+		if (__atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+			rc = -1;
+			break;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int k = ppoll(&p, 1, NULL, &old);
+		if (k > 0 || (k < 0 && errno != EINTR))
+			break; /* readable, hung up or an error: the read reports it */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		errno = ECANCELED;
+	return rc;
 }

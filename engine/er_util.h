@@ -86,6 +86,12 @@ int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_
 /* n bytes as 2n lower-case hex digits plus NUL into out[2n + 1]. */
 void er_hex(const void *p, size_t n, char *out);
 
+/* Wait until fd (a pipe, FIFO, socket, terminal) has data, an end or an
+ * error, unless *cancel is or becomes non-zero: -1 with errno ECANCELED
+ * then. Race-free against a signal that sets *cancel (ppoll with the
+ * signals unblocked only while waiting). cancel NULL: returns 0 at once. */
+int er_wait_readable(int fd, const volatile int *cancel);
+
 /* Format an error message into err[errlen] (no-op when err is NULL). */
 void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -295,6 +295,18 @@ kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
 expect "SIGTERM in table load exits 143 (got $rc)" [ $rc -eq 143 ]
 expect "SIGTERM in table load message" grep -q "table.fifo: interrupted" "$T/sig.err"
 expect "SIGTERM in table load: previous scores intact" same "$T/sig.s.csv" "$T/sig/s.csv"
+# SIGTERM while --map-file waits on a stalled FIFO: exit 143 at once.
+mkfifo "$T/sig/map.fifo"
+{ echo 'arrival_date=Arrival_Date'; exec sleep 60; } >"$T/sig/map.fifo" &
+wpid=$!
+$BIN score $TABLES --map-file "$T/sig/map.fifo" --out "$T/sig/s.csv" $G/manifest.csv 2>"$T/sig.err" &
+epid=$!
+expect "signals: the map line was sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM in --map-file exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM in --map-file message" grep -q "map.fifo: interrupted" "$T/sig.err"
+expect "SIGTERM in --map-file: no temporaries" no_tmp "$T/sig"
 # SIGINT during a big consolidation run (rows spilled to $TMPDIR), its gzip
 # input on a FIFO held open after the data (so the run cannot end first):
 # exit 130, nothing replaced.
