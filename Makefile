@@ -13,9 +13,9 @@ BUILD    ?= build
 SAN      ?=
 OPT      ?= -O2 -g
 PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
-# Debian packages behind the libraries (libcsv ships no .pc file).
+# Debian packages behind the libraries (libcsv ships no .pc file); clang and jq for the tests.
 DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev \
-            libgsl-dev libjansson-dev nettle-dev clang libclang-rt-14-dev pkg-config tabix pigz
+            libgsl-dev libjansson-dev nettle-dev clang libclang-rt-14-dev jq pkg-config tabix pigz
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2

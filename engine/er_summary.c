@@ -122,6 +122,24 @@ static void put_source(jb *b, json_t *arr, const char *role, const char *path, u
 
 /* ------------------------------------------------------------- summary */
 
+/* The dump sink. Failure is sticky and checked after the dump: libjansson
+ * ignores a failed write of a string's opening quote (fault injection found
+ * a summary with a key missing). */
+typedef struct dump_sink {
+	er_buf *out;
+	int failed;
+} dump_sink;
+
+static int dump_cb(const char *p, size_t n, void *ctx)
+{
+	dump_sink *d = ctx;
+	if (d->failed || er_buf_append(d->out, p, n) < 0) {
+		d->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int er_summary_build(const er_summary_input *in, er_buf *out, char *err, size_t errlen)
 {
 	jb b = { 0 };
@@ -239,13 +257,15 @@ int er_summary_build(const er_summary_input *in, er_buf *out, char *err, size_t 
 		er_errf(err, errlen, "summary: out of memory");
 		goto out;
 	}
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-	if (!text || er_buf_puts(out, text) < 0 || er_buf_putc(out, '\n') < 0) {
-		free(text);
+	size_t len0 = out->len;
+	dump_sink d = { out, 0 };
+	if (json_dump_callback(root, dump_cb, &d,
+	                       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0 ||
+	    d.failed || er_buf_putc(out, '\n') < 0) {
+		out->len = len0;
 		er_errf(err, errlen, "summary: out of memory");
 		goto out;
 	}
-	free(text);
 	rc = 0;
 out:
 	json_decref(root);
