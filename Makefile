@@ -7,15 +7,17 @@
 #   make bench | bench-compare see benchmarks/README.md
 #   make plot       re-draw benchmarks/results/rows_per_s.png from the committed CSVs
 #   make install | uninstall   PREFIX=/usr/local DESTDIR= (see README "Installing")
+#   make fuzz       libFuzzer targets (clang) in build/fuzz; make fuzz-run runs each
+#                   for FUZZ_TIME seconds on its seed corpus (part of make test)
 
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=
 OPT      ?= -O2 -g
 PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
-# Debian packages behind the libraries (libcsv ships no .pc file).
-DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config \
-            groff-base tabix pigz
+# Debian packages behind the libraries (libcsv ships no .pc file); clang and jq for the tests.
+DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev \
+            libgsl-dev libjansson-dev nettle-dev clang libclang-rt-14-dev jq pkg-config groff-base tabix pigz
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2
@@ -60,7 +62,7 @@ DATA_FILES := data/participants.csv data/mra.csv data/rules.ini data/schedule_k.
 MAN_PAGES  := man/examrisk.1 man/examrisk-rules.5
 
 .PHONY: all deps run test check unit e2e symbols asan ubsan tsan bench bench-compare clean \
-        install uninstall install-check man-check plot FORCE
+        install uninstall install-check man-check plot FORCE fuzz fuzz-bins fuzz-run
 all: $(BIN) $(GEN) $(BENCH) $(LIB) $(SHLIB) $(PC)
 
 # Install missing Debian packages (we run as root on a fresh machine).
@@ -213,6 +215,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz-run
 	@echo "all test suites passed"
 
 bench: deps all $(BENCH)
@@ -224,6 +227,26 @@ bench-compare: deps all
 # Re-plot from benchmarks/results/*.csv only (runs no benchmark).
 plot:
 	sh benchmarks/bench.sh --plot
+# Fuzzing: the library built by clang with ASan + UBSan and libFuzzer's
+# coverage, one target per input the engine parses (tests/fuzz/). New inputs
+# go to build/fuzz/work-NAME; the committed seeds stay as they are.
+FUZZ_DIR     := build/fuzz
+FUZZ_TARGETS := manifest tables rules
+FUZZ_TIME    ?= 20
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR) CC=clang SAN=fuzzer-no-link,address,undefined \
+	    OPT="-O1 -g" fuzz-bins
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+fuzz-run: fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/work-$$t; echo "== fuzz_$$t ($(FUZZ_TIME) s)"; \
+	  if ! $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	      -artifact_prefix=$(FUZZ_DIR)/crash-$$t- -print_final_stats=1 \
+	      $(FUZZ_DIR)/work-$$t tests/fuzz/corpus/$$t >$(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
+	    tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; echo "fuzz_$$t: failed (see $(FUZZ_DIR)/)" >&2; exit 1; fi; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_DIR)/fuzz_$$t.log; done
 
 clean:
 	rm -rf build

@@ -403,7 +403,7 @@ static int trd_next(er_ams *a, trd *t)
 	for (;;) {
 		if (!t->rd)
 			return 0;
-		if (er_interrupted) {
+		if (a->o.cancel && __atomic_load_n(a->o.cancel, __ATOMIC_RELAXED)) {
 			set_err(a, "interrupted; nothing written");
 			return -1;
 		}
@@ -1274,7 +1274,7 @@ static int is_lcl(er_ams *a, const char *id, size_t idn)
 static int next_row(er_ams *a)
 {
 	seqf *s = &a->spool;
-	if (er_interrupted) {
+	if (a->o.cancel && __atomic_load_n(a->o.cancel, __ATOMIC_RELAXED)) {
 		set_err(a, "interrupted; nothing written");
 		return -1;
 	}

@@ -33,6 +33,7 @@ typedef struct er_ams_opts {
 	int quiet;                   /* no notes (rejected records), only errors */
 	er_log_fn log;               /* where notes go (er_log.h); NULL = stderr */
 	void *log_ctx;
+	const volatile int *cancel;  /* stop ("interrupted") once non-zero; NULL = never */
 } er_ams_opts;
 
 #define ER_AMS_DEFAULT_MEMORY ((size_t)256 << 20)

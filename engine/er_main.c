@@ -14,6 +14,7 @@
 #include "er_datadir.h"
 #include "er_pipeline.h"
 #include "er_util.h"
+#include "er_csvout.h"
 #include "er_verify.h"
 #include "er_writer.h"
 
@@ -55,7 +56,9 @@ static const char shared_help[] =
 	"  -t, --threads N      worker threads (default: the CPUs this process may use)\n"
 	"  --map CANON=HEADER   read column CANON from input column HEADER (repeatable)\n"
 	"  --map-file FILE      CANON=HEADER lines, '#' comments\n"
-	"  --delimiter C        field delimiter (default ,; 'tab' for tab)\n"
+	"  --delimiter C        input field delimiter (default ,; 'tab' for tab)\n"
+	"  --out-delimiter C    delimiter of every CSV output (default , whatever the input's)\n"
+	"  --excel              CSV outputs for Excel: UTF-8 BOM first, CRLF line ends\n"
 	"  -q, --quiet          no messages on stderr except fatal errors\n"
 	"  --progress           progress on stderr (default: on when stderr is a terminal; to a\n"
 	"                       file or pipe, one line every few seconds); not with --quiet\n"
@@ -102,7 +105,8 @@ static void usage_score(FILE *f)
 	        "(all of them or none); a .gz name is gzip-compressed. A device, FIFO or socket is\n"
 	        "written straight through; stdout to a pipe or terminal streams as rows are scored.\n"
 	        "exit status: 0 every row scored; 3 some rows rejected or (--keep-going) some files\n"
-	        "failed; 1 fatal error, nothing committed; 2 usage error.\n",
+	        "failed; 1 fatal error, nothing committed; 2 usage error; 128+N stopped by signal N\n"
+	        "(130 SIGINT, 143 SIGTERM), nothing committed.\n",
 	        shared_help);
 }
 
@@ -211,10 +215,13 @@ static const char *default_data(const char *name, const char *option, char *buf,
 	return NULL;
 }
 
+/* The run's cancel flag (er_run_opts.cancel): the signal number. */
+static volatile int cancel_sig;
+
 static void on_signal(int sig)
 {
-	(void)sig;
-	er_interrupted = 1;
+	/* an atomic store (lock-free, so async-signal-safe): threads read it atomically */
+	__atomic_store_n(&cancel_sig, sig, __ATOMIC_RELAXED);
 }
 
 static void install_signals(void)
@@ -275,7 +282,8 @@ enum {
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
 	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_WAIT_LOCK, O_SPOOL_STDOUT,
 	O_ON, O_CSV, O_ROLE, O_HELP, O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
-	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT, O_SDN
+	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT, O_SDN, O_OUT_DELIM,
+	O_EXCEL
 };
 
 static const struct option long_opts[] = {
@@ -316,6 +324,8 @@ static const struct option long_opts[] = {
 	{"outcomes", required_argument, NULL, O_OUTCOMES},
 	{"holdout-from", required_argument, NULL, O_HOLDOUT_FROM},
 	{"report", required_argument, NULL, O_REPORT},
+	{"out-delimiter", required_argument, NULL, O_OUT_DELIM},
+	{"excel", no_argument, NULL, O_EXCEL},
 	{NULL, 0, NULL, 0}
 };
 
@@ -328,6 +338,8 @@ static int allowed(const char *cmd, int opt)
 	int ams_opt = opt == O_PERIOD || opt == O_SCHEDULE_K || opt == O_SORT_MEM;
 	if (!strcmp(cmd, "ams"))
 		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
+	if (opt == O_OUT_DELIM || opt == O_EXCEL)
+		return 1; /* score, partners and verify write CSV */
 	if (!strcmp(cmd, "score"))
 		return shared || (opt >= O_OUT && opt <= O_SPOOL_STDOUT) || opt == O_AMS || ams_opt ||
 		       opt == O_SDN;
@@ -340,6 +352,18 @@ static int allowed(const char *cmd, int opt)
 		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
 	       opt == O_ROLE || opt == O_QUIET;
+}
+
+/* One delimiter character, or 'tab'; never a quote or a line break. */
+static int parse_delim(const char *s, char *out)
+{
+	if (!strcmp(s, "tab") || !strcmp(s, "\\t"))
+		*out = '\t';
+	else if (strlen(s) == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r')
+		*out = s[0];
+	else
+		return -1;
+	return 0;
 }
 
 static int stdout_emit(void *ctx, const char *p, size_t n)
@@ -476,15 +500,19 @@ int main(int argc, char **argv)
 		case O_MAP: maps[o.nmap++] = optarg; break;
 		case O_MAP_FILE: o.map_file = optarg; break;
 		case O_DELIM:
-			if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
-				o.delimiter = '\t';
-			else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n' && optarg[0] != '\r')
-				o.delimiter = optarg[0];
-			else {
+			if (parse_delim(optarg, &o.delimiter) < 0) {
 				fprintf(stderr, "%s: --delimiter takes one character (or 'tab')\n", prog);
 				goto usage_err;
 			}
 			break;
+		case O_OUT_DELIM:
+			if (parse_delim(optarg, &o.out_delimiter) < 0) {
+				fprintf(stderr, "%s: --out-delimiter takes one character (or 'tab'), not a quote "
+				        "or line break\n", prog);
+				goto usage_err;
+			}
+			break;
+		case O_EXCEL: o.excel = 1; break;
 		case O_QUIET: o.quiet = 1; break;
 		case O_PROGRESS: o.progress = 1; break;
 		case O_OUT: o.out_path = optarg; break;
@@ -505,8 +533,9 @@ int main(int argc, char **argv)
 			char *end;
 			errno = 0;
 			if (len && optarg[len - 1] == '%') {
-				double pct = strtod(optarg, &end);
-				if (errno || end != optarg + len - 1 || pct < 0 || pct > 100) {
+				/* plain decimal only: strtod would take nan, inf, hex, exponents */
+				double pct = -1;
+				if (er_parse_number(optarg, len - 1, &pct) < 0 || !(pct >= 0 && pct <= 100)) {
 					fprintf(stderr, "%s: --max-rejects takes N or N%% (0-100)\n", prog);
 					goto usage_err;
 				}
@@ -607,6 +636,7 @@ int main(int argc, char **argv)
 	ao.dirs = (const char *const *)(argv + optind);
 	ao.ndirs = nargs;
 	ao.quiet = o.quiet;
+	ao.cancel = &cancel_sig;
 	/* verify exits as grep does: 2 for any error, 1 only for "no match" */
 	int is_verify = !strcmp(cmd, "verify");
 	rc = is_verify ? EXIT_USAGE : EXIT_FATAL;
@@ -636,9 +666,23 @@ int main(int argc, char **argv)
 		goto out;
 
 	char err[1024];
-	er_status st = er_tables_load(participants, mra, &t, err, sizeof err);
+	er_status st;
+	/* Rules first (small, read whole under a size limit), then the handlers:
+	 * from here on a signal cancels, and the table load and the run check it. */
+	if (strcmp(cmd, "verify") != 0) {
+		st = er_rules_load(rules_path, &r, err, sizeof err);
+		if (st != ER_OK) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
+			rc = EXIT_FATAL;
+			goto out;
+		}
+	}
+	install_signals();
+	st = er_tables_load_ex(participants, mra, &cancel_sig, &t, err, sizeof err);
 	if (st != ER_OK) {
 		fprintf(stderr, "%s: error: %s\n", prog, err);
+		if (st == ER_E_CANCELLED)
+			rc = 128 + cancel_sig;
 		goto out;
 	}
 
@@ -648,8 +692,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s verify: --on takes a date YYYY-MM-DD, not '%s'\n", prog, on);
 			goto usage_err;
 		}
+		er_csv_dialect d = { o.out_delimiter ? o.out_delimiter : ',', o.excel };
+		er_csv_sink sink;
+		er_csv_sink_init(&sink, &d, stdout_emit, NULL);
+		if (csv && o.excel)
+			fputs(ER_CSV_BOM, stdout);
 		int n = er_verify_run(t, (const char *const *)(argv + optind), nargs, day, csv, roles,
-		                      stdout_emit, NULL);
+		                      csv ? er_csv_sink_emit : stdout_emit, csv ? (void *)&sink : NULL);
+		er_csv_sink_free(&sink);
 		if (fflush(stdout) != 0 || n < 0) {
 			fprintf(stderr, "%s: error: writing output: %s\n", prog, strerror(errno ? errno : EIO));
 			rc = EXIT_USAGE;
@@ -661,11 +711,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	st = er_rules_load(rules_path, &r, err, sizeof err);
-	if (st != ER_OK) {
-		fprintf(stderr, "%s: error: %s\n", prog, err);
-		goto out;
-	}
 	if (sdn_dir) {
 		st = er_sdn_load(sdn_dir, &sdn, err, sizeof err);
 		if (st != ER_OK) {
@@ -677,7 +722,6 @@ int main(int argc, char **argv)
 	}
 	o.inputs = (const char *const *)(argv + optind);
 	o.ninputs = nargs;
-	install_signals();
 	if (use_ams) {
 		/* the release is joined in-process and read as one manifest */
 		st = er_ams_open(&ao, &ams, err, sizeof err);
@@ -698,6 +742,12 @@ int main(int argc, char **argv)
 		o.inputs = (const char *const *)&ams_label;
 		o.ninputs = 1;
 	}
+	o.cancel = &cancel_sig;
+	o.argv = (const char *const *)argv;
+	o.argc = argc;
+	o.participants_path = participants;
+	o.mra_path = mra;
+	o.rules_path = rules_path;
 	if (!strcmp(cmd, "calibrate")) {
 		if (!o.out_path) {
 			fprintf(stderr, "%s calibrate: --out TUNED.ini is required\n", prog);
@@ -717,7 +767,9 @@ int main(int argc, char **argv)
 		er_ams_get_stats(ams, &as);
 		ams_summary(&as, "joined", o.rejects_path);
 	}
-	if (st == ER_E_USAGE)
+	if (st == ER_E_CANCELLED)
+		rc = 128 + cancel_sig; /* as a shell reports a signal: 130 SIGINT, 143 SIGTERM */
+	else if (st == ER_E_USAGE)
 		rc = EXIT_USAGE;
 	else if (st != ER_OK)
 		rc = EXIT_FATAL;

@@ -509,20 +509,34 @@ int er_colmap_add(er_colmap *m, const char *spec, char *err, size_t errlen)
 
 int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		er_errf(err, errlen, "%s: %s", path, strerror(errno));
+	return er_colmap_load_ex(m, path, NULL, err, errlen);
+}
+
+int er_colmap_load_ex(er_colmap *m, const char *path, const volatile int *cancel, char *err,
+                      size_t errlen)
+{
+	er_buf text = {0};
+	if (er_read_file(path, ER_MAP_FILE_MAX, cancel, &text) < 0) {
+		int e = errno;
+		if (e == ECANCELED)
+			er_errf(err, errlen, "%s: interrupted", path);
+		else if (e == EFBIG)
+			er_errf(err, errlen, "%s: larger than %u KiB: not a column map", path,
+			        ER_MAP_FILE_MAX >> 10);
+		else
+			er_errf(err, errlen, "%s: %s", path, e == ENOMEM ? "out of memory" : strerror(e));
+		er_buf_free(&text);
+		errno = e;
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t got;
 	unsigned long lineno = 0;
 	int rc = 0;
-	while ((got = getline(&line, &cap, f)) >= 0) {
+	for (size_t pos = 0; pos < text.len && rc == 0;) {
+		const char *s = text.p + pos;
+		const char *nl = memchr(s, '\n', text.len - pos);
+		size_t n = nl ? (size_t)(nl - s) + 1 : text.len - pos;
+		pos += n;
 		lineno++;
-		const char *s = line;
-		size_t n = (size_t)got;
 		if (lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 			s += 3, n -= 3;
 		while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
@@ -539,15 +553,9 @@ int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen)
 		if (map_one(m, s, n, msg, sizeof msg) < 0) {
 			er_errf(err, errlen, "%s:%lu: %s", path, lineno, msg);
 			rc = -1;
-			break;
 		}
 	}
-	if (rc == 0 && ferror(f)) {
-		er_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	fclose(f);
+	er_buf_free(&text);
 	return rc;
 }
 

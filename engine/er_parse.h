@@ -54,7 +54,14 @@ typedef struct er_colmap {
 int er_colmap_add(er_colmap *m, const char *spec, char *err, size_t errlen);
 /* Read a map file: one "canonical=header" per line, '#' comments, blank lines.
  * Strings are allocated and live until er_colmap_free. Errors name FILE:LINE. */
+/* The map file is read whole, at most ER_MAP_FILE_MAX bytes (25 columns need
+ * far less): an endless source fails fast with a message naming the file. */
+#define ER_MAP_FILE_MAX (1u << 20)
 int er_colmap_load(er_colmap *m, const char *path, char *err, size_t errlen);
+/* Same, stopping with errno ECANCELED (-1, err "PATH: interrupted") once
+ * *cancel is non-zero: a stalled FIFO does not hold up a signal. */
+int er_colmap_load_ex(er_colmap *m, const char *path, const volatile int *cancel, char *err,
+                      size_t errlen);
 void er_colmap_free(er_colmap *m); /* frees every entry: add and load both copy their strings */
 
 /*

@@ -22,19 +22,21 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <libdeflate.h>
+#include <zlib.h>
 
 #include "er_chunk.h"
 #include "er_commit.h"
 #include "er_log.h"
+#include "er_csvout.h"
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
 #include "er_rollup.h"
 #include "er_split.h"
+#include "er_summary.h"
 #include "er_work.h"
 #include "er_writer.h"
-
-volatile int er_interrupted;
 
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_MAX_FIELD (1u << 20)
@@ -107,7 +109,16 @@ typedef struct run {
 	uint64_t total_in;      /* bytes of every input (stat), for the percentage and ETA */
 	int total_known;        /* 0 when an input's size is unknown (stdin, a pipe) */
 	double progress_every;
+	struct timespec started;   /* wall clock, for the summary */
+	er_csv_dialect dialect;    /* of every CSV output */
+	int inflate;               /* enum er_inflate of the last input read; 0 = none yet */
 } run;
+
+/* The embedder's cancel flag (er_run_opts.cancel), read from any thread. */
+static int cancelled(const run *R)
+{
+	return R->opts->cancel && __atomic_load_n(R->opts->cancel, __ATOMIC_RELAXED);
+}
 
 static double now_s(void)
 {
@@ -207,7 +218,9 @@ static void writer_file_end(run *R, er_chunk *c)
 		if (R->partners)
 			er_partners_file_done(R->partners, 0);
 		if (!R->opts->keep_going || R->sink)
-			set_fatal(R, strstr(f->error, "gzip") ? ER_E_GZIP : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
+			set_fatal(R, strstr(f->error, "out of memory") ? ER_E_NOMEM
+			             : strstr(f->error, "gzip")        ? ER_E_GZIP
+			                                               : ER_E_FORMAT, "%s (run stopped; nothing committed; --keep-going scores the other files)",
 			          f->error);
 		return;
 	}
@@ -229,8 +242,13 @@ static void writer_file_end(run *R, er_chunk *c)
 static void writer_data(run *R, er_chunk *c)
 {
 	file_state *f = &R->files[c->file_idx];
+	if (c->err == ECANCELED) {
+		set_fatal(R, ER_E_CANCELLED, "interrupted; nothing committed");
+		return;
+	}
 	if (c->err) {
-		set_fatal(R, ER_E_NOMEM, "%s: worker failed: %s", f->path, strerror(c->err));
+		set_fatal(R, c->err == ENOMEM ? ER_E_NOMEM : ER_E_INTERNAL, "%s: %s", f->path,
+		          c->err == ENOMEM ? "out of memory" : strerror(c->err));
 		return;
 	}
 	er_outfile *bad = c->out.len && er_out_write(&R->out, c->out.p, c->out.len) < 0 ? &R->out
@@ -381,11 +399,19 @@ typedef struct counting_reader {
 	er_reader *rd;
 	const er_source *src;   /* read from this instead of rd (score --ams) */
 	uint64_t n;
+	const run *R;
+	int cancelled;
 } counting_reader;
 
+/* Every read passes here, so the splitter skipping an endless line notices
+ * a cancel at once. */
 static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 {
 	counting_reader *cr = ctx;
+	if (cancelled(cr->R)) {
+		cr->cancelled = 1;
+		return -1;
+	}
 	ssize_t n = cr->src ? (ssize_t)cr->src->read(cr->src->ctx, buf, cap) : er_reader_read(cr->rd, buf, cap);
 	if (n > 0)
 		cr->n += (uint64_t)n;
@@ -430,8 +456,11 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		file_fail(R, fi, "%s", err);
 		goto out;
 	}
-	if (rd)
+	if (rd) {
 		er_reader_set_threads(rd, R->nthreads); /* BGZF members inflate in parallel */
+		er_reader_set_cancel(rd, o->cancel);
+		R->inflate = (int)er_reader_backend(rd);
+	}
 	er_split_opts so = {
 		.delim = R->wcfg.delim,
 		.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : DEFAULT_CHUNK,
@@ -440,14 +469,15 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 	};
 	cr.rd = rd;
 	cr.src = src;
+	cr.R = R;
 	sp = er_splitter_new(counting_read, &cr, &so);
 	if (!sp) {
 		file_fail(R, fi, "%s: out of memory", f->path);
 		goto out;
 	}
 	for (;;) {
-		if (er_pool_aborted(R->pool) || er_interrupted) {
-			if (er_interrupted)
+		if (er_pool_aborted(R->pool) || cancelled(R)) {
+			if (cancelled(R))
 				file_fail(R, fi, "%s: interrupted", f->path);
 			else
 				rc = 0; /* the writer already knows why */
@@ -463,7 +493,9 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		if (n <= 0) {
 			er_pool_release(R->pool, c);
 			if (n < 0) {
-				if (er_splitter_nomem(sp))
+				if (cr.cancelled || cancelled(R))
+					file_fail(R, fi, "%s: interrupted", f->path);
+				else if (er_splitter_nomem(sp))
 					file_fail(R, fi, "%s: out of memory", f->path);
 				else
 					file_fail(R, fi, "%s", src ? src->error(src->ctx) : er_reader_error(rd));
@@ -518,95 +550,181 @@ out:
 
 /* ----------------------------------------------------------------- summary */
 
-static void json_str(er_buf *b, const char *s)
+static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *b, double elapsed,
+                         uint64_t bytes_csv, int ok_files, uint64_t source_rejects, char *err,
+                         size_t errlen)
 {
-	er_buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			er_buf_printf(b, "\\%c", ch);
-		else if (ch < 0x20)
-			er_buf_printf(b, "\\u%04x", ch);
-		else
-			er_buf_putc(b, (char)ch);
+	const er_run_opts *o = R->opts;
+	er_summary_file *files = calloc((size_t)R->nfiles, sizeof *files);
+	if (!files) {
+		er_errf(err, errlen, "summary: out of memory");
+		return -1;
 	}
-	er_buf_putc(b, '"');
-}
-
-static void json_counts(er_buf *b, const char *indent, const er_counts *c)
-{
-	er_buf_printf(b, "%s\"rows_read\": %llu,\n", indent, (unsigned long long)c->rows);
-	er_buf_printf(b, "%s\"rows_scored\": %llu,\n", indent, (unsigned long long)c->scored);
-	er_buf_printf(b, "%s\"rows_rejected\": %llu", indent, (unsigned long long)c->rejected);
-}
-
-static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv,
-                          uint64_t source_rejects)
-{
-	const er_counts *t = &R->total;
-	er_buf_printf(b, "{\n  \"examrisk\": \"%s\",\n  \"command\": \"%s\",\n  \"files\": [\n",
-	              ER_VERSION_STRING, R->mode == ER_MODE_SCORE ? "score" : "partners");
 	for (int i = 0; i < R->nfiles; i++) {
 		file_state *f = &R->files[i];
-		er_buf_puts(b, "    {\n      \"path\": ");
-		json_str(b, f->path);
-		er_buf_printf(b, ",\n      \"status\": \"%s\",\n", f->failed ? "failed" : "ok");
-		if (f->failed) {
-			er_buf_puts(b, "      \"error\": ");
-			json_str(b, f->error);
-			er_buf_puts(b, ",\n");
-		}
-		json_counts(b, "      ", &f->counts);
-		er_buf_printf(b, ",\n      \"bytes_in\": %llu,\n      \"bytes_csv\": %llu\n    }%s\n",
-		              (unsigned long long)f->bytes_in, (unsigned long long)f->bytes_csv,
-		              i + 1 < R->nfiles ? "," : "");
+		files[i] = (er_summary_file){ R->paths[i], f->failed, f->error, &f->counts, f->bytes_in,
+		                              f->bytes_csv };
 	}
-	er_buf_puts(b, "  ],\n");
-	json_counts(b, "  ", t);
-	er_buf_puts(b, ",\n  \"rejects_by_reason\": {");
-	int first = 1;
-	for (int r = 1; r < ER_NREJECTS; r++) {
-		if (!t->rej[r])
-			continue;
-		er_buf_printf(b, "%s\n    \"%s\": %llu", first ? "" : ",", er_reject_name(r),
-		              (unsigned long long)t->rej[r]);
-		first = 0;
-	}
-	er_buf_puts(b, first ? "},\n" : "\n  },\n");
-	er_buf_printf(b, "  \"lanes\": {\"RED\": %llu, \"YELLOW\": %llu, \"GREEN\": %llu},\n",
-	              (unsigned long long)t->lanes[ER_LANE_RED],
-	              (unsigned long long)t->lanes[ER_LANE_YELLOW],
-	              (unsigned long long)t->lanes[ER_LANE_GREEN]);
-	er_buf_puts(b, "  \"reasons\": {");
-	for (int r = 0; r < ER_NREASONS; r++)
-		er_buf_printf(b, "%s\n    \"%s\": %llu", r ? "," : "", er_reason_name(r),
-		              (unsigned long long)t->reasons[r]);
-	er_buf_puts(b, "\n  },\n");
-	if (R->rollup && R->opts->consolidations_path)
-		er_buf_printf(b, "  \"consolidations\": %zu,\n", er_rollup_nconsolidations(R->rollup));
-	if (R->opts->source)
-		er_buf_printf(b, "  \"source_rejects\": %llu,\n", (unsigned long long)source_rejects);
-	/* Every output but the summary itself, so a set of outputs can be checked. */
-	er_buf_puts(b, "  \"outputs\": [");
-	const er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue};
-	int nout = 0;
+	struct { er_outfile *o; const char *role; } outs[] = {
+		{ &R->out, R->mode == ER_MODE_SCORE ? "scores" : "partners" },
+		{ &R->rej, "rejects" },
+		{ &R->consol, "consolidations" },
+		{ &R->queue, "queue" },
+	};
+	er_summary_output so[4];
+	char hex[4][65];
+	int nso = 0, level = R->wcfg.gz_level;
 	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-		if (outs[i]->kind == ER_OUT_NONE)
+		er_outfile *x = outs[i].o;
+		if (x->kind == ER_OUT_NONE)
 			continue;
-		char hex[65];
-		er_out_digest(outs[i], hex);
-		er_buf_puts(b, nout++ ? ",\n    {\"path\": " : "\n    {\"path\": ");
-		json_str(b, er_out_name(outs[i]));
-		er_buf_printf(b, ", \"bytes\": %llu, \"sha256\": \"%s\", \"atomic\": %s}",
-		              (unsigned long long)er_out_bytes(outs[i]), hex,
-		              er_out_atomic(outs[i]) ? "true" : "false");
+		if (!level)
+			level = x->gz_level;
+		/* the writer's own digest: streamed, and rolled back with a failed file */
+		er_out_digest(x, hex[nso]);
+		so[nso] = (er_summary_output){ outs[i].role, x->path, er_out_bytes(x), er_out_atomic(x),
+		                               hex[nso] };
+		nso++;
 	}
-	er_buf_puts(b, nout ? "\n  ],\n" : "],\n");
-	/* Timing fields last, one per line: tests strip them to compare the rest. */
-	er_buf_printf(b, "  \"threads\": %d,\n", R->nthreads);
-	er_buf_printf(b, "  \"elapsed_s\": %.3f,\n", elapsed);
-	er_buf_printf(b, "  \"rows_per_s\": %.0f,\n", elapsed > 0 ? (double)t->rows / elapsed : 0);
-	er_buf_printf(b, "  \"mb_per_s\": %.1f\n}\n", elapsed > 0 ? (double)bytes_csv / 1e6 / elapsed : 0);
+	char deflate[64] = "";
+	if (level == ER_GZ_FAST)
+		snprintf(deflate, sizeof deflate, "libdeflate %s", LIBDEFLATE_VERSION_STRING);
+	else if (level > 0)
+		snprintf(deflate, sizeof deflate, "zlib %s", zlibVersion());
+	er_summary_input in = {
+		.command = R->mode == ER_MODE_SCORE ? "score" : "partners",
+		.opts = o, .tables = t, .rules = r,
+		.nfiles = R->nfiles, .files = files, .total = &R->total,
+		.has_consolidations = R->rollup && o->consolidations_path,
+		.nconsolidations = R->rollup ? er_rollup_nconsolidations(R->rollup) : 0,
+		.noutputs = nso, .outputs = so,
+		.inflate = R->inflate ? er_inflate_name((enum er_inflate)R->inflate) : NULL, .deflate = deflate[0] ? deflate : NULL,
+		.has_source = o->source != NULL, .source_rejects = source_rejects,
+		.exit_status = (R->total.rejected || source_rejects || ok_files < R->nfiles) ? 3 : 0,
+		.threads = R->nthreads, .started = R->started,
+		.elapsed_s = elapsed, .bytes_csv = bytes_csv,
+	};
+	clock_gettime(CLOCK_REALTIME, &in.finished);
+	int rc = er_summary_build(&in, b, err, errlen);
+	free(files);
+	return rc;
+}
+
+/* The end-phase outputs go through here: the output dialect, and a cancel
+ * check on every piece (partner audit, consolidations, queue). */
+typedef struct end_sink {
+	er_csv_sink csv;
+	const run *R;
+} end_sink;
+
+static int end_emit(void *ctx, const char *p, size_t n)
+{
+	end_sink *e = ctx;
+	if (cancelled(e->R)) {
+		errno = ECANCELED;
+		return -1;
+	}
+	return er_csv_sink_emit(&e->csv, p, n);
+}
+
+/* Write one end-phase output through the sink. 0 or -1. */
+static int write_end(run *R, er_outfile *o, int (*fn)(void *, er_emit_fn, void *), void *obj)
+{
+	end_sink e = { .R = R };
+	er_csv_sink_init(&e.csv, &R->dialect, er_out_emit, o);
+	int rc = fn(obj, end_emit, &e);
+	er_csv_sink_free(&e.csv);
+	return rc < 0 || o->err ? -1 : 0;
+}
+
+static int consol_fn(void *obj, er_emit_fn emit, void *ctx)
+{
+	return er_rollup_write_consolidations(obj, emit, ctx);
+}
+
+static int queue_fn(void *obj, er_emit_fn emit, void *ctx)
+{
+	return er_rollup_write_queue(obj, emit, ctx);
+}
+
+/* The source's own rejects (score --ams), in the output dialect too. */
+static int source_rejects_fn(void *obj, er_emit_fn emit, void *ctx)
+{
+	const er_source *src = obj;
+	return src->rejects(src->ctx, emit, ctx);
+}
+
+static int partners_fn(void *obj, er_emit_fn emit, void *ctx)
+{
+	return er_partners_write(obj, emit, ctx);
+}
+
+/* The start of a CSV output: the BOM for Excel, then its header line given
+ * in the internal form. gz: as its own gzip member. 0 or -1 (ENOMEM). */
+static int write_head(run *R, er_outfile *o, const char *hdr, size_t n, int gz)
+{
+	er_buf line = { 0 }, z = { 0 };
+	int rc = -1;
+	if (R->dialect.excel && er_buf_puts(&line, ER_CSV_BOM) < 0)
+		goto out;
+	if (hdr && n) {
+		er_csv_recoder rc0;
+		memset(&rc0, 0, sizeof rc0);
+		er_csv_recode_init(&rc0, &R->dialect);
+		int bad = er_csv_dialect_plain(&R->dialect) ? er_buf_append(&line, hdr, n)
+		                                             : er_csv_recode(&rc0, &line, hdr, n);
+		er_csv_recode_free(&rc0);
+		if (bad < 0)
+			goto out;
+	}
+	if (!line.len) {
+		rc = 0;
+		goto out;
+	}
+	if (gz) {
+		if (er_gzip_member(&z, line.p, line.len, R->wcfg.gz_level) < 0)
+			goto out;
+		er_out_write(o, z.p, z.len);
+	} else {
+		er_out_write(o, line.p, line.len);
+	}
+	rc = 0;
+out:
+	er_buf_free(&line);
+	er_buf_free(&z);
+	return rc;
+}
+
+/* The same input named twice (same device and inode, whatever the
+ * spelling) would be scored twice and every row doubled: a usage error.
+ * stdin ("-") is not compared. 0, or -1 with err set. */
+static int check_inputs(const er_run_opts *o, char *err, size_t errlen)
+{
+	struct stat *st = calloc((size_t)o->ninputs, sizeof *st);
+	int *ok = calloc((size_t)o->ninputs, sizeof *ok);
+	int rc = 0;
+	if (!st || !ok) {
+		free(st);
+		free(ok);
+		er_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < o->ninputs && rc == 0; i++) {
+		if (strcmp(o->inputs[i], "-") == 0 || stat(o->inputs[i], &st[i]) < 0)
+			continue; /* a missing file fails later, with its own message */
+		ok[i] = 1;
+		for (int j = 0; j < i; j++) {
+			if (ok[j] && st[j].st_dev == st[i].st_dev && st[j].st_ino == st[i].st_ino) {
+				er_errf(err, errlen, "'%s' (input %d) and '%s' (input %d) are the same file; "
+				        "each input is scored once", o->inputs[j], j + 1, o->inputs[i], i + 1);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	free(st);
+	free(ok);
+	return rc;
 }
 
 /* --------------------------------------------------------------------- run */
@@ -709,6 +827,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	R->mode = mode;
 	R->sink = mode == ER_MODE_SINK ? sink : NULL;
 	R->t0 = now_s();
+	clock_gettime(CLOCK_REALTIME, &R->started);
+	R->dialect = (er_csv_dialect){ opts->out_delimiter ? opts->out_delimiter : ',', opts->excel };
 	er_status st = ER_OK;
 	char err[1024] = "";
 	worker_arg *workers = NULL;
@@ -716,7 +836,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	pthread_t writer_tid;
 	er_parser *hp = NULL;
 	er_buf hdrline = {0}, tmp = {0};
-	int show_final = 0;
+	int show_final = 0, masked = 0;
 	double last_shown = 0;
 
 	if (opts->ninputs <= 0) {
@@ -739,8 +859,17 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		R->paths[i] = strcmp(opts->inputs[i], "-") == 0 ? "<stdin>" : opts->inputs[i];
 	}
 	size_inputs(R);
-	if (opts->map_file && er_colmap_load(&R->map, opts->map_file, err, sizeof err) < 0) {
+	if (check_inputs(opts, err, sizeof err) < 0) {
 		st = ER_E_USAGE;
+		goto out;
+	}
+	if (R->dialect.delim == '"' || R->dialect.delim == '\n' || R->dialect.delim == '\r') {
+		snprintf(err, sizeof err, "the output delimiter cannot be a quote, CR or LF");
+		st = ER_E_USAGE;
+		goto out;
+	}
+	if (opts->map_file && er_colmap_load_ex(&R->map, opts->map_file, opts->cancel, err, sizeof err) < 0) {
+		st = errno == ECANCELED ? ER_E_CANCELLED : ER_E_USAGE;
 		goto out;
 	}
 	if (opts->sdn && er_rules_sdn_check(r, err, sizeof err) < 0) {
@@ -757,7 +886,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	/* The scores' workers compress their own chunks (one member each). */
 	int gz = mode == ER_MODE_SCORE && opts->out_path && ends_with(opts->out_path, ".gz");
 	R->wcfg = (er_work_cfg){
-		.tables = t, .rules = r, .sdn = opts->sdn, .delim = delim,
+		.tables = t, .rules = r, .sdn = opts->sdn, .delim = delim, .out = R->dialect,
+		.cancel = opts->cancel,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
@@ -774,6 +904,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		}
 		er_rollup_set_budget(R->rollup, opts->rollup_memory);
 		er_rollup_set_threads(R->rollup, R->nthreads);
+		er_rollup_set_cancel(R->rollup, opts->cancel);
 	}
 	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
 		st = ER_E_NOMEM;
@@ -783,25 +914,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	/* Outputs: temporaries now, renamed at the very end. */
 	if ((st = open_outputs(R, err, sizeof err)) != ER_OK)
 		goto out;
-	if (mode == ER_MODE_SCORE) {
-		if (er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, delim,
-		                           opts->sdn != NULL) < 0) {
+	/* Headers (and the BOM for Excel). The partner audit, consolidations and
+	 * queue write their own header lines; their BOM goes first here. */
+	if (mode == ER_MODE_SCORE &&
+	    er_format_score_header(&hdrline, (const char *const *)R->keep_names, R->nkeep, ',',
+	                           opts->sdn != NULL) < 0) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
+	{
+		const char rh[] = "file,line,reason,raw\n";
+		if (write_head(R, &R->out, hdrline.p, hdrline.len, gz) < 0 ||
+		    (opts->rejects_path && write_head(R, &R->rej, rh, sizeof rh - 1, 0) < 0) ||
+		    (opts->consolidations_path && write_head(R, &R->consol, NULL, 0, 0) < 0) ||
+		    (opts->queue_path && write_head(R, &R->queue, NULL, 0, 0) < 0)) {
 			st = ER_E_NOMEM;
 			goto out;
 		}
-		if (gz) {
-			if (er_gzip_member(&tmp, hdrline.p, hdrline.len, R->wcfg.gz_level) < 0) {
-				st = ER_E_NOMEM;
-				goto out;
-			}
-			er_out_write(&R->out, tmp.p, tmp.len);
-		} else {
-			er_out_write(&R->out, hdrline.p, hdrline.len);
-		}
-	}
-	if (opts->rejects_path) {
-		const char h[] = "file,line,reason,raw\n";
-		er_out_write(&R->rej, h, sizeof h - 1);
 	}
 	mark_all(R);
 
@@ -812,6 +941,12 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		st = ER_E_NOMEM;
 		goto out;
 	}
+	/* Our threads block every signal, so a signal reaches the calling thread
+	 * and interrupts its blocked read (a stalled FIFO) with EINTR. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	masked = 1;
 	for (int i = 0; i < R->nthreads; i++) {
 		workers[i].R = R;
 		workers[i].w = er_worker_new(&R->wcfg);
@@ -834,6 +969,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		goto out_threads;
 	}
 	writer_started = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	masked = 0;
 
 	{
 		int tty = er_log_tty(&R->log);
@@ -849,7 +986,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 			if (frc < 0)
 				snprintf(c->file_error, sizeof c->file_error, "%s", R->files[i].error);
 			er_pool_submit(R->pool, c);
-			if (er_pool_aborted(R->pool) || er_interrupted || (frc < 0 && !opts->keep_going))
+			if (er_pool_aborted(R->pool) || cancelled(R) || (frc < 0 && !opts->keep_going))
 				break;
 		}
 		show_final = show;
@@ -857,6 +994,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	}
 
 out_threads:
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (writer_started || nstarted) {
 		/* The END marker lets the writer finish; closing lets workers exit. */
 		er_chunk *c = er_pool_get_free(R->pool);
@@ -881,9 +1020,9 @@ out_threads:
 			er_worker_free(workers[i].w);
 	if (st != ER_OK)
 		goto out;
-	if (er_interrupted && !R->fatal) {
-		R->fatal = 1;
-		R->fatal_status = ER_E_IO;
+	if (cancelled(R) && (!R->fatal || R->fatal_status != ER_E_CANCELLED)) {
+		R->fatal = 1; /* whatever else went wrong, it is because we were stopped */
+		R->fatal_status = ER_E_CANCELLED;
 		snprintf(R->fatal_msg, sizeof R->fatal_msg, "interrupted; nothing committed");
 	}
 	if (R->fatal) {
@@ -911,30 +1050,28 @@ out_threads:
 	}
 
 	/* Roll-up outputs, then the summary, then commit everything. */
-	if (R->rollup && opts->consolidations_path &&
-	    (er_rollup_write_consolidations(R->rollup, er_out_emit, &R->consol) < 0 || R->consol.err)) {
+	if (R->rollup && opts->consolidations_path && write_end(R, &R->consol, consol_fn, R->rollup) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write consolidations: %s", opts->consolidations_path,
 		         strerror(R->consol.err ? R->consol.err : errno));
 		st = ER_E_IO;
-		goto out;
+		goto end_failed;
 	}
-	if (R->rollup && opts->queue_path &&
-	    (er_rollup_write_queue(R->rollup, er_out_emit, &R->queue) < 0 || R->queue.err)) {
+	if (R->rollup && opts->queue_path && write_end(R, &R->queue, queue_fn, R->rollup) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write exam queue: %s", opts->queue_path,
 		         strerror(R->queue.err ? R->queue.err : errno));
 		st = ER_E_IO;
-		goto out;
+		goto end_failed;
 	}
-	if (R->partners && (er_partners_write(R->partners, er_out_emit, &R->out) < 0 || R->out.err)) {
+	if (R->partners && write_end(R, &R->out, partners_fn, R->partners) < 0) {
 		er_out_errmsg(&R->out, "cannot write partner audit", err, sizeof err);
 		st = ER_E_IO;
-		goto out;
+		goto end_failed;
 	}
 	/* Records the source itself rejected (score --ams): after the rows' rejects. */
 	uint64_t source_rejects = opts->source && opts->source->count_rejects
 	                        ? opts->source->count_rejects(opts->source->ctx) : 0;
 	if (source_rejects && opts->rejects_path && opts->source->rejects &&
-	    (opts->source->rejects(opts->source->ctx, er_out_emit, &R->rej) < 0 || R->rej.err)) {
+	    write_end(R, &R->rej, source_rejects_fn, (void *)(uintptr_t)opts->source) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write rejects", opts->rejects_path);
 		st = ER_E_IO;
 		goto out;
@@ -959,16 +1096,17 @@ out_threads:
 		bytes_csv += R->files[i].bytes_csv;
 	if (opts->summary_path) {
 		tmp.len = 0;
-		/* Every er_buf append reports ENOMEM through errno; a summary cut
-		 * short must not be committed. */
-		errno = 0;
-		build_summary(R, &tmp, elapsed, bytes_csv, source_rejects);
-		if (errno == ENOMEM) {
-			snprintf(err, sizeof err, "%s: out of memory", opts->summary_path);
-			st = ER_E_NOMEM;
+		if (build_summary(R, t, r, &tmp, elapsed, bytes_csv, ok_files, source_rejects, err,
+		                  sizeof err) < 0) {
+			st = strstr(err, "out of memory") ? ER_E_NOMEM : ER_E_IO;
 			goto out;
 		}
 		er_out_write(&R->summary, tmp.p, tmp.len);
+	}
+	/* A signal during the end phase stops the commit: nothing is replaced. */
+	if (cancelled(R)) {
+		st = ER_E_CANCELLED;
+		goto end_failed;
 	}
 	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
 	if ((st = er_commit_run(R->commit, outs, (int)(sizeof outs / sizeof outs[0]), err, sizeof err)) !=
@@ -1008,6 +1146,11 @@ out_threads:
 		stats->files_ok = ok_files;
 		stats->files_failed = R->nfiles - ok_files;
 		stats->elapsed_s = elapsed;
+	}
+end_failed:
+	if (st != ER_OK && cancelled(R)) {
+		st = ER_E_CANCELLED;
+		snprintf(err, sizeof err, "interrupted; nothing committed");
 	}
 out:
 	/* Fatal errors are printed even with --quiet: the run committed nothing. */

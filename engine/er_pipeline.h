@@ -23,9 +23,6 @@ typedef struct er_row_sink {
 	void *ctx;
 } er_row_sink;
 
-/* Set from a signal handler: the run stops at the next chunk and commits nothing. */
-extern volatile int er_interrupted;
-
 er_status er_pipeline_run(const er_tables *t, const er_rules *r, const er_run_opts *opts,
                           int mode, er_run_stats *stats);
 

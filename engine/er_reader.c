@@ -8,6 +8,7 @@
  * may follow. */
 #include "er_reader.h"
 #include "er_bgzf.h"
+#include "er_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <nettle/sha2.h>
 #ifdef ER_HAVE_ISAL
 #include <isa-l.h>
 #endif
@@ -42,6 +44,9 @@ struct er_reader {
 	enum er_inflate backend; /* ZLIB or ISAL, never AUTO */
 	int is_gzip;
 	int eof;                 /* read() has returned 0 */
+	const volatile int *cancel; /* stop retrying an interrupted read when set */
+	int nomem;               /* the error is an allocation failure */
+	struct sha256_ctx *sha;  /* of the raw bytes, when asked (er_reader_hash) */
 	unsigned char *in;       /* input buffer, ER_READER_INBUF bytes */
 	size_t in_pos, in_len;   /* unconsumed bytes are in[in_pos..in_len) */
 	uint64_t in_base;        /* file offset of in[0] */
@@ -79,6 +84,17 @@ static ssize_t fail(er_reader *r, const char *fmt, ...)
 	return -1;
 }
 
+static int fail_nomem(er_reader *r)
+{
+	r->nomem = 1;
+	return (int)fail(r, "out of memory");
+}
+
+int er_reader_nomem(const er_reader *r)
+{
+	return r->nomem;
+}
+
 static const char *errstr(int e, char *buf, size_t len)
 {
 	/* GNU strerror_r (we build with _GNU_SOURCE): thread-safe, returns the text. */
@@ -113,13 +129,46 @@ static void discard_consumed(er_reader *r)
 	r->in_base += k;
 }
 
-static ssize_t read_fd(int fd, void *buf, size_t n)
+/* A signal interrupts a blocked read (a stalled FIFO) with EINTR: retry
+ * unless the run was cancelled meanwhile. */
+static ssize_t read_fd(const er_reader *r, void *buf, size_t n)
 {
 	ssize_t got;
+	/* A pipe may block for ever: wait for it where a signal cannot be missed. */
+	if (r->cancel && r->size < 0 && er_wait_readable(r->fd, r->cancel) < 0) {
+		errno = EINTR;
+		return -1;
+	}
 	do
-		got = read(fd, buf, n);
-	while (got < 0 && errno == EINTR);
+		got = read(r->fd, buf, n);
+	while (got < 0 && errno == EINTR &&
+	       !(r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)));
+	if (got > 0 && r->sha) /* every byte of the file passes here once */
+		sha256_update(r->sha, (size_t)got, buf);
 	return got;
+}
+
+int er_reader_hash(er_reader *r)
+{
+	if (!r->sha && !(r->sha = malloc(sizeof *r->sha)))
+		return -1;
+	sha256_init(r->sha);
+	return 0;
+}
+
+int er_reader_sha256(er_reader *r, char hex[65])
+{
+	if (!r->sha)
+		return -1;
+	unsigned char d[SHA256_DIGEST_SIZE];
+	sha256_digest(r->sha, sizeof d, d);
+	er_hex(d, sizeof d, hex);
+	return 0;
+}
+
+void er_reader_set_cancel(er_reader *r, const volatile int *cancel)
+{
+	r->cancel = cancel;
 }
 
 /* Make at least need bytes available unless the file ends first. 0 or -1. */
@@ -128,7 +177,7 @@ static int fill(er_reader *r, size_t need)
 	char eb[128];
 	while (in_avail(r) < need && !r->eof) {
 		discard_consumed(r);
-		ssize_t got = read_fd(r->fd, r->in + r->in_len, ER_READER_INBUF - r->in_len);
+		ssize_t got = read_fd(r, r->in + r->in_len, ER_READER_INBUF - r->in_len);
 		if (got < 0)
 			return (int)fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
 		if (got == 0)
@@ -185,7 +234,7 @@ static int step_zlib(er_reader *r, unsigned char *out, size_t room, size_t *got,
 		return (int)fail(r, "corrupt gzip data at byte %llu (zlib: %s)", (unsigned long long)off, m);
 	}
 	case Z_MEM_ERROR:
-		return (int)fail(r, "out of memory");
+		return fail_nomem(r);
 	default:
 		return (int)fail(r, "zlib inflate error %d at byte %llu", zr,
 				 (unsigned long long)in_offset(r));
@@ -296,7 +345,7 @@ static int gzip_init(er_reader *r)
 	if (r->backend == ER_INFLATE_ISAL) {
 		r->isal = malloc(sizeof *r->isal);
 		if (!r->isal)
-			return (int)fail(r, "out of memory");
+			return fail_nomem(r);
 		isal_inflate_init(r->isal);
 		return member_begin(r);
 	}
@@ -304,7 +353,7 @@ static int gzip_init(er_reader *r)
 	memset(&r->zs, 0, sizeof r->zs);
 	int zr = inflateInit2(&r->zs, 15 + 16);
 	if (zr != Z_OK)
-		return (int)fail(r, zr == Z_MEM_ERROR ? "out of memory" : "zlib inflateInit2 failed");
+		return zr == Z_MEM_ERROR ? fail_nomem(r) : (int)fail(r, "zlib inflateInit2 failed");
 	r->zinit = 1;
 	return member_begin(r);
 }
@@ -373,7 +422,7 @@ static ssize_t read_plain(er_reader *r, unsigned char *out, size_t cap)
 		r->mode = RD_EOF;
 		return 0;
 	}
-	ssize_t got = read_fd(r->fd, out, cap);
+	ssize_t got = read_fd(r, out, cap);
 	if (got < 0)
 		return fail(r, "read error: %s", errstr(errno, eb, sizeof eb));
 	if (got == 0) {
@@ -658,6 +707,7 @@ void er_reader_close(er_reader *r)
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
 	free(r->in);
+	free(r->sha);
 	free(r->msg);
 	free(r->path);
 	free(r);
@@ -693,4 +743,22 @@ const char *er_reader_path(const er_reader *r)
 enum er_inflate er_reader_backend(const er_reader *r)
 {
 	return r->backend;
+}
+
+const char *er_inflate_name(enum er_inflate b)
+{
+	static char zlib_name[48];
+	if (b == ER_INFLATE_ISAL) {
+#ifdef ER_HAVE_ISAL
+#define ER_STR_(x) #x
+#define ER_STR(x) ER_STR_(x)
+		return "ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." ER_STR(
+			ISAL_PATCH_VERSION);
+#else
+		return "ISA-L";
+#endif
+	}
+	if (!zlib_name[0])
+		snprintf(zlib_name, sizeof zlib_name, "zlib %s", zlibVersion());
+	return zlib_name;
 }

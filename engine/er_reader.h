@@ -26,6 +26,9 @@ ssize_t er_reader_read(er_reader *r, void *buf, size_t cap);
  * "" when none. Valid until er_reader_close(). */
 const char *er_reader_error(const er_reader *r);
 
+/* 1 when the error is an allocation failure ("out of memory"), not the data. */
+int er_reader_nomem(const er_reader *r);
+
 /* Compressed (raw file) bytes consumed so far. */
 uint64_t er_reader_bytes_in(const er_reader *r);
 /* Size of the file in bytes, or -1 when unknown (pipe, stdin). */
@@ -34,6 +37,16 @@ int64_t er_reader_size(const er_reader *r);
 int er_reader_is_gzip(const er_reader *r);
 /* The path as given (for messages). */
 const char *er_reader_path(const er_reader *r);
+
+/* A read interrupted by a signal (EINTR) fails ("read error: Interrupted
+ * system call") instead of being retried once *cancel is non-zero. */
+void er_reader_set_cancel(er_reader *r, const volatile int *cancel);
+
+/* Hash the raw (compressed) bytes as they are read, so a table read once
+ * from a pipe still has its checksum: start before the first read; the
+ * digest (64 hex digits) once the input is read to its end. 0 or -1. */
+int er_reader_hash(er_reader *r);
+int er_reader_sha256(er_reader *r, char hex[65]);
 
 void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
 
@@ -59,6 +72,9 @@ enum er_inflate { ER_INFLATE_AUTO, ER_INFLATE_ZLIB, ER_INFLATE_ISAL };
  * in a build without ISA-L returns ER_E_USAGE. */
 er_status er_reader_open_ex(const char *path, enum er_inflate backend, er_reader **out,
 			    char *err, size_t errlen);
+
+/* "ISA-L 2.30.0" or "zlib 1.2.13": the backend and its version (static text). */
+const char *er_inflate_name(enum er_inflate b);
 
 /* The backend this reader uses: ER_INFLATE_ZLIB or ER_INFLATE_ISAL. */
 enum er_inflate er_reader_backend(const er_reader *r);

@@ -295,7 +295,17 @@ struct er_rollup {
 	size_t ncons;                /* consolidations of the last write */
 	/* exam queue */
 	bstore q;
+	const volatile int *cancel;  /* end-phase merge and write stop when set */
 };
+
+/* 1 when the run was cancelled (errno = ECANCELED then). */
+static int cancelled(const volatile int *cancel)
+{
+	if (!cancel || !__atomic_load_n(cancel, __ATOMIC_RELAXED))
+		return 0;
+	errno = ECANCELED;
+	return 1;
+}
 
 #define MIN_BUDGET ((size_t)1024)
 #define FLUSH_AT ((size_t)64 * 1024)
@@ -349,6 +359,12 @@ er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue,
 	r->budget = ER_ROLLUP_DEFAULT_BUDGET;
 	r->sp.fd = -1;
 	return r;
+}
+
+void er_rollup_set_cancel(er_rollup *r, const volatile int *cancel)
+{
+	if (r)
+		r->cancel = cancel;
 }
 
 void er_rollup_set_threads(er_rollup *r, int n)
@@ -556,10 +572,15 @@ typedef struct outbuf {
 	er_emit_fn emit;
 	void *ctx;
 	int failed;
+	const volatile int *cancel;
 } outbuf;
 
 static int out_flush(outbuf *o)
 {
+	if (cancelled(o->cancel)) {
+		o->failed = 1;
+		return -1;
+	}
 	if (o->b.len && o->emit(o->ctx, o->b.p, o->b.len) < 0) {
 		o->failed = 1;
 		return -1;
@@ -1221,6 +1242,7 @@ typedef struct merger {
 	size_t k;
 	hnode *h;
 	size_t n;
+	size_t pops;
 } merger;
 
 static int hless(const hnode *a, const hnode *b)
@@ -1324,6 +1346,9 @@ static const char *merger_top(const merger *m)
 
 static int merger_pop(const er_rollup *r, merger *m)
 {
+	/* every end-phase merge goes through here: the place to notice a cancel */
+	if ((++m->pops & 4095) == 0 && cancelled(r->cancel))
+		return -1;
 	rreader *rd = &m->rd[m->h[0].rd];
 	if (rr_next(r, rd) < 0)
 		return -1;
@@ -1807,7 +1832,7 @@ int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 	size_t np = 0, nb = 0;
 	bound *spl = NULL;
 	er_buf cand = { 0 }, scratch = { 0 };
-	outbuf o = { { 0 }, emit, ctx, 0 };
+	outbuf o = { { 0 }, emit, ctx, 0, r->cancel };
 	bucket_order *ord = NULL;
 	int rc = -1;
 	if (er_buf_puts(&o.b, "consolidation,key_type,container_id,load_type,shipments,shippers,"
@@ -1883,7 +1908,7 @@ int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx)
 {
 	if (!r || r->err)
 		return -1;
-	outbuf o = { { 0 }, emit, ctx, 0 };
+	outbuf o = { { 0 }, emit, ctx, 0, r->cancel };
 	er_buf scratch = { 0 };
 	qemit q = { r, &o, 0 };
 	int rc = -1;

@@ -34,6 +34,9 @@ void er_rollup_set_budget(er_rollup *r, size_t bytes);
 /* Threads the end phase may merge with (the run's --threads); 0 = online
  * CPUs. The output does not depend on it. */
 void er_rollup_set_threads(er_rollup *r, int n);
+/* The end-phase merge and the output writes stop (-1, errno ECANCELED)
+ * soon after *cancel becomes non-zero; NULL = never. */
+void er_rollup_set_cancel(er_rollup *r, const volatile int *cancel);
 /* Directory of the spill file (copied); NULL = $TMPDIR, else /tmp. The file
  * is created only when needed and unlinked at once. 0, or -1 (ENOMEM). */
 int er_rollup_set_tmpdir(er_rollup *r, const char *dir);

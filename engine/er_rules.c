@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1097,34 +1098,9 @@ static int check_rules(loader *L)
 	return 0;
 }
 
-static int read_all(const char *path, er_buf *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	for (;;) {
-		if (er_buf_reserve(b, 65536) < 0) {
-			fclose(f);
-			errno = ENOMEM;
-			return -1;
-		}
-		size_t got = fread(b->p + b->len, 1, b->cap - b->len, f);
-		b->len += got;
-		if (got == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 int er_rules_read_file(const char *path, er_buf *b)
 {
-	return read_all(path, b);
+	return er_read_file(path, ER_RULES_MAX_BYTES, NULL, b);
 }
 
 double er_lane_tie_u(const char *sid, size_t n)
@@ -1170,10 +1146,14 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if (read_all(path, &text) < 0) {
+	if (er_read_file(path, ER_RULES_MAX_BYTES, NULL, &text) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		st = e == ENOMEM ? ER_E_NOMEM : ER_E_IO;
+		if (e == EFBIG)
+			snprintf(err, errlen, "%s: larger than %u MiB: not a rules file", path,
+			         ER_RULES_MAX_BYTES >> 20);
+		else
+			snprintf(err, errlen, "%s: %s", path, e == ENOMEM ? "out of memory" : strerror(e));
+		st = e == ENOMEM ? ER_E_NOMEM : e == EFBIG ? ER_E_FORMAT : ER_E_IO;
 		goto out;
 	}
 	r = calloc(1, sizeof *r);
@@ -1181,6 +1161,15 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 		snprintf(err, errlen, "%s: out of memory", path);
 		st = ER_E_NOMEM;
 		goto out;
+	}
+	{
+		struct sha256_ctx h;
+		unsigned char d[SHA256_DIGEST_SIZE];
+		sha256_init(&h);
+		sha256_update(&h, text.len, (const uint8_t *)(text.p ? text.p : ""));
+		sha256_digest(&h, sizeof d, d);
+		er_hex(d, sizeof d, r->sha256);
+		r->bytes = text.len;
 	}
 
 	memset(&L, 0, sizeof L);

@@ -12,6 +12,8 @@
 /* Longest vague term accepted (bytes after normalisation). Descriptions whose
  * normalised form is longer cannot equal a term, so the scorer stops copying. */
 #define ER_VAGUE_MAX 64
+/* A rules file is read whole: larger than this is an error, not a wait. */
+#define ER_RULES_MAX_BYTES (8u << 20)
 
 /* HS watch entry: a prefix of len digits whose numeric value is val. */
 typedef struct er_hs_slot {
@@ -41,6 +43,8 @@ typedef struct er_vague_slot {
 
 struct er_rules {
 	char *path;                      /* as given to er_rules_load */
+	uint64_t bytes;                  /* of the file as read, and its SHA-256 (for the summary) */
+	char sha256[65];
 	int base, red, yellow;           /* [score] */
 	int points[ER_NREASONS];         /* [points]; HS/ORIGIN_WATCH come from lists */
 	int window_hours;                /* [filing] */

@@ -36,6 +36,8 @@ const char *er_status_str(er_status s)
 		return "row rejected";
 	case ER_E_INTERNAL:
 		return "internal error";
+	case ER_E_CANCELLED:
+		return "interrupted";
 	}
 	return "unknown status";
 }

@@ -310,6 +310,7 @@ struct er_tables {
 	index_t by_name_cc, by_name, by_mra;
 	uint32_t *by_norm; /* parties with a name, by (normalized name, country, id) */
 	size_t nnorm;
+	er_table_source src[2]; /* participants, MRA: as read (for the summary) */
 };
 
 static const char *const status_names[ER_NSTATUS] = {
@@ -340,7 +341,22 @@ typedef struct csv_in {
 	uint32_t next;
 	int nfields;     /* fields in the header */
 	uint64_t hline;  /* line of the header */
+	/* what the line guard saw (table_read) */
+	uint64_t nl;          /* line breaks read so far */
+	uint64_t since_break; /* bytes since the last CR or LF */
+	int too_long, cancelled;
 } csv_in;
+
+/* A table line is read whole: one longer than this (an endless line from a
+ * FIFO, /dev/zero) stops the read at once instead of being skipped for ever.
+ * Above the splitter's max_record, so the usual "record too long" comes
+ * first for lines in between. */
+#define TABLE_MAX_LINE (2u << 20)
+
+/* The cancel flag of the er_tables_load_ex() running on this thread. */
+static _Thread_local const volatile int *load_cancel;
+static er_status tables_load(const char *participants_path, const char *mra_path,
+                             er_tables **out, char *err, size_t errlen);
 
 static const char *reject_text(int rej)
 {
@@ -360,6 +376,19 @@ static const char *reject_text(int rej)
 	}
 }
 
+/* What the summary says of a table file: its bytes as read and their hash. */
+static void note_source(er_table_source *s, csv_in *c)
+{
+	s->bytes = er_reader_bytes_in(c->rd);
+	if (er_reader_sha256(c->rd, s->sha256) < 0)
+		s->sha256[0] = '\0';
+}
+
+const er_table_source *er_tables_source(const er_tables *t, int which)
+{
+	return t && (which == 0 || which == 1) && t->src[which].sha256[0] ? &t->src[which] : NULL;
+}
+
 static void csv_close(csv_in *c)
 {
 	er_recbuf_free(&c->rb);
@@ -369,6 +398,27 @@ static void csv_close(csv_in *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* The reader, with the line-length guard and the cancel check in front. */
+static ssize_t table_read(void *ctx, char *buf, size_t cap)
+{
+	csv_in *c = ctx;
+	if (load_cancel && __atomic_load_n(load_cancel, __ATOMIC_RELAXED)) {
+		c->cancelled = 1;
+		return -1;
+	}
+	ssize_t n = er_reader_read(c->rd, buf, cap);
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			c->nl += buf[i] == '\n';
+			c->since_break = 0;
+		} else if (++c->since_break > TABLE_MAX_LINE) {
+			c->too_long = 1;
+			return -1;
+		}
+	}
+	return n;
+}
+
 static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -376,13 +426,19 @@ static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 	er_status st = er_reader_open(path, &c->rd, err, errlen);
 	if (st != ER_OK)
 		return st;
+	er_reader_set_cancel(c->rd, load_cancel);
+	if (er_reader_hash(c->rd) < 0) {
+		csv_close(c);
+		er_errf(err, errlen, "%s: out of memory", path);
+		return ER_E_NOMEM;
+	}
 	er_split_opts o = {
 		.delim = ',',
 		.chunk_bytes = 1u << 20,
 		.max_record = 1u << 20,
 		.max_raw = 256,
 	};
-	c->sp = er_splitter_new(er_reader_read_fn, c->rd, &o);
+	c->sp = er_splitter_new(table_read, c, &o);
 	c->ps = er_parser_new(',', 64u * 1024u);
 	if (!c->sp || !c->ps) {
 		csv_close(c);
@@ -404,7 +460,18 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 			return 0;
 		if (r < 0) {
 			const char *m = er_reader_error(c->rd);
-			if (m && *m) {
+			if (er_splitter_nomem(c->sp) || er_reader_nomem(c->rd)) {
+				er_errf(err, errlen, "%s: out of memory", c->path);
+				*st = ER_E_NOMEM;
+			} else if (c->cancelled ||
+			           (load_cancel && __atomic_load_n(load_cancel, __ATOMIC_RELAXED))) {
+				er_errf(err, errlen, "%s: interrupted", c->path);
+				*st = ER_E_CANCELLED;
+			} else if (c->too_long) {
+				er_errf(err, errlen, "%s:%llu: line longer than %u MiB: not a table",
+				        c->path, (unsigned long long)c->nl + 1, TABLE_MAX_LINE >> 20);
+				*st = ER_E_FORMAT;
+			} else if (m && *m) {
 				er_errf(err, errlen, "%s", m);
 				*st = er_reader_is_gzip(c->rd) ? ER_E_GZIP : ER_E_IO;
 			} else {
@@ -425,6 +492,11 @@ static int csv_next(csv_in *c, const er_field **f, int *nf, uint64_t *line,
 	int rej = ER_REJ_NONE;
 	int n = er_parser_record(c->ps, c->rb.buf + rec->off, rec->len,
 	                         (rec->flags & ER_REC_QUOTED) != 0, f, &rej);
+	if (n < 0 && rej == ER_REJ_NONE) { /* the parser's allocation, not the data */
+		er_errf(err, errlen, "%s: out of memory", c->path);
+		*st = ER_E_NOMEM;
+		return -1;
+	}
 	if (n < 0) {
 		er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
 		       reject_text(rej));
@@ -1533,6 +1605,8 @@ nomem:
 	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(lines);
+	if (st == ER_OK)
+		note_source(&t->src[1], &c);
 	csv_close(&c);
 	return st;
 }
@@ -1658,6 +1732,8 @@ nomem:
 	er_errf(err, errlen, "%s: out of memory", path);
 out:
 	free(rows);
+	if (st == ER_OK)
+		note_source(&t->src[0], &c);
 	csv_close(&c);
 	return st;
 }
@@ -1671,6 +1747,27 @@ static int empty_index(index_t *ix)
 
 er_status er_tables_load(const char *participants_path, const char *mra_path,
                          er_tables **out, char *err, size_t errlen)
+{
+	return er_tables_load_ex(participants_path, mra_path, NULL, out, err, errlen);
+}
+
+er_status er_tables_load_ex(const char *participants_path, const char *mra_path,
+                            const volatile int *cancel, er_tables **out, char *err,
+                            size_t errlen)
+{
+	load_cancel = cancel;
+	er_status st = tables_load(participants_path, mra_path, out, err, errlen);
+	load_cancel = NULL;
+	return st;
+}
+
+size_t er_tables_ncerts(const er_tables *t)
+{
+	return t ? t->ncerts : 0;
+}
+
+static er_status tables_load(const char *participants_path, const char *mra_path,
+                             er_tables **out, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';

@@ -118,6 +118,15 @@ int er_tables_mra_recognized(const er_tables *t, const char *program,
 
 /* Iterate all parties (for `verify` and tests): index 0..count-1. */
 size_t er_tables_nparties(const er_tables *t);
+/* A table file as it was read at load: bytes and SHA-256 of the raw
+ * (possibly gzip) bytes. which: 0 participants, 1 MRA; NULL when not loaded. */
+typedef struct er_table_source {
+	uint64_t bytes;
+	char sha256[65];
+} er_table_source;
+const er_table_source *er_tables_source(const er_tables *t, int which);
+/* Status periods loaded (participant table rows). */
+size_t er_tables_ncerts(const er_tables *t);
 const er_party *er_tables_party(const er_tables *t, size_t i);
 
 /* MRA rows, for `verify` and docs. */

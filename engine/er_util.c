@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- buffers */
@@ -149,7 +154,7 @@ int er_parse_date(const char *p, size_t n, int32_t *day)
 		return -1;
 	if (digits(p, 4, &y) || digits(p + 5, 2, &m) || digits(p + 8, 2, &d))
 		return -1;
-	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return -1;
 	*day = er_days_from_civil(y, m, d);
 	return 0;
@@ -397,4 +402,93 @@ int er_cpu_count(void)
 	}
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (int)n : 1;
+}
+
+/* ------------------------------------------------------------ whole files */
+
+int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EINTR && cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
+			errno = ECANCELED; /* a FIFO without writer: open blocks until the signal */
+		return -1;
+	}
+	struct stat st;
+	int may_block = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+	for (;;) {
+		if ((cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) ||
+		    (may_block && er_wait_readable(fd, cancel) < 0)) {
+			close(fd);
+			errno = ECANCELED;
+			return -1;
+		}
+		/* Room for one byte past the limit, so "exactly at the limit" and
+		 * "over it" are told apart without reading on. */
+		if (er_buf_reserve(b, 65536) < 0) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		size_t room = b->cap - b->len;
+		if (room > limit + 1 - b->len)
+			room = limit + 1 - b->len;
+		ssize_t got = read(fd, b->p + b->len, room);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (got == 0)
+			break;
+		b->len += (size_t)got;
+		if (b->len > limit) {
+			close(fd);
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+void er_hex(const void *p, size_t n, char *out)
+{
+	static const char digits16[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits16[b[i] >> 4];
+		out[2 * i + 1] = digits16[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int er_wait_readable(int fd, const volatile int *cancel)
+{
+	if (!cancel)
+		return 0;
+	/* Signals are blocked from the flag check until ppoll atomically
+	 * unblocks them while it waits: a signal that comes after the check
+	 * interrupts the wait instead of being lost before a blocking read. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (;;) {
+		if (__atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+			rc = -1;
+			break;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int k = ppoll(&p, 1, NULL, &old);
+		if (k > 0 || (k < 0 && errno != EINTR))
+			break; /* readable, hung up or an error: the read reports it */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		errno = ECANCELED;
+	return rc;
 }

@@ -50,7 +50,7 @@ void er_buf_free(er_buf *b);
 /* Dates are days since 1970-01-01 (proleptic Gregorian). */
 #define ER_DAY_NONE INT32_MIN
 #define ER_DAY_MAX INT32_MAX
-/* Parse exactly "YYYY-MM-DD" (a real calendar date, year 1900..2199). 0 ok, -1 bad. */
+/* Parse exactly "YYYY-MM-DD" (a real calendar date, year 0001..9999). 0 ok, -1 bad. */
 int er_parse_date(const char *p, size_t n, int32_t *day);
 /* Write "YYYY-MM-DD" plus NUL into out[11]. */
 void er_format_date(int32_t day, char out[11]);
@@ -76,6 +76,21 @@ int er_utf8_valid(const char *p, size_t n);
 
 /* 64-bit hash of bytes with a seed (deterministic across runs/platforms). */
 uint64_t er_hash64(const void *p, size_t n, uint64_t seed);
+
+/* Read a whole file (or FIFO, device) into b, appending. At most limit
+ * bytes: a longer file fails with errno EFBIG after reading limit + 1 bytes,
+ * so an endless source (a FIFO fed from /dev/zero) fails fast. Checks
+ * *cancel (may be NULL) between reads: ECANCELED. 0 ok, -1 with errno. */
+int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_buf *b);
+
+/* n bytes as 2n lower-case hex digits plus NUL into out[2n + 1]. */
+void er_hex(const void *p, size_t n, char *out);
+
+/* Wait until fd (a pipe, FIFO, socket, terminal) has data, an end or an
+ * error, unless *cancel is or becomes non-zero: -1 with errno ECANCELED
+ * then. Race-free against a signal that sets *cancel (ppoll with the
+ * signals unblocked only while waiting). cancel NULL: returns 0 at once. */
+int er_wait_readable(int fd, const volatile int *cancel);
 
 /* Format an error message into err[errlen] (no-op when err is NULL). */
 void er_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,8 @@ struct er_worker {
 	const er_work_cfg *cfg;
 	er_parser *parser;
 	er_buf plain; /* formatted rows before compression */
+	er_csv_recoder rc; /* to the output dialect, when it is not the internal one */
+	er_buf recoded;
 };
 
 er_worker *er_worker_new(const er_work_cfg *cfg)
@@ -23,6 +25,7 @@ er_worker *er_worker_new(const er_work_cfg *cfg)
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
+	er_csv_recode_init(&w->rc, &cfg->out);
 	w->parser = er_parser_new(cfg->delim, cfg->max_field);
 	if (!w->parser) {
 		free(w);
@@ -37,6 +40,8 @@ void er_worker_free(er_worker *w)
 		return;
 	er_parser_free(w->parser);
 	er_buf_free(&w->plain);
+	er_csv_recode_free(&w->rc);
+	er_buf_free(&w->recoded);
 	free(w);
 }
 
@@ -190,9 +195,44 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 
 /* ---------------------------------------------------------------- rejects */
 
-static int format_reject(er_buf *rej, const char *path, const er_rec *rec, const char *raw,
-                         int reject, int col, int got, int want, char delim)
+/* The raw bytes of a rejected record, made safe for a UTF-8 text file: NUL
+ * and every byte of an invalid UTF-8 sequence become \xHH (two upper-case hex
+ * digits), and a backslash becomes \\, so the escape is lossless; everything
+ * else (valid UTF-8, tabs, line breaks inside the record) is kept. */
+static int escape_raw(er_buf *b, const char *p, size_t n)
 {
+	static const char hex[] = "0123456789ABCDEF";
+	b->len = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (c >= 0x80 && (i + len > n || !er_utf8_valid(p + i, len)))
+			len = 0; /* this byte alone is escaped; resynchronise after it */
+		if (len && c != 0 && c != '\\') {
+			if (er_buf_append(b, p + i, len) < 0)
+				return -1;
+			i += len;
+			continue;
+		}
+		char e[4] = {'\\', '\\', 0, 0};
+		size_t en = 2;
+		if (c != '\\') {
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 15];
+			en = 4;
+		}
+		if (er_buf_append(b, e, en) < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+static int format_reject(er_buf *rej, er_buf *scratch, const char *path, const er_rec *rec,
+                         const char *raw, int reject, int col, int got, int want)
+{
+	const char delim = ',';
 	char reason[160];
 	const char *code = er_reject_name(reject);
 	if (reject == ER_REJ_FIELD_COUNT)
@@ -206,7 +246,8 @@ static int format_reject(er_buf *rej, const char *path, const er_rec *rec, const
 	if (er_buf_csv_field(rej, path, strlen(path), delim) < 0 ||
 	    er_buf_printf(rej, "%c%llu%c", delim, (unsigned long long)rec->line, delim) < 0 ||
 	    er_buf_csv_field(rej, reason, strlen(reason), delim) < 0 ||
-	    er_buf_putc(rej, delim) < 0 || er_buf_csv_field(rej, raw, rec->len, delim) < 0 ||
+	    er_buf_putc(rej, delim) < 0 || escape_raw(scratch, raw, rec->len) < 0 ||
+	    er_buf_csv_field(rej, scratch->p, scratch->len, delim) < 0 ||
 	    er_buf_putc(rej, '\n') < 0)
 		return -1;
 	return 0;
@@ -227,6 +268,21 @@ static void note_reject(er_chunk *c, const er_rec *rec, int reject, int col, int
 
 /* ------------------------------------------------------------------ chunk */
 
+/* Rewrite b (whole records in the internal form) in the output dialect. */
+static int recode(er_worker *w, er_buf *b)
+{
+	if (!b->len)
+		return 0;
+	w->recoded.len = 0;
+	er_csv_recode_init(&w->rc, &w->cfg->out);
+	if (er_csv_recode(&w->rc, &w->recoded, b->p, b->len) < 0)
+		return -1;
+	er_buf tmp = *b;
+	*b = w->recoded;
+	w->recoded = tmp;
+	return 0;
+}
+
 void er_work_chunk(er_worker *w, er_chunk *c)
 {
 	const er_work_cfg *cfg = w->cfg;
@@ -242,12 +298,17 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	c->err = 0;
 
 	for (uint32_t i = c->skip_first ? 1 : 0; i < c->in.n; i++) {
+		/* A chunk of slow rows must not hold up a cancel for long. */
+		if ((i & 255) == 255 && cfg->cancel && __atomic_load_n(cfg->cancel, __ATOMIC_RELAXED)) {
+			c->err = ECANCELED;
+			return;
+		}
 		const er_rec *rec = &c->in.recs[i];
 		const char *raw = c->in.buf + rec->off;
 		c->counts.rows++;
 		if (rec->reject != ER_REJ_NONE) {
 			note_reject(c, rec, rec->reject, -1, 0);
-			if (format_reject(&c->rej, path, rec, raw, rec->reject, -1, 0, 0, cfg->delim) < 0)
+			if (format_reject(&c->rej, &w->recoded, path, rec, raw, rec->reject, -1, 0, 0) < 0)
 				goto nomem;
 			continue;
 		}
@@ -260,7 +321,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		if (nf < 0 || nf != hdr->nfields) {
 			int why = nf < 0 ? reject : ER_REJ_FIELD_COUNT;
 			note_reject(c, rec, why, -1, nf);
-			if (format_reject(&c->rej, path, rec, raw, why, -1, nf, hdr->nfields, cfg->delim) < 0)
+			if (format_reject(&c->rej, &w->recoded, path, rec, raw, why, -1, nf, hdr->nfields) < 0)
 				goto nomem;
 			continue;
 		}
@@ -275,8 +336,8 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		er_result res;
 		if (er_score_row_sdn(cfg->tables, cfg->rules, cfg->sdn, &row, &res) != ER_OK) {
 			note_reject(c, rec, res.reject, res.reject_col, nf);
-			if (format_reject(&c->rej, path, rec, raw, res.reject, res.reject_col, nf,
-			                  hdr->nfields, cfg->delim) < 0)
+			if (format_reject(&c->rej, &w->recoded, path, rec, raw, res.reject,
+			                  res.reject_col, nf, hdr->nfields) < 0)
 				goto nomem;
 			continue;
 		}
@@ -294,11 +355,14 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 				goto nomem;
 			continue;
 		}
-		if (er_format_score_row(dst, &row, &res, hdr, fields, cfg->delim) < 0)
+		if (er_format_score_row(dst, &row, &res, hdr, fields, ',') < 0)
 			goto nomem;
 		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
 	}
+	if (!er_csv_dialect_plain(&cfg->out) &&
+	    (recode(w, dst) < 0 || recode(w, &c->rej) < 0))
+		goto nomem;
 	if (cfg->gz_level && dst->len && er_gzip_member(&c->out, dst->p, dst->len, cfg->gz_level) < 0)
 		goto nomem;
 	return;

@@ -5,13 +5,16 @@
 #define ER_WORK_H
 
 #include "er_chunk.h"
+#include "er_csvout.h"
 
 /* What every worker shares (read-only during the run). */
 typedef struct er_work_cfg {
 	const er_tables *tables;
 	const er_rules *rules;
 	const er_sdn *sdn;         /* SDN screen, NULL = none */
-	char delim;
+	char delim;                /* input delimiter */
+	er_csv_dialect out;        /* output CSV dialect (scores and rejects) */
+	volatile const int *cancel; /* stop a chunk early when *cancel (NULL = never) */
 	size_t max_field;
 	int gz_level;              /* 0 = plain output, ER_GZ_FAST, or a zlib level 1..9 */
 	int rollup;                /* fill chunk->roll with er_rollup records */
@@ -25,7 +28,8 @@ typedef struct er_worker er_worker; /* per-thread state (parser, scratch) */
 er_worker *er_worker_new(const er_work_cfg *cfg);
 void er_worker_free(er_worker *w);
 
-/* Process one DATA chunk in place. Sets c->err (an errno value) on failure. */
+/* Process one DATA chunk in place. Sets c->err (an errno value) on failure,
+ * ECANCELED when *cfg->cancel was seen set. */
 void er_work_chunk(er_worker *w, er_chunk *c);
 
 /* Append one CSV score row for res to out (exported for tests and embedding). */

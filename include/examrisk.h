@@ -36,7 +36,8 @@ typedef enum er_status {
 	ER_E_USAGE,     /* bad option or argument */
 	ER_E_REJECTS,   /* more rejects than --max-rejects allows */
 	ER_E_ROW,       /* one row could not be scored (see er_result.reject) */
-	ER_E_INTERNAL   /* invariant broken (e.g. rows read != scored + rejected) */
+	ER_E_INTERNAL,  /* invariant broken (e.g. rows read != scored + rejected) */
+	ER_E_CANCELLED  /* *cancel became non-zero (er_run_opts.cancel); nothing committed */
 } er_status;
 
 /* Static text for a status; never NULL. */
@@ -89,6 +90,11 @@ typedef struct er_sdn er_sdn;       /* OFAC SDN list for the restricted-party sc
  */
 er_status er_tables_load(const char *participants_path, const char *mra_path,
                          er_tables **out, char *err, size_t errlen);
+/* Like er_tables_load(), but stops with ER_E_CANCELLED when *cancel becomes
+ * non-zero (see er_run_opts.cancel; NULL = never). */
+er_status er_tables_load_ex(const char *participants_path, const char *mra_path,
+                            const volatile int *cancel, er_tables **out, char *err,
+                            size_t errlen);
 void er_tables_free(er_tables *t);
 
 /*
@@ -275,6 +281,26 @@ typedef struct er_run_opts {
 	int spool_stdout;            /* spool stdout to $TMPDIR even when it is a pipe or terminal */
 	er_log_fn log;               /* NULL = messages to stderr, "examrisk: " first */
 	void *log_ctx;               /* passed to log */
+	/* Output CSV dialect (every CSV output: scores, rejects, consolidations,
+	 * queue, partner audit). Whatever the input delimiter, output is RFC 4180
+	 * with out_delimiter between fields (0 = ','); a field is quoted when it
+	 * holds the delimiter, a quote, CR or LF, or starts or ends with a space
+	 * or tab (so a reader that trims unquoted fields reads the same bytes). */
+	char out_delimiter;
+	int excel;                   /* 1: UTF-8 BOM first and CRLF line ends (for Excel) */
+	/* Cancel flag: when non-NULL and *cancel becomes non-zero (a signal
+	 * handler may assign it; another thread should store it with
+	 * __atomic_store_n or through an atomic_int it aliases), the run stops at
+	 * the next check (every read, every few hundred rows, every step of the
+	 * end-phase merge and write, before the commit), removes its temporaries,
+	 * leaves previous outputs untouched and returns ER_E_CANCELLED. The value
+	 * is the caller's: the CLI stores the signal number there. */
+	const volatile int *cancel;
+	/* For the summary: the command line (NULL = not recorded). */
+	const char *const *argv;
+	int argc;
+	/* For the summary: where the tables and rules came from (NULL = not recorded). */
+	const char *participants_path, *mra_path, *rules_path;
 } er_run_opts;
 
 /* A producer of manifest CSV for er_run_opts.source. */
@@ -311,9 +337,11 @@ typedef struct er_run_stats {
 /*
  * Score every input and write the outputs atomically. Returns ER_OK when the
  * run committed (check stats for rejects / failed files), or an error when
- * nothing was committed. Messages go to opts->log (default stderr) unless
- * opts->quiet. ER_E_USAGE when opts->size is not one this library knows
- * (options not set up with er_run_opts_init). stats may be NULL.
+ * nothing was committed (ER_E_CANCELLED when opts->cancel was set). Messages
+ * go to opts->log (default stderr) unless opts->quiet. ER_E_USAGE when
+ * opts->size is not one this library knows (options not set up with
+ * er_run_opts_init) or when the same input file is named twice. stats may be
+ * NULL.
  */
 er_status er_run_score(const er_tables *t, const er_rules *r,
                        const er_run_opts *opts, er_run_stats *stats);

@@ -11,7 +11,9 @@ GEN=$BUILD/examrisk-gen
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
-strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' "$1"; }
+# Timing fields vary run to run; the scratch directory's name and the binary's path too.
+strip_timing() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"threads"' \
+	-e '"started_at"' -e '"finished_at"' "$1" | sed -e "s|$T|\$T|g" -e "s|\"$BIN\"|\"\$BIN\"|"; }
 lines() { wc -l <"$1" | tr -d ' '; }
 
 G=tests/golden/basic
@@ -27,6 +29,9 @@ golden consolidations "$T/c.csv" $G/expected.consolidations.csv
 golden queue "$T/q.csv" $G/expected.queue.csv
 strip_timing "$T/sum.json" | sed "s|$T/|T/|g" >"$T/sum.stripped"
 golden summary "$T/sum.stripped" $G/expected.summary.json
+iso='"20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9][0-9][0-9]Z"'
+expect "summary started_at is UTC ISO 8601" grep -Eq "^  \"started_at\": $iso,\$" "$T/sum.json"
+expect "summary finished_at is UTC ISO 8601" grep -Eq "^  \"finished_at\": $iso,\$" "$T/sum.json"
 grep -v 'rows/s' "$T/last.err" >"$T/err.stripped"
 golden stderr "$T/err.stripped" $G/expected.err
 # Nothing is lost: 32 records = scored rows + rejects.
@@ -67,6 +72,61 @@ expect "progress final line" grep -q "file 1/1  0.0 of 0.0 MB (100%)  32 rows .*
 
 expect_rc "resumption queue" 3 $BIN score $TABLES --quiet --out "$T/s2.csv" --queue "$T/qr.csv" --resumption $G/manifest.csv
 golden queue-resumption "$T/qr.csv" $G/expected.queue-resumption.csv
+
+# ------------------------------------------------------ output dialect
+# Output is comma-separated RFC 4180 whatever the input delimiter: the golden
+# manifest rewritten with ';' or tab (quote-aware) gives the same bytes.
+redelim() { awk -v D="$1" '{ o = ""; for (i = 1; i <= length($0); i++) { c = substr($0, i, 1)
+	if (c == "\"") q = !q; if (c == "," && !q) c = D; o = o c }; print o }' "$2"; }
+first3() { awk "$AWK_SPLITCSV"'{ r = p ? r "\n" $0 : $0; t = $0; q += gsub(/"/, "", t)
+	if (q % 2) { p = 1; next }; p = 0; q = 0; n = splitcsv(r, f); print n, f[1], f[2], f[3] }' "$1"; }
+for d in semi tab; do
+	if [ $d = semi ]; then c=';'; else c=$(printf '\t'); fi
+	redelim "$c" $G/manifest.csv >"$T/m.$d.csv"
+	expect_rc "input delimiter $d" 3 $BIN score $TABLES --quiet --delimiter "$c" --keep Note --out "$T/s.$d.csv" \
+		--rejects "$T/r.$d.csv" --consolidations "$T/c.$d.csv" --queue "$T/q.$d.csv" "$T/m.$d.csv"
+	expect "delimiter $d: scores are comma CSV" same "$T/s.$d.csv" $G/expected.scores.csv
+	expect "delimiter $d: consolidations" same "$T/c.$d.csv" $G/expected.consolidations.csv
+	expect "delimiter $d: queue" same "$T/q.$d.csv" $G/expected.queue.csv
+	first3 "$T/r.$d.csv" | sed "s|$T/m.$d.csv|M|" >"$T/r.$d.f3"
+	first3 $G/expected.rejects.csv | sed "s|$G/manifest.csv|M|" >"$T/r.exp.f3"
+	expect "delimiter $d: rejects have 4 comma fields, same file/line/reason" same "$T/r.$d.f3" "$T/r.exp.f3"
+done
+expect_rc "--out-delimiter ;" 3 $BIN score $TABLES --quiet --out-delimiter ';' --keep Note --out "$T/s.od.csv" \
+	--consolidations "$T/c.od.csv" --rejects "$T/r.od.csv" $G/manifest.csv
+expect "--out-delimiter header" [ "$(head -1 "$T/s.od.csv")" = \
+	"shipment_id;score;lane;reasons;importer_status;shipper_status;match;fast_eligible;front_of_line;Note" ]
+expect "--out-delimiter quotes the match column" grep -Eq '^S001;[0-9]+;[A-Z]+;[^;]*;[^;]*;[^;]*;"I=[a-z-]+;S=[a-z-]+;M=[a-z-]+;C=[a-z-]+;F=[a-z-]+";[01];[01];' "$T/s.od.csv"
+expect "--out-delimiter keeps the comma unquoted" grep -q ';quoted comma and newline$' "$T/s.od.csv"
+expect "--out-delimiter consolidations" grep -q '^consolidation;key_type;container_id;' "$T/c.od.csv"
+expect "--out-delimiter rejects" grep -q '^file;line;reason;raw' "$T/r.od.csv"
+expect_rc "usage: --out-delimiter quote" 2 $BIN score --out-delimiter '"' x
+# --excel: UTF-8 BOM and CRLF record ends in every CSV output; else the same bytes.
+expect_rc "--excel" 3 $BIN score $TABLES --quiet --excel --keep Note --out "$T/s.xl.csv" --rejects "$T/r.xl.csv" \
+	--consolidations "$T/c.xl.csv" --queue "$T/q.xl.csv" $G/manifest.csv
+for o in s c q; do
+	expect "--excel $o starts with a BOM" [ "$(head -c 3 "$T/$o.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ]
+	expect "--excel $o: every line ends CRLF" [ "$(grep -c "$(printf '\r')\$" "$T/$o.xl.csv")" -eq "$(lines "$T/$o.xl.csv")" ]
+done
+tail -c +4 "$T/s.xl.csv" | tr -d '\r' >"$T/s.xl.plain"; expect "--excel scores otherwise equal" same "$T/s.xl.plain" $G/expected.scores.csv
+tail -c +4 "$T/c.xl.csv" | tr -d '\r' >"$T/c.xl.plain"; expect "--excel consolidations otherwise equal" same "$T/c.xl.plain" $G/expected.consolidations.csv
+expect "--excel rejects BOM" [ "$(head -c 3 "$T/r.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ]
+expect "default output has no BOM and no CR" [ "$(head -c 3 $G/expected.scores.csv)" = shi ] && ! grep -q "$(printf '\r')" $G/expected.scores.csv
+expect_rc "--excel .gz" 3 $BIN score $TABLES --quiet --excel --out "$T/s.xl.csv.gz" $G/manifest.csv
+expect "--excel .gz holds the BOM" [ "$(gzip -dc "$T/s.xl.csv.gz" | head -c 3 | od -An -tx1 | tr -d ' ')" = efbbbf ]
+expect_rc "partners --excel --out-delimiter" 3 $BIN partners $TABLES --quiet --excel --out-delimiter tab --out "$T/p.xl.csv" $G/manifest.csv
+expect "partners --excel header" [ "$(head -1 "$T/p.xl.csv" | od -An -c | head -1 | tr -s ' ' | cut -c1-25)" = " 357 273 277 p a r t y \\t" ]
+expect_rc "verify --csv --excel" 0 sh -c "$BIN verify --participants $G/participants.csv --mra data/mra.csv --csv --excel --on 2021-06-01 IMP001 >$T/v.xl.csv"
+expect "verify --csv --excel BOM + CRLF" [ "$(head -c 3 "$T/v.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ] && \
+	[ "$(grep -c "$(printf '\r')\$" "$T/v.xl.csv")" -eq "$(lines "$T/v.xl.csv")" ]
+# The rejects' raw column escapes NUL and invalid UTF-8 as \xHH, and a backslash as \\.
+printf 'shipment_id,arrival_date,description\nA1,2021-01-01,ok\nA2,2021-01-01,nul\000here\nA3,2021-01-01,bad\377byte \\ slash\nA4,2021-13-01,caf\303\251 \\x00\n' >"$T/esc.csv"
+expect_rc "raw escapes" 3 $BIN score $TABLES --quiet --out "$T/esc.out" --rejects "$T/esc.rej" "$T/esc.csv"
+expect "raw NUL as \\x00" grep -qF 'A2,2021-01-01,nul\x00here' "$T/esc.rej"
+expect "raw invalid byte as \\xFF, backslash doubled" grep -qF 'A3,2021-01-01,bad\xFFbyte \\ slash' "$T/esc.rej"
+expect "raw keeps valid UTF-8, escapes a literal backslash" grep -qF "A4,2021-13-01,caf$(printf '\303\251') \\\\x00" "$T/esc.rej"
+utf8_no_nul() { iconv -f UTF-8 -t UTF-8 "$1" >"$T/iconv.out" 2>&1 && tr -d '\000' <"$1" | cmp -s - "$1"; }
+expect "rejects file is valid UTF-8 without NUL" utf8_no_nul "$T/esc.rej"
 
 # ------------------------------------------------- gzip layouts and stdin
 gzip -c $G/manifest.csv >"$T/one.csv.gz"
@@ -228,6 +288,147 @@ expect "BOM row scored" grep -q '^A1,' "$T/bom.out"
 printf 'shipment_id\tarrival_date\nA1\t2021-01-01\n' >"$T/tab.csv"
 expect_rc "tab delimiter" 0 $BIN score $TABLES --quiet --delimiter tab --out "$T/tab.out" "$T/tab.csv"
 expect_rc "no such file" 1 $BIN score $TABLES --out "$T/x.csv" "$T/does-not-exist.csv"
+
+# ------------------------------------------------------------ signals
+# wait_for TRIES COMMAND...: poll (0.1 s apart) until the command succeeds.
+wait_for() { n=$1; shift; while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; return 1; }
+is_sleeping() { [ "$(cat /proc/$1/comm 2>/dev/null)" = sleep ]; }
+no_tmp() { [ "$(ls -A "$1" | grep -c '\.tmp\.')" -eq 0 ]; }
+mkdir -p "$T/sig"
+expect_rc "signals: yesterday's run" 3 $BIN score $TABLES --quiet --out "$T/sig/s.csv" --rejects "$T/sig/r.csv" \
+	--summary "$T/sig/sum.json" --consolidations "$T/sig/c.csv" $G/manifest.csv
+for o in s.csv r.csv sum.json c.csv; do cp -p "$T/sig/$o" "$T/sig.$o"; done
+# SIGTERM while the splitter skips an endless line from a FIFO whose (bounded)
+# writer has stalled: the blocked read is interrupted, exit 143.
+mkfifo "$T/sig/endless.fifo"
+{ printf 'shipment_id,arrival_date\nA1,2021-01-01\nA2,'; head -c 30000000 /dev/zero | tr '\000' x; exec sleep 60; } \
+	>"$T/sig/endless.fifo" 2>/dev/null &
+wpid=$!
+$BIN score $TABLES --quiet --out "$T/sig/s.csv" --rejects "$T/sig/r.csv" --summary "$T/sig/sum.json" \
+	--consolidations "$T/sig/c.csv" "$T/sig/endless.fifo" 2>"$T/sig.err" &
+epid=$!
+expect "signals: the endless line was sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM message" grep -q "interrupted; nothing committed" "$T/sig.err"
+expect "SIGTERM: no temporaries" no_tmp "$T/sig"
+for o in s.csv r.csv sum.json c.csv; do expect "SIGTERM: previous $o intact" same "$T/sig.$o" "$T/sig/$o"; done
+# SIGTERM while a table is read from a stalled FIFO: the load stops, exit 143.
+mkfifo "$T/sig/table.fifo"
+{ head -3 $G/participants.csv; exec sleep 60; } >"$T/sig/table.fifo" &
+wpid=$!
+$BIN score --participants "$T/sig/table.fifo" --mra data/mra.csv --rules $G/rules.ini --out "$T/sig/s.csv" \
+	$G/manifest.csv 2>"$T/sig.err" &
+epid=$!
+expect "signals: the table rows were sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM in table load exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM in table load message" grep -q "table.fifo: interrupted" "$T/sig.err"
+expect "SIGTERM in table load: previous scores intact" same "$T/sig.s.csv" "$T/sig/s.csv"
+# SIGTERM while --map-file waits on a stalled FIFO: exit 143 at once.
+mkfifo "$T/sig/map.fifo"
+{ echo 'arrival_date=Arrival_Date'; exec sleep 60; } >"$T/sig/map.fifo" &
+wpid=$!
+$BIN score $TABLES --map-file "$T/sig/map.fifo" --out "$T/sig/s.csv" $G/manifest.csv 2>"$T/sig.err" &
+epid=$!
+expect "signals: the map line was sent" wait_for 600 is_sleeping $wpid
+kill -TERM $epid; wait $epid; rc=$?
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "SIGTERM in --map-file exits 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM in --map-file message" grep -q "map.fifo: interrupted" "$T/sig.err"
+expect "SIGTERM in --map-file: no temporaries" no_tmp "$T/sig"
+# SIGINT during a big consolidation run (rows spilled to $TMPDIR), its gzip
+# input on a FIFO held open after the data (so the run cannot end first):
+# exit 130, nothing replaced.
+if [ -x "$GEN" ]; then
+	"$GEN" --rows 50000 --seed 3 --out "$T/big" 2>/dev/null
+	mkfifo "$T/sig/big.fifo"
+	mkdir -p "$T/spill"
+	{ cat "$T/big/manifest.csv.gz"; exec sleep 60; } >"$T/sig/big.fifo" &
+	wpid=$!
+	TMPDIR="$T/spill" $BIN score --participants "$T/big/participants.csv" --mra "$T/big/mra.csv" --rules data/rules.ini \
+		--threads 2 --rollup-memory 64K --out "$T/sig/s.csv" --consolidations "$T/sig/c.csv" \
+		--summary "$T/sig/sum.json" --queue "$T/sig/q.csv" "$T/sig/big.fifo" 2>"$T/sig.err" &
+	epid=$!
+	# the writer sleeps once every byte is in the FIFO: the run has (nearly) all rows
+	expect "signals: the manifest was sent" wait_for 1200 is_sleeping $wpid
+	kill -INT $epid; wait $epid; rc=$?
+	kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+	expect "SIGINT exits 130 (got $rc)" [ $rc -eq 130 ]
+	expect "SIGINT: no temporaries" no_tmp "$T/sig"
+	expect "SIGINT: no queue created" [ ! -e "$T/sig/q.csv" ]
+	expect "SIGINT: spill directory empty" [ -z "$(ls -A "$T/spill")" ]
+	for o in s.csv sum.json c.csv; do expect "SIGINT: previous $o intact" same "$T/sig.$o" "$T/sig/$o"; done
+fi
+
+# ------------------------------------------------------ limits of files read whole
+mkfifo "$T/zero.fifo"
+head -c 100000000 /dev/zero >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--map-file from /dev/zero fails fast" 2 $BIN score $TABLES --map-file "$T/zero.fifo" --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "--map-file limit message" grep -q "zero.fifo: larger than 1024 KiB: not a column map" "$T/last.err"
+head -c 100000000 /dev/zero >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--rules from /dev/zero fails fast" 1 $BIN score --participants $G/participants.csv --mra data/mra.csv \
+	--rules "$T/zero.fifo" --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "--rules limit message" grep -q "zero.fifo: larger than 8 MiB: not a rules file" "$T/last.err"
+{ head -1 $G/participants.csv; head -c 100000000 /dev/zero | tr '\000' x; } >"$T/zero.fifo" 2>/dev/null &
+wpid=$!
+expect_rc "--participants with an endless line fails fast" 1 $BIN score --participants "$T/zero.fifo" \
+	--mra data/mra.csv --rules $G/rules.ini --out "$T/x.csv" $G/manifest.csv
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+expect "table line limit message" grep -q "zero.fifo:2: line longer than 2 MiB: not a table" "$T/last.err"
+expect "limits: nothing written" [ ! -e "$T/x.csv" ]
+
+# ------------------------------------------------------ smaller ones
+# valid_to=9999-12-31, the usual open end, is the same as an empty valid_to.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) if ($i == "valid_to") c = i }
+	NR > 1 && $c == "" { $c = "9999-12-31" } { print }' $G/participants.csv >"$T/p9999.csv"
+expect "9999-12-31 fixture differs" differ "$T/p9999.csv" $G/participants.csv
+expect_rc "valid_to 9999-12-31" 3 $BIN score --participants "$T/p9999.csv" --mra data/mra.csv --rules $G/rules.ini \
+	--quiet --keep Note --out "$T/s9999.csv" $G/manifest.csv
+expect "valid_to 9999-12-31 scores as open" same "$T/s9999.csv" $G/expected.scores.csv
+for bad in nan% inf% -5% 101% 1e1% 0x10% %; do
+	expect_rc "usage: --max-rejects $bad" 2 $BIN score --max-rejects "$bad" x
+done
+expect_rc "--max-rejects 15.5% accepted" 1 $BIN score $TABLES --quiet --max-rejects 15.5% --out "$T/x.csv" $G/manifest.csv
+expect "--max-rejects 15.5% reason" grep -q "too many rejects: 5 of 32 rows (over 15.5%" "$T/last.err"
+# The same input twice (any spelling, a symlink) is a usage error: rows would be doubled.
+ln -s "$PWD/$G/manifest.csv" "$T/same.csv"
+expect_rc "same input twice" 2 $BIN score $TABLES --out "$T/x.csv" $G/manifest.csv "./$G/manifest.csv"
+expect "same input message" grep -q "'./$G/manifest.csv' (input 2) are the same file" "$T/last.err"
+expect_rc "same input via a symlink" 2 $BIN score $TABLES --out "$T/x.csv" "$T/same.csv" $G/manifest.csv
+expect "same input: nothing written" [ ! -e "$T/x.csv" ]
+
+# ------------------------------------------------------ summary details
+# A file name with byte 0xFF: the summary is still valid UTF-8 JSON, with the
+# exact bytes in path_hex; a failed file's rows are rolled back, not scored.
+ff=$(printf '\377')
+cp $G/manifest.csv "$T/m$ff.csv"
+# a good gzip member, then a truncated one: the first member's rows were scored, then rolled back
+{ cat "$M"; tail -n +2 $G/manifest.csv | gzip -c | head -c 600; } >"$T/half.csv.gz"
+expect_rc "summary: 0xFF name, a failed file" 3 $BIN score $GT --quiet --keep-going \
+	--out "$T/sf.csv" --summary "$T/sf.json" "$T/m$ff.csv" "$T/half.csv.gz"
+expect "summary is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$T/sf.json" -o "$T/sf.iconv"
+expect "summary is valid JSON" jq -e . "$T/sf.json" >"$T/sf.jq"
+hex=$(printf '%s' "$T/m$ff.csv" | od -An -tx1 | tr -d ' \n')
+expect "summary path_hex" [ "$(jq -r '.files[0].path_hex' "$T/sf.json")" = "$hex" ]
+expect "summary path with U+FFFD" [ "$(jq -r '.files[0].path' "$T/sf.json")" = "$T/m$(printf '\357\277\275').csv" ]
+expect "summary argv_hex" [ "$(jq -r '.argv_hex | length' "$T/sf.json")" = "$(jq -r '.argv | length' "$T/sf.json")" ]
+expect "failed file: no row scored" [ "$(jq -r '.files[1] | "\(.status) \(.rows_scored) \(.rows_rejected)"' "$T/sf.json")" = "failed 0 0" ]
+expect "failed file: rows rolled back" [ "$(jq -r '.files[1] | .rows_rolled_back == .rows_read and .rows_read > 0' "$T/sf.json")" = true ]
+expect "summary exit_status" [ "$(jq -r .exit_status "$T/sf.json")" = 3 ]
+expect "summary outputs: path and bytes" [ "$(jq -r '.outputs[0] | "\(.role) \(.path) \(.bytes) \(.atomic)"' "$T/sf.json")" = "scores $T/sf.csv $(wc -c <"$T/sf.csv" | tr -d ' ') true" ]
+expect "summary sources: sha256 of the tables" [ "$(jq -r '.sources[] | .sha256' "$T/sf.json" | tr '\n' ' ')" = \
+	"$(sha256sum $T/gen/participants.csv $T/gen/mra.csv data/rules.ini | cut -d' ' -f1 | tr '\n' ' ')" ]
+expect "summary engine backends" [ "$(jq -r '.engine.inflate' "$T/sf.json" | cut -d' ' -f1)" = ISA-L ]
+expect_rc "summary: zlib inflate, libdeflate output" 3 env ER_INFLATE=zlib $BIN score $TABLES --quiet --out "$T/sz.csv.gz" \
+	--summary "$T/sz.json" "$T/good.csv.gz"
+expect "summary names zlib and libdeflate" [ "$(jq -r '.engine | "\(.inflate) \(.deflate)"' "$T/sz.json" | sed 's/[0-9.]//g')" = "zlib  libdeflate " ]
 
 # ------------------------------------------------------------------ usage
 expect_rc "usage: no command" 2 $BIN

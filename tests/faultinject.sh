@@ -28,7 +28,7 @@ run() { # run [env...]: the small run into $O
 		--threads 1 --quiet --out "$O/s.csv.gz" --rejects "$O/r.csv" --consolidations "$O/c.csv" \
 		--queue "$O/q.csv" --summary "$O/sum.json" "$IN" >"$T/out.txt" 2>"$T/err.txt"
 }
-strip() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' "$1"; }
+strip() { grep -v -e '"elapsed_s"' -e '"rows_per_s"' -e '"mb_per_s"' -e '"started_at"' -e '"finished_at"' "$1"; }
 # Yesterday's outputs (from other input) and today's expected ones.
 head -12 $G/manifest.csv >"$T/yesterday.csv"
 IN=$T/yesterday.csv; run; for f in $OUTS; do cp "$O/$f" "$T/prev/$f"; done

@@ -20,3 +20,22 @@ golden() {
 	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$3"; ok; return; fi
 	if cmp -s "$2" "$3"; then ok; else bad "golden $1"; diff "$3" "$2" | head -10; fi
 }
+
+# A quote-aware split of one CSV record into f[1..n] (awk), shared by the suites.
+AWK_SPLITCSV='
+function splitcsv(s, f,    n, i, c, inq, cur, L) {
+	n = 0; cur = ""; inq = 0; L = length(s)
+	for (i = 1; i <= L; i++) {
+		c = substr(s, i, 1)
+		if (inq) {
+			if (c == "\"") {
+				if (substr(s, i + 1, 1) == "\"") { cur = cur c; i++ } else inq = 0
+			} else cur = cur c
+		} else if (c == "\"") inq = 1
+		else if (c == ",") { f[++n] = cur; cur = "" }
+		else cur = cur c
+	}
+	f[++n] = cur
+	return n
+}
+'

@@ -73,24 +73,6 @@ expect "bytes_csv matches" grep -q "bytes_csv=$bytes " "$T/a.err"
 HDR='shipment_id,arrival_date,master_bill,container_id,load_type,mode,lading_port,unlading_port,origin_country,shipper_country,importer_id,importer_name,shipper_id,shipper_name,manufacturer_id,consignee_name,carrier_scac,forwarder_id,hs_code,description,declared_value_usd,gross_weight_kg,quantity,filed_at,departure_at'
 expect "manifest header exact" [ "$(head -n 1 "$T/a.csv")" = "$HDR" ]
 
-# A quote-aware split of one CSV record into f[1..n] (awk), shared by the checks below.
-AWK_SPLITCSV='
-function splitcsv(s, f,    n, i, c, inq, cur, L) {
-	n = 0; cur = ""; inq = 0; L = length(s)
-	for (i = 1; i <= L; i++) {
-		c = substr(s, i, 1)
-		if (inq) {
-			if (c == "\"") {
-				if (substr(s, i + 1, 1) == "\"") { cur = cur c; i++ } else inq = 0
-			} else cur = cur c
-		} else if (c == "\"") inq = 1
-		else if (c == ",") { f[++n] = cur; cur = "" }
-		else cur = cur c
-	}
-	f[++n] = cur
-	return n
-}
-'
 
 # One pass over the records with a quote-aware CSV reader (records may span
 # lines). Prints problems, then "records=N unique=U lcl_scattered=S multiline=M".

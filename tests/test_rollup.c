@@ -835,6 +835,47 @@ static void test_spill_io_failure(void **state)
 	er_rules_free(rules);
 }
 
+/* A cancel (a signal during the end phase) stops the merge and the writes
+ * with ECANCELED: set before the write, and set by the first piece emitted. */
+static volatile int cancel_flag;
+
+static int emit_then_cancel(void *ctx, const char *p, size_t n)
+{
+	cancel_flag = 1;
+	return er_buf_append(ctx, p, n);
+}
+
+static void test_cancel_end_phase(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(20000, 7);
+	er_buf out = { 0 };
+	for (int round = 0; round < 2; round++) {
+		er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+		assert_non_null(r);
+		er_rollup_set_budget(r, 8192);
+		er_rollup_set_cancel(r, &cancel_flag);
+		cancel_flag = 0;
+		gen_merge(r, g, 20000, 1);
+		out.len = 0;
+		errno = 0;
+		if (round == 0) {
+			cancel_flag = 1;
+			assert_int_equal(er_rollup_write_consolidations(r, emit_buf, &out), -1);
+		} else {
+			assert_int_equal(er_rollup_write_queue(r, emit_then_cancel, &out), -1);
+			assert_int_equal(errno, ECANCELED);
+			assert_true(out.len > 0 && out.len < 20000 * 40);
+		}
+		er_rollup_free(r);
+	}
+	cancel_flag = 0;
+	er_buf_free(&out);
+	free(g);
+	er_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_spill_leaves_nothing),
 		cmocka_unit_test(test_emit_failure_spilled),
 		cmocka_unit_test(test_spill_io_failure),
+		cmocka_unit_test(test_cancel_end_phase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,22 @@ static void test_dates(void **state)
 	er_format_date(d + 1, out);
 	assert_string_equal(out, "2020-01-01");
 	assert_int_equal(er_days_from_civil(2020, 1, 1), d + 1);
+	/* years 0001..9999: 9999-12-31 is the usual open end of a period */
+	assert_int_equal(er_parse_date(S("9999-12-31"), &d), 0);
+	assert_int_equal(d, 2932896);
+	er_format_date(d, out);
+	assert_string_equal(out, "9999-12-31");
+	assert_int_equal(er_parse_date(S("0001-01-01"), &d), 0);
+	assert_int_equal(d, -719162);
+	er_format_date(d, out);
+	assert_string_equal(out, "0001-01-01");
+	assert_int_equal(er_parse_date(S("1899-12-31"), &d), 0);
+	assert_int_equal(er_parse_date(S("2200-01-01"), &d), 0);
+	assert_int_equal(er_parse_date(S("0000-12-31"), &d), -1);
+	assert_int_equal(er_parse_date(S("0004-02-29"), &d), 0); /* leap */
+	int64_t ts;
+	assert_int_equal(er_parse_timestamp(S("9999-12-31T23:59:59+14:00"), &ts), 0);
+	assert_int_equal(ts, 2932896LL * 86400 + 86399 - 14 * 3600);
 }
 
 static void test_timestamps(void **state)
