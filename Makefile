@@ -13,6 +13,8 @@ OPT      ?= -O2 -g
 PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
 # Debian packages behind the libraries (libcsv ships no .pc file).
 DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev libgsl-dev libjansson-dev nettle-dev pkg-config tabix pigz
+# Only the report test needs these: a real browser, and jq / python3 to read back what it shows.
+REPORT_DEBS := chromium jq python3
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2
@@ -43,7 +45,7 @@ all: $(BIN) $(GEN) $(BENCH) $(LIB)
 
 # Install missing Debian packages (we run as root on a fresh machine).
 deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS) $(EXTRA_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "error: could not install$$missing" >&2; exit 1; }; fi
@@ -97,6 +99,7 @@ e2e: $(BIN) $(GEN) $(FI_SO)
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh
 	BUILD=$(BUILD) sh tests/test_calibrate.sh
+	BUILD=$(BUILD) sh tests/report.sh
 
 # Every exported symbol of the library starts with er_.
 symbols: $(LIB)
@@ -112,10 +115,12 @@ ubsan:
 tsan:
 	$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT="-O1 -g" check
 
+# make test installs the report test's browser too and fails when it is missing.
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(REPORT_DEBS)"
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory check
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory asan
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory tsan
 	@echo "all test suites passed"
 
 bench: deps all $(BENCH)

@@ -26,6 +26,7 @@
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
+#include "er_report.h"
 #include "er_rollup.h"
 #include "er_split.h"
 #include "er_work.h"
@@ -72,6 +73,12 @@ typedef struct run {
 
 	er_outfile out, rej, consol, queue, summary;
 	er_commit *commit;     /* locks on the outputs, the all-or-nothing commit */
+	er_outfile report, history;  /* --report, --history (er_report.h) */
+	struct timespec started;     /* wall clock, names the history file */
+	/* the first rejected lines of each reason, for the summary and report */
+	struct { int file; uint64_t line; int col, got; } first_rej[ER_NREJECTS][3];
+	int nfirst_rej[ER_NREJECTS];
+	char history_path[900];      /* --history: this run's file (fits a message in err) */
 	er_rollup *rollup;
 	er_partners *partners;
 	const er_row_sink *sink; /* ER_MODE_SINK */
@@ -145,6 +152,17 @@ static void *worker_main(void *arg)
 static void show_notes(run *R, const er_chunk *c)
 {
 	const char *path = R->paths[c->file_idx];
+	for (int i = 0; i < c->nnotes; i++) {
+		const er_rej_note *n = &c->notes[i];
+		int k = n->reject > 0 && n->reject < ER_NREJECTS ? R->nfirst_rej[n->reject] : 3;
+		if (k < 3) {
+			R->first_rej[n->reject][k].file = c->file_idx;
+			R->first_rej[n->reject][k].line = n->line;
+			R->first_rej[n->reject][k].col = n->col;
+			R->first_rej[n->reject][k].got = n->got_fields;
+			R->nfirst_rej[n->reject]++;
+		}
+	}
 	for (int i = 0; i < c->nnotes && R->notes_shown < STDERR_REJECT_NOTES; i++) {
 		const er_rej_note *n = &c->notes[i];
 		R->notes_shown++;
@@ -187,6 +205,13 @@ static void writer_file_end(run *R, er_chunk *c)
 			er_out_errmsg(bad, bad->err == ESPIPE ? "rows already written cannot be taken back"
 			                                     : "cannot roll back", msg, sizeof msg);
 			set_fatal(R, ER_E_IO, "%s", msg);
+		}
+		for (int r = 0; r < ER_NREJECTS; r++) { /* its rejects are not the run's */
+			int k = 0;
+			for (int i = 0; i < R->nfirst_rej[r]; i++)
+				if (R->first_rej[r][i].file != c->file_idx)
+					R->first_rej[r][k++] = R->first_rej[r][i];
+			R->nfirst_rej[r] = k;
 		}
 		if (R->rollup)
 			er_rollup_file_done(R->rollup, 0);
@@ -508,8 +533,41 @@ static void build_summary(run *R, er_buf *b, double elapsed, uint64_t bytes_csv,
 		er_buf_printf(b, "%s\n    \"%s\": %llu", r ? "," : "", er_reason_name(r),
 		              (unsigned long long)t->reasons[r]);
 	er_buf_puts(b, "\n  },\n");
-	if (R->rollup && R->opts->consolidations_path)
-		er_buf_printf(b, "  \"consolidations\": %zu,\n", er_rollup_nconsolidations(R->rollup));
+	er_buf_puts(b, "  \"first_rejects\": {");
+	first = 1;
+	for (int r = 1; r < ER_NREJECTS; r++) {
+		if (!R->nfirst_rej[r])
+			continue;
+		er_buf_printf(b, "%s\n    \"%s\": [", first ? "" : ",", er_reject_name(r));
+		first = 0;
+		for (int i = 0; i < R->nfirst_rej[r]; i++) {
+			const file_state *f = &R->files[R->first_rej[r][i].file];
+			er_buf_puts(b, i ? ", {\"file\": " : "{\"file\": ");
+			json_str(b, R->paths[R->first_rej[r][i].file]);
+			er_buf_printf(b, ", \"line\": %llu", (unsigned long long)R->first_rej[r][i].line);
+			if (r == ER_REJ_FIELD_COUNT)
+				er_buf_printf(b, ", \"detail\": \"%d fields, expected %d\"", R->first_rej[r][i].got,
+				              f->hdr.nfields);
+			else if (R->first_rej[r][i].col >= 0)
+				er_buf_printf(b, ", \"detail\": \"%s\"", er_col_name(R->first_rej[r][i].col));
+			er_buf_puts(b, "}");
+		}
+		er_buf_puts(b, "]");
+	}
+	er_buf_puts(b, first ? "},\n" : "\n  },\n");
+	if (R->rollup && R->opts->consolidations_path) {
+		er_consol_counts cc;
+		er_rollup_consol_counts(R->rollup, &cc);
+		er_buf_printf(b, "  \"consolidations\": %llu,\n", (unsigned long long)cc.written);
+		er_buf_printf(b, "  \"consolidations_found\": %llu,\n", (unsigned long long)cc.found);
+		er_buf_printf(b, "  \"consolidations_filter\": \"%s\",\n",
+		              R->opts->consolidations_all ? "all" : "lcl");
+		if (R->opts->consolidations_top)
+			er_buf_printf(b, "  \"consolidations_top\": %llu,\n", R->opts->consolidations_top);
+		er_buf_printf(b, "  \"consolidations_left_out\": {\"single_house_bill\": %llu, "
+		              "\"beyond_top\": %llu},\n",
+		              (unsigned long long)cc.single, (unsigned long long)cc.beyond_top);
+	}
 	if (R->opts->source)
 		er_buf_printf(b, "  \"source_rejects\": %llu,\n", (unsigned long long)source_rejects);
 	/* Every output but the summary itself, so a set of outputs can be checked. */
@@ -565,6 +623,20 @@ static int split_keep(run *R, const char *keep)
 	return 0;
 }
 
+/* The consolidations go to their file and, for the report, to its table. */
+typedef struct consol_tee {
+	er_outfile *file;      /* NULL: no --consolidations */
+	er_report_top *report; /* NULL: no --report */
+} consol_tee;
+
+static int tee_emit(void *ctx, const char *p, size_t n)
+{
+	consol_tee *t = ctx;
+	if (t->report)
+		er_report_top_emit(t->report, p, n);
+	return t->file ? er_out_emit(t->file, p, n) : 0;
+}
+
 static int ends_with(const char *s, const char *suf)
 {
 	size_t a = strlen(s), b = strlen(suf);
@@ -594,14 +666,16 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 	const er_run_opts *opts = R->opts;
 	/* A row sink (calibrate) has no scores output. */
 	const char *names[] = {R->mode == ER_MODE_SINK ? NULL : opts->out_path, opts->rejects_path,
-	                       opts->consolidations_path, opts->queue_path, opts->summary_path};
+	                       opts->consolidations_path, opts->queue_path, opts->summary_path,
+	                       opts->report_path, R->history_path[0] ? R->history_path : NULL};
 	int nn = (int)(sizeof names / sizeof names[0]);
 	er_status st = er_commit_check(names, nn, opts->inputs, opts->ninputs, err, errlen);
 	if (st == ER_OK)
 		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, err, errlen);
 	if (st != ER_OK)
 		return st;
-	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
+	                   &R->history};
 	for (int i = 0; i < nn && st == ER_OK; i++)
 		if ((i == 0 && R->mode != ER_MODE_SINK) || (i > 0 && names[i]))
 			st = out_open(R, o[i], names[i], i == 0 && R->mode == ER_MODE_SCORE, err, errlen);
@@ -615,6 +689,9 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	run *R = &Rs;
 	memset(R, 0, sizeof *R);
 	R->out.fd = R->rej.fd = R->consol.fd = R->queue.fd = R->summary.fd = -1;
+	R->report.fd = R->history.fd = -1;
+	clock_gettime(CLOCK_REALTIME, &R->started);
+	er_report_top *report_consol = NULL;
 	R->opts = opts;
 	R->mode = mode;
 	R->sink = mode == ER_MODE_SINK ? sink : NULL;
@@ -669,15 +746,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		.tables = t, .rules = r, .sdn = opts->sdn, .delim = delim,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
-		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
+		.rollup = mode == ER_MODE_SCORE &&
+		          (opts->consolidations_path || opts->queue_path || opts->report_path),
 		.partners = mode == ER_MODE_PARTNERS,
 		.sink = R->sink,
 		.paths = R->paths,
 	};
 	if (R->wcfg.rollup) {
-		R->rollup = er_rollup_new(r, opts->consolidations_path != NULL, opts->queue_path != NULL,
-		                          opts->resumption);
+		R->rollup = er_rollup_new(r, opts->consolidations_path || opts->report_path,
+		                          opts->queue_path != NULL, opts->resumption);
 		if (!R->rollup) {
+			st = ER_E_NOMEM;
+			goto out;
+		}
+		er_rollup_set_consol_filter(R->rollup, opts->consolidations_all ? 0 : 2,
+		                            opts->consolidations_top);
+		if (opts->report_path &&
+		    !(report_consol = er_report_top_new(ER_TOP_CONSOLIDATIONS, "consolidations"))) {
 			st = ER_E_NOMEM;
 			goto out;
 		}
@@ -690,6 +775,11 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	}
 
 	/* Outputs: temporaries now, renamed at the very end. */
+	if (opts->history_dir && er_history_path(opts->history_dir, &R->started, R->history_path,
+	                                         sizeof R->history_path, err, sizeof err) < 0) {
+		st = ER_E_IO;
+		goto out;
+	}
 	if ((st = open_outputs(R, err, sizeof err)) != ER_OK)
 		goto out;
 	if (mode == ER_MODE_SCORE) {
@@ -820,8 +910,9 @@ out_threads:
 	}
 
 	/* Roll-up outputs, then the summary, then commit everything. */
-	if (R->rollup && opts->consolidations_path &&
-	    (er_rollup_write_consolidations(R->rollup, er_out_emit, &R->consol) < 0 || R->consol.err)) {
+	consol_tee tee = { opts->consolidations_path ? &R->consol : NULL, report_consol };
+	if (R->rollup && (opts->consolidations_path || report_consol) &&
+	    (er_rollup_write_consolidations(R->rollup, tee_emit, &tee) < 0 || R->consol.err)) {
 		snprintf(err, sizeof err, "%s: cannot write consolidations: %s", opts->consolidations_path,
 		         strerror(R->consol.err ? R->consol.err : errno));
 		st = ER_E_IO;
@@ -866,20 +957,37 @@ out_threads:
 	uint64_t bytes_csv = 0;
 	for (int i = 0; i < R->nfiles; i++)
 		bytes_csv += R->files[i].bytes_csv;
-	if (opts->summary_path) {
+	if (opts->summary_path || opts->report_path || opts->history_dir) {
 		tmp.len = 0;
 		/* Every er_buf append reports ENOMEM through errno; a summary cut
 		 * short must not be committed. */
 		errno = 0;
 		build_summary(R, &tmp, elapsed, bytes_csv, source_rejects);
 		if (errno == ENOMEM) {
-			snprintf(err, sizeof err, "%s: out of memory", opts->summary_path);
+			snprintf(err, sizeof err, "%s: out of memory", opts->summary_path ? opts->summary_path : "summary");
 			st = ER_E_NOMEM;
 			goto out;
 		}
-		er_out_write(&R->summary, tmp.p, tmp.len);
+		if (opts->summary_path)
+			er_out_write(&R->summary, tmp.p, tmp.len);
+		if (opts->history_dir)
+			er_out_write(&R->history, tmp.p, tmp.len);
 	}
-	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	if (opts->report_path) {
+		er_report_in rin = {
+			.summary = tmp.p, .summary_len = tmp.len,
+			.summary_name = opts->summary_path ? opts->summary_path : "(this run)",
+			.consol = report_consol, .history_dir = opts->history_dir,
+			.history_max = opts->history_max,
+		};
+		if ((report_consol && er_report_top_end(report_consol, err, sizeof err) < 0) ||
+		    er_report_write(&rin, er_out_emit, &R->report, err, sizeof err) < 0) {
+			st = ER_E_IO;
+			goto out;
+		}
+	}
+	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
+	                      &R->history};
 	if ((st = er_commit_run(R->commit, outs, (int)(sizeof outs / sizeof outs[0]), err, sizeof err)) !=
 	    ER_OK)
 		goto out;
@@ -927,6 +1035,9 @@ out:
 	er_out_abort(&R->consol);
 	er_out_abort(&R->queue);
 	er_out_abort(&R->summary);
+	er_out_abort(&R->report);
+	er_out_abort(&R->history);
+	er_report_top_free(report_consol);
 	er_commit_end(R->commit);
 	er_parser_free(hp);
 	er_pool_free(R->pool);
