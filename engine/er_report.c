@@ -432,8 +432,9 @@ static void svg_bars(er_buf *b, const char *title, const bar *bars, int n, doubl
 	for (int i = 0; i < n; i++)
 		if (strlen(bars[i].label) > longest)
 			longest = strlen(bars[i].label);
-	const int rowh = 22, barw = 140;
-	const int labw = (int)(longest > 24 ? 24 : longest) * 9 + 14, w = labw + barw + 115;
+	/* one width for every bar chart, so their text has one size on the page */
+	const int rowh = 22, w = 430;
+	const int labw = (int)(longest > 24 ? 24 : longest) * 9 + 14, barw = w - labw - 115;
 	int h = n * rowh + 4;
 	er_buf_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", w, h);
 	esc(b, title);
@@ -499,6 +500,8 @@ static void svg_line(er_buf *b, const char *title, const double *v, int n, int p
 		double y = t + ph - ph * g / 2.0;
 		er_buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>", l, y,
 		              w - r, y);
+		if (!percent && fabs(val - round(val)) > 1e-9)
+			continue; /* a count axis labels whole numbers only */
 		er_buf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"lab\">", l - 5, y + 4);
 		if (percent)
 			er_buf_printf(b, "%.1f%%", val * 100);
@@ -778,7 +781,7 @@ static int wanted_name(const char *n)
 	return n[0] != '.' && len > 5 && !strcmp(n + len - 5, ".json");
 }
 
-/* "examrisk-20261201T201533.123456Z.json" -> "2026-12-01 20:15 UTC" */
+/* "examrisk-20261201T201533.123456Z.json" -> "2026-12-01 20:15:33 UTC" */
 static void label_of(const char *name, const json_t *j, char *out, size_t cap)
 {
 	const char *s = j ? jget_str(j, "started_at") : NULL;
@@ -786,9 +789,9 @@ static void label_of(const char *name, const json_t *j, char *out, size_t cap)
 		snprintf(out, cap, "%s", s);
 		return;
 	}
-	int Y, M, D, h, m;
-	if (sscanf(name, "examrisk-%4d%2d%2dT%2d%2d", &Y, &M, &D, &h, &m) == 5)
-		snprintf(out, cap, "%04d-%02d-%02d %02d:%02d UTC", Y, M, D, h, m);
+	int Y, M, D, h, m, sec;
+	if (sscanf(name, "examrisk-%4d%2d%2dT%2d%2d%2d", &Y, &M, &D, &h, &m, &sec) == 6)
+		snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d UTC", Y, M, D, h, m, sec);
 	else
 		snprintf(out, cap, "%.*s", (int)(strlen(name) > 5 ? strlen(name) - 5 : strlen(name)), name);
 }
@@ -1463,7 +1466,9 @@ int er_report_write(const er_report_in *in, er_emit_fn emit, void *ctx, char *er
 	esc(&b, ER_VERSION_STRING);
 	er_buf_puts(&b, " (examrisk report). Every figure comes from the run's summary and outputs.</footer>\n"
 	                "</main></body></html>\n");
-	if (er_buf_putc(&b, '\0') < 0) { /* a failed append anywhere leaves the buffer short */
+	/* appends in between fail silently when memory runs out; the last one
+	 * fails too then, in practice (the page is a few hundred KB at most) */
+	if (er_buf_putc(&b, '\0') < 0) {
 		er_errf(err, errlen, "report: out of memory");
 		goto out;
 	}

@@ -15,7 +15,7 @@ BIN=$(cd "$BUILD" && pwd)/examrisk
 ROOT=$(pwd)
 CHECK="python3 $ROOT/tests/report_check.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-report.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+[ -n "${KEEP_REPORT_TMP:-}" ] || trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 for tool in chromium jq python3; do
 	if ! command -v $tool >/dev/null 2>&1; then
