@@ -128,6 +128,7 @@ static void usage_partners(FILE *f)
 	        "  --ams            the arguments are CBP AMS release directories (as score --ams)\n"
 	        "  --wait-lock      wait for another run writing the same outputs (default: fail)\n"
 	        "  --spool-stdout   print stdout at the end even when it is a pipe or terminal\n"
+	        "  --report FILE.html  the run report with the non-compliant partners by volume\n"
 	        "\n%s",
 	        shared_help);
 }
@@ -470,7 +471,7 @@ static int allowed(const char *cmd, int opt)
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS || opt == O_AMS ||
-		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT;
+		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT || opt == O_REPORT;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
 	       opt == O_ROLE || opt == O_QUIET;
 }

@@ -623,9 +623,10 @@ static int split_keep(run *R, const char *keep)
 	return 0;
 }
 
-/* The consolidations go to their file and, for the report, to its table. */
+/* A roll-up output goes to its file and, for the report, to its table
+ * (the consolidations, or the partner audit). */
 typedef struct consol_tee {
-	er_outfile *file;      /* NULL: no --consolidations */
+	er_outfile *file;      /* NULL: no file (--report without --consolidations) */
 	er_report_top *report; /* NULL: no --report */
 } consol_tee;
 
@@ -691,7 +692,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	R->out.fd = R->rej.fd = R->consol.fd = R->queue.fd = R->summary.fd = -1;
 	R->report.fd = R->history.fd = -1;
 	clock_gettime(CLOCK_REALTIME, &R->started);
-	er_report_top *report_consol = NULL;
+	er_report_top *report_consol = NULL, *report_partners = NULL;
 	R->opts = opts;
 	R->mode = mode;
 	R->sink = mode == ER_MODE_SINK ? sink : NULL;
@@ -770,6 +771,11 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		er_rollup_set_threads(R->rollup, R->nthreads);
 	}
 	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
+	if (mode == ER_MODE_PARTNERS && opts->report_path &&
+	    !(report_partners = er_report_top_new(ER_TOP_PARTNERS, "partner audit"))) {
 		st = ER_E_NOMEM;
 		goto out;
 	}
@@ -925,7 +931,8 @@ out_threads:
 		st = ER_E_IO;
 		goto out;
 	}
-	if (R->partners && (er_partners_write(R->partners, er_out_emit, &R->out) < 0 || R->out.err)) {
+	consol_tee ptee = { &R->out, report_partners };
+	if (R->partners && (er_partners_write(R->partners, tee_emit, &ptee) < 0 || R->out.err)) {
 		er_out_errmsg(&R->out, "cannot write partner audit", err, sizeof err);
 		st = ER_E_IO;
 		goto out;
@@ -977,10 +984,11 @@ out_threads:
 		er_report_in rin = {
 			.summary = tmp.p, .summary_len = tmp.len,
 			.summary_name = opts->summary_path ? opts->summary_path : "(this run)",
-			.consol = report_consol, .history_dir = opts->history_dir,
+			.consol = report_consol, .partners = report_partners, .history_dir = opts->history_dir,
 			.history_max = opts->history_max,
 		};
 		if ((report_consol && er_report_top_end(report_consol, err, sizeof err) < 0) ||
+		    (report_partners && er_report_top_end(report_partners, err, sizeof err) < 0) ||
 		    er_report_write(&rin, er_out_emit, &R->report, err, sizeof err) < 0) {
 			st = ER_E_IO;
 			goto out;
@@ -1038,6 +1046,7 @@ out:
 	er_out_abort(&R->report);
 	er_out_abort(&R->history);
 	er_report_top_free(report_consol);
+	er_report_top_free(report_partners);
 	er_commit_end(R->commit);
 	er_parser_free(hp);
 	er_pool_free(R->pool);

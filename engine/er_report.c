@@ -1021,7 +1021,8 @@ static const char css[] =
 	"th,td{padding:3px 5px}.kpi b{font-size:1.15em}td.wrap{min-width:11em}"
 	".chart .lab,.chart .val{font-size:13px}}"
 	"@media print{body{font-size:11pt}main{max-width:none;padding:0}"
-	"section{break-inside:avoid;page-break-inside:avoid;border-color:#999}"
+	"section{border-color:#999}h2,h3{break-after:avoid}"
+	".chart,figure,tr,.kpis,.callout{break-inside:avoid;page-break-inside:avoid}"
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}.tw{overflow:visible}}";
 
 static void kpi(er_buf *b, const char *cls, const char *label, const char *key, const json_t *v,

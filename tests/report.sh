@@ -60,6 +60,10 @@ expect_rc "report, partners CSV first" 0 $BIN report --history hist --out swappe
 expect "CSVs told apart by header" same report.html swapped.html
 expect_rc "report without partners" 0 $BIN report --history hist --out nopartners.html sum3.json c3.csv
 expect "score --report = report from the run's outputs" same score.html nopartners.html
+expect_rc "partners --report" 3 $BIN partners $TABLES --quiet --out p3b.csv --summary ps.json --report partners.html manifest.csv
+expect_rc "report of the partner run" 0 $BIN report --out partners2.html ps.json p3.csv
+expect "partners --report = report from the run's outputs" same partners.html partners2.html
+expect "partners --report lists the partners" grep -q 'data-c="0.party"' partners.html
 expect "self-contained: no src, href or url()" sh -c '! grep -Eq "(src|href)=|url\(|<script" report.html'
 
 # -------------------------------------------------------- in the browser
@@ -108,6 +112,11 @@ for size in 1280,2400 390,4200; do
 	expect "screenshot $size: not blank" [ "$(head -1 colours.txt)" -ge 50 ]
 	expect "screenshot $size: RED, GREEN and series colours drawn" [ "$(grep -c yes colours.txt)" -eq 3 ]
 done
+
+browser pdf.log --no-pdf-header-footer --print-to-pdf="$T/report.pdf" "file://$T/report.html" >pdf.out
+expect "browser: prints" [ $? -eq 0 ]
+pages=$(( $(grep -ao '/Type */Page' report.pdf | wc -l) - $(grep -ao '/Type */Pages' report.pdf | wc -l) ))
+expect "printed: at least two pages" [ "$pages" -ge 2 ]
 
 # ------------------------------------------------------------- behaviour
 # escaping: a file name with markup shows as text
