@@ -710,10 +710,16 @@ int main(int argc, char **argv)
 			co.have_holdout_from = 1;
 			break;
 		case O_REPORT: /* calibrate: the fit's figures; score, partners: the run report */
-			if (!strcmp(cmd, "calibrate"))
+			if (!strcmp(cmd, "calibrate")) {
 				co.report_path = optarg;
-			else
-				o.report_path = optarg;
+				break;
+			}
+			if (!strcmp(optarg, "-")) { /* stdout carries the rows already */
+				fprintf(stderr, "%s: --report takes a file name ('examrisk report' writes to stdout)\n",
+				        prog);
+				goto usage_err;
+			}
+			o.report_path = optarg;
 			break;
 		case O_HISTORY: o.history_dir = optarg; break;
 		case O_HISTORY_MAX:

@@ -970,7 +970,7 @@ static void render_trend(er_buf *b, const point *p, int n, int skipped, const ch
 	               "<th class=\"num\">RED share</th></tr>\n");
 	char f[48];
 	for (int i = n - 1; i >= 0; i--) {
-		er_buf_puts(b, "<tr><td data-timing=\"1\">");
+		er_buf_puts(b, "<tr><td class=\"nw\" data-timing=\"1\">");
 		esc(b, p[i].label);
 		er_buf_printf(b, "</td><td class=\"num\" data-h=\"%d.rows_read\" data-v=\"%.0f\">%s</td>", i,
 		              p[i].rows, fmt_int(f, sizeof f, llround(p[i].rows)));
@@ -1004,7 +1004,7 @@ static const char css[] =
 	"th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}"
 	"th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
 	"td.code,td.wrap,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}"
-	"td.code{white-space:nowrap}td.wrap,code{word-break:break-all}"
+	"td.code,td.nw{white-space:nowrap}td.wrap,code{word-break:break-all}"
 	".kv th{width:35%}.na{color:var(--mut)}"
 	".chart{width:100%;max-width:620px;height:auto;display:block}"
 	".chart .lab{font-size:11px;fill:var(--fg)}.chart .val{font-size:11px;fill:var(--mut)}"
@@ -1038,7 +1038,7 @@ static void kpi(er_buf *b, const char *cls, const char *label, const char *key, 
 
 static void render_head(er_buf *b, const json_t *s, const char *name)
 {
-	const char *cmd = jget_str(s, "command");
+	const char *cmd = jget_str(s, "command"); /* "score", "partners" */
 	er_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	               "<title>examrisk run report</title><style>");
@@ -1066,10 +1066,12 @@ static void render_head(er_buf *b, const json_t *s, const char *name)
 	const char *base = strrchr(name, '/');
 	esc(b, base ? base + 1 : name);
 	er_buf_puts(b, "</p>\n");
-	/* the command line, as a string or an array of arguments */
-	const json_t *cl = json_object_get(s, "command_line");
-	if (!cl)
-		cl = json_object_get(s, "argv");
+	/* the command line, as a string or an array of arguments, under one of
+	 * the names a summary may use for it */
+	static const char *const cl_names[] = { "command_line", "cmdline", "argv", "args" };
+	const json_t *cl = json_is_array(json_object_get(s, "command")) ? json_object_get(s, "command") : NULL;
+	for (size_t i = 0; !cl && i < sizeof cl_names / sizeof cl_names[0]; i++)
+		cl = json_object_get(s, cl_names[i]);
 	if (json_is_string(cl) || json_is_array(cl)) {
 		er_buf_puts(b, "<p><code data-timing=\"1\">");
 		if (json_is_string(cl))
@@ -1304,6 +1306,11 @@ static void render_consolidations(er_buf *b, const json_t *s, const er_report_to
 			er_buf_puts(b, " with a single house bill, ");
 			mark_num(b, "consolidations_left_out.beyond_top", json_object_get(lo, "beyond_top"), -1, NULL);
 			er_buf_puts(b, " beyond the top");
+			if (json_object_get(s, "consolidations_top")) {
+				er_buf_puts(b, " ");
+				mark_num(b, "consolidations_top", json_object_get(s, "consolidations_top"), -1, NULL);
+				er_buf_puts(b, " (--top)");
+			}
 		}
 		er_buf_puts(b, ".</p>\n");
 	}
@@ -1316,8 +1323,8 @@ static void render_consolidations(er_buf *b, const json_t *s, const er_report_to
 		return;
 	}
 	char f[48];
-	er_buf_printf(b, "<p>Top %d of <span data-c=\"lcl\" data-v=\"%llu\">%s</span> consolidation%s "
-	              "of two or more house bills, by exam probability. The driver is the house bill "
+	er_buf_printf(b, "<p>Top %d of the <span data-c=\"lcl\" data-v=\"%llu\">%s</span> consolidation%s "
+	              "of two or more house bills in the output, by exam probability. The driver is the house bill "
 	              "whose exam is most likely; <i>without driver</i> is the probability once it is "
 	              "taken out.</p>\n", t->nrows, (unsigned long long)t->qualifying,
 	              fmt_int(f, sizeof f, (long long)t->qualifying), t->qualifying == 1 ? "" : "s");

@@ -147,10 +147,11 @@ jq 'del(.first_rejects, .consolidations_found, .consolidations_left_out, .consol
 	sum3.json >old.json
 expect_rc "older summary" 0 $BIN report --out old.html old.json
 expect "older summary: no lanes section" sh -c '! grep -q "id=\"lanes\"" old.html'
-jq '. + {started_at: "2026-12-01T02:00:00Z", exit_status: 3,
+jq '. + {started_at: "2026-12-01T02:00:00Z", exit_status: 3, command_line: ["examrisk", "score", "<x>"],
 	tables: {participants: {path: "participants.csv", rows: 41, sha256: "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12"}},
 	rules: {path: "rules.ini", sha256: "00ff", calibration: {rows: 1200, auc: 0.71}}}' sum3.json >new.json
 expect_rc "newer summary" 0 $BIN report --out new.html new.json
+expect "newer summary: command line shown, escaped" grep -q '<code data-timing="1">examrisk score &lt;x&gt;</code>' new.html
 expect "newer summary: checksum shown" grep -q 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12' new.html
 expect "newer summary: table rows marked" grep -q 'data-k="tables.participants.rows" data-v="41"' new.html
 expect "newer summary: calibration section" grep -q 'data-k="rules.calibration.rows" data-v="1200"' new.html
@@ -159,6 +160,7 @@ expect "no calibration, no section" sh -c '! grep -q "id=\"calibration\"" report
 expect_rc "report: not JSON" 1 $BIN report --out bad.html c3.csv
 expect "not JSON: message names the file" grep -q 'c3.csv:1: not a JSON summary' "$T/last.err"
 expect_rc "report: not a consolidations CSV" 1 $BIN report --out bad.html sum3.json sum1.json
+expect_rc "usage: score --report -" 2 $BIN score --report - manifest.csv
 expect_rc "usage: report without summary" 2 $BIN report
 expect_rc "usage: report --history-max 0" 2 $BIN report --history-max 0 sum3.json
 
