@@ -1,7 +1,8 @@
 # examrisk - build, test, run, bench.
 #   make            build/examrisk, build/libexamrisk.a, build/examrisk-gen
 #   make run        install missing packages, build, score data/sample
-#   make test       install missing packages, build, unit + golden + sanitizer runs
+#   make test       install missing packages (and the report test's chromium), build,
+#                   unit + golden + browser + sanitizer runs
 #   make check      unit + end-to-end tests of the current build only
 #   make asan | ubsan | tsan   sanitizer builds (own directories) running check
 #   make bench | bench-compare see benchmarks/README.md
@@ -75,10 +76,12 @@ run: deps
 	./$(BIN) score --summary $(BUILD)/sample-summary.json \
 	    --rejects $(BUILD)/sample-rejects.csv \
 	    --consolidations $(BUILD)/sample-consolidations.csv \
+	    --report $(BUILD)/sample-report.html \
 	    --out $(BUILD)/sample-scores.csv data/sample/manifest.csv.gz; \
 	  rc=$$?; echo; echo "== summary ($(BUILD)/sample-summary.json)"; cat $(BUILD)/sample-summary.json; \
 	  echo; echo "== first scores ($(BUILD)/sample-scores.csv)"; head -4 $(BUILD)/sample-scores.csv; \
 	  echo; echo "== riskiest consolidations ($(BUILD)/sample-consolidations.csv)"; head -6 $(BUILD)/sample-consolidations.csv; \
+	  echo; echo "== the run report: open $(BUILD)/sample-report.html in a browser"; \
 	  echo; echo "examrisk exit status $$rc (0 = every row scored, 3 = some rejected)"; [ $$rc -le 3 ]
 
 unit: $(TEST_BIN)
