@@ -965,6 +965,18 @@ static void render_trend(er_buf *b, const point *p, int n, int skipped, const ch
 		}
 	}
 	free(v);
+	if (n >= 2) {
+		char f1[48], f2[48], f3[48], f4[48];
+		const point *a = &p[n - 2], *c = &p[n - 1];
+		er_buf_printf(b, "<p>Since the previous run: rows read %s \xe2\x86\x92 %s, rejected %s \xe2\x86\x92 %s, "
+		              "RED share ", fmt_int(f1, sizeof f1, llround(a->rows)),
+		              fmt_int(f2, sizeof f2, llround(c->rows)), fmt_int(f3, sizeof f3, llround(a->rejected)),
+		              fmt_int(f4, sizeof f4, llround(c->rejected)));
+		pct(b, a->red, a->scored);
+		er_buf_puts(b, " \xe2\x86\x92 ");
+		pct(b, c->red, c->scored);
+		er_buf_puts(b, ".</p>\n");
+	}
 	er_buf_puts(b, "<div class=\"tw\"><table><tr><th>run</th><th class=\"num\">rows read</th>"
 	               "<th class=\"num\">rejected</th><th class=\"num\">RED</th>"
 	               "<th class=\"num\">RED share</th></tr>\n");

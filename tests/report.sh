@@ -136,8 +136,13 @@ expect "unreadable history file said" grep -q '1 unreadable file skipped' max3.h
 expect_rc "report, no history yet" 0 $BIN report --history no-such-dir --out first.html sum3.json
 expect "no history: a trend of one run" grep -q 'data-h="runs" data-v="1"' first.html
 
-# a failed run commits neither its report nor its history file
 gzip -c manifest.csv | head -c 500 >trunc.csv.gz
+# --keep-going: the failed file is in the report with its error
+expect_rc "keep-going run" 3 $BIN score $TABLES --quiet --keep-going --out sk.csv --summary sk.json \
+	--report kept.html trunc.csv.gz manifest.csv
+expect "failed file shown as failed" grep -q 'class="status-failed">failed<br><small>trunc.csv.gz: gzip' kept.html
+
+# a failed run commits neither its report nor its history file
 expect_rc "failed run" 1 $BIN score $TABLES --quiet --out sf.csv --report failed.html --history hist trunc.csv.gz
 expect "failed run: no report" [ ! -e failed.html ]
 expect "failed run: no history file" [ "$(ls -A hist | wc -l)" -eq 3 ]
