@@ -547,8 +547,11 @@ static void scalar_cell(er_buf *b, const json_t *v, const char *key)
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		size_t n = strlen(s);
-		/* checksums and long ids wrap anywhere */
-		er_buf_printf(b, "<td%s>", n >= 32 && !strchr(s, ' ') ? " class=\"wrap\"" : "");
+		/* paths, checksums and long ids: monospace, wrapped anywhere */
+		const char *dot = strrchr(key, '.');
+		const char *leaf = dot ? dot + 1 : key;
+		int code = !strcmp(leaf, "path") || !strcmp(leaf, "sha256") || (n >= 32 && !strchr(s, ' '));
+		er_buf_printf(b, "<td%s>", code ? " class=\"wrap\"" : "");
 		esc(b, s);
 	} else if (json_is_number(v)) {
 		er_buf_puts(b, "<td class=\"num\">");
@@ -1423,10 +1426,12 @@ static void render_calibration(er_buf *b, const json_t *s)
 	er_buf_puts(b, "</section>\n");
 }
 
-/* Tables, rules, outputs and backends, when the summary carries them. */
+/* Tables, rules, outputs and the engine's backends, when the summary carries them. */
 static void render_inputs(er_buf *b, const json_t *s)
 {
-	static const char *const keys[] = { "tables", "rules", "outputs", "backends" };
+	/* the names today's and coming summaries use (sources: tables and rules
+	 * with their checksums; engine: version and backends) */
+	static const char *const keys[] = { "sources", "tables", "rules", "outputs", "engine", "backends" };
 	int any = 0;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		const json_t *v = json_object_get(s, keys[i]);
