@@ -1418,6 +1418,17 @@ static void render_calibration(er_buf *b, const json_t *s)
 	const json_t *rules = json_object_get(s, "rules");
 	if (!c && json_is_object(rules) && (c = json_object_get(rules, "calibration")))
 		key = "rules.calibration";
+	/* or on the rules entry of the sources list */
+	char skey[64];
+	const json_t *src = json_object_get(s, "sources");
+	for (size_t i = 0; !c && json_is_array(src) && i < json_array_size(src); i++) {
+		const json_t *e = json_array_get(src, i);
+		const char *role = jget_str(e, "role");
+		if (role && !strcmp(role, "rules") && (c = json_object_get(e, "calibration"))) {
+			snprintf(skey, sizeof skey, "sources.%zu.calibration", i);
+			key = skey;
+		}
+	}
 	if (!c || json_is_null(c) || json_is_false(c))
 		return;
 	er_buf_puts(b, "<section id=\"calibration\"><h2>Calibration</h2>\n"

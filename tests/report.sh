@@ -156,7 +156,8 @@ jq 'del(.first_rejects, .consolidations_found, .consolidations_left_out, .consol
 expect_rc "older summary" 0 $BIN report --out old.html old.json
 expect "older summary: no lanes section" sh -c '! grep -q "id=\"lanes\"" old.html'
 jq '. + {started_at: "2026-12-01T02:00:00Z", exit_status: 3, command_line: ["examrisk", "score", "<x>"],
-	sources: [{role: "mra", path: "mra.csv", bytes: 7708, sha256: "163ca7e06d0f", rows: 45}],
+	sources: [{role: "mra", path: "mra.csv", bytes: 7708, sha256: "163ca7e06d0f", rows: 45},
+		{role: "rules", path: "tuned.ini", calibration: {fitted_rows: 5000}}],
 	engine: {version: "0.1.0", inflate: "zlib 1.2.13"},
 	tables: {participants: {path: "participants.csv", rows: 41, sha256: "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12"}},
 	rules: {path: "rules.ini", sha256: "00ff", calibration: {rows: 1200, auc: 0.71}}}' sum3.json >new.json
@@ -167,6 +168,9 @@ expect "newer summary: sources as a table" grep -q 'data-k="sources.0.rows" data
 expect "newer summary: engine backends" grep -q '<th>inflate</th><td>zlib 1.2.13</td>' new.html
 expect "newer summary: table rows marked" grep -q 'data-k="tables.participants.rows" data-v="41"' new.html
 expect "newer summary: calibration section" grep -q 'data-k="rules.calibration.rows" data-v="1200"' new.html
+jq 'del(.rules)' new.json >new2.json
+expect_rc "calibration on the rules source" 0 $BIN report --out new2.html new2.json
+expect "calibration from sources" grep -q 'data-k="sources.1.calibration.fitted_rows" data-v="5000"' new2.html
 expect "no calibration, no section" sh -c '! grep -q "id=\"calibration\"" report.html'
 
 expect_rc "report: not JSON" 1 $BIN report --out bad.html c3.csv
