@@ -274,10 +274,10 @@ static int report_main(int argc, char **argv)
 	}
 	char buf[65536];
 	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && sum.len < (64u << 20))
-		if (er_buf_append(&sum, buf, n) < 0)
-			break;
-	int bad = ferror(f) || sum.len >= (64u << 20);
+	int bad = 0;
+	while (!bad && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		bad = er_buf_append(&sum, buf, n) < 0 || sum.len >= (64u << 20);
+	bad |= ferror(f);
 	fclose(f);
 	if (bad) {
 		snprintf(err, sizeof err, "%s: cannot read (or larger than 64 MiB: not a summary)", spath);
