@@ -1,7 +1,8 @@
 # examrisk - build, test, run, bench.
 #   make            build/examrisk, build/libexamrisk.a, build/examrisk-gen
 #   make run        install missing packages, build, score data/sample
-#   make test       install missing packages, build, unit + golden + sanitizer runs
+#   make test       install missing packages (and the report test's chromium), build,
+#                   unit + golden + browser + sanitizer runs
 #   make check      unit + end-to-end tests of the current build only
 #   make asan | ubsan | tsan   sanitizer builds (own directories) running check
 #   make bench | bench-compare see benchmarks/README.md
@@ -18,6 +19,8 @@ PKGS     := zlib cmocka inih libisal libdeflate libutf8proc gsl jansson nettle
 # Debian packages behind the libraries (libcsv ships no .pc file); clang and jq for the tests.
 DEBS     := libcsv-dev zlib1g-dev libcmocka-dev libinih-dev libisal-dev libdeflate-dev libutf8proc-dev \
             libgsl-dev libjansson-dev nettle-dev clang libclang-rt-14-dev jq pkg-config groff-base tabix pigz
+# Only the report test needs these: a real browser, and jq / python3 to read back what it shows.
+REPORT_DEBS := chromium jq python3
 
 WARN     := -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wundef -Wvla -Wimplicit-fallthrough -Wformat=2
@@ -67,7 +70,7 @@ all: $(BIN) $(GEN) $(BENCH) $(LIB) $(SHLIB) $(PC)
 
 # Install missing Debian packages (we run as root on a fresh machine).
 deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS) $(EXTRA_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "error: could not install$$missing" >&2; exit 1; }; fi
@@ -130,10 +133,12 @@ run: deps
 	./$(BIN) score --summary $(BUILD)/sample-summary.json \
 	    --rejects $(BUILD)/sample-rejects.csv \
 	    --consolidations $(BUILD)/sample-consolidations.csv \
+	    --report $(BUILD)/sample-report.html \
 	    --out $(BUILD)/sample-scores.csv data/sample/manifest.csv.gz; \
 	  rc=$$?; echo; echo "== summary ($(BUILD)/sample-summary.json)"; cat $(BUILD)/sample-summary.json; \
 	  echo; echo "== first scores ($(BUILD)/sample-scores.csv)"; head -4 $(BUILD)/sample-scores.csv; \
 	  echo; echo "== riskiest consolidations ($(BUILD)/sample-consolidations.csv)"; head -6 $(BUILD)/sample-consolidations.csv; \
+	  echo; echo "== the run report: open $(BUILD)/sample-report.html in a browser"; \
 	  echo; echo "examrisk exit status $$rc (0 = every row scored, 3 = some rejected)"; [ $$rc -le 3 ]
 
 unit: $(TEST_BIN)
@@ -156,6 +161,7 @@ e2e: $(BIN) $(GEN) $(FI_SO) $(LIB) $(SHLIB) $(PC)
 	BUILD=$(BUILD) sh tests/population.sh
 	BUILD=$(BUILD) sh tests/test_ams.sh
 	BUILD=$(BUILD) sh tests/test_calibrate.sh
+	BUILD=$(BUILD) sh tests/report.sh
 
 # Every exported symbol of the library (static and shared) starts with er_.
 symbols: $(LIB) $(SHLIB)
@@ -211,10 +217,12 @@ ubsan:
 tsan:
 	$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT="-O1 -g" check
 
+# make test installs the report test's browser too and fails when it is missing.
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(REPORT_DEBS)"
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory check
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory asan
+	@REQUIRE_BROWSER=1 $(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-run
 	@echo "all test suites passed"
 

@@ -13,6 +13,7 @@
 #include "er_calibrate.h"
 #include "er_datadir.h"
 #include "er_pipeline.h"
+#include "er_report.h"
 #include "er_util.h"
 #include "er_csvout.h"
 #include "er_verify.h"
@@ -38,6 +39,7 @@ static void usage_main(FILE *f)
 	        "  ams DIR...            join a CBP AMS release into canonical manifest rows\n"
 	        "  calibrate MANIFEST... fit lane quotas (and, with exam outcomes, the points) to a\n"
 	        "                        reference population; writes a tuned rules file\n"
+	        "  report SUMMARY.json   the run report: one self-contained HTML page\n"
 	        "\n"
 	        "  examrisk COMMAND -h, --help   options of a command\n"
 	        "  examrisk -V, --version        version and the libraries behind it\n"
@@ -99,6 +101,16 @@ static void usage_score(FILE *f)
 	        "                         OFAC SDN list in DIR (sdn.csv, alt.csv, add.csv as OFAC\n"
 	        "                         publishes them): SDN_MATCH / SDN_REVIEW and a column\n"
 	        "                         sdn = ROLE=ent_num:similarity after front_of_line\n"
+	        "  --consolidations-filter lcl|all\n"
+	        "                         lcl (default): only consolidations of two or more house\n"
+	        "                         bills; all: single-bill (FCL) ones too\n"
+	        "  --top N                only the N riskiest consolidations (the summary counts the\n"
+	        "                         ones left out and why)\n"
+	        "  --report FILE.html     the run report (see 'examrisk report --help'), written\n"
+	        "                         with the other outputs\n"
+	        "  --history DIR          add this run's summary to DIR (one file per run, names in\n"
+	        "                         run order); the report's trend reads it\n"
+	        "  --history-max N        runs of DIR the trend reads, this one included (default 30)\n"
 	        "\n%s"
 	        "\n"
 	        "Outputs are written to temporary files and renamed only when the run succeeds\n"
@@ -127,6 +139,7 @@ static void usage_partners(FILE *f)
 	        "  --ams            the arguments are CBP AMS release directories (as score --ams)\n"
 	        "  --wait-lock      wait for another run writing the same outputs (default: fail)\n"
 	        "  --spool-stdout   print stdout at the end even when it is a pipe or terminal\n"
+	        "  --report FILE.html  the run report with the non-compliant partners by volume\n"
 	        "\n%s",
 	        shared_help);
 }
@@ -202,6 +215,126 @@ static void usage_calibrate(FILE *f)
 	        "  --chunk-size BYTES, --max-rejects N|N%%   as for score\n"
 	        "\n%s",
 	        shared_help);
+}
+
+static void usage_report(FILE *f)
+{
+	fprintf(f,
+	        "usage: examrisk report [options] SUMMARY.json [CONSOLIDATIONS.csv] [PARTNERS.csv]\n"
+	        "\n"
+	        "Writes one self-contained HTML page (no script, no external resource; readable on a\n"
+	        "phone, printable) about a run: its files and counts, rejects with their first lines,\n"
+	        "lanes and reason codes as charts, the trend of the previous runs (--history), the\n"
+	        "riskiest LCL consolidations (a consolidations CSV) and the non-compliant partners by\n"
+	        "volume (a partner audit CSV). The CSVs are told apart by their header.\n"
+	        "\n"
+	        "report options:\n"
+	        "  -o, --out FILE.html  the page (default stdout)\n"
+	        "  --history DIR        folder of previous summaries (score --history DIR): the trend\n"
+	        "  --history-max N      runs of DIR the trend reads, this one included (default 30)\n"
+	        "  -q, --quiet          no messages except fatal errors\n"
+	        "  -h, --help           this help\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out);
+
+/* 'examrisk report': separate options, no tables needed. */
+static int report_main(int argc, char **argv)
+{
+	static const struct option ropts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"history", required_argument, NULL, 'H'},
+		{"history-max", required_argument, NULL, 'N'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *out = NULL;
+	er_report_in in = { 0 };
+	long v;
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "o:qh", ropts, NULL)) != -1) { /* -o -q -h as score has them */
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'H': in.history_dir = optarg; break;
+		case 'N':
+			if (parse_long(optarg, 1, 100000, &v) < 0) {
+				fprintf(stderr, "%s: --history-max takes a number from 1 to 100000\n", prog);
+				goto usage;
+			}
+			in.history_max = (int)v;
+			break;
+		case 'q': break;
+		case 'h': usage_report(stdout); return EXIT_OK;
+		default: goto usage;
+		}
+	}
+	int nargs = argc - optind;
+	if (nargs < 1 || nargs > 3) {
+		fprintf(stderr, "%s report: %s\n", prog,
+		        nargs < 1 ? "no summary given" : "too many arguments (SUMMARY.json and at most two CSVs)");
+		goto usage;
+	}
+	char err[1024] = "";
+	int rc = EXIT_FATAL;
+	er_buf sum = { 0 };
+	er_outfile o;
+	memset(&o, 0, sizeof o);
+	o.fd = -1;
+	const char *spath = argv[optind];
+	FILE *f = fopen(spath, "rb");
+	if (!f) {
+		snprintf(err, sizeof err, "%s: %s", spath, strerror(errno));
+		goto fail;
+	}
+	char buf[65536];
+	size_t n;
+	int bad = 0;
+	while (!bad && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		bad = er_buf_append(&sum, buf, n) < 0 || sum.len >= (64u << 20);
+	bad |= ferror(f);
+	fclose(f);
+	if (bad) {
+		snprintf(err, sizeof err, "%s: cannot read (or larger than 64 MiB: not a summary)", spath);
+		goto fail;
+	}
+	in.summary = sum.p ? sum.p : "";
+	in.summary_len = sum.len;
+	in.summary_name = spath;
+	for (int i = optind + 1; i < argc; i++) {
+		int kind = er_report_csv_kind(argv[i], err, sizeof err);
+		if (kind < 0)
+			goto fail;
+		er_report_top **slot = kind == ER_TOP_CONSOLIDATIONS ? &in.consol : &in.partners;
+		if (*slot) {
+			snprintf(err, sizeof err, "%s: a second %s CSV", argv[i],
+			         kind == ER_TOP_CONSOLIDATIONS ? "consolidations" : "partner audit");
+			goto fail;
+		}
+		if (!(*slot = er_report_top_new(kind, argv[i]))) {
+			snprintf(err, sizeof err, "out of memory");
+			goto fail;
+		}
+		if (er_report_top_file(*slot, argv[i], err, sizeof err) < 0)
+			goto fail;
+	}
+	if (er_out_open(&o, out, 0, 0, err, sizeof err) != ER_OK ||
+	    er_report_write(&in, er_out_emit, &o, err, sizeof err) < 0 ||
+	    er_out_sync(&o, err, sizeof err) != ER_OK || er_out_commit(&o, err, sizeof err) != ER_OK)
+		goto fail;
+	rc = EXIT_OK;
+fail:
+	if (rc != EXIT_OK)
+		fprintf(stderr, "%s: error: %s\n", prog, err[0] ? err : "cannot write the report");
+	er_out_abort(&o);
+	er_report_top_free(in.consol);
+	er_report_top_free(in.partners);
+	er_buf_free(&sum);
+	return rc;
+usage:
+	fprintf(stderr, "Try 'examrisk report --help'.\n");
+	return EXIT_USAGE;
 }
 
 /* A default data file (er_data_find); NULL after printing where it looked. */
@@ -282,8 +415,8 @@ enum {
 	O_PROGRESS, O_OUT, O_LEVEL, O_REJECTS, O_CONSOL, O_QUEUE, O_RESUMPTION, O_SUMMARY,
 	O_MAX_REJECTS, O_KEEP_GOING, O_KEEP, O_CHUNK, O_ROLLUP_MEM, O_WAIT_LOCK, O_SPOOL_STDOUT,
 	O_ON, O_CSV, O_ROLE, O_HELP, O_AMS, O_PERIOD, O_SCHEDULE_K, O_SORT_MEM,
-	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT, O_SDN, O_OUT_DELIM,
-	O_EXCEL
+	O_TARGET_RED, O_TARGET_YELLOW, O_OUTCOMES, O_HOLDOUT_FROM, O_REPORT,
+	O_HISTORY, O_HISTORY_MAX, O_CONSOL_FILTER, O_TOP, O_SDN, O_OUT_DELIM, O_EXCEL
 };
 
 static const struct option long_opts[] = {
@@ -326,6 +459,10 @@ static const struct option long_opts[] = {
 	{"report", required_argument, NULL, O_REPORT},
 	{"out-delimiter", required_argument, NULL, O_OUT_DELIM},
 	{"excel", no_argument, NULL, O_EXCEL},
+	{"history", required_argument, NULL, O_HISTORY},
+	{"history-max", required_argument, NULL, O_HISTORY_MAX},
+	{"consolidations-filter", required_argument, NULL, O_CONSOL_FILTER},
+	{"top", required_argument, NULL, O_TOP},
 	{NULL, 0, NULL, 0}
 };
 
@@ -342,14 +479,14 @@ static int allowed(const char *cmd, int opt)
 		return 1; /* score, partners and verify write CSV */
 	if (!strcmp(cmd, "score"))
 		return shared || (opt >= O_OUT && opt <= O_SPOOL_STDOUT) || opt == O_AMS || ams_opt ||
-		       opt == O_SDN;
+		       opt == O_SDN || (opt >= O_REPORT && opt <= O_TOP);
 	if (!strcmp(cmd, "calibrate"))
 		return shared || opt == O_OUT || opt == O_CHUNK || opt == O_MAX_REJECTS ||
 		       (opt >= O_TARGET_RED && opt <= O_REPORT);
 	if (!strcmp(cmd, "partners"))
 		return shared || opt == O_OUT || opt == O_REJECTS || opt == O_SUMMARY ||
 		       opt == O_KEEP_GOING || opt == O_CHUNK || opt == O_MAX_REJECTS || opt == O_AMS ||
-		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT;
+		       ams_opt || opt == O_WAIT_LOCK || opt == O_SPOOL_STDOUT || opt == O_REPORT;
 	return opt == O_PARTICIPANTS || opt == O_MRA || opt == O_ON || opt == O_CSV ||
 	       opt == O_ROLE || opt == O_QUIET;
 }
@@ -429,6 +566,8 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return EXIT_OK;
 	}
+	if (!strcmp(cmd, "report"))
+		return report_main(argc, argv);
 	void (*usage)(FILE *) = !strcmp(cmd, "score")      ? usage_score
 	                        : !strcmp(cmd, "partners") ? usage_partners
 	                        : !strcmp(cmd, "verify")   ? usage_verify
@@ -612,7 +751,44 @@ int main(int argc, char **argv)
 			}
 			co.have_holdout_from = 1;
 			break;
-		case O_REPORT: co.report_path = optarg; break;
+		case O_REPORT: /* calibrate: the fit's figures; score, partners: the run report */
+			if (!strcmp(cmd, "calibrate")) {
+				co.report_path = optarg;
+				break;
+			}
+			if (!strcmp(optarg, "-")) { /* stdout carries the rows already */
+				fprintf(stderr, "%s: --report takes a file name ('examrisk report' writes to stdout)\n",
+				        prog);
+				goto usage_err;
+			}
+			o.report_path = optarg;
+			break;
+		case O_HISTORY: o.history_dir = optarg; break;
+		case O_HISTORY_MAX:
+			if (parse_long(optarg, 1, 100000, &v) < 0) {
+				fprintf(stderr, "%s: --history-max takes a number from 1 to 100000\n", prog);
+				goto usage_err;
+			}
+			o.history_max = (int)v;
+			break;
+		case O_CONSOL_FILTER:
+			if (strcmp(optarg, "lcl") && strcmp(optarg, "all")) {
+				fprintf(stderr, "%s: --consolidations-filter takes lcl or all, not '%s'\n", prog, optarg);
+				goto usage_err;
+			}
+			o.consolidations_all = !strcmp(optarg, "all");
+			break;
+		case O_TOP: {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || n == 0 || optarg[0] == '-') {
+				fprintf(stderr, "%s: --top takes a number of consolidations, 1 or more\n", prog);
+				goto usage_err;
+			}
+			o.consolidations_top = n;
+			break;
+		}
 		default: goto usage_err;
 		}
 	}

@@ -32,6 +32,7 @@
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
+#include "er_report.h"
 #include "er_rollup.h"
 #include "er_split.h"
 #include "er_summary.h"
@@ -91,6 +92,11 @@ typedef struct run {
 
 	er_outfile out, rej, consol, queue, summary;
 	er_commit *commit;     /* locks on the outputs, the all-or-nothing commit */
+	er_outfile report, history;  /* --report, --history (er_report.h) */
+	/* the first rejected lines of each reason, for the summary and report */
+	struct { int file; uint64_t line; int col, got; } first_rej[ER_NREJECTS][ER_SUMMARY_FIRST_REJECTS];
+	int nfirst_rej[ER_NREJECTS];
+	char history_path[900];      /* --history: this run's file (fits a message in err) */
 	er_rollup *rollup;
 	er_partners *partners;
 	const er_row_sink *sink; /* ER_MODE_SINK */
@@ -169,6 +175,18 @@ static void *worker_main(void *arg)
 static void show_notes(run *R, const er_chunk *c)
 {
 	const char *path = R->paths[c->file_idx];
+	for (int i = 0; i < c->nnotes; i++) {
+		const er_rej_note *n = &c->notes[i];
+		int k = n->reject > 0 && n->reject < ER_NREJECTS ? R->nfirst_rej[n->reject]
+		                                                  : ER_SUMMARY_FIRST_REJECTS;
+		if (k < ER_SUMMARY_FIRST_REJECTS) {
+			R->first_rej[n->reject][k].file = c->file_idx;
+			R->first_rej[n->reject][k].line = n->line;
+			R->first_rej[n->reject][k].col = n->col;
+			R->first_rej[n->reject][k].got = n->got_fields;
+			R->nfirst_rej[n->reject]++;
+		}
+	}
 	for (int i = 0; i < c->nnotes && R->notes_shown < STDERR_REJECT_NOTES; i++) {
 		const er_rej_note *n = &c->notes[i];
 		R->notes_shown++;
@@ -212,6 +230,13 @@ static void writer_file_end(run *R, er_chunk *c)
 			er_out_errmsg(bad, bad->err == ESPIPE ? "rows already written cannot be taken back"
 			                                     : "cannot roll back", msg, sizeof msg);
 			set_fatal(R, ER_E_IO, "%s", msg);
+		}
+		for (int r = 0; r < ER_NREJECTS; r++) { /* its rejects are not the run's */
+			int k = 0;
+			for (int i = 0; i < R->nfirst_rej[r]; i++)
+				if (R->first_rej[r][i].file != c->file_idx)
+					R->first_rej[r][k++] = R->first_rej[r][i];
+			R->nfirst_rej[r] = k;
 		}
 		if (R->rollup)
 			er_rollup_file_done(R->rollup, 0);
@@ -586,6 +611,25 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 		                               hex[nso] };
 		nso++;
 	}
+	er_summary_reject fr[ER_NREJECTS][ER_SUMMARY_FIRST_REJECTS];
+	char detail[ER_NREJECTS][ER_SUMMARY_FIRST_REJECTS][48];
+	for (int k = 1; k < ER_NREJECTS; k++) {
+		for (int i = 0; i < R->nfirst_rej[k]; i++) {
+			const file_state *f = &R->files[R->first_rej[k][i].file];
+			const char *d = NULL;
+			if (k == ER_REJ_FIELD_COUNT) {
+				snprintf(detail[k][i], sizeof detail[k][i], "%d fields, expected %d",
+				         R->first_rej[k][i].got, f->hdr.nfields);
+				d = detail[k][i];
+			} else if (R->first_rej[k][i].col >= 0) {
+				d = er_col_name(R->first_rej[k][i].col);
+			}
+			fr[k][i] = (er_summary_reject){ R->paths[R->first_rej[k][i].file],
+			                                R->first_rej[k][i].line, d };
+		}
+	}
+	er_consol_counts cc;
+	er_rollup_consol_counts(R->rollup, &cc);
 	char deflate[64] = "";
 	if (level == ER_GZ_FAST)
 		snprintf(deflate, sizeof deflate, "libdeflate %s", LIBDEFLATE_VERSION_STRING);
@@ -596,7 +640,8 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 		.opts = o, .tables = t, .rules = r,
 		.nfiles = R->nfiles, .files = files, .total = &R->total,
 		.has_consolidations = R->rollup && o->consolidations_path,
-		.nconsolidations = R->rollup ? er_rollup_nconsolidations(R->rollup) : 0,
+		.nconsolidations = (size_t)cc.written, .consolidations_found = cc.found,
+		.consolidations_single = cc.single, .consolidations_beyond_top = cc.beyond_top,
 		.noutputs = nso, .outputs = so,
 		.inflate = R->inflate ? er_inflate_name((enum er_inflate)R->inflate) : NULL, .deflate = deflate[0] ? deflate : NULL,
 		.has_source = o->source != NULL, .source_rejects = source_rejects,
@@ -604,6 +649,10 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 		.threads = R->nthreads, .started = R->started,
 		.elapsed_s = elapsed, .bytes_csv = bytes_csv,
 	};
+	for (int k = 1; k < ER_NREJECTS; k++) {
+		in.first_rejects[k] = fr[k];
+		in.nfirst_rejects[k] = R->nfirst_rej[k];
+	}
 	clock_gettime(CLOCK_REALTIME, &in.finished);
 	int rc = er_summary_build(&in, b, err, errlen);
 	free(files);
@@ -615,6 +664,8 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 typedef struct end_sink {
 	er_csv_sink csv;
 	const run *R;
+	er_outfile *file;      /* NULL: no file (--report without --consolidations) */
+	er_report_top *report; /* --report: its table, fed the internal ',' RFC 4180 form */
 } end_sink;
 
 static int end_emit(void *ctx, const char *p, size_t n)
@@ -624,17 +675,24 @@ static int end_emit(void *ctx, const char *p, size_t n)
 		errno = ECANCELED;
 		return -1;
 	}
-	return er_csv_sink_emit(&e->csv, p, n);
+	/* before the recoding: the report parses one dialect, whatever --out-delimiter says */
+	if (e->report)
+		er_report_top_emit(e->report, p, n);
+	return e->file ? er_csv_sink_emit(&e->csv, p, n) : 0;
 }
 
-/* Write one end-phase output through the sink. 0 or -1. */
-static int write_end(run *R, er_outfile *o, int (*fn)(void *, er_emit_fn, void *), void *obj)
+/* Write one end-phase output through the sink (o NULL: only to report).
+ * 0 or -1. */
+static int write_end(run *R, er_outfile *o, int (*fn)(void *, er_emit_fn, void *), void *obj,
+                     er_report_top *report)
 {
-	end_sink e = { .R = R };
-	er_csv_sink_init(&e.csv, &R->dialect, er_out_emit, o);
+	end_sink e = { .R = R, .file = o, .report = report };
+	if (o)
+		er_csv_sink_init(&e.csv, &R->dialect, er_out_emit, o);
 	int rc = fn(obj, end_emit, &e);
-	er_csv_sink_free(&e.csv);
-	return rc < 0 || o->err ? -1 : 0;
+	if (o)
+		er_csv_sink_free(&e.csv);
+	return rc < 0 || (o && o->err) ? -1 : 0;
 }
 
 static int consol_fn(void *obj, er_emit_fn emit, void *ctx)
@@ -786,14 +844,16 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 	const er_run_opts *opts = R->opts;
 	/* A row sink (calibrate) has no scores output. */
 	const char *names[] = {R->mode == ER_MODE_SINK ? NULL : opts->out_path, opts->rejects_path,
-	                       opts->consolidations_path, opts->queue_path, opts->summary_path};
+	                       opts->consolidations_path, opts->queue_path, opts->summary_path,
+	                       opts->report_path, R->history_path[0] ? R->history_path : NULL};
 	int nn = (int)(sizeof names / sizeof names[0]);
 	er_status st = er_commit_check(names, nn, opts->inputs, opts->ninputs, err, errlen);
 	if (st == ER_OK)
 		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, &R->log, err, errlen);
 	if (st != ER_OK)
 		return st;
-	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
+	                   &R->history};
 	for (int i = 0; i < nn && st == ER_OK; i++)
 		if ((i == 0 && R->mode != ER_MODE_SINK) || (i > 0 && names[i]))
 			st = out_open(R, o[i], names[i], i == 0 && R->mode == ER_MODE_SCORE, err, errlen);
@@ -822,6 +882,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	memcpy(&R->opts_full, opts, opts->size);
 	R->opts_full.size = sizeof R->opts_full;
 	opts = &R->opts_full;
+	R->report.fd = R->history.fd = -1;
+	er_report_top *report_consol = NULL, *report_partners = NULL;
 	R->opts = opts;
 	er_log_init(&R->log, opts->log, opts->log_ctx, opts->quiet);
 	R->mode = mode;
@@ -890,15 +952,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		.cancel = opts->cancel,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
-		.rollup = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->queue_path),
+		.rollup = mode == ER_MODE_SCORE &&
+		          (opts->consolidations_path || opts->queue_path || opts->report_path),
 		.partners = mode == ER_MODE_PARTNERS,
 		.sink = R->sink,
 		.paths = R->paths,
 	};
 	if (R->wcfg.rollup) {
-		R->rollup = er_rollup_new(r, opts->consolidations_path != NULL, opts->queue_path != NULL,
-		                          opts->resumption);
+		R->rollup = er_rollup_new(r, opts->consolidations_path || opts->report_path,
+		                          opts->queue_path != NULL, opts->resumption);
 		if (!R->rollup) {
+			st = ER_E_NOMEM;
+			goto out;
+		}
+		er_rollup_set_consol_filter(R->rollup, opts->consolidations_all ? 0 : 2,
+		                            opts->consolidations_top);
+		if (opts->report_path &&
+		    !(report_consol = er_report_top_new(ER_TOP_CONSOLIDATIONS, "consolidations"))) {
 			st = ER_E_NOMEM;
 			goto out;
 		}
@@ -910,8 +980,18 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		st = ER_E_NOMEM;
 		goto out;
 	}
+	if (mode == ER_MODE_PARTNERS && opts->report_path &&
+	    !(report_partners = er_report_top_new(ER_TOP_PARTNERS, "partner audit"))) {
+		st = ER_E_NOMEM;
+		goto out;
+	}
 
 	/* Outputs: temporaries now, renamed at the very end. */
+	if (opts->history_dir && er_history_path(opts->history_dir, &R->started, R->history_path,
+	                                         sizeof R->history_path, err, sizeof err) < 0) {
+		st = ER_E_IO;
+		goto out;
+	}
 	if ((st = open_outputs(R, err, sizeof err)) != ER_OK)
 		goto out;
 	/* Headers (and the BOM for Excel). The partner audit, consolidations and
@@ -1050,19 +1130,22 @@ out_threads:
 	}
 
 	/* Roll-up outputs, then the summary, then commit everything. */
-	if (R->rollup && opts->consolidations_path && write_end(R, &R->consol, consol_fn, R->rollup) < 0) {
-		snprintf(err, sizeof err, "%s: cannot write consolidations: %s", opts->consolidations_path,
+	if (R->rollup && (opts->consolidations_path || report_consol) &&
+	    write_end(R, opts->consolidations_path ? &R->consol : NULL, consol_fn, R->rollup,
+	              report_consol) < 0) {
+		snprintf(err, sizeof err, "%s: cannot write consolidations: %s",
+		         opts->consolidations_path ? opts->consolidations_path : opts->report_path,
 		         strerror(R->consol.err ? R->consol.err : errno));
 		st = ER_E_IO;
 		goto end_failed;
 	}
-	if (R->rollup && opts->queue_path && write_end(R, &R->queue, queue_fn, R->rollup) < 0) {
+	if (R->rollup && opts->queue_path && write_end(R, &R->queue, queue_fn, R->rollup, NULL) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write exam queue: %s", opts->queue_path,
 		         strerror(R->queue.err ? R->queue.err : errno));
 		st = ER_E_IO;
 		goto end_failed;
 	}
-	if (R->partners && write_end(R, &R->out, partners_fn, R->partners) < 0) {
+	if (R->partners && write_end(R, &R->out, partners_fn, R->partners, report_partners) < 0) {
 		er_out_errmsg(&R->out, "cannot write partner audit", err, sizeof err);
 		st = ER_E_IO;
 		goto end_failed;
@@ -1071,7 +1154,7 @@ out_threads:
 	uint64_t source_rejects = opts->source && opts->source->count_rejects
 	                        ? opts->source->count_rejects(opts->source->ctx) : 0;
 	if (source_rejects && opts->rejects_path && opts->source->rejects &&
-	    write_end(R, &R->rej, source_rejects_fn, (void *)(uintptr_t)opts->source) < 0) {
+	    write_end(R, &R->rej, source_rejects_fn, (void *)(uintptr_t)opts->source, NULL) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write rejects", opts->rejects_path);
 		st = ER_E_IO;
 		goto out;
@@ -1094,21 +1177,40 @@ out_threads:
 	uint64_t bytes_csv = 0;
 	for (int i = 0; i < R->nfiles; i++)
 		bytes_csv += R->files[i].bytes_csv;
-	if (opts->summary_path) {
+	if (opts->summary_path || opts->report_path || opts->history_dir) {
 		tmp.len = 0;
 		if (build_summary(R, t, r, &tmp, elapsed, bytes_csv, ok_files, source_rejects, err,
 		                  sizeof err) < 0) {
 			st = strstr(err, "out of memory") ? ER_E_NOMEM : ER_E_IO;
 			goto out;
 		}
-		er_out_write(&R->summary, tmp.p, tmp.len);
+		if (opts->summary_path)
+			er_out_write(&R->summary, tmp.p, tmp.len);
+		if (opts->history_dir)
+			er_out_write(&R->history, tmp.p, tmp.len);
+	}
+	/* The report reads the summary just built, and the tables the end phase fed. */
+	if (opts->report_path) {
+		er_report_in rin = {
+			.summary = tmp.p, .summary_len = tmp.len,
+			.summary_name = opts->summary_path ? opts->summary_path : "(this run)",
+			.consol = report_consol, .partners = report_partners, .history_dir = opts->history_dir,
+			.history_max = opts->history_max,
+		};
+		if ((report_consol && er_report_top_end(report_consol, err, sizeof err) < 0) ||
+		    (report_partners && er_report_top_end(report_partners, err, sizeof err) < 0) ||
+		    er_report_write(&rin, er_out_emit, &R->report, err, sizeof err) < 0) {
+			st = ER_E_IO;
+			goto end_failed;
+		}
 	}
 	/* A signal during the end phase stops the commit: nothing is replaced. */
 	if (cancelled(R)) {
 		st = ER_E_CANCELLED;
 		goto end_failed;
 	}
-	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary};
+	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
+	                      &R->history};
 	if ((st = er_commit_run(R->commit, outs, (int)(sizeof outs / sizeof outs[0]), err, sizeof err)) !=
 	    ER_OK)
 		goto out;
@@ -1161,6 +1263,10 @@ out:
 	er_out_abort(&R->consol);
 	er_out_abort(&R->queue);
 	er_out_abort(&R->summary);
+	er_out_abort(&R->report);
+	er_out_abort(&R->history);
+	er_report_top_free(report_consol);
+	er_report_top_free(report_partners);
 	er_commit_end(R->commit);
 	er_parser_free(hp);
 	er_pool_free(R->pool);

@@ -293,6 +293,9 @@ struct er_rollup {
 	er_buf points;               /* sample points of the runs (see "runs") */
 	size_t pts0, npts;           /* those of the run being written */
 	size_t ncons;                /* consolidations of the last write */
+	/* filter of the consolidations output (er_rollup_set_consol_filter) */
+	uint64_t min_shipments, top;
+	er_consol_counts cc;         /* of the last write */
 	/* exam queue */
 	bstore q;
 	const volatile int *cancel;  /* end-phase merge and write stop when set */
@@ -426,6 +429,21 @@ void er_rollup_free(er_rollup *r)
 size_t er_rollup_nconsolidations(const er_rollup *r)
 {
 	return r ? r->ncons : 0;
+}
+
+void er_rollup_set_consol_filter(er_rollup *r, uint64_t min_shipments, uint64_t top)
+{
+	if (r) {
+		r->min_shipments = min_shipments;
+		r->top = top;
+	}
+}
+
+void er_rollup_consol_counts(const er_rollup *r, er_consol_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	if (r)
+		*c = r->cc;
 }
 
 /* 1 when seq belongs to a rolled-back file. */
@@ -573,6 +591,7 @@ typedef struct outbuf {
 	void *ctx;
 	int failed;
 	const volatile int *cancel;
+	uint64_t lines_left;         /* --top: lines still to emit (top_fn) */
 } outbuf;
 
 static int out_flush(outbuf *o)
@@ -612,6 +631,21 @@ typedef int (*bs_fn)(void *ctx, const char *p, size_t n);
 static int out_fn(void *ctx, const char *p, size_t n)
 {
 	return out_put(ctx, p, n);
+}
+
+/* out_fn that stops after o->lines_left whole lines (the rest is dropped). */
+static int top_fn(void *ctx, const char *p, size_t n)
+{
+	outbuf *o = ctx;
+	size_t k = 0;
+	while (k < n && o->lines_left) {
+		const char *nl = memchr(p + k, '\n', n - k);
+		if (!nl)
+			return out_put(o, p, n); /* a line continues in the next block */
+		k = (size_t)(nl - p) + 1;
+		o->lines_left--;
+	}
+	return k ? out_put(o, p, k) : 0;
 }
 
 /* Hand stream i's bytes to fn in order, block by block (scratch holds one).
@@ -1473,7 +1507,8 @@ typedef struct part {
 	size_t mapcap;
 	pent *cache;
 	agg a;
-	size_t ncons;
+	size_t ncons;                /* folded, whether written or filtered out */
+	size_t nsmall;               /* of those, below the minimum of shipments */
 	int err;                     /* errno of a failure; 0: none */
 } part;
 
@@ -1561,6 +1596,11 @@ static int agg_finish(part *f)
 	uint64_t rest[ER_NLANES];
 	memcpy(rest, a->lanes, sizeof rest);
 	rest[a->drv_lane]--;
+	f->ncons++;
+	if (a->n < f->r->min_shipments) { /* --consolidations-filter lcl */
+		f->nsmall++;
+		return 0;
+	}
 	pent prob = prob_of(f->r, f->cache, a->lanes);
 	pent without = prob_of(f->r, f->cache, rest);
 	long bi = bucket_of(f, prob.p6);
@@ -1596,7 +1636,6 @@ static int agg_finish(part *f)
 	o = put_bytes(o, without.s, without.len);
 	*o++ = '\n';
 	b->len = (size_t)(o - b->p);
-	f->ncons++;
 	return bs_close(&f->cs, (size_t)bi, cap0);
 }
 
@@ -1810,13 +1849,13 @@ static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, boun
 		if (started[i])
 			pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&q.mu);
-	r->ncons = 0;
 	for (size_t i = 0; i < *np; i++) {
 		if (parts[i].err) {
 			errno = parts[i].err;
 			return -1;
 		}
-		r->ncons += parts[i].ncons;
+		r->cc.found += parts[i].ncons;
+		r->cc.single += parts[i].nsmall;
 	}
 	return 0;
 }
@@ -1832,9 +1871,11 @@ int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 	size_t np = 0, nb = 0;
 	bound *spl = NULL;
 	er_buf cand = { 0 }, scratch = { 0 };
-	outbuf o = { { 0 }, emit, ctx, 0, r->cancel };
+	outbuf o = { { 0 }, emit, ctx, 0, r->cancel, r->top ? r->top : UINT64_MAX };
 	bucket_order *ord = NULL;
 	int rc = -1;
+	memset(&r->cc, 0, sizeof r->cc);
+	r->ncons = 0;
 	if (er_buf_puts(&o.b, "consolidation,key_type,container_id,load_type,shipments,shippers,"
 	                "max_score,lane,uncertified_shipments,exam_probability,"
 	                "driver_shipment_id,probability_without_driver\n") < 0)
@@ -1855,8 +1896,8 @@ int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 			ord[nb++] = (bucket_order){ parts[i].p6[j], i, j };
 	if (nb)
 		qsort(ord, nb, sizeof *ord, by_prob_desc);
-	for (size_t i = 0; i < nb; i++) {
-		if (bs_read(&parts[ord[i].part].cs, ord[i].i, &scratch, out_fn, &o) < 0) {
+	for (size_t i = 0; i < nb && o.lines_left; i++) {
+		if (bs_read(&parts[ord[i].part].cs, ord[i].i, &scratch, r->top ? top_fn : out_fn, &o) < 0) {
 			if (!o.failed)
 				fail(r);
 			goto out;
@@ -1864,6 +1905,12 @@ int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 	}
 	if (out_flush(&o) < 0)
 		goto out;
+	r->cc.written = r->cc.found - r->cc.single;
+	if (r->top && r->cc.written > r->top) {
+		r->cc.beyond_top = r->cc.written - r->top;
+		r->cc.written = r->top;
+	}
+	r->ncons = r->cc.written;
 	rc = 0;
 out:
 	for (size_t i = 0; i < MAX_PARTS; i++)
@@ -1908,7 +1955,7 @@ int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx)
 {
 	if (!r || r->err)
 		return -1;
-	outbuf o = { { 0 }, emit, ctx, 0, r->cancel };
+	outbuf o = { { 0 }, emit, ctx, 0, r->cancel, UINT64_MAX };
 	er_buf scratch = { 0 };
 	qemit q = { r, &o, 0 };
 	int rc = -1;

@@ -61,6 +61,20 @@ int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx);
  * er_rollup_write_consolidations: 0 before it. */
 size_t er_rollup_nconsolidations(const er_rollup *r);
 
+/* What the consolidations output leaves out: only consolidations of at least
+ * min_shipments shipments (house bills; 2 = LCL, the forwarder's question;
+ * 0 or 1 = all), and of those at most the top (riskiest) ones (0 = all).
+ * Call before er_rollup_write_consolidations. */
+void er_rollup_set_consol_filter(er_rollup *r, uint64_t min_shipments, uint64_t top);
+typedef struct er_consol_counts {
+	uint64_t found;      /* consolidations folded */
+	uint64_t single;     /* left out: fewer shipments than the minimum */
+	uint64_t beyond_top; /* left out: past the top N */
+	uint64_t written;    /* lines in the output (the same as er_rollup_nconsolidations) */
+} er_consol_counts;
+/* The counts of the last er_rollup_write_consolidations (zero before it). */
+void er_rollup_consol_counts(const er_rollup *r, er_consol_counts *c);
+
 /* --------------------------------------------------------- partner audit */
 typedef struct er_partners er_partners;
 

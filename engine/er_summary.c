@@ -220,8 +220,36 @@ int er_summary_build(const er_summary_input *in, er_buf *out, char *err, size_t 
 	for (int r = 0; r < ER_NREASONS; r++)
 		put_u64(&b, reasons, er_reason_name(r), t->reasons[r]);
 	put(&b, root, "reasons", reasons);
-	if (in->has_consolidations)
+	/* The first lines of each reject reason: where to look first. */
+	json_t *fr = json_object();
+	for (int r = 1; r < ER_NREJECTS; r++) {
+		if (!in->nfirst_rejects[r])
+			continue;
+		json_t *arr = json_array();
+		for (int i = 0; i < in->nfirst_rejects[r]; i++) {
+			const er_summary_reject *x = &in->first_rejects[r][i];
+			json_t *o = json_object();
+			put_str(&b, o, "file", x->path, 1);
+			put_u64(&b, o, "line", x->line);
+			if (x->detail)
+				put_str(&b, o, "detail", x->detail, 0);
+			add(&b, arr, o);
+		}
+		put(&b, fr, er_reject_name(r), arr);
+	}
+	put(&b, root, "first_rejects", fr);
+	if (in->has_consolidations) {
 		put_u64(&b, root, "consolidations", in->nconsolidations);
+		put_u64(&b, root, "consolidations_found", in->consolidations_found);
+		put(&b, root, "consolidations_filter",
+		    json_string(opts->consolidations_all ? "all" : "lcl"));
+		if (opts->consolidations_top)
+			put_u64(&b, root, "consolidations_top", opts->consolidations_top);
+		json_t *lo = json_object();
+		put_u64(&b, lo, "single_house_bill", in->consolidations_single);
+		put_u64(&b, lo, "beyond_top", in->consolidations_beyond_top);
+		put(&b, root, "consolidations_left_out", lo);
+	}
 	if (in->has_source)
 		put_u64(&b, root, "source_rejects", in->source_rejects);
 

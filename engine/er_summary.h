@@ -36,6 +36,15 @@ typedef struct er_summary_output {
 	const char *sha256; /* 64 hex digits, or NULL when not known */
 } er_summary_output;
 
+/* A rejected line, for first_rejects. */
+typedef struct er_summary_reject {
+	const char *path;   /* its input file */
+	uint64_t line;
+	const char *detail; /* "5 fields, expected 21", a column name; NULL = none */
+} er_summary_reject;
+
+#define ER_SUMMARY_FIRST_REJECTS 3 /* first rejected lines kept per reason */
+
 typedef struct er_summary_input {
 	const char *command; /* "score" or "partners" */
 	const er_run_opts *opts;
@@ -44,8 +53,15 @@ typedef struct er_summary_input {
 	int nfiles;
 	const er_summary_file *files;
 	const er_counts *total;
+	/* first_rejects: per reject reason, its first lines (at most
+	 * ER_SUMMARY_FIRST_REJECTS, in input order) */
+	const er_summary_reject *first_rejects[ER_NREJECTS];
+	int nfirst_rejects[ER_NREJECTS];
 	int has_consolidations;
-	size_t nconsolidations;
+	size_t nconsolidations;           /* lines written */
+	uint64_t consolidations_found;    /* folded, before the filter and --top */
+	uint64_t consolidations_single;   /* left out: a single house bill (filter lcl) */
+	uint64_t consolidations_beyond_top; /* left out: past --top */
 	int noutputs;
 	const er_summary_output *outputs;
 	const char *inflate;  /* backend that read the inputs: "ISA-L 2.30.0" or "zlib 1.2.13" */

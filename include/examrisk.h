@@ -301,6 +301,12 @@ typedef struct er_run_opts {
 	int argc;
 	/* For the summary: where the tables and rules came from (NULL = not recorded). */
 	const char *participants_path, *mra_path, *rules_path;
+	const char *report_path;     /* HTML run report (er_report.h); NULL = none */
+	const char *history_dir;     /* folder of previous summaries: this run's is added, the
+	                                report's trend reads it; NULL = none */
+	int history_max;             /* runs the trend reads; 0 = 30 */
+	int consolidations_all;      /* 0: only consolidations of 2+ house bills (LCL); 1: all */
+	unsigned long long consolidations_top; /* at most the N riskiest; 0 = all */
 } er_run_opts;
 
 /* A producer of manifest CSV for er_run_opts.source. */

@@ -22,7 +22,7 @@ TABLES="--participants $G/participants.csv --mra data/mra.csv --rules $G/rules.i
 # ---------------------------------------------------------------- golden
 expect_rc "basic run exits 3 (rows rejected)" 3 $BIN score $TABLES --threads 2 --out "$T/s.csv" \
 	--rejects "$T/r.csv" --summary "$T/sum.json" --consolidations "$T/c.csv" --queue "$T/q.csv" \
-	--keep Note $G/manifest.csv
+	--consolidations-filter all --keep Note $G/manifest.csv
 golden scores "$T/s.csv" $G/expected.scores.csv
 golden rejects "$T/r.csv" $G/expected.rejects.csv
 golden consolidations "$T/c.csv" $G/expected.consolidations.csv
@@ -64,6 +64,25 @@ head -n 3 $SD/sdn.csv >"$T/badsdn/sdn.csv"; printf '9011,"EXTRA",-0- \r\n' >>"$T
 expect_rc "sdn malformed line" 1 $BIN score --rules $SR --sdn "$T/badsdn" --out "$T/x.csv" tests/golden/sdn/manifest.csv
 expect "sdn malformed names file:line" grep -q "badsdn/sdn.csv:4: expected 12 fields, got 3" "$T/last.err"
 expect "failed sdn run writes nothing" [ ! -e "$T/x.csv" ]
+# --consolidations-filter lcl (the default) keeps consolidations of 2+ house bills; --top N the
+# N riskiest; the summary counts what was left out and why.
+json_num() { sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1" | head -1; }
+expect_rc "consolidations lcl" 3 $BIN score $TABLES --quiet --out "$T/s.lcl.csv" --summary "$T/sum.lcl.json" \
+	--consolidations "$T/c.lcl.csv" $G/manifest.csv
+awk -F, 'NR == 1 || $5 >= 2' "$T/c.csv" >"$T/c.lcl.expected"
+expect "lcl = the house-bill filter of all" same "$T/c.lcl.expected" "$T/c.lcl.csv"
+expect "lcl keeps a consolidation" [ "$(lines "$T/c.lcl.csv")" -ge 2 ]
+expect "summary: consolidations listed" [ "$(json_num "$T/sum.lcl.json" consolidations)" -eq $(( $(lines "$T/c.lcl.csv") - 1 )) ]
+expect "summary: consolidations found" [ "$(json_num "$T/sum.lcl.json" consolidations_found)" -eq $(( $(lines "$T/c.csv") - 1 )) ]
+expect "summary: single house bills left out" [ "$(json_num "$T/sum.lcl.json" single_house_bill)" -eq $(( $(lines "$T/c.csv") - $(lines "$T/c.lcl.csv") )) ]
+expect_rc "consolidations all --top 3" 3 $BIN score $TABLES --quiet --out "$T/s.top.csv" --summary "$T/sum.top.json" \
+	--consolidations "$T/c.top.csv" --consolidations-filter all --top 3 $G/manifest.csv
+head -4 "$T/c.csv" >"$T/c.top.expected"
+expect "--top 3 = the first 3" same "$T/c.top.expected" "$T/c.top.csv"
+expect "summary: beyond the top" [ "$(json_num "$T/sum.top.json" beyond_top)" -eq $(( $(lines "$T/c.csv") - 4 )) ]
+expect "summary: --top recorded" grep -q '"consolidations_top": 3,' "$T/sum.top.json"
+expect_rc "usage: bad consolidations filter" 2 $BIN score --consolidations-filter fcl x
+expect_rc "usage: --top 0" 2 $BIN score --top 0 x
 
 # --progress: the final line counts every row and every byte read, after the writer finished
 expect_rc "progress" 3 $BIN score $TABLES --progress --out "$T/prog.csv" $G/manifest.csv
@@ -83,7 +102,7 @@ first3() { awk "$AWK_SPLITCSV"'{ r = p ? r "\n" $0 : $0; t = $0; q += gsub(/"/, 
 for d in semi tab; do
 	if [ $d = semi ]; then c=';'; else c=$(printf '\t'); fi
 	redelim "$c" $G/manifest.csv >"$T/m.$d.csv"
-	expect_rc "input delimiter $d" 3 $BIN score $TABLES --quiet --delimiter "$c" --keep Note --out "$T/s.$d.csv" \
+	expect_rc "input delimiter $d" 3 $BIN score $TABLES --quiet --delimiter "$c" --keep Note --consolidations-filter all --out "$T/s.$d.csv" \
 		--rejects "$T/r.$d.csv" --consolidations "$T/c.$d.csv" --queue "$T/q.$d.csv" "$T/m.$d.csv"
 	expect "delimiter $d: scores are comma CSV" same "$T/s.$d.csv" $G/expected.scores.csv
 	expect "delimiter $d: consolidations" same "$T/c.$d.csv" $G/expected.consolidations.csv
@@ -102,7 +121,8 @@ expect "--out-delimiter consolidations" grep -q '^consolidation;key_type;contain
 expect "--out-delimiter rejects" grep -q '^file;line;reason;raw' "$T/r.od.csv"
 expect_rc "usage: --out-delimiter quote" 2 $BIN score --out-delimiter '"' x
 # --excel: UTF-8 BOM and CRLF record ends in every CSV output; else the same bytes.
-expect_rc "--excel" 3 $BIN score $TABLES --quiet --excel --keep Note --out "$T/s.xl.csv" --rejects "$T/r.xl.csv" \
+expect_rc "--excel" 3 $BIN score $TABLES --quiet --excel --keep Note --consolidations-filter all --out "$T/s.xl.csv" \
+	--rejects "$T/r.xl.csv" \
 	--consolidations "$T/c.xl.csv" --queue "$T/q.xl.csv" $G/manifest.csv
 for o in s c q; do
 	expect "--excel $o starts with a BOM" [ "$(head -c 3 "$T/$o.xl.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ]
@@ -171,6 +191,14 @@ if [ -x "$GEN" ]; then
 	$BIN score $GT --quiet --rollup-memory 4096 --out "$T/spill.s.csv" --consolidations "$T/spill.c.csv" \
 		--queue "$T/spill.q.csv" "$M"
 	expect "spilled consolidations" same "$ref/c.csv" "$T/spill.c.csv"
+	# on a real mix of FCL and LCL: all, then lcl and --top from it, spilled or not
+	$BIN score $GT --quiet --consolidations-filter all --out "$T/all.s.csv" --consolidations "$T/all.c.csv" "$M"
+	awk -F, 'NR == 1 || $5 >= 2' "$T/all.c.csv" >"$T/all.lcl.csv"
+	expect "generated: lcl is the default and = the filter of all" same "$ref/c.csv" "$T/all.lcl.csv"
+	expect "generated: some single-bill consolidations" [ "$(lines "$T/all.c.csv")" -gt "$(lines "$ref/c.csv")" ]
+	$BIN score $GT --quiet --rollup-memory 4096 --top 25 --out "$T/top.s.csv" --consolidations "$T/top.c.csv" "$M"
+	head -26 "$ref/c.csv" >"$T/top.expected"
+	expect "generated: --top 25, spilled" same "$T/top.expected" "$T/top.c.csv"
 	expect "spilled queue" same "$ref/q.csv" "$T/spill.q.csv"
 	# sizes take K/M/G suffixes: 4K is the 4096 above
 	$BIN score $GT --quiet --rollup-memory 4K --chunk-size 64KiB --out "$T/spill4k.s.csv" \

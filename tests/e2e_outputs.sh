@@ -115,12 +115,14 @@ fi
 if [ -x "$GEN" ]; then
 	"$GEN" --rows 20000 --seed 5 --out "$T/gen" 2>/dev/null
 	GT="--participants $T/gen/participants.csv --mra $T/gen/mra.csv --rules data/rules.ini"
-	$BIN score $GT --quiet --out "$T/p.s.csv" --rejects "$T/p.r.csv" --consolidations "$T/p.c.csv" \
+	# every consolidation (not only LCL ones): a consolidations output over 1 MiB
+	CA="--consolidations-filter all"
+	$BIN score $GT $CA --quiet --out "$T/p.s.csv" --rejects "$T/p.r.csv" --consolidations "$T/p.c.csv" \
 		--queue "$T/p.q.csv" "$T/gen/manifest.csv.gz"
 	for th in 1 2 4; do
 		for ch in 65536 1048576; do
 			d=$T/gz.$th.$ch; mkdir "$d"
-			$BIN score $GT --quiet --threads $th --chunk-size $ch --out "$d/s.csv.gz" --rejects "$d/r.csv.gz" \
+			$BIN score $GT $CA --quiet --threads $th --chunk-size $ch --out "$d/s.csv.gz" --rejects "$d/r.csv.gz" \
 				--consolidations "$d/c.csv.gz" --queue "$d/q.csv.gz" "$T/gen/manifest.csv.gz"
 			for o in s r c q; do
 				zcat "$d/$o.csv.gz" >"$d/$o.csv" 2>"$d/zcat.err"
@@ -132,7 +134,7 @@ if [ -x "$GEN" ]; then
 			done
 		done
 	done
-	$BIN score $GT --quiet --level 9 --out "$T/l9.s.csv" --consolidations "$T/l9.c.csv.gz" "$T/gen/manifest.csv.gz"
+	$BIN score $GT $CA --quiet --level 9 --out "$T/l9.s.csv" --consolidations "$T/l9.c.csv.gz" "$T/gen/manifest.csv.gz"
 	expect "--level 9 consolidations" sh -c "zcat '$T/l9.c.csv.gz' | cmp -s - '$T/p.c.csv'"
 	expect "--level 9 differs from the default level" differ "$T/l9.c.csv.gz" "$T/gz.1.65536/c.csv.gz"
 	expect "a big output holds several members" [ "$(wc -c <"$T/p.c.csv")" -gt 1048576 ]

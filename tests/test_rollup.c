@@ -693,6 +693,80 @@ static void test_end_threads_same_output(void **state)
 	er_rules_free(rules);
 }
 
+/* The lines of consolidations CSV text (header kept) with at least min
+ * shipments (5th field; keys may be quoted, but hold no newline), at most
+ * top of them (0 = all). */
+static char *filter_lines(const char *csv, uint64_t min, uint64_t top, uint64_t *kept)
+{
+	char *out = malloc(strlen(csv) + 1), *o = out;
+	assert_non_null(out);
+	*kept = 0;
+	const char *p = csv;
+	for (int first = 1; *p; first = 0) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *f = p;
+		for (int k = 0, q = 0; k < 4; f++) {
+			q ^= *f == '"';
+			k += *f == ',' && !q;
+		}
+		if (first || (strtoull(f, NULL, 10) >= min && (!top || *kept < top))) {
+			memcpy(o, p, len);
+			o += len;
+			*kept += !first;
+		}
+		p += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* --consolidations-filter lcl and --top N: the output is the reference's
+ * lines with 2+ shipments, the first N of them, at any budget (spilled or
+ * not), and the counts say what was left out. */
+static void test_filter_and_top(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(GEN_ROWS, 3);
+	outputs ref = gen_run(rules, g, GEN_ROWS, (size_t)1 << 30, 0, NULL);
+	uint64_t all, lcl;
+	char *tmp = filter_lines(ref.cons, 0, 0, &all);
+	free(tmp);
+	static const uint64_t tops[] = { 0, 1, 7, 1000000 };
+	static const size_t budgets[] = { 1024, (size_t)1 << 30 };
+	for (size_t t = 0; t < NROWS(tops); t++) {
+		for (size_t b = 0; b < NROWS(budgets); b++) {
+			er_rollup *r = er_rollup_new(rules, 1, 0, 0);
+			assert_non_null(r);
+			er_rollup_set_budget(r, budgets[b]);
+			er_rollup_set_consol_filter(r, 2, tops[t]);
+			gen_merge(r, g, GEN_ROWS, 0);
+			char *got = consolidations(r);
+			uint64_t kept;
+			char *want = filter_lines(ref.cons, 2, tops[t], &kept);
+			char *unlimited = filter_lines(ref.cons, 2, 0, &lcl);
+			assert_string_equal(got, want);
+			er_consol_counts cc;
+			er_rollup_consol_counts(r, &cc);
+			assert_int_equal(cc.found, all);
+			assert_int_equal(cc.single, all - lcl);
+			assert_int_equal(cc.written, kept);
+			assert_int_equal(cc.beyond_top, lcl - kept);
+			assert_int_equal(er_rollup_nconsolidations(r), kept);
+			assert_true(lcl > 100 && all - lcl > 100); /* both kinds are there */
+			free(got);
+			free(want);
+			free(unlimited);
+			er_rollup_free(r);
+		}
+	}
+	free(ref.cons);
+	free(ref.queue);
+	free(g);
+	er_rules_free(rules);
+}
+
 /* A row larger than the whole budget still goes through (alone in a run),
  * as do long keys sharing long prefixes. */
 static void test_row_over_budget(void **state)
@@ -889,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_budgets_same_output),
 		cmocka_unit_test(test_end_threads_same_output),
+		cmocka_unit_test(test_filter_and_top),
 		cmocka_unit_test(test_row_over_budget),
 		cmocka_unit_test(test_spill_leaves_nothing),
 		cmocka_unit_test(test_emit_failure_spilled),
