@@ -60,6 +60,12 @@ expect_rc "report, partners CSV first" 0 $BIN report --history hist --out swappe
 expect "CSVs told apart by header" same report.html swapped.html
 expect_rc "report without partners" 0 $BIN report --history hist --out nopartners.html sum3.json c3.csv
 expect "score --report = report from the run's outputs" same score.html nopartners.html
+# The report reads the consolidations in the internal ',' form, whatever the output dialect.
+expect_rc "score --report, ';' and Excel outputs" 3 $BIN score $TABLES --quiet --out-delimiter ';' --excel \
+	--out s3semi.csv --summary sumsemi.json --consolidations c3semi.csv --report semi.html manifest.csv
+expect "';' outputs really recoded" grep -q 'consolidation;key_type;' c3semi.csv
+expect_rc "report of the ';' run from the comma consolidations" 0 $BIN report --out semi2.html sumsemi.json c3.csv
+expect "score --report with --out-delimiter = report from comma CSV" same semi.html semi2.html
 expect_rc "partners --report" 3 $BIN partners $TABLES --quiet --out p3b.csv --summary ps.json --report partners.html manifest.csv
 expect_rc "report of the partner run" 0 $BIN report --out partners2.html ps.json p3.csv
 expect "partners --report = report from the run's outputs" same partners.html partners2.html
