@@ -9,6 +9,7 @@
 #include "er_bgzf.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -209,7 +210,14 @@ er_bgzf_pool *er_bgzf_pool_new(int nthreads, enum er_inflate backend)
 				goto fail;
 			t->zinit = 1;
 		}
-		if (pthread_create(&t->tid, NULL, thr_main, t) != 0)
+		/* Inflate threads block every signal, as the pipeline's own threads
+		 * do, so SIGINT/SIGTERM reach the dispatcher and interrupt its read. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int rc = pthread_create(&t->tid, NULL, thr_main, t);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0)
 			goto fail;
 		t->started = 1;
 		p->nt++;
