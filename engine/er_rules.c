@@ -164,6 +164,8 @@ typedef struct desc_scan {
 	size_t nonspace; /* non-space characters */
 	int has_letter;  /* an ASCII letter or any non-ASCII character */
 	int mixed;       /* two different non-space characters seen */
+	int noterm;      /* with a term trie: no term starts like the text */
+	uint32_t node;   /* with a term trie: its node after the text so far */
 } desc_scan;
 
 /* Byte classes for the description scan (ASCII; bytes >= 0x80 are treated
@@ -205,17 +207,24 @@ static inline unsigned char up_ascii(unsigned char c)
  * ended. With stop_early, returns as soon as the text can be neither a term
  * (its normalised form outgrew cap, the longest term) nor a letterless or
  * repeated-character description, so long descriptions cost a few dozen
- * bytes.
+ * bytes. With terms (the trie of the normalised terms; then cap is the
+ * longest term), the normalised text is walked through the trie at every
+ * content character: once no term starts like it, noterm is set and (with
+ * stop_early) the scan stops as soon as a letter and a second character
+ * were seen, typically after two or three bytes; at the end s->node is the
+ * trie node of the whole normalised text.
  */
 static void scan_desc(const char *p, size_t n, char *out, size_t cap, int stop_early,
-                      desc_scan *s)
+                      const er_trie *terms, desc_scan *s)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	unsigned char first[4];
 	size_t flen = 0, pos = 0, last = 0, i = 0;
 	int space = 0;
 
+	size_t tpos = 0; /* out[0..tpos) has been walked through terms */
 	memset(s, 0, sizeof *s);
+	s->node = ER_TRIE_ROOT;
 	while (i < n) {
 		unsigned char c = u[i];
 		unsigned cls = byte_class[c];
@@ -264,10 +273,21 @@ static void scan_desc(const char *p, size_t n, char *out, size_t cap, int stop_e
 		}
 		pos += need;
 		space = 0;
-		if (content)
+		if (content) {
 			last = pos;
+			/* the normalised text up to here starts the final one: walk the
+			 * bytes since the previous content character (they are all in
+			 * out unless it is longer than every term) */
+			if (terms && !s->noterm) {
+				uint32_t node = s->too_long ? ER_TRIE_DEAD : s->node;
+				for (; node && tpos < pos; tpos++)
+					node = er_trie_step(terms, node, (unsigned char)out[tpos]);
+				s->node = node;
+				s->noterm = node == ER_TRIE_DEAD;
+			}
+		}
 		i += clen;
-		if (stop_early && s->too_long && s->has_letter && s->mixed)
+		if (stop_early && (s->too_long || s->noterm) && s->has_letter && s->mixed)
 			return;
 	}
 	s->norm_len = last;
@@ -357,8 +377,9 @@ static size_t match_word(const char *p, size_t n, size_t i, const char *w, size_
 	return i < n && word_byte(u[i]) ? 0 : i;
 }
 
-/* Longest entry of the list starting the text at i; end offset or 0. */
-static size_t match_list(const er_strip_list *l, const char *p, size_t n, size_t i)
+/* Longest entry of the list starting the text at i; end offset or 0: each
+ * entry compared in turn (the reference). */
+static size_t match_list_ref(const er_strip_list *l, const char *p, size_t n, size_t i)
 {
 	if (i >= n || !l->first[up_ascii((unsigned char)p[i])])
 		return 0;
@@ -369,6 +390,45 @@ static size_t match_list(const er_strip_list *l, const char *p, size_t n, size_t
 			best = e;
 	}
 	return best;
+}
+
+/* The same in one walk of the list's trie: match_word's rules (dots in the
+ * text skipped after the first byte, a space in an entry takes a run of
+ * whitespace, the match ends at a word boundary), for all entries at once;
+ * the deepest entry that ends at a boundary is the longest match. */
+static size_t match_list_trie(const er_strip_list *l, const char *p, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	const er_trie *t = &l->trie;
+	if (i >= n)
+		return 0;
+	/* no entry holds a dot or starts with a space: the first byte is taken as is */
+	uint32_t node = er_trie_step(t, ER_TRIE_ROOT, up_ascii(u[i]));
+	size_t best = 0;
+	i++;
+	while (node) {
+		while (i < n && u[i] == '.')
+			i++;
+		if (er_trie_accepts(t, node) && !(i < n && word_byte(u[i])))
+			best = i;
+		if (i >= n)
+			break;
+		if (byte_class[u[i]] & C_WS) {
+			node = er_trie_step(t, node, ' ');
+			while (i < n && (byte_class[u[i]] & C_WS))
+				i++;
+		} else {
+			node = er_trie_step(t, node, up_ascii(u[i]));
+			i++;
+		}
+	}
+	return best;
+}
+
+static inline size_t match_list(const er_strip_list *l, const char *p, size_t n, size_t i,
+                                int ref)
+{
+	return ref ? match_list_ref(l, p, n, i) : match_list_trie(l, p, n, i);
 }
 
 /* Skip whitespace and the separators a manifest puts after a count or a
@@ -386,7 +446,8 @@ static size_t skip_sep(const char *p, size_t n, size_t i)
  * digit groups: "1,200"), optional spaces, a unit word, and an optional
  * "OF" ("12 CTNS OF ..."; English connector, not a list entry). End
  * offset or 0. */
-static size_t match_count(const er_strip_list *units, const char *p, size_t n, size_t i)
+static size_t match_count(const er_strip_list *units, const char *p, size_t n, size_t i,
+                          int ref)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	if (i >= n || !is_digit(u[i]))
@@ -396,7 +457,7 @@ static size_t match_count(const er_strip_list *units, const char *p, size_t n, s
 		i++;
 	while (i < n && (byte_class[u[i]] & C_WS))
 		i++;
-	size_t e = match_list(units, p, n, i);
+	size_t e = match_list(units, p, n, i, ref);
 	if (!e)
 		return 0;
 	size_t o = skip_sep(p, n, e);
@@ -406,15 +467,15 @@ static size_t match_count(const er_strip_list *units, const char *p, size_t n, s
 
 /* Offset where the description proper starts, after at most one count +
  * unit and one prefix, in either order. */
-static size_t strip_lead(const er_rules *r, const char *p, size_t n)
+static size_t strip_lead(const er_rules *r, const char *p, size_t n, int ref)
 {
 	size_t i = skip_sep(p, n, 0);
 	int count = 0, prefix = 0;
 	while (!count || !prefix) {
 		size_t e;
-		if (!prefix && (e = match_list(&r->prefixes, p, n, i)) != 0) {
+		if (!prefix && (e = match_list(&r->prefixes, p, n, i, ref)) != 0) {
 			prefix = 1;
-		} else if (!count && (e = match_count(&r->units, p, n, i)) != 0) {
+		} else if (!count && (e = match_count(&r->units, p, n, i, ref)) != 0) {
 			count = 1;
 		} else {
 			break;
@@ -424,28 +485,42 @@ static size_t strip_lead(const er_rules *r, const char *p, size_t n)
 	return i;
 }
 
-int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
+/* ref: the reference way (each list entry compared in turn, the term set
+ * looked up by hash) instead of the tries; both give the same answer. */
+static int vague_desc(const er_rules *r, const char *p, size_t n, int ref)
 {
 	char norm[ER_VAGUE_MAX];
 	desc_scan s;
 	if (n && (r->units.n || r->prefixes.n)) {
-		size_t off = strip_lead(r, p, n);
+		size_t off = strip_lead(r, p, n, ref);
 		p += off;
 		n -= off;
 		/* a unit word alone ("CTN", "12 PKGS" minus its count) says nothing */
-		size_t e = match_list(&r->units, p, n, 0);
+		size_t e = match_list(&r->units, p, n, 0, ref);
 		if (e && skip_sep(p, n, e) == n)
 			return 1;
 	}
-	scan_desc(p, n, norm, r->vague_maxlen, 1, &s);
+	scan_desc(p, n, norm, r->vague_maxlen, 1, ref ? NULL : &r->vague_trie, &s);
 	if (s.nonspace == 0 || !s.has_letter)
 		return 1;
 	if (!s.mixed && s.nonspace >= 3)
 		return 1;
 	if (s.too_long || !r->vague_n)
 		return 0;
+	if (!ref)
+		return !s.noterm && er_trie_accepts(&r->vague_trie, s.node);
 	uint64_t h = vague_hash(norm, s.norm_len);
 	return vague_find(r, r->vague, r->vague_mask, norm, s.norm_len, h)->hash != 0;
+}
+
+int er_rules_vague_desc(const er_rules *r, const char *p, size_t n)
+{
+	return vague_desc(r, p, n, 0);
+}
+
+int er_rules_vague_desc_ref(const er_rules *r, const char *p, size_t n)
+{
+	return vague_desc(r, p, n, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -803,7 +878,7 @@ static void add_vague(loader *L, const char *name, const char *value)
 	}
 	char norm[ER_VAGUE_MAX];
 	desc_scan s;
-	scan_desc(value, strlen(value), norm, sizeof norm, 0, &s);
+	scan_desc(value, strlen(value), norm, sizeof norm, 0, NULL, &s);
 	if (s.too_long) {
 		fail(L, "[vague] term '%s': longer than %d characters", value, ER_VAGUE_MAX);
 		return;
@@ -1133,7 +1208,37 @@ void er_rules_free(er_rules *r)
 	free(r->units.len);
 	free(r->prefixes.w);
 	free(r->prefixes.len);
+	er_trie_free(&r->units.trie);
+	er_trie_free(&r->prefixes.trie);
+	er_trie_free(&r->vague_trie);
 	free(r);
+}
+
+/* The lists' tries, from the loaded words and terms. 0, or -1 when out of memory. */
+static int strip_trie(er_strip_list *l)
+{
+	for (uint32_t k = 0; k < l->n; k++)
+		er_trie_note(&l->trie, l->w[k], l->len[k]);
+	/* a whitespace run in the text walks the entries' ' ' edge */
+	er_trie_note(&l->trie, " ", 1);
+	for (uint32_t k = 0; k < l->n; k++)
+		if (er_trie_add(&l->trie, l->w[k], l->len[k]) < 0)
+			return -1;
+	return er_trie_empty(&l->trie);
+}
+
+static int build_tries(er_rules *r)
+{
+	if (strip_trie(&r->units) < 0 || strip_trie(&r->prefixes) < 0)
+		return -1;
+	for (uint32_t i = 0; i <= r->vague_mask; i++)
+		if (r->vague[i].hash)
+			er_trie_note(&r->vague_trie, r->vague_text + r->vague[i].off, r->vague[i].len);
+	for (uint32_t i = 0; i <= r->vague_mask; i++)
+		if (r->vague[i].hash &&
+		    er_trie_add(&r->vague_trie, r->vague_text + r->vague[i].off, r->vague[i].len) < 0)
+			return -1;
+	return er_trie_empty(&r->vague_trie);
 }
 
 er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errlen)
@@ -1219,7 +1324,7 @@ er_status er_rules_load(const char *path, er_rules **out, char *err, size_t errl
 	}
 	r->window_secs = (int64_t)r->window_hours * 3600;
 	/* Empty lists still get a (one-slot, empty) table so look-ups need no NULL checks. */
-	if ((!r->hs && hs_grow(r) < 0) || (!r->vague && vague_grow(r) < 0)) {
+	if ((!r->hs && hs_grow(r) < 0) || (!r->vague && vague_grow(r) < 0) || build_tries(r) < 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		st = ER_E_NOMEM;
 		goto out;

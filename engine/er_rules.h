@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "examrisk.h"
+#include "er_trie.h"
 
 /* Longest vague term accepted (bytes after normalisation). Descriptions whose
  * normalised form is longer cannot equal a term, so the scorer stops copying. */
@@ -32,6 +33,7 @@ typedef struct er_strip_list {
 	uint8_t *len;
 	uint32_t n, cap;
 	uint8_t first[256]; /* 1 for the (upper-case) first byte of some entry */
+	er_trie trie;       /* the same words, walked once per text position */
 } er_strip_list;
 
 /* Vague-term set entry: term bytes live in er_rules.vague_text. */
@@ -78,6 +80,8 @@ struct er_rules {
 	uint32_t vague_maxlen;           /* longest normalised term (<= ER_VAGUE_MAX) */
 	char *vague_text;
 	size_t vague_text_len, vague_text_cap;
+	er_trie vague_trie;              /* the same terms: a description stops being
+	                                    read once no term starts like it */
 
 	/* [vague] unit = / prefix = : a leading package count with its unit
 	 * ("147 PLTS") and a leading prefix ("STC") are removed before the
@@ -136,5 +140,9 @@ int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points);
  * the answer is known; allocates nothing.
  */
 int er_rules_vague_desc(const er_rules *r, const char *p, size_t n);
+/* The same answer computed the plain way (each unit and prefix compared in
+ * turn, the whole normalised text hashed and looked up): the reference the
+ * differential tests hold er_rules_vague_desc() to. */
+int er_rules_vague_desc_ref(const er_rules *r, const char *p, size_t n);
 
 #endif

@@ -585,6 +585,11 @@ static void test_vague(void **state)
 		int got = er_rules_vague_desc(r, cases[i].desc, strlen(cases[i].desc));
 		if (got != cases[i].vague)
 			fail_msg("'%s': vague %d, expected %d", cases[i].desc, got, cases[i].vague);
+		/* the reference the differential test below holds the tries to */
+		got = er_rules_vague_desc_ref(r, cases[i].desc, strlen(cases[i].desc));
+		if (got != cases[i].vague)
+			fail_msg("'%s': reference vague %d, expected %d", cases[i].desc, got,
+			         cases[i].vague);
 	}
 	assert_int_equal(er_rules_vague_desc(r, NULL, 0), 1);
 
@@ -602,6 +607,139 @@ static void test_vague(void **state)
 	assert_int_equal(er_rules_vague_desc(r, buf, sizeof buf), 1);
 	buf[150] = 'K';
 	assert_int_equal(er_rules_vague_desc(r, buf, sizeof buf), 0);
+	er_rules_free(r);
+}
+
+/* ---- the tries (er_rules_vague_desc) against the reference
+ * (er_rules_vague_desc_ref: each unit and prefix compared in turn, the term
+ * set looked up by hash) ---- */
+
+static int vague_same(const er_rules *r, const char *d, size_t n)
+{
+	int fast = er_rules_vague_desc(r, d, n), ref = er_rules_vague_desc_ref(r, d, n);
+	if (fast != ref)
+		fail_msg("'%.*s' (%zu bytes): tries say %d, reference %d", (int)n, d, n, fast, ref);
+	return fast;
+}
+
+/* Every word of a list and term of the set, as is and in the near misses a
+ * fast path gets wrong first: cut short, one byte more, other case, dots,
+ * whitespace runs, behind a count or prefix, followed by more text. */
+static void vague_variants(const er_rules *r, const char *w, size_t wl, int *hits)
+{
+	static const char *const pre[] = { "", " ", ".", "12 ", "12", "1,200 PCS ", "STC ",
+	                                   "S.T.C. ", "12 CTNS STC ", "STC 12 CTNS ", "X",
+	                                   "said to contain ", "\t" };
+	static const char *const post[] = { "", ".", " ", "X", "S", " FAK", " OF PARTS", "...",
+	                                    " 12", "\xc3\x89", "-", " CTNS", ":" };
+	char core[8][160];
+	size_t nc = 0, k;
+	/* as is; cut short by one byte; lower case; a dot after every byte; every
+	 * space doubled into a tab run; the last byte doubled */
+	memcpy(core[nc], w, wl);
+	core[nc++][wl] = '\0';
+	memcpy(core[nc], w, wl - 1);
+	core[nc++][wl - 1] = '\0';
+	for (k = 0; k < wl; k++)
+		core[nc][k] = (char)((w[k] >= 'A' && w[k] <= 'Z') ? w[k] + 32 : w[k]);
+	core[nc++][wl] = '\0';
+	size_t o = 0;
+	for (k = 0; k < wl; k++) {
+		core[nc][o++] = w[k];
+		core[nc][o++] = '.';
+	}
+	core[nc++][o] = '\0';
+	o = 0;
+	for (k = 0; k < wl; k++) {
+		if (w[k] == ' ') {
+			core[nc][o++] = ' ';
+			core[nc][o++] = '\t';
+		}
+		core[nc][o++] = w[k];
+	}
+	core[nc++][o] = '\0';
+	memcpy(core[nc], w, wl);
+	core[nc][wl] = w[wl - 1];
+	core[nc++][wl + 1] = '\0';
+	char buf[400];
+	for (size_t c = 0; c < nc; c++)
+		for (size_t a = 0; a < sizeof pre / sizeof pre[0]; a++)
+			for (size_t b = 0; b < sizeof post / sizeof post[0]; b++) {
+				int n = snprintf(buf, sizeof buf, "%s%s%s", pre[a], core[c], post[b]);
+				*hits += vague_same(r, buf, (size_t)n);
+			}
+}
+
+static void vague_list_variants(const er_rules *r, int *hits)
+{
+	for (uint32_t k = 0; k < r->units.n; k++)
+		vague_variants(r, r->units.w[k], r->units.len[k], hits);
+	for (uint32_t k = 0; k < r->prefixes.n; k++)
+		vague_variants(r, r->prefixes.w[k], r->prefixes.len[k], hits);
+	for (uint32_t i = 0; i <= r->vague_mask; i++)
+		if (r->vague[i].hash)
+			vague_variants(r, r->vague_text + r->vague[i].off, r->vague[i].len, hits);
+}
+
+/* Random texts glued from the pieces the lists are made of (fixed seed). */
+static void vague_random(const er_rules *r, int rounds, int *hits)
+{
+	static const char *const piece[] = {
+		"STC", " ", "  ", "12", ",", ".", "CTN", "CTNS", "S", "FAK", "F", "A", "K", "-", ":",
+		"\t", "\xc3\x89", "x", "PARTS", "OF", "(S)", "SAID TO", "CONTAIN", "GOODS", "C",
+		"PALLET", "Z", "O", "SP", "CONSOLIDATED", "CARGO", "!", "7", "\xe8\xb4\xa7",
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char buf[256];
+	for (int i = 0; i < rounds; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		int np = 1 + (int)(x >> 61), n = 0;
+		for (int k = 0; k < np; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			const char *pc = piece[(x >> 33) % (sizeof piece / sizeof piece[0])];
+			n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", pc);
+		}
+		*hits += vague_same(r, buf, (size_t)n);
+	}
+}
+
+static void test_vague_tries_match_reference(void **state)
+{
+	(void)state;
+	/* multi-word and one-letter units, dotted, non-ASCII and punctuated terms */
+	const char *path = write_variant2(
+		31,
+		"term = FAK\nterm = F.A.K.\nterm = CONSOLIDATED CARGO\nterm = CONSOLIDATED\n"
+		"term = \xc3\x89QUIPEMENT\nterm = -PARTS\nterm = PARTS\nunit = CTN\nunit = CTNS\n"
+		"unit = PALLET(S)\nunit = SP Z O O\nunit = C\nunit = PCS\nprefix = STC\n"
+		"prefix = SAID TO CONTAIN\nprefix = S.T.C.\nprefix = SAID TO CONTAINS",
+		0, NULL, "\n");
+	const char *const files[] = { "data/rules.ini", FIXTURE, path };
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		er_rules *r = load_ok(files[f]);
+		int hits = 0;
+		vague_list_variants(r, &hits);
+		vague_random(r, 20000, &hits);
+		/* both answers occur: the comparison is not of two constant functions */
+		assert_true(hits > 100);
+		assert_int_equal(vague_same(r, "STC 12 CTNS FAK.", 16), 1);
+		assert_int_equal(vague_same(r, "FAKE", 4), 0);
+		/* longest term exactly, and one byte longer, and far past it */
+		char big[200];
+		memset(big, 'Q', sizeof big);
+		big[0] = 'P';
+		assert_int_equal(vague_same(r, big, r->vague_maxlen), 0);
+		assert_int_equal(vague_same(r, big, sizeof big), 0);
+		er_rules_free(r);
+	}
+	/* no units or prefixes, one term: empty tries */
+	er_rules *r = load_ok(write_variant2(31, "; none", 32, "; none", "\n"));
+	int hits = 0;
+	vague_random(r, 5000, &hits);
+	assert_true(hits > 0);
+	assert_int_equal(vague_same(r, "Said To Contain.", 16), 1);
+	assert_int_equal(vague_same(r, "SAID TO CONTAI", 14), 0);
+	assert_int_equal(vague_same(r, "FAK", 3), 0);
 	er_rules_free(r);
 }
 
@@ -635,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_error_io),
 		cmocka_unit_test(test_hs_match),
 		cmocka_unit_test(test_vague),
+		cmocka_unit_test(test_vague_tries_match_reference),
 		cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
