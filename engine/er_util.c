@@ -57,25 +57,43 @@ int er_buf_printf(er_buf *b, const char *fmt, ...)
 	return 0;
 }
 
+/* Nonzero when some byte of w is zero (exact for "some"; which one may be
+ * off, which is all er_buf_csv_field needs). */
+static inline uint64_t zero_byte(uint64_t w)
+{
+	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
+/* Does p[0..n) hold delim, a quote, CR or LF? Eight bytes at a time: most
+ * fields of every output row hold none. */
+static int csv_special(const char *p, size_t n, char delim)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t d = ones * (unsigned char)delim, q = ones * '"', cr = ones * '\r',
+	               lf = ones * '\n';
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (zero_byte(w ^ d) | zero_byte(w ^ q) | zero_byte(w ^ cr) | zero_byte(w ^ lf))
+			return 1;
+	}
+	for (; i < n; i++)
+		if (p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
+			return 1;
+	return 0;
+}
+
 int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
 {
-	size_t quotes = 0;
-	int need = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (c == '"') {
-			quotes++;
-			need = 1;
-		} else if (c == delim || c == '\n' || c == '\r') {
-			need = 1;
-		}
-	}
 	/* A field with leading/trailing blanks is quoted too, so a CSV reader that
 	 * trims unquoted fields (libcsv does) reads back the same bytes. */
-	if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
-		need = 1;
-	if (!need)
+	int need = n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t');
+	if (!need && !csv_special(p, n, delim))
 		return er_buf_append(b, p, n);
+	size_t quotes = 0;
+	for (size_t i = 0; i < n; i++)
+		quotes += p[i] == '"';
 	if (er_buf_reserve(b, n + quotes + 2) < 0)
 		return -1;
 	char *o = b->p + b->len;

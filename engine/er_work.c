@@ -60,6 +60,10 @@ void er_counts_add(er_counts *to, const er_counts *from)
 
 /* ------------------------------------------------------------- formatting */
 
+/* The bits of er_result.fired that are reason codes. */
+_Static_assert(ER_NREASONS <= 32, "reasons fit er_result.fired");
+#define ER_REASON_BITS ((uint32_t)(((uint64_t)1 << ER_NREASONS) - 1))
+
 static char *put_uint(char *o, unsigned v)
 {
 	char tmp[12];
@@ -117,13 +121,12 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	memcpy(o, lane, ln);
 	o += ln;
 	*o++ = delim;
-	int first = 1;
-	for (int r = 0; r < ER_NREASONS; r++) {
-		if (!(res->fired & (1u << r)))
-			continue;
-		if (!first)
+	/* the fired reasons in code order: lowest set bit first */
+	const uint32_t fired = res->fired & ER_REASON_BITS;
+	for (uint32_t m = fired; m; m &= m - 1) {
+		int r = __builtin_ctz(m);
+		if (m != fired)
 			*o++ = '|';
-		first = 0;
 		const char *name = er_reason_name(r);
 		size_t nn = strlen(name);
 		memcpy(o, name, nn);
@@ -343,8 +346,8 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		}
 		c->counts.scored++;
 		c->counts.lanes[res.lane]++;
-		for (int r = 0; r < ER_NREASONS; r++)
-			c->counts.reasons[r] += (res.fired >> r) & 1u;
+		for (uint32_t m = res.fired & ER_REASON_BITS; m; m &= m - 1)
+			c->counts.reasons[__builtin_ctz(m)]++;
 		if (cfg->sink) {
 			if (cfg->sink->encode(cfg->sink->ctx, &c->roll, &row, &res) < 0)
 				goto nomem;

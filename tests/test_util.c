@@ -139,6 +139,57 @@ static void test_csv_field(void **state)
 	er_buf_free(NULL);
 }
 
+/* The quoting rule written the plain way, byte by byte: the reference the
+ * word-at-a-time scan of er_buf_csv_field is held to. */
+static void csv_field_ref(er_buf *b, const char *p, size_t n, char delim)
+{
+	int need = n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t');
+	for (size_t i = 0; i < n; i++)
+		need |= p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n';
+	if (need)
+		er_buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (need && p[i] == '"')
+			er_buf_putc(b, '"');
+		er_buf_putc(b, p[i]);
+	}
+	if (need)
+		er_buf_putc(b, '"');
+}
+
+/* Every byte value at every position of fields of 0..40 bytes (the word
+ * loop, its tail and both ends), for ',', ';' and tab delimiters; bytes next
+ * to the special ones (0x21 next to '"', 0x0b next to LF, 0xa2 with its high
+ * bit) catch a word trick that is off by one. */
+static void test_csv_field_matches_reference(void **state)
+{
+	(void)state;
+	static const char delims[] = { ',', ';', '\t' };
+	er_buf got = {0}, want = {0};
+	char f[41];
+	for (size_t d = 0; d < sizeof delims; d++)
+		for (size_t n = 0; n <= 40; n++)
+			for (size_t pos = 0; pos < (n ? n : 1); pos++)
+				for (int c = 0; c < 256; c++) {
+					memset(f, 'x', sizeof f);
+					if (n)
+						f[pos] = (char)c;
+					got.len = want.len = 0;
+					assert_int_equal(er_buf_csv_field(&got, f, n, delims[d]), 0);
+					csv_field_ref(&want, f, n, delims[d]);
+					if (got.len != want.len || memcmp(got.p, want.p, got.len) != 0)
+						fail_msg("byte 0x%02x at %zu of %zu, delimiter 0x%02x: '%.*s', expected '%.*s'",
+						         c, pos, n, delims[d], (int)got.len, got.p, (int)want.len, want.p);
+				}
+	/* several specials, and quotes that must all be doubled */
+	got.len = 0;
+	er_buf_csv_field(&got, S("0123456789\"abcdefgh\"\"ijk,"), ',');
+	assert_int_equal(got.len, strlen("\"0123456789\"\"abcdefgh\"\"\"\"ijk,\""));
+	assert_memory_equal(got.p, "\"0123456789\"\"abcdefgh\"\"\"\"ijk,\"", got.len);
+	er_buf_free(&got);
+	er_buf_free(&want);
+}
+
 static void test_buf_printf(void **state)
 {
 	(void)state;
@@ -187,7 +238,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dates),     cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_numbers),   cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
+		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
