@@ -866,8 +866,28 @@ static inline void nput(nout *o, unsigned char c)
 		o->p[o->len++] = (char)c;
 }
 
-/* Upper-cased c when c is an ASCII letter or digit, else 0. */
+/* Upper-cased c when c is an ASCII letter or digit, else 0: one load per
+ * byte of the ASCII pass's inner loop. */
+#define UP3(c) [c] = c, [c + 1] = c + 1, [c + 2] = c + 2
+#define UP10(c) UP3(c), UP3(c + 3), UP3(c + 6), [c + 9] = c + 9
+#define LOW3(c) [c] = c - 32, [c + 1] = c - 31, [c + 2] = c - 30
+#define LOW13(c) LOW3(c), LOW3(c + 3), LOW3(c + 6), LOW3(c + 9), [c + 12] = c - 20
+static const unsigned char alnum_up[256] = {
+	UP10('0'), UP10('A'), UP10('K'), UP3('U'), UP3('X'),
+	LOW13('a'), LOW13('n'),
+};
+#undef UP3
+#undef UP10
+#undef LOW3
+#undef LOW13
+
 static inline unsigned char ascii_alnum_up(unsigned char c)
+{
+	return alnum_up[c];
+}
+
+/* The same by comparisons (the reference pass, er_name_normalize_ref). */
+static inline unsigned char ascii_alnum_up_ref(unsigned char c)
 {
 	if ((unsigned)(c - 'a') < 26u)
 		return (unsigned char)(c - 32);
@@ -951,7 +971,23 @@ static size_t strip_suffixes(char *s, size_t len)
                    UTF8PROC_STRIPMARK | UTF8PROC_IGNORE)
 #define FOLD_STACK 256 /* code points folded without an allocation */
 
+/* Eight bytes at a time: every name look-up asks this first. */
 static int has_non_ascii(const char *p, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			return 1;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+static int has_non_ascii_ref(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80)
@@ -1018,18 +1054,26 @@ out:
 }
 
 /* The ASCII pass: the whole normalization of an ASCII name, the second step
- * of a folded one (non-ASCII bytes are word characters here). */
-static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap)
+ * of a folded one (non-ASCII bytes are word characters here). ref: one byte
+ * at a time, by comparisons (the reference of the differential test). */
+static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap, int ref)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	nout o = { out, 0, cap, 0 };
 	size_t seg = 0; /* characters in the current dot-delimited segment */
 	for (size_t i = 0; i < n;) {
-		unsigned char up = ascii_alnum_up(s[i]); /* the common case, inline */
+		/* the common case, inline */
+		unsigned char up = ref ? ascii_alnum_up_ref(s[i]) : ascii_alnum_up(s[i]);
 		if (up) {
+			/* a run of ASCII letters and digits: the first byte may bring the
+			 * pending space, the rest are stored while they fit */
 			nput(&o, up);
-			seg++;
-			i++;
+			size_t j = i + 1;
+			for (; !ref && j < n && (up = ascii_alnum_up(s[j])) != 0; j++)
+				if (o.len + 1 < o.cap)
+					o.p[o.len++] = (char)up;
+			seg += j - i;
+			i = j;
 			continue;
 		}
 		size_t wl = word_len(s, n, i);
@@ -1071,12 +1115,12 @@ static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap)
 /* Fold (when needed) into a stack buffer or the heap; *src and *sn are the text
  * the ASCII pass reads. Returns 0, or -1 when out of memory. */
 static int fold_for_pass(const char *in, size_t n, char *stack, size_t cap, char **heap,
-                         const char **src, size_t *sn)
+                         const char **src, size_t *sn, int ref)
 {
 	*heap = NULL;
 	*src = in;
 	*sn = n;
-	if (!has_non_ascii(in, n))
+	if (!(ref ? has_non_ascii_ref(in, n) : has_non_ascii(in, n)))
 		return 0;
 	char *f;
 	long fl = name_fold(in, n, stack, cap, &f);
@@ -1091,20 +1135,30 @@ static int fold_for_pass(const char *in, size_t n, char *stack, size_t cap, char
 	return 0;
 }
 
-size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
+static size_t name_normalize(const char *in, size_t n, char *out, size_t cap, int ref)
 {
 	if (!out || cap == 0)
 		return 0;
 	char stack[512], *heap;
 	const char *src;
 	size_t sn;
-	if (fold_for_pass(in, n, stack, sizeof stack, &heap, &src, &sn) < 0) {
+	if (fold_for_pass(in, n, stack, sizeof stack, &heap, &src, &sn, ref) < 0) {
 		out[0] = '\0';
 		return 0;
 	}
-	size_t len = normalize_bytes(src, sn, out, cap);
+	size_t len = normalize_bytes(src, sn, out, cap, ref);
 	free(heap);
 	return len;
+}
+
+size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap)
+{
+	return name_normalize(in, n, out, cap, 0);
+}
+
+size_t er_name_normalize_ref(const char *in, size_t n, char *out, size_t cap)
+{
+	return name_normalize(in, n, out, cap, 1);
 }
 
 /* Normalize into buf (stack) or a heap buffer big enough for this input
@@ -1116,12 +1170,12 @@ static char *normalize_alloc(const char *p, size_t n, char *buf, size_t bufcap, 
 	char stack[512], *heap;
 	const char *src;
 	size_t sn;
-	if (fold_for_pass(p, n, stack, sizeof stack, &heap, &src, &sn) < 0)
+	if (fold_for_pass(p, n, stack, sizeof stack, &heap, &src, &sn, 0) < 0)
 		return NULL;
 	size_t need = sn * 5 + 1;
 	char *out = need > bufcap ? malloc(need) : buf;
 	if (out)
-		*len = normalize_bytes(src, sn, out, need > bufcap ? need : bufcap);
+		*len = normalize_bytes(src, sn, out, need > bufcap ? need : bufcap, 0);
 	free(heap);
 	return out;
 }

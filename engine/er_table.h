@@ -145,6 +145,10 @@ const er_mra *er_tables_mra(const er_tables *t, size_t i);
  * collapsed, legal suffixes dropped from the end (repeatedly: "CO LTD",
  * "SA DE CV", ...). Writes at most cap-1 bytes plus NUL; returns the length. */
 size_t er_name_normalize(const char *in, size_t n, char *out, size_t cap);
+/* The same result computed one byte at a time (no word-at-a-time ASCII
+ * test, no letter-run loop): the reference the differential test holds
+ * er_name_normalize() to. */
+size_t er_name_normalize_ref(const char *in, size_t n, char *out, size_t cap);
 
 /* ---- additions (TABLES stage) ---------------------------------------------
  * Loading (er_tables_load): either path may be NULL for an empty table. Both

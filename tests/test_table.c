@@ -293,6 +293,79 @@ static void test_normalize_every_suffix(void **state)
 	norm_eq("Inc \xc3\xa9", "INC E");
 }
 
+/* er_name_normalize (letter runs copied in a tight loop, the ASCII test a
+ * word at a time, letters by table) against er_name_normalize_ref (byte by
+ * byte, by comparisons) at every output cap. */
+static void norm_same(const char *in, size_t n)
+{
+	char a[ER_NAME_NORM_CAP(300)], b[ER_NAME_NORM_CAP(300)];
+	size_t full = ER_NAME_NORM_CAP(n);
+	assert_true(full <= sizeof a);
+	/* every cap up to a few bytes past the result, then the documented one */
+	size_t want = er_name_normalize_ref(in, n, b, full);
+	for (size_t cap = 1; cap <= full; cap = cap < want + 3 ? cap + 1 : full) {
+		memset(a, 0x55, sizeof a);
+		memset(b, 0x55, sizeof b);
+		size_t la = er_name_normalize(in, n, a, cap), lb = er_name_normalize_ref(in, n, b, cap);
+		if (la != lb || memcmp(a, b, lb + 1) != 0)
+			fail_msg("'%.*s' cap %zu: '%s' (%zu), reference '%s' (%zu)", (int)n, in, cap, a, la,
+			         b, lb);
+		if (cap == full)
+			break;
+	}
+}
+
+static void test_normalize_matches_reference(void **state)
+{
+	(void)state;
+	char in[300];
+	/* every byte value alone, inside a word, between words, after a
+	 * one-letter segment and a dot, at the end of a 7-, 8- and 9-byte name
+	 * (the word-at-a-time test's edge) */
+	static const char *const ctx[] = { "@", "AB@CD", "Acme @ Co", "S.@.", "@.A.", "abcdef@",
+	                                   "abcdefg@", "abcdefgh@", "The @Trading Ltd", "x&@&y" };
+	for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++)
+		for (int c = 0; c < 256; c++) {
+			size_t n = strlen(ctx[k]);
+			memcpy(in, ctx[k], n);
+			*strchr(in, '@') = (char)c; /* '@' is in the contexts only once */
+			norm_same(in, n);
+		}
+	/* the same with a NUL byte (the length, not the terminator, bounds it) */
+	norm_same("AB\0CD", 5);
+	static const char *const names[] = {
+		"", " ", "&", "...", "The", "THE ", "The The Co", "G.M.B.H.", "S.A. de C.V.",
+		"Holvan  Automotive, LLC", "STERSTERICA OUTDOOR, Co", "COMERCIALIZADORA BELIA & VALBELETTI S.A.S.",
+		"M\xc3\xbcller GmbH", "\xef\xbc\xad\xef\xbc\xb5\xef\xbc\xac", "\xe4\xb8\x8a\xe6\xb5\xb7 Trading Co",
+		"\xff\xfe bad bytes", "abc\xc3", "Zeta Works SP Z O O", "a1b2c3d4e5f6g7h8i9j0",
+		"ALPHA BETA GAMMA DELTA EPSILON ZETA ETA THETA IOTA KAPPA LAMBDA",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		norm_same(names[i], strlen(names[i]));
+	/* a name of the longest kind the scorer normalizes on its stack, and longer */
+	memset(in, 'q', sizeof in);
+	for (size_t i = 7; i < sizeof in; i += 9)
+		in[i] = i % 2 ? ' ' : '.';
+	norm_same(in, 200);
+	norm_same(in, sizeof in);
+	/* random names glued from pieces (fixed seed) */
+	static const char *const piece[] = { "A", "b", "Co", " ", "  ", ".", ",", "&", "-", "'",
+	                                     "Ltd", "S.A.", "the ", "\xc3\xbc", "\xe4\xb8\x8a", "\xff",
+	                                     "9", "GmbH", "INC", "Trading" };
+	uint64_t x = 12345;
+	for (int r = 0; r < 3000; r++) {
+		size_t n = 0;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		int np = 1 + (int)(x >> 60);
+		for (int k = 0; k < np; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			const char *pc = piece[(x >> 33) % (sizeof piece / sizeof piece[0])];
+			n += (size_t)snprintf(in + n, sizeof in - n, "%s", pc);
+		}
+		norm_same(in, n);
+	}
+}
+
 /* ------------------------------------------------------- participants */
 
 static void test_load_fixture(void **state)
@@ -1125,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_pairs),
 		cmocka_unit_test(test_normalize_edges),
 		cmocka_unit_test(test_normalize_every_suffix),
+		cmocka_unit_test(test_normalize_matches_reference),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_asof_history),
