@@ -64,16 +64,17 @@ struct er_parser {
 	/* libcsv callback state for the current record */
 	int rows, too_long, nomem;
 
-	uint32_t *pos;          /* parse_quoted: delimiter and quote offsets */
+	uint32_t *pos;          /* scan_specials: delimiter and quote offsets */
 	size_t capp;
+	uint8_t blank[256];     /* libcsv's blanks: space and tab, unless one is the delimiter */
 	int libcsv_only;        /* er_parser_force_libcsv() */
 	uint64_t quoted_fast;   /* quoted records parse_quoted() took */
 };
 
 /* libcsv's blanks: space and tab, unless one is the delimiter. */
-static inline int blank(char c, char delim)
+static inline int blank(const er_parser *p, char c)
 {
-	return (c == ' ' || c == '\t') && c != delim;
+	return p->blank[(unsigned char)c];
 }
 
 static int csv_start(er_parser *p)
@@ -103,6 +104,8 @@ er_parser *er_parser_new(char delim, size_t max_field)
 		return NULL;
 	p->delim = delim ? delim : ',';
 	p->max_field = max_field;
+	p->blank[' '] = p->delim != ' ';
+	p->blank['\t'] = p->delim != '\t';
 	if (csv_start(p) < 0) {
 		free(p);
 		return NULL;
@@ -242,30 +245,50 @@ fail:
 	return -1;
 }
 
+/* One field of an unquoted record: rec[s..e) with blanks trimmed. */
+static int fast_field(er_parser *p, const char *fs, const char *fe, int *reject)
+{
+	while (fs < fe && blank(p, *fs))
+		fs++;
+	while (fe > fs && blank(p, fe[-1]))
+		fe--;
+	if ((size_t)(fe - fs) > p->max_field) {
+		*reject = ER_REJ_FIELD_TOO_LONG;
+		return -1;
+	}
+	if (p->nf == p->capf && grow_fields(p) < 0) {
+		*reject = ER_REJ_NONE;
+		errno = ENOMEM;
+		return -1;
+	}
+	p->fields[p->nf].p = fs;
+	p->fields[p->nf].n = (size_t)(fe - fs);
+	p->nf++;
+	return 0;
+}
+
+/* An unquoted record whose delimiters scan_specials() has listed. */
+static int parse_fast_pos(er_parser *p, const char *rec, size_t len, size_t np, int *reject)
+{
+	size_t si = 0;
+	for (size_t k = 0;; k++) {
+		size_t next = k < np ? p->pos[k] : len;
+		if (fast_field(p, rec + si, rec + next, reject) < 0)
+			return -1;
+		if (k == np)
+			return (int)p->nf;
+		si = next + 1;
+	}
+}
+
+/* An unquoted record holding CR or LF: memchr finds the delimiters. */
 static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
 {
-	const char delim = p->delim;
 	const char *s = rec, *e = rec + len;
 	for (;;) {
-		const char *d = memchr(s, delim, (size_t)(e - s));
-		const char *fe = d ? d : e;
-		const char *fs = s;
-		while (fs < fe && blank(*fs, delim))
-			fs++;
-		while (fe > fs && blank(fe[-1], delim))
-			fe--;
-		if ((size_t)(fe - fs) > p->max_field) {
-			*reject = ER_REJ_FIELD_TOO_LONG;
+		const char *d = memchr(s, p->delim, (size_t)(e - s));
+		if (fast_field(p, s, d ? d : e, reject) < 0)
 			return -1;
-		}
-		if (p->nf == p->capf && grow_fields(p) < 0) {
-			*reject = ER_REJ_NONE;
-			errno = ENOMEM;
-			return -1;
-		}
-		p->fields[p->nf].p = fs;
-		p->fields[p->nf].n = (size_t)(fe - fs);
-		p->nf++;
 		if (!d)
 			return (int)p->nf;
 		s = d + 1;
@@ -285,50 +308,68 @@ static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
 #define PQ_DECLINE (-2)
 #define PQ_IN_REC SIZE_MAX
 
-/* Positions of every delimiter and quote of rec in p->pos, in order: one
- * pass (16 bytes at a time with SSE2) instead of two memchr calls per field.
- * Returns the count, or -1 when rec holds CR or LF (or memory ran out). */
-static long scan_specials(er_parser *p, const char *rec, size_t len)
+/* What scan_specials() saw besides the positions. */
+enum { SC_NUL = 1, SC_HIGH = 2 };
+
+/* Positions of every delimiter (and, when quoted, quote) of rec in p->pos,
+ * in order, and in *seen whether rec holds a NUL byte (SC_NUL) or a byte
+ * >= 0x80 (SC_HIGH): one pass, 16 bytes at a time with SSE2, instead of a
+ * memchr for NUL, a UTF-8 pass and one or two memchr calls per field; a
+ * record without SC_HIGH is ASCII, so valid UTF-8 without a look. Returns
+ * the count, or -1 when rec holds CR or LF (or memory ran out): then the
+ * caller takes the byte-at-a-time checks and libcsv. */
+static long scan_specials(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
 {
-	const char delim = p->delim;
+	const char delim = p->delim, quote = quoted ? '"' : delim;
 	size_t n = 0, i = 0;
+	unsigned acc = 0;
 #ifdef __SSE2__
-	const __m128i vd = _mm_set1_epi8(delim), vq = _mm_set1_epi8('"');
+	const __m128i vd = _mm_set1_epi8(delim), vq = _mm_set1_epi8(quote);
 	const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
+	__m128i nul = _mm_setzero_si128(), high = _mm_setzero_si128();
 	for (; i + 16 <= len; i += 16) {
 		if (p->capp - n < 16 && grow_pos(p, n + 16) < 0)
 			return -1;
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + i));
 		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vlf))))
 			return -1;
+		nul = _mm_or_si128(nul, _mm_cmpeq_epi8(x, _mm_setzero_si128()));
+		high = _mm_or_si128(high, x);
 		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq)));
 		while (m) {
 			p->pos[n++] = (uint32_t)(i + (size_t)__builtin_ctz(m));
 			m &= m - 1;
 		}
 	}
+	if (_mm_movemask_epi8(nul))
+		acc |= SC_NUL;
+	if (_mm_movemask_epi8(high))
+		acc |= SC_HIGH;
 #endif
 	for (; i < len; i++) {
 		char c = rec[i];
 		if (c == '\r' || c == '\n')
 			return -1;
-		if (c == delim || c == '"') {
+		if (c == '\0')
+			acc |= SC_NUL;
+		if ((unsigned char)c >= 0x80)
+			acc |= SC_HIGH;
+		if (c == delim || c == quote) {
 			if (n == p->capp && grow_pos(p, n + 1) < 0)
 				return -1;
 			p->pos[n++] = (uint32_t)i;
 		}
 	}
+	*seen = acc;
 	return (long)n;
 }
 
-static int parse_quoted(er_parser *p, const char *rec, size_t len)
+/* libcsv ends a row at CR/LF outside quotes; inside quotes they are rare:
+ * every record holding one is left to libcsv (scan_specials says so). np:
+ * the count scan_specials() returned for rec. */
+static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 {
 	const char delim = p->delim;
-	/* libcsv ends a row at CR/LF outside quotes; inside quotes they are rare:
-	 * every record holding one is left to libcsv (scan_specials says so). */
-	long np = scan_specials(p, rec, len);
-	if (np < 0)
-		return PQ_DECLINE;
 	const uint32_t *pos = p->pos;
 	size_t k = 0, si = 0; /* next special; start of the current field */
 	p->arena.len = 0;
@@ -379,9 +420,9 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len)
 			if (next < len && rec[next] == '"')
 				return PQ_DECLINE; /* a quote not at the field start */
 			const char *fs = rec + si, *fe = rec + next;
-			while (fs < fe && blank(*fs, delim))
+			while (fs < fe && blank(p, *fs))
 				fs++;
-			while (fe > fs && blank(fe[-1], delim))
+			while (fe > fs && blank(p, fe[-1]))
 				fe--;
 			f->p = fs;
 			f->n = (size_t)(fe - fs);
@@ -428,19 +469,27 @@ int er_parser_record(er_parser *p, const char *rec, size_t len, int quoted,
 		*reject = ER_REJ_RECORD_TOO_LONG;
 		return -1;
 	}
-	if (memchr(rec, '\0', len)) {
+	unsigned seen = 0;
+	long np = quoted && p->libcsv_only ? -1 : scan_specials(p, rec, len, quoted, &seen);
+	if (np < 0) {
+		/* CR or LF in the record (or the oracle mode): the checks byte by
+		 * byte, then the memchr path or libcsv */
+		seen = (memchr(rec, '\0', len) ? SC_NUL : 0) | SC_HIGH;
+	}
+	if (seen & SC_NUL) {
 		*reject = ER_REJ_NUL_BYTE;
 		return -1;
 	}
-	if (!er_utf8_valid(rec, len)) {
+	if ((seen & SC_HIGH) && !er_utf8_valid(rec, len)) {
 		*reject = ER_REJ_INVALID_UTF8;
 		return -1;
 	}
 	int n;
 	if (!quoted) {
-		n = parse_fast(p, rec, len, reject);
+		n = np >= 0 ? parse_fast_pos(p, rec, len, (size_t)np, reject)
+		            : parse_fast(p, rec, len, reject);
 	} else {
-		n = p->libcsv_only ? PQ_DECLINE : parse_quoted(p, rec, len);
+		n = np >= 0 ? parse_quoted(p, rec, len, np) : PQ_DECLINE;
 		if (n == PQ_DECLINE) {
 			p->nf = 0;
 			n = parse_csv(p, rec, len, reject);

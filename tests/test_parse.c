@@ -270,6 +270,74 @@ static void same_as_libcsv(er_parser *fast, er_parser *oracle, const char *rec, 
 }
 
 /*
+ * The one-pass scan (delimiters, quotes, NUL and bytes >= 0x80 found 16
+ * bytes at a time, UTF-8 checked only when a high byte was seen) against
+ * libcsv with the byte-at-a-time NUL and UTF-8 checks: one odd byte or
+ * sequence at every position of records of 1..40 bytes, so it falls in the
+ * vector part, at a block edge and in the tail, cut short at the end
+ * (invalid UTF-8) or whole. Quoted records go through the quoted path,
+ * quote-free ones through the unquoted path; both must give libcsv's
+ * fields or its reject.
+ */
+static void test_scan_equals_libcsv(void **state)
+{
+	(void)state;
+	static const char *const odd[] = { "\0", "\x80", "\xc3", "\xc3\xa9", "\xe2\x82\xac", "\xff",
+	                                   "\xf0\x9f\x93\xa6", "\xed\xa0\x80", ",", " ", "\t",
+	                                   "\r", "\n", "\"" };
+	er_parser *fast = er_parser_new(',', 100);
+	er_parser *oracle = er_parser_new(',', 100);
+	er_parser_force_libcsv(oracle, 1);
+	char rec[64];
+	size_t compared = 0;
+	for (int quoted = 0; quoted < 2; quoted++)
+		for (size_t len = 1; len <= 40; len++)
+			for (size_t pos = 0; pos < len; pos++)
+				for (size_t o = 0; o < N(odd); o++) {
+					size_t on = o == 0 ? 1 : strlen(odd[o]);
+					int ctl = odd[o][0] == '\r' || odd[o][0] == '\n' || odd[o][0] == '"';
+					if (!quoted && ctl)
+						continue; /* libcsv reads those differently on purpose */
+					for (size_t i = 0; i < len; i++)
+						rec[i] = i % 6 == 5 ? ',' : (char)('a' + i % 26);
+					if (quoted) { /* a quoted first field of the common shape */
+						rec[0] = '"';
+						if (len > 3)
+							rec[3] = '"', rec[4 < len ? 4 : 3] = len > 4 ? ',' : '"';
+					}
+					memcpy(rec + pos, odd[o], pos + on <= len ? on : len - pos);
+					if (quoted) {
+						same_as_libcsv(fast, oracle, rec, len);
+					} else {
+						const er_field *f1 = NULL, *f2 = NULL;
+						int j1 = -7, j2 = -7;
+						int n1 = er_parser_record(fast, rec, len, 0, &f1, &j1);
+						int n2 = er_parser_record(oracle, rec, len, 1, &f2, &j2);
+						if (n1 != n2 || j1 != j2)
+							fail_msg("unquoted '%.*s': %d fields reject %d, libcsv %d reject %d",
+							         (int)len, rec, n1, j1, n2, j2);
+						for (int i = 0; i < n1; i++)
+							if (f1[i].n != f2[i].n || memcmp(f1[i].p, f2[i].p, f1[i].n) != 0)
+								fail_msg("unquoted '%.*s' field %d differs from libcsv",
+								         (int)len, rec, i);
+					}
+					compared++;
+				}
+	assert_true(compared > 20000);
+	/* a NUL before invalid UTF-8 is reported as the NUL, in the vector part and the tail */
+	const er_field *f;
+	int rej = 0;
+	assert_int_equal(er_parser_record(fast, "abcdefghijklmn\0\xff", 16, 0, &f, &rej), -1);
+	assert_int_equal(rej, ER_REJ_NUL_BYTE);
+	assert_int_equal(er_parser_record(fast, "\"ab\",\xff\0", 7, 1, &f, &rej), -1);
+	assert_int_equal(rej, ER_REJ_NUL_BYTE);
+	assert_int_equal(er_parser_record(fast, "abcdefghijklmnop,\xc3", 18, 0, &f, &rej), -1);
+	assert_int_equal(rej, ER_REJ_INVALID_UTF8);
+	er_parser_free(fast);
+	er_parser_free(oracle);
+}
+
+/*
  * Generated records of the common quoted shape (which the libcsv-free path
  * must take) mixed with adversarial ones: blanks around quotes, stray,
  * doubled, tripled and unterminated quotes, text after a closing quote, CR/LF
@@ -644,6 +712,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fast_equals_libcsv_random),
 		cmocka_unit_test(test_quoted_equals_libcsv),
 		cmocka_unit_test(test_quoted_then_fallback),
+		cmocka_unit_test(test_scan_equals_libcsv),
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_header_basic),
 		cmocka_unit_test(test_header_errors),
