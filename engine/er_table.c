@@ -31,6 +31,7 @@
 #include "er_parse.h"
 #include "er_reader.h"
 #include "er_split.h"
+#include "er_trie.h"
 #include "er_util.h"
 
 /* ================================================================ arena */
@@ -923,6 +924,12 @@ static uint8_t sfx_by_last[NSUFFIXES];
 static uint8_t sfx_first['Z' + 2]; /* sfx_by_last[sfx_first[c] .. sfx_first[c+1]) */
 static pthread_once_t sfx_once = PTHREAD_ONCE_INIT;
 
+/* The suffixes spelled backwards: a name's end is walked once, from its
+ * last byte, for all of them (sfx_rev_ok = 0 when it could not be built:
+ * then the grouped compare serves alone). Built once, never freed. */
+static er_trie sfx_rev;
+static int sfx_rev_ok;
+
 static void sfx_build(void)
 {
 	size_t o = 0;
@@ -933,11 +940,46 @@ static void sfx_build(void)
 				sfx_by_last[o++] = (uint8_t)k;
 	}
 	sfx_first['Z' + 1] = (uint8_t)o;
+	char rev[32];
+	for (size_t k = 0; k < NSUFFIXES; k++)
+		er_trie_note(&sfx_rev, suffixes[k].s, suffixes[k].len);
+	int ok = 1;
+	for (size_t k = 0; k < NSUFFIXES && ok; k++) {
+		size_t sl = suffixes[k].len;
+		for (size_t i = 0; i < sl; i++)
+			rev[i] = suffixes[k].s[sl - 1 - i];
+		ok = er_trie_add(&sfx_rev, rev, sl) == 0;
+	}
+	sfx_rev_ok = ok;
 }
 
-static size_t strip_suffixes(char *s, size_t len)
+/* Length of the longest suffix ending s[0..len) after a space with a word
+ * before it, 0 if none: the reversed trie walked from the last byte. */
+static size_t longest_suffix(const char *s, size_t len)
+{
+	size_t best = 0;
+	uint32_t node = ER_TRIE_ROOT;
+	for (size_t k = 1; k + 2 <= len; k++) {
+		node = er_trie_step(&sfx_rev, node, (unsigned char)s[len - k]);
+		if (!node)
+			break;
+		if (er_trie_accepts(&sfx_rev, node) && s[len - k - 1] == ' ')
+			best = k;
+	}
+	return best;
+}
+
+/* ref: the grouped compare only (the reference of the differential test). */
+static size_t strip_suffixes(char *s, size_t len, int ref)
 {
 	pthread_once(&sfx_once, sfx_build);
+	while (!ref && sfx_rev_ok) {
+		size_t best = longest_suffix(s, len);
+		if (!best)
+			return len;
+		len -= best + 1;
+		s[len] = '\0';
+	}
 	for (;;) {
 		size_t best = 0;
 		unsigned char last = len ? (unsigned char)s[len - 1] : 0;
@@ -1069,14 +1111,19 @@ static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap, i
 			 * pending space, the rest are stored while they fit */
 			nput(&o, up);
 			size_t j = i + 1;
-			for (; !ref && j < n && (up = ascii_alnum_up(s[j])) != 0; j++)
-				if (o.len + 1 < o.cap)
-					o.p[o.len++] = (char)up;
+			if (!ref) {
+				size_t len = o.len, room = o.cap - 1; /* cap >= 1 */
+				for (; j < n && (up = ascii_alnum_up(s[j])) != 0; j++)
+					if (len < room)
+						o.p[len++] = (char)up;
+				o.len = len;
+			}
 			seg += j - i;
 			i = j;
 			continue;
 		}
-		size_t wl = word_len(s, n, i);
+		/* an ASCII byte that is no letter or digit is a separator */
+		size_t wl = !ref && s[i] < 0x80 ? 0 : word_len(s, n, i);
 		if (wl) {
 			for (size_t k = 0; k < wl; k++)
 				nput(&o, s[i + k]);
@@ -1109,7 +1156,7 @@ static size_t normalize_bytes(const char *in, size_t n, char *out, size_t cap, i
 		memmove(out, out + 4, len - 4 + 1);
 		len -= 4;
 	}
-	return strip_suffixes(out, len);
+	return strip_suffixes(out, len, ref);
 }
 
 /* Fold (when needed) into a stack buffer or the heap; *src and *sn are the text
