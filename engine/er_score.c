@@ -138,12 +138,15 @@ static inline int tier_of(const er_cert *c)
 static void put_status(char *dst, size_t cap, const char *a, const char *b, const char *c)
 {
 	const char *parts[3] = { a, b, c };
-	size_t o = 0;
+	size_t o = 0; /* o <= cap - 1: the NUL always fits */
 	for (int i = 0; i < 3 && parts[i]; i++) {
 		if (i && o + 1 < cap)
 			dst[o++] = ':';
-		for (const char *s = parts[i]; *s && o + 1 < cap; s++)
-			dst[o++] = *s;
+		size_t l = strlen(parts[i]);
+		if (l > cap - 1 - o)
+			l = cap - 1 - o;
+		memcpy(dst + o, parts[i], l);
+		o += l;
 	}
 	dst[o] = '\0';
 }

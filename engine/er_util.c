@@ -72,11 +72,15 @@ static int csv_special(const char *p, size_t n, char delim)
 	const uint64_t d = ones * (unsigned char)delim, q = ones * '"', cr = ones * '\r',
 	               lf = ones * '\n';
 	size_t i = 0;
+	uint64_t w;
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
 		memcpy(&w, p + i, 8);
 		if (zero_byte(w ^ d) | zero_byte(w ^ q) | zero_byte(w ^ cr) | zero_byte(w ^ lf))
 			return 1;
+	}
+	if (i < n && n >= 8) { /* the tail as the last eight bytes, overlapping */
+		memcpy(&w, p + n - 8, 8);
+		return (zero_byte(w ^ d) | zero_byte(w ^ q) | zero_byte(w ^ cr) | zero_byte(w ^ lf)) != 0;
 	}
 	for (; i < n; i++)
 		if (p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n')

@@ -2,6 +2,7 @@
 #include "er_work.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,21 @@ void er_counts_add(er_counts *to, const er_counts *from)
 
 /* ------------------------------------------------------------- formatting */
 
+/* Lengths of the names every row writes (reasons, match kinds, lanes),
+ * measured once instead of a strlen per name per row. */
+static uint8_t reason_len[ER_NREASONS], match_len[ER_NMATCH], lane_len[ER_NLANES];
+static pthread_once_t len_once = PTHREAD_ONCE_INIT;
+
+static void len_init(void)
+{
+	for (int r = 0; r < ER_NREASONS; r++)
+		reason_len[r] = (uint8_t)strlen(er_reason_name(r));
+	for (int m = 0; m < ER_NMATCH; m++)
+		match_len[m] = (uint8_t)strlen(er_match_name(m));
+	for (int l = 0; l < ER_NLANES; l++)
+		lane_len[l] = (uint8_t)strlen(er_lane_name(l));
+}
+
 /* The bits of er_result.fired that are reason codes. */
 _Static_assert(ER_NREASONS <= 32, "reasons fit er_result.fired");
 #define ER_REASON_BITS ((uint32_t)(((uint64_t)1 << ER_NREASONS) - 1))
@@ -116,8 +132,9 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	*o++ = delim;
 	o = put_uint(o, (unsigned)res->score);
 	*o++ = delim;
+	pthread_once(&len_once, len_init);
 	const char *lane = er_lane_name(res->lane);
-	size_t ln = strlen(lane);
+	size_t ln = res->lane >= 0 && res->lane < ER_NLANES ? lane_len[res->lane] : strlen(lane);
 	memcpy(o, lane, ln);
 	o += ln;
 	*o++ = delim;
@@ -128,7 +145,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 		if (m != fired)
 			*o++ = '|';
 		const char *name = er_reason_name(r);
-		size_t nn = strlen(name);
+		size_t nn = reason_len[r];
 		memcpy(o, name, nn);
 		o += nn;
 		*o++ = ':';
@@ -154,7 +171,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 		*o++ = role_char[r];
 		*o++ = '=';
 		const char *mw = er_match_name(res->match[r]);
-		size_t ml = strlen(mw);
+		size_t ml = res->match[r] < ER_NMATCH ? match_len[res->match[r]] : strlen(mw);
 		memcpy(o, mw, ml);
 		o += ml;
 	}
