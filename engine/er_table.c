@@ -312,6 +312,7 @@ struct er_tables {
 	uint32_t *by_norm; /* parties with a name, by (normalized name, country, id) */
 	size_t nnorm;
 	er_table_source src[2]; /* participants, MRA: as read (for the summary) */
+	uint64_t serial;        /* unique per load in this process: keys the name cache */
 };
 
 static const char *const status_names[ER_NSTATUS] = {
@@ -1376,26 +1377,155 @@ const er_party *er_tables_find_id(const er_tables *t, const char *id, size_t n)
 	return er_tables_id_finish(t, &q);
 }
 
+/* ---- the per-thread cache of name look-ups. Manifests repeat their
+ * parties' names (a forwarder's regular shippers, an importer on every
+ * bill), and a look-up by name costs a normalization (over 500
+ * instructions, thousands for a non-ASCII name) where a repeat costs a hash
+ * and one cache line. Keyed exactly: the table's serial, the roles, the
+ * country and the raw name bytes (names longer than NC_KEY bytes are not
+ * cached); the answer is the party found and the count. Each thread has its
+ * own cache (no sharing, no locks), 2-way, the newer entry first. */
+#define NC_KEY 47
+#define NC_SETS 8192u
+#define NC_WAYS 2
+
+typedef struct nc_ent {
+	uint64_t h;         /* 0 = empty */
+	uint32_t party;     /* index + 1 of the party found, 0 = none */
+	uint8_t hits;       /* the look-up's *count: 0, 1 or 2 */
+	uint8_t len;        /* name bytes */
+	uint8_t roles;
+	char cc[2];         /* country as matched (upper case), "\0\0" = any */
+	char key[NC_KEY];
+} nc_ent;
+
+_Static_assert(sizeof(nc_ent) == 64, "one entry per cache line");
+
+typedef struct name_cache {
+	uint64_t serial; /* of the table the entries answer for */
+	_Alignas(64) nc_ent e[NC_SETS][NC_WAYS];
+} name_cache;
+
+static pthread_key_t nc_key;
+static pthread_once_t nc_once = PTHREAD_ONCE_INIT;
+static int nc_key_ok;
+static _Thread_local name_cache *nc_mine;
+
+static void nc_free(void *c)
+{
+	free(c);
+}
+
+static void nc_init(void)
+{
+	nc_key_ok = pthread_key_create(&nc_key, nc_free) == 0;
+}
+
+/* This thread's cache, emptied when it last answered for another table;
+ * NULL when it cannot be had (then look-ups are computed). */
+static name_cache *nc_get(const er_tables *t)
+{
+	name_cache *c = nc_mine;
+	if (!c) {
+		pthread_once(&nc_once, nc_init);
+		if (!nc_key_ok || !(c = aligned_alloc(64, sizeof *c)))
+			return NULL;
+		if (pthread_setspecific(nc_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+		memset(c, 0, sizeof *c);
+		nc_mine = c;
+	}
+	if (c->serial != t->serial) {
+		memset(c->e, 0, sizeof c->e);
+		c->serial = t->serial;
+	}
+	return c;
+}
+
+static const er_party *find_name(const er_tables *t, unsigned roles, const char *name, size_t n,
+                                 const char *cc, size_t cn, int *count);
+
+/* The checks every name look-up starts with: 1 when there is something to
+ * look up (then cc holds the country upper-cased, or "" when cn == 0), 0
+ * when the answer is "none". *count (may be NULL) is set to 0. */
+static int name_query(const er_tables *t, const char *name, const char *country, size_t cn,
+                      char cc[3], int *count)
+{
+	cc[0] = cc[1] = cc[2] = '\0';
+	if (count)
+		*count = 0;
+	if (!t || !t->nnorm || !name)
+		return 0;
+	er_field f = { country, cn };
+	return !cn || (country && country_ok(f, cc));
+}
+
 const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const char *name,
                                        size_t n, const char *country, size_t cn, int *count)
 {
+	char cc[3];
+	int hits = 0;
+	if (!name_query(t, name, country, cn, cc, count) || !n)
+		return NULL;
+	name_cache *c = n <= NC_KEY && roles <= 0xFF ? nc_get(t) : NULL;
+	if (!c) {
+		const er_party *p = find_name(t, roles, name, n, cc, cn, &hits);
+		if (count)
+			*count = hits < 0 ? 0 : hits;
+		return p;
+	}
+	uint64_t h = hash_bytes(name, n, (uint64_t)roles << 16 | (uint64_t)(unsigned char)cc[0] << 8 |
+	                                     (unsigned char)cc[1]) | 1;
+	nc_ent *set = c->e[h & (NC_SETS - 1)];
+	for (int w = 0; w < NC_WAYS; w++) {
+		const nc_ent *e = &set[w];
+		if (e->h == h && e->len == n && e->roles == roles && e->cc[0] == cc[0] &&
+		    e->cc[1] == cc[1] && memcmp(e->key, name, n) == 0) {
+			if (count)
+				*count = e->hits;
+			return e->party ? &t->parties[e->party - 1] : NULL;
+		}
+	}
+	const er_party *p = find_name(t, roles, name, n, cc, cn, &hits);
+	if (hits < 0) /* out of memory: no answer to keep */
+		return NULL;
+	memmove(&set[1], &set[0], (NC_WAYS - 1) * sizeof *set);
+	set[0].h = h;
+	set[0].party = p ? (uint32_t)(p - t->parties) + 1 : 0;
+	set[0].hits = (uint8_t)hits;
+	set[0].len = (uint8_t)n;
+	set[0].roles = (uint8_t)roles;
+	set[0].cc[0] = cc[0];
+	set[0].cc[1] = cc[1];
+	memcpy(set[0].key, name, n);
+	if (count)
+		*count = hits;
+	return p;
+}
+
+const er_party *er_tables_find_name_uncached(const er_tables *t, unsigned roles,
+                                             const char *name, size_t n, const char *country,
+                                             size_t cn, int *count)
+{
+	char cc[3];
+	int hits = 0;
+	if (!name_query(t, name, country, cn, cc, count) || !n)
+		return NULL;
+	const er_party *p = find_name(t, roles, name, n, cc, cn, &hits);
+	if (count)
+		*count = hits < 0 ? 0 : hits;
+	return p;
+}
+
+/* The look-up of a normalized name: the run of its key. cc: the checked
+ * country when cn != 0. *count: 0, 1 or 2. */
+static const er_party *find_norm(const er_tables *t, unsigned roles, const char *norm, size_t len,
+                                 const char *cc, size_t cn, int *count)
+{
 	int hits = 0;
 	const er_party *found = NULL;
-	char cc[3];
-	if (count)
-		*count = 0;
-	if (!t || !t->nnorm || !name || !n)
-		return NULL;
-	if (cn) {
-		er_field f = { country, cn };
-		if (!country || !country_ok(f, cc))
-			return NULL;
-	}
-	char buf[1024];
-	size_t len;
-	char *norm = normalize_alloc(name, n, buf, sizeof buf, &len);
-	if (!norm)
-		return NULL;
 	const index_t *ix = cn ? &t->by_name_cc : &t->by_name;
 	uint64_t h = name_hash(norm, len, cn ? cc : NULL);
 	uint32_t tag = (uint32_t)(h >> 32);
@@ -1423,11 +1553,38 @@ const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const
 		}
 		break;
 	}
+	*count = hits;
+	return hits == 1 ? found : NULL;
+}
+
+/* The look-up itself: name normalized, then find_norm(). *count: 0, 1, 2,
+ * or -1 when out of memory. */
+static const er_party *find_name(const er_tables *t, unsigned roles, const char *name, size_t n,
+                                 const char *cc, size_t cn, int *count)
+{
+	char buf[1024];
+	size_t len;
+	char *norm = normalize_alloc(name, n, buf, sizeof buf, &len);
+	*count = -1;
+	if (!norm)
+		return NULL;
+	const er_party *p = find_norm(t, roles, norm, len, cc, cn, count);
 	if (norm != buf)
 		free(norm);
+	return p;
+}
+
+const er_party *er_tables_find_norm_as(const er_tables *t, unsigned roles, const char *norm,
+                                       size_t len, const char *country, size_t cn, int *count)
+{
+	char cc[3];
+	int hits = 0;
+	if (!name_query(t, norm, country, cn, cc, count))
+		return NULL;
+	const er_party *p = find_norm(t, roles, norm, len, cc, cn, &hits);
 	if (count)
 		*count = hits;
-	return hits == 1 ? found : NULL;
+	return p;
 }
 
 const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
@@ -1880,6 +2037,8 @@ static er_status tables_load(const char *participants_path, const char *mra_path
 		er_errf(err, errlen, "tables: out of memory");
 		return ER_E_NOMEM;
 	}
+	static _Atomic uint64_t serials;
+	t->serial = ++serials;
 	interner in = { &t->ar, NULL, 0, 0 };
 	er_status st = ER_OK;
 	if (participants_path)

@@ -73,6 +73,18 @@ const er_party *er_tables_id_finish(const er_tables *t, const er_id_probe *q);
  * ambiguous). *count (may be NULL) receives 0, 1, or 2 for two or more. */
 const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const char *name,
                                        size_t n, const char *country, size_t cn, int *count);
+/* The same computed afresh: er_tables_find_name_as() answers a repeated
+ * look-up (same table, roles, country and name bytes) from a per-thread
+ * cache; this is the reference its test compares with. */
+const er_party *er_tables_find_name_uncached(const er_tables *t, unsigned roles,
+                                             const char *name, size_t n, const char *country,
+                                             size_t cn, int *count);
+/* The same look-up for a name already normalized with er_name_normalize()
+ * (norm[0..len), no NUL needed): a caller that normalizes a party's name
+ * for another purpose too (the SDN screen) pays for it once. Same answer
+ * as er_tables_find_name_as() on the raw name; an empty norm finds none. */
+const er_party *er_tables_find_norm_as(const er_tables *t, unsigned roles, const char *norm,
+                                       size_t len, const char *country, size_t cn, int *count);
 /* The same among parties of every role. */
 const er_party *er_tables_find_name(const er_tables *t, const char *name, size_t n,
                                     const char *country, size_t cn);

@@ -1088,6 +1088,130 @@ static void test_big_table(void **state)
 	er_tables_free(t);
 }
 
+/* ---- name look-ups: the per-thread cache (er_tables_find_name_as) and the
+ * look-up of a normalized name (er_tables_find_norm_as) against the plain
+ * computation (er_tables_find_name_uncached) ---- */
+
+/* A table whose names collide on purpose: the same name in two countries,
+ * one name held by two ids (ambiguous), importer and exporter sharing a
+ * name, names longer than the cache keeps, non-ASCII names. salt changes
+ * every id, so two such tables answer with different parties. */
+static void write_name_table(const char *path, int n, int salt)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(PH, f);
+	for (int i = 0; i < n; i++) {
+		const char *cc = i % 5 == 0 ? "CN" : "US", *role = i % 4 == 0 ? "exporter" : "importer";
+		const char *tail = i % 7 == 0 ? " International Holdings and Logistics Group" : "";
+		const char *uni = i % 11 == 0 ? " M\xc3\xbcller" : "";
+		/* Name 3 is held by ids 3 and n/2 + 3; the other table numbers its
+		 * names backwards, so a name is another party index there */
+		int b = salt == 1 ? i : n - 1 - i;
+		int nm = b % 3 == 0 ? b % (n / 2) : b;
+		fprintf(f, "S%dX%06d,\"Name %d%s%s Co., Ltd.\",%s,%s,CTPAT,certified,1,2015-01-01,\n",
+		        salt, i, nm, tail, uni, cc, role);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+struct name_probe_ctx {
+	const er_tables *t;
+	int n, rounds, bad;
+	uint64_t seed;
+};
+
+/* Look random names up (raw spellings that normalize alike, unknown ones,
+ * every role set and country form) and compare the three answers. */
+static void *name_probes(void *arg)
+{
+	struct name_probe_ctx *c = arg;
+	static const char *const spell[][2] = {
+		{ "Name ", " Co., Ltd." }, { "NAME ", " CO LTD" }, { "name ", "" },
+		{ "Name ", " International Holdings and Logistics Group Co" },
+		{ "Name ", " M\xc3\xbcller" }, { "Name ", " Mueller" }, { "Nome ", "" },
+	};
+	static const char *const ccs[] = { "", "US", "us", "CN", "DE", "U1", "USA" };
+	uint64_t x = c->seed;
+	char name[200], norm[ER_NAME_NORM_CAP(200)];
+	for (int r = 0; r < c->rounds; r++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		int id = (int)((x >> 33) % (uint64_t)c->n);
+		const char *const *sp = spell[(x >> 20) % (sizeof spell / sizeof spell[0])];
+		const char *cc = ccs[(x >> 12) % (sizeof ccs / sizeof ccs[0])];
+		unsigned roles = (unsigned)(x >> 40) % 32u;
+		snprintf(name, sizeof name, "%s%d%s", sp[0], id, sp[1]);
+		size_t nn = strlen(name), cn = strlen(cc);
+		int k1 = -1, k2 = -1, k3 = -1;
+		const er_party *a = er_tables_find_name_as(c->t, roles, name, nn, cc, cn, &k1);
+		const er_party *b = er_tables_find_name_uncached(c->t, roles, name, nn, cc, cn, &k2);
+		size_t nl = er_name_normalize(name, nn, norm, sizeof norm);
+		const er_party *d = er_tables_find_norm_as(c->t, roles, norm, nl, cc, cn, &k3);
+		if (a != b || k1 != k2 || d != b || k3 != k2) {
+			c->bad++;
+			print_message("'%s' cc '%s' roles %u: cached %p/%d, plain %p/%d, norm %p/%d\n", name, cc,
+			              roles, (const void *)a, k1, (const void *)b, k2, (const void *)d, k3);
+		}
+	}
+	return NULL;
+}
+
+static void test_name_cache_matches_uncached(void **state)
+{
+	(void)state;
+	char pa[300], pb[300];
+	snprintf(pa, sizeof pa, "%s/names_a.csv", tmpdir);
+	snprintf(pb, sizeof pb, "%s/names_b.csv", tmpdir);
+	/* more distinct spellings than the cache holds: entries are replaced */
+	write_name_table(pa, 12000, 1);
+	write_name_table(pb, 12000, 2);
+	er_tables *ta = load_ok(pa, MRA_CSV), *tb = load_ok(pb, MRA_CSV);
+	struct name_probe_ctx ca = { ta, 12000, 60000, 0, 7 }, cb = { tb, 12000, 20000, 0, 7 };
+	/* the same look-ups against two tables in turn: a cached answer of one
+	 * table is never given for the other */
+	for (int turn = 0; turn < 3; turn++) {
+		name_probes(&ca);
+		name_probes(&cb);
+		ca.seed += 11;
+		cb.seed += 11;
+	}
+	assert_int_equal(ca.bad, 0);
+	assert_int_equal(cb.bad, 0);
+	/* the answers themselves: found, ambiguous, other country, other role */
+	int k = -1;
+	const er_party *p = er_tables_find_name_as(ta, ER_TR_IMPORTER, "NAME 1 CO LTD", 13, "US", 2, &k);
+	assert_non_null(p);
+	assert_int_equal(k, 1);
+	assert_string_equal(p->id, "S1X000001");
+	/* twice: the second answer is the cache's */
+	assert_ptr_equal(er_tables_find_name_as(ta, ER_TR_IMPORTER, "NAME 1 CO LTD", 13, "US", 2, &k), p);
+	assert_ptr_equal(er_tables_find_name_as(tb, ER_TR_IMPORTER, "NAME 1 CO LTD", 13, "US", 2, &k),
+	                 er_tables_find_name_uncached(tb, ER_TR_IMPORTER, "NAME 1 CO LTD", 13, "US", 2,
+	                                              NULL));
+	assert_null(er_tables_find_name_as(ta, ER_TR_IMPORTER, "Name 3", 6, "", 0, &k));
+	assert_int_equal(k, 2); /* ids 3 and 6003 are both "NAME 3" importers in the US */
+	assert_null(er_tables_find_name_as(ta, ER_TR_EXPORTER, "Name 1", 6, "US", 2, &k));
+	assert_int_equal(k, 0);
+	/* two threads at once, each with its own cache */
+	pthread_t t1, t2;
+	struct name_probe_ctx c1 = { ta, 12000, 30000, 0, 99 }, c2 = { ta, 12000, 30000, 0, 98 };
+	assert_int_equal(pthread_create(&t1, NULL, name_probes, &c1), 0);
+	assert_int_equal(pthread_create(&t2, NULL, name_probes, &c2), 0);
+	assert_int_equal(pthread_join(t1, NULL), 0);
+	assert_int_equal(pthread_join(t2, NULL), 0);
+	assert_int_equal(c1.bad + c2.bad, 0);
+	er_tables_free(ta);
+	/* a table loaded where a freed one was still gets its own answers */
+	er_tables *tc = load_ok(pb, MRA_CSV);
+	struct name_probe_ctx cc = { tc, 12000, 20000, 0, 7 };
+	name_probes(&cc);
+	assert_int_equal(cc.bad, 0);
+	er_tables_free(tb);
+	er_tables_free(tc);
+	unlink(pa);
+	unlink(pb);
+}
+
 /* Ids of every length from 1 to 60 bytes, and 254-256: short ones live in
  * the index slot, longer ones are compared through the party (the boundary
  * sits at 26 bytes; 255 is the slot's "long" marker). Each is found; near
@@ -1211,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(test_mra_shipped),
 		cmocka_unit_test(test_big_table),
 		cmocka_unit_test(test_id_lengths),
+		cmocka_unit_test(test_name_cache_matches_uncached),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
