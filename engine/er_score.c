@@ -70,6 +70,22 @@ const char *er_match_name(int match)
 /* Field helpers                                                        */
 /* ------------------------------------------------------------------ */
 
+/* er_ieq() against an upper-case literal, its length known at compile
+ * time: the length decides most answers before a byte is read. */
+#define IEQ(p, n, lit) ((n) == sizeof(lit) - 1 && ieq_upper((p), lit, sizeof(lit) - 1))
+
+static inline int ieq_upper(const char *p, const char *up, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)p[i];
+		if ((unsigned)(a - 'a') < 26u)
+			a = (unsigned char)(a - 32);
+		if (a != (unsigned char)up[i])
+			return 0;
+	}
+	return 1;
+}
+
 enum mode { M_UNKNOWN = ER_TM_UNKNOWN, M_VESSEL = ER_TM_VESSEL, M_TRUCK = ER_TM_TRUCK,
             M_RAIL = ER_TM_RAIL, M_AIR = ER_TM_AIR };
 
@@ -80,23 +96,23 @@ static int norm_mode(er_field m)
 	/* Dispatch on the first letter so a row costs one or two compares. */
 	switch (m.p[0] | 0x20) {
 	case 'v':
-		return er_ieq(m.p, m.n, "VESSEL") ? M_VESSEL : M_UNKNOWN;
+		return IEQ(m.p, m.n, "VESSEL") ? M_VESSEL : M_UNKNOWN;
 	case 'o':
-		return er_ieq(m.p, m.n, "OCEAN") ? M_VESSEL : M_UNKNOWN;
+		return IEQ(m.p, m.n, "OCEAN") ? M_VESSEL : M_UNKNOWN;
 	case 's':
-		return er_ieq(m.p, m.n, "SEA") ? M_VESSEL : M_UNKNOWN;
+		return IEQ(m.p, m.n, "SEA") ? M_VESSEL : M_UNKNOWN;
 	case 'm':
-		return er_ieq(m.p, m.n, "MARITIME") ? M_VESSEL : M_UNKNOWN;
+		return IEQ(m.p, m.n, "MARITIME") ? M_VESSEL : M_UNKNOWN;
 	case 't':
-		return er_ieq(m.p, m.n, "TRUCK") ? M_TRUCK : M_UNKNOWN;
+		return IEQ(m.p, m.n, "TRUCK") ? M_TRUCK : M_UNKNOWN;
 	case 'r':
-		if (er_ieq(m.p, m.n, "ROAD"))
+		if (IEQ(m.p, m.n, "ROAD"))
 			return M_TRUCK;
-		return er_ieq(m.p, m.n, "RAIL") ? M_RAIL : M_UNKNOWN;
+		return IEQ(m.p, m.n, "RAIL") ? M_RAIL : M_UNKNOWN;
 	case 'h':
-		return er_ieq(m.p, m.n, "HIGHWAY") ? M_TRUCK : M_UNKNOWN;
+		return IEQ(m.p, m.n, "HIGHWAY") ? M_TRUCK : M_UNKNOWN;
 	case 'a':
-		return er_ieq(m.p, m.n, "AIR") ? M_AIR : M_UNKNOWN;
+		return IEQ(m.p, m.n, "AIR") ? M_AIR : M_UNKNOWN;
 	default:
 		return M_UNKNOWN;
 	}
@@ -463,7 +479,7 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 
 	/* ---- cargo ---- */
 	er_field lt = er_row_field(row, ER_COL_LOAD_TYPE);
-	if (er_ieq(lt.p, lt.n, "LCL"))
+	if (IEQ(lt.p, lt.n, "LCL"))
 		fire(res, ER_R_LCL, pts[ER_R_LCL], &sum);
 	const er_field *desc = &row->f[ER_COL_DESCRIPTION];
 	if (er_rules_vague_desc(r, desc->p, desc->n))
@@ -497,7 +513,7 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 	if (mode == M_TRUCK && imp_good && car_good) {
 		er_field lp = er_row_field(row, ER_COL_LADING_PORT);
 		er_field sc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
-		int from_mx = lp.n ? lp.n >= 2 && er_ieq(lp.p, 2, "MX") : er_ieq(sc.p, sc.n, "MX");
+		int from_mx = lp.n ? lp.n >= 2 && IEQ(lp.p, 2, "MX") : IEQ(sc.p, sc.n, "MX");
 		int mx_mfr = mfr && memcmp(mfr->country, "MX", 2) == 0 &&
 		             good_standing(er_party_cert_on(mfr, day, 1));
 		if (!from_mx || mx_mfr) {

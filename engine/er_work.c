@@ -317,6 +317,18 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	c->nnotes = 0;
 	c->err = 0;
 
+	/* the row's columns: absent ones are empty for the whole chunk, present
+	 * ones are copied from each record's fields */
+	er_row row;
+	int col_k[ER_NCOLS], col_idx[ER_NCOLS], ncol = 0;
+	for (int k = 0; k < ER_NCOLS; k++) {
+		if (hdr->col_of[k] >= 0) {
+			col_k[ncol] = k;
+			col_idx[ncol++] = hdr->col_of[k];
+		} else {
+			row.f[k].p = "", row.f[k].n = 0;
+		}
+	}
 	for (uint32_t i = c->skip_first ? 1 : 0; i < c->in.n; i++) {
 		/* A chunk of slow rows must not hold up a cancel for long. */
 		if ((i & 255) == 255 && cfg->cancel && __atomic_load_n(cfg->cancel, __ATOMIC_RELAXED)) {
@@ -345,14 +357,8 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 				goto nomem;
 			continue;
 		}
-		er_row row;
-		for (int k = 0; k < ER_NCOLS; k++) {
-			int idx = hdr->col_of[k];
-			if (idx >= 0)
-				row.f[k] = fields[idx];
-			else
-				row.f[k].p = "", row.f[k].n = 0;
-		}
+		for (int j = 0; j < ncol; j++)
+			row.f[col_k[j]] = fields[col_idx[j]];
 		er_result res;
 		if (er_score_row_sdn(cfg->tables, cfg->rules, cfg->sdn, &row, &res) != ER_OK) {
 			note_reject(c, rec, res.reject, res.reject_col, nf);

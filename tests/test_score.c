@@ -750,6 +750,35 @@ static void test_late_filing(void **state)
 	}
 }
 
+/* Modes and their synonyms in any ASCII case; near misses (one letter
+ * more or less, a control byte in place of a letter, a non-ASCII letter)
+ * are unknown. */
+static void test_modes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mode;
+		int want;
+	} cases[] = {
+		{ "vessel", ER_TM_VESSEL }, { "VESSEL", ER_TM_VESSEL }, { "VeSsEl", ER_TM_VESSEL },
+		{ "ocean", ER_TM_VESSEL }, { "Sea", ER_TM_VESSEL }, { "MARITIME", ER_TM_VESSEL },
+		{ "truck", ER_TM_TRUCK }, { "ROAD", ER_TM_TRUCK }, { "Highway", ER_TM_TRUCK },
+		{ "rail", ER_TM_RAIL }, { "RAIL", ER_TM_RAIL }, { "air", ER_TM_AIR }, { "AIR", ER_TM_AIR },
+		{ "vessels", ER_TM_UNKNOWN }, { "vesse", ER_TM_UNKNOWN }, { "ai", ER_TM_UNKNOWN },
+		{ "airr", ER_TM_UNKNOWN }, { "a\x09r", ER_TM_UNKNOWN }, { "\x01IR", ER_TM_UNKNOWN },
+		{ "AI\x12", ER_TM_UNKNOWN }, { "ROAd\x04", ER_TM_UNKNOWN }, { "r\xc3\xa1il", ER_TM_UNKNOWN },
+		{ "SE\xc1", ER_TM_UNKNOWN }, { "barge", ER_TM_UNKNOWN }, { "", ER_TM_UNKNOWN },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		er_row row;
+		base_row(&row, D);
+		set(&row, ER_COL_MODE, cases[i].mode);
+		er_result res = score_ok(&row);
+		if (res.mode != cases[i].want)
+			fail_msg("mode '%s': %d, expected %d", cases[i].mode, res.mode, cases[i].want);
+	}
+}
+
 static void test_origin_watch(void **state)
 {
 	(void)state;
@@ -1176,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_description),
 		cmocka_unit_test(test_hs_code),
 		cmocka_unit_test(test_late_filing),
+		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_origin_watch),
 		cmocka_unit_test(test_fast),
 		cmocka_unit_test(test_clamp_and_lanes),
