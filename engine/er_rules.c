@@ -132,12 +132,20 @@ static int hs_grow(er_rules *r)
 	return 0;
 }
 
-int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points)
+/* ref: without the chapter filter (the reference of the differential test). */
+static int hs_match(const er_rules *r, const char *d, size_t n, int *points, int ref)
 {
 	if (!r->hs_n || n == 0)
 		return 0;
 	if (n > 10)
 		n = 10;
+	/* every prefix has two digits or more, so its chapter is the code's:
+	 * most codes are in no watched chapter and need no probe */
+	if (!ref && n >= 2) {
+		unsigned ch = (unsigned)(d[0] - '0') * 10u + (unsigned)(d[1] - '0');
+		if (ch < 100u && !r->hs_chapter[ch])
+			return 0;
+	}
 	uint64_t pref[11];
 	pref[0] = 0;
 	for (size_t i = 0; i < n; i++)
@@ -152,6 +160,16 @@ int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points)
 		}
 	}
 	return 0;
+}
+
+int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points)
+{
+	return hs_match(r, d, n, points, 0);
+}
+
+int er_rules_hs_match_ref(const er_rules *r, const char *d, size_t n, int *points)
+{
+	return hs_match(r, d, n, points, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -787,6 +805,7 @@ static void add_hs(loader *L, const char *name, const char *value)
 	s->line = L->line;
 	r->hs_n++;
 	r->hs_lens |= (uint16_t)(1u << nd);
+	r->hs_chapter[(d[0] - '0') * 10 + (d[1] - '0')] = 1;
 }
 
 static void add_origin(loader *L, const char *name, const char *value)

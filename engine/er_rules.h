@@ -69,6 +69,7 @@ struct er_rules {
 	er_hs_slot *hs;
 	uint32_t hs_mask, hs_n;
 	uint16_t hs_lens;                /* bit L set when some prefix has L digits */
+	uint8_t hs_chapter[100];         /* 1 when some prefix starts with these two digits */
 
 	/* [origin_watch]: direct table indexed by (A-Z, A-Z). */
 	int16_t origin_points[26 * 26];
@@ -125,6 +126,9 @@ int er_rules_points(const er_rules *r, int reason);
 /* Points of the longest watched prefix of the digits d[0..n) (n <= 10);
  * returns 1 and sets *points when one matches, else 0. */
 int er_rules_hs_match(const er_rules *r, const char *d, size_t n, int *points);
+/* The same without the two-digit chapter filter: the reference its test
+ * compares with. */
+int er_rules_hs_match_ref(const er_rules *r, const char *d, size_t n, int *points);
 
 /*
  * 1 when a cargo description is vague. First a leading package count with

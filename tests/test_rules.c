@@ -534,6 +534,58 @@ static void test_hs_match(void **state)
 	er_rules_free(r);
 }
 
+/* The chapter filter of er_rules_hs_match() against the plain probe of
+ * every prefix length (er_rules_hs_match_ref): every chapter, every code
+ * length, codes that extend each watched prefix, and random codes. */
+static void hs_same(const er_rules *r, const char *d, size_t n, int *hits)
+{
+	int p1 = -7, p2 = -7;
+	int m1 = er_rules_hs_match(r, d, n, &p1), m2 = er_rules_hs_match_ref(r, d, n, &p2);
+	if (m1 != m2 || p1 != p2)
+		fail_msg("hs '%.*s': %d/%d, reference %d/%d", (int)n, d, m1, p1, m2, p2);
+	*hits += m1;
+}
+
+static void test_hs_chapter_filter(void **state)
+{
+	(void)state;
+	const char *const files[] = { "data/rules.ini", FIXTURE };
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		er_rules *r = load_ok(files[f]);
+		int hits = 0;
+		char d[11];
+		uint64_t x = 1;
+		for (int ch = 0; ch < 100; ch++)
+			for (size_t n = 1; n <= 10; n++) {
+				for (int pat = 0; pat < 4; pat++) {
+					d[0] = (char)('0' + ch / 10);
+					d[1] = (char)('0' + ch % 10);
+					for (size_t i = 2; i < 10; i++) {
+						x = x * 6364136223846793005ull + 1442695040888963407ull;
+						d[i] = (char)('0' + (pat == 0 ? 0 : pat == 1 ? 9 : (int)(x >> 60) % 10));
+					}
+					hs_same(r, d, n, &hits);
+				}
+			}
+		/* each watched prefix, alone and extended */
+		for (uint32_t i = 0; i <= r->hs_mask; i++) {
+			if (!r->hs[i].key)
+				continue;
+			unsigned len = (unsigned)(r->hs[i].key % 16);
+			uint64_t val = r->hs[i].key / 16;
+			for (unsigned k = len; k-- > 0; val /= 10)
+				d[k] = (char)('0' + val % 10);
+			for (size_t n = len; n <= 10; n++) {
+				if (n > len)
+					d[n - 1] = (char)('0' + n % 10);
+				hs_same(r, d, n, &hits);
+			}
+		}
+		assert_true(hits > 0);
+		er_rules_free(r);
+	}
+}
+
 static void test_vague(void **state)
 {
 	(void)state;
@@ -772,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_error_first_and_lines),
 		cmocka_unit_test(test_error_io),
 		cmocka_unit_test(test_hs_match),
+		cmocka_unit_test(test_hs_chapter_filter),
 		cmocka_unit_test(test_vague),
 		cmocka_unit_test(test_vague_tries_match_reference),
 		cmocka_unit_test(test_free_null),
