@@ -372,12 +372,17 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 	const char delim = p->delim;
 	const uint32_t *pos = p->pos;
 	size_t k = 0, si = 0; /* next special; start of the current field */
+	int unescaped = 0;    /* some field was copied to the arena */
 	p->arena.len = 0;
+	/* every field but the last ends at a listed delimiter: room for np + 1
+	 * fields, once, instead of a test per field */
+	while (p->capf < (size_t)np + 1)
+		if (grow_fields(p) < 0)
+			return PQ_DECLINE;
+	while (p->capo < (size_t)np + 1)
+		if (grow_offs(p) < 0)
+			return PQ_DECLINE;
 	for (;;) {
-		if (p->nf == p->capf && grow_fields(p) < 0)
-			return PQ_DECLINE;
-		if (p->nf == p->capo && grow_offs(p) < 0)
-			return PQ_DECLINE;
 		er_field *f = &p->fields[p->nf];
 		size_t next; /* offset of the delimiter ending this field, or len */
 		if (si < len && rec[si] == '"') {
@@ -406,6 +411,7 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 				return PQ_DECLINE;
 			next = q + 1;
 			if (copied) {
+				unescaped = 1;
 				if (er_buf_append(&p->arena, rec + c, q - c) < 0)
 					return PQ_DECLINE;
 				f->n = p->arena.len - start;
@@ -436,7 +442,7 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 		k++; /* the delimiter */
 		si = next + 1;
 	}
-	for (size_t i = 0; i < p->nf; i++)
+	for (size_t i = 0; unescaped && i < p->nf; i++)
 		if (p->offs[i] != PQ_IN_REC)
 			p->fields[i].p = p->fields[i].n ? p->arena.p + p->offs[i] : "";
 	p->quoted_fast++;
