@@ -157,13 +157,15 @@ static int days_in_month(int y, int m)
 	return dm[m - 1];
 }
 
-static int digits(const char *p, int n, int *out)
+/* One compare per digit: every row parses three dates. */
+static inline int digits(const char *p, int n, int *out)
 {
 	int v = 0;
 	for (int i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d > 9)
 			return -1;
-		v = v * 10 + (p[i] - '0');
+		v = v * 10 + (int)d;
 	}
 	*out = v;
 	return 0;

@@ -118,6 +118,23 @@ static void test_utf8(void **state)
 	assert_false(er_utf8_valid(S("\x80")));
 }
 
+/* Every byte value in a digit position of a date and a time: only '0'..'9'
+ * are digits (bytes >= 0x80 and the neighbours of '0' and '9' are not). */
+static void test_date_digits_every_byte(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		char d[] = "2020-01-15", t[] = "2020-01-15T12:30:00Z";
+		int32_t day;
+		int64_t secs;
+		int digit = c >= '0' && c <= '9';
+		d[2] = (char)c; /* year 20c0: any digit is a valid year */
+		assert_int_equal(er_parse_date(d, 10, &day), digit ? 0 : -1);
+		t[12] = (char)c; /* hour 1c: 10..19 */
+		assert_int_equal(er_parse_timestamp(t, 20, &secs), digit ? 0 : -1);
+	}
+}
+
 static void test_csv_field(void **state)
 {
 	(void)state;
@@ -238,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dates),     cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_numbers),   cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_date_digits_every_byte),
 		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
