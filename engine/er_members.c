@@ -360,8 +360,10 @@ static int run_job(thr *t, job *j)
 			in_hdr = 0;
 			p = (part){0};
 		}
-		if (t->ipos == t->blen)
-			(void)need(t, j, 1); /* at the job end this reads nothing */
+		/* At the job end this reads nothing; before it, nothing read is an
+		 * error or a file that shrank: the serial reader will name it. */
+		if (t->ipos == t->blen && need(t, j, 1) < 0 && t->boff + t->blen < j->end)
+			return S_FAIL;
 		unsigned char *out;
 		size_t room = ring_room(m, j, &out);
 		if (room == 0)
