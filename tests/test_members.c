@@ -382,15 +382,17 @@ static void test_corrupt(void **state)
 }
 
 /* A header the parallel path does not parse (FHCRC) in the second member:
- * the serial reader reads it, same bytes. */
+ * the serial reader reads it, same bytes; after it a new parallel run takes
+ * the third member (jobs are handed out again). */
 static void test_unusual_header(void **state)
 {
 	enum er_inflate be = backend_of(state);
 	struct bytes src = {0}, gz = {0};
-	make_src(&src, 200000, 13);
-	member(&gz, src.p, 100000, 6, 1 << 15, Z_FULL_FLUSH, NULL);
+	make_src(&src, 300000, 13);
+	member(&gz, src.p, 1000, 6, 1 << 15, Z_NO_FLUSH, NULL); /* one job, through member 2's header */
 	size_t h = gz.n;
-	member(&gz, src.p + 100000, 100000, 6, 1 << 15, Z_FULL_FLUSH, NULL);
+	member(&gz, src.p + 1000, 99000, 6, 1 << 15, Z_FULL_FLUSH, NULL);
+	member(&gz, src.p + 100000, 200000, 6, 1 << 14, Z_FULL_FLUSH, NULL);
 	/* insert FHCRC: the low 16 bits of the header's CRC32 */
 	struct bytes f = {0};
 	b_add(&f, gz.p, h + 10);
@@ -399,8 +401,11 @@ static void test_unusual_header(void **state)
 	unsigned char hc[2] = {(unsigned char)c, (unsigned char)(c >> 8)};
 	b_add(&f, hc, 2);
 	b_add(&f, gz.p + h + 10, gz.n - h - 10);
-	assert_int_equal(check_same(be, &f, NULL, NULL), 0);
+	uint64_t jobs, fb;
+	assert_int_equal(check_same(be, &f, &jobs, &fb), 0);
 	check_is(be, &f, &src);
+	assert_true(fb >= 1);
+	assert_true(jobs >= 2); /* only member 3 can give jobs: the run started again */
 	free(f.p);
 	free(src.p);
 	free(gz.p);
