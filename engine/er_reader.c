@@ -8,6 +8,7 @@
  * may follow. */
 #include "er_reader.h"
 #include "er_bgzf.h"
+#include "er_members.h"
 #include "er_util.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@ enum rd_mode {
 	RD_MEMBER,  /* inside a gzip member */
 	RD_BETWEEN, /* a member just ended; another member or EOF must follow */
 	RD_PAR,     /* BGZF members inflated by a thread pool (er_bgzf.h) */
+	RD_SPEC,    /* other members / pigz -i blocks inflated speculatively (er_members.h) */
 	RD_EOF,
 	RD_ERROR
 };
@@ -63,6 +65,11 @@ struct er_reader {
 	int par_stop;            /* no more members go to the pool */
 	int par_used;            /* RD_PAR was entered */
 	uint64_t par_members;    /* members handed to the pool */
+	er_members *spec;        /* RD_SPEC's pool, kept for re-entry after a serial stretch */
+	uint64_t spec_from;      /* where the last RD_SPEC run ended */
+	int spec_runs;           /* RD_SPEC runs started */
+	size_t spec_job_bytes;   /* er_reader_set_spec_job_bytes(); 0 = default */
+	uint64_t skip;           /* output bytes the serial reader drops (already handed out) */
 	char *path;
 	char *msg;
 	size_t msgcap;
@@ -358,25 +365,33 @@ static int gzip_init(er_reader *r)
 	return member_begin(r);
 }
 
-static ssize_t read_gzip(er_reader *r, unsigned char *out, size_t cap)
+static int spec_may_start(const er_reader *r);
+
+/* Inflate up to cap bytes. The bytes decoded before an error in the same
+ * call are delivered; the error is sticky and the next call returns it. */
+static ssize_t read_gzip_once(er_reader *r, unsigned char *out, size_t cap)
 {
 	size_t produced = 0;
+	if (r->mode == RD_ERROR)
+		return -1;
 	while (produced < cap) {
 		if (r->mode == RD_BETWEEN) {
 			if (fill(r, 2) < 0)
-				return -1;
+				goto err;
 			if (in_avail(r) == 0) {
 				r->mode = RD_EOF;
 				break;
 			}
-			if (in_avail(r) < 2 || !is_magic(r->in + r->in_pos))
-				return fail(r, "trailing garbage after gzip member at byte %llu",
-					    (unsigned long long)in_offset(r));
+			if (in_avail(r) < 2 || !is_magic(r->in + r->in_pos)) {
+				fail(r, "trailing garbage after gzip member at byte %llu",
+				     (unsigned long long)in_offset(r));
+				goto err;
+			}
 			if (member_begin(r) < 0)
-				return -1;
+				goto err;
 		}
 		if (in_avail(r) == 0 && fill(r, 1) < 0)
-			return -1;
+			goto err;
 		size_t room = cap - produced;
 		if (room > UINT_MAX)
 			room = UINT_MAX;
@@ -388,20 +403,45 @@ static ssize_t read_gzip(er_reader *r, unsigned char *out, size_t cap)
 		else
 #endif
 			rc = step_zlib(r, out + produced, room, &got, &end);
-		if (rc < 0)
-			return -1;
 		produced += got;
+		if (rc < 0)
+			goto err;
 		if (end) {
 			r->mode = RD_BETWEEN;
+			if (produced && spec_may_start(r))
+				break; /* the next read goes parallel again */
 			continue;
 		}
 		/* Output room left and no input left: the decoder wants more. */
-		if (got < room && in_avail(r) == 0 && r->eof)
-			return fail(r, "gzip truncated at byte %llu", (unsigned long long)(r->in_base + r->in_len));
-		if (got == 0 && r->in_pos == before && in_avail(r) > 0)
-			return fail(r, "inflate made no progress at byte %llu", (unsigned long long)in_offset(r));
+		if (got < room && in_avail(r) == 0 && r->eof) {
+			fail(r, "gzip truncated at byte %llu", (unsigned long long)(r->in_base + r->in_len));
+			goto err;
+		}
+		if (got == 0 && r->in_pos == before && in_avail(r) > 0) {
+			fail(r, "inflate made no progress at byte %llu", (unsigned long long)in_offset(r));
+			goto err;
+		}
 	}
 	return (ssize_t)produced;
+err:
+	return produced ? (ssize_t)produced : -1;
+}
+
+/* read_gzip_once() after dropping the r->skip bytes a parallel run already
+ * handed out (the serial reader re-inflates them from the member start). */
+static ssize_t read_gzip(er_reader *r, unsigned char *out, size_t cap)
+{
+	while (r->skip > 0) {
+		size_t n = cap < r->skip ? cap : (size_t)r->skip;
+		ssize_t got = read_gzip_once(r, out, n);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return fail(r, "gzip input changed while being read (at byte %llu)",
+				    (unsigned long long)in_offset(r));
+		r->skip -= (uint64_t)got;
+	}
+	return read_gzip_once(r, out, cap);
 }
 
 static ssize_t read_plain(er_reader *r, unsigned char *out, size_t cap)
@@ -540,15 +580,64 @@ static ssize_t read_par(er_reader *r, unsigned char *out, size_t cap)
 	}
 }
 
-/* Enter RD_PAR when allowed and the first member is BGZF. */
+/* ------------------------------------------- speculative members / pigz -i */
+
+/* Runs of RD_SPEC per file: one, plus one after each serial stretch that
+ * got past a member the parallel run gave up on. */
+#define ER_SPEC_RUNS 16
+
+/* Enter RD_SPEC at the member header at file offset off (member index). */
+static void spec_start(er_reader *r, uint64_t off, uint64_t member)
+{
+	er_members_begin(r->spec, off, member);
+	r->spec_runs++;
+	r->mode = RD_SPEC;
+}
+
+/* 1 when a member just ended serially and a new parallel run may start at
+ * the next one: only past the point where the last run gave up, so every
+ * run moves forward. */
+static int spec_may_start(const er_reader *r)
+{
+	return r->spec && r->mode == RD_BETWEEN && r->skip == 0 && r->spec_runs < ER_SPEC_RUNS &&
+	       in_offset(r) > r->spec_from && in_offset(r) < (uint64_t)r->size;
+}
+
+static ssize_t read_spec(er_reader *r, unsigned char *out, size_t cap)
+{
+	er_members_resume res;
+	size_t n = er_members_read(r->spec, out, cap, &res);
+	if (n > 0)
+		return (ssize_t)n;
+	/* The run ended (end of file, or a doubt): the serial reader goes on
+	 * from a member header, dropping what was handed out of that member. */
+	if (par_rewind(r, res.off, res.member) < 0)
+		return -1;
+	r->skip = res.skip;
+	r->spec_from = res.off;
+	return read_gzip(r, out, cap);
+}
+
+/* Enter RD_PAR when allowed and the first member is BGZF; RD_SPEC when it
+ * is another gzip member. */
 static int par_start(er_reader *r)
 {
-	if (r->par_threads < 2 || r->size < 0)
+	if (r->par_threads < 2 || r->size < 0 || r->sha)
 		return 0;
 	size_t size;
 	int rc = next_bgzf(r, &size);
-	if (rc <= 0)
+	if (rc < 0)
 		return rc;
+	if (rc == 0) {
+		r->spec = er_members_new(r->fd, (uint64_t)r->size, r->par_threads, r->backend);
+		if (r->spec) {
+			if (r->spec_job_bytes)
+				er_members_set_job_bytes(r->spec, r->spec_job_bytes);
+			r->member = 0;
+			spec_start(r, in_offset(r), 1);
+		}
+		return 0;
+	}
 	r->par = er_bgzf_pool_new(r->par_threads, r->backend);
 	if (!r->par)
 		return 0; /* stay serial */
@@ -566,6 +655,21 @@ void er_reader_set_threads(er_reader *r, int nthreads)
 int er_reader_parallel(const er_reader *r)
 {
 	return r->par_used;
+}
+
+uint64_t er_reader_spec_jobs(const er_reader *r)
+{
+	return r->spec ? er_members_jobs(r->spec) : 0;
+}
+
+uint64_t er_reader_spec_fallbacks(const er_reader *r)
+{
+	return r->spec ? er_members_fallbacks(r->spec) : 0;
+}
+
+void er_reader_set_spec_job_bytes(er_reader *r, size_t bytes)
+{
+	r->spec_job_bytes = bytes;
 }
 
 ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
@@ -589,11 +693,16 @@ ssize_t er_reader_read(er_reader *r, void *buf, size_t cap)
 	switch (r->mode) {
 	case RD_PLAIN:
 		return read_plain(r, buf, cap);
-	case RD_MEMBER:
 	case RD_BETWEEN:
+		if (spec_may_start(r))
+			spec_start(r, in_offset(r), r->member + 1);
+		return r->mode == RD_SPEC ? read_spec(r, buf, cap) : read_gzip(r, buf, cap);
+	case RD_MEMBER:
 		return read_gzip(r, buf, cap);
 	case RD_PAR:
 		return read_par(r, buf, cap);
+	case RD_SPEC:
+		return read_spec(r, buf, cap);
 	case RD_EOF:
 		return 0;
 	default:
@@ -699,6 +808,7 @@ void er_reader_close(er_reader *r)
 	if (!r)
 		return;
 	er_bgzf_pool_free(r->par);
+	er_members_free(r->spec);
 	if (r->zinit)
 		inflateEnd(&r->zs);
 #ifdef ER_HAVE_ISAL
@@ -722,6 +832,8 @@ const char *er_reader_error(const er_reader *r)
 
 uint64_t er_reader_bytes_in(const er_reader *r)
 {
+	if (r->mode == RD_SPEC)
+		return er_members_pos(r->spec);
 	return in_offset(r);
 }
 

@@ -50,15 +50,22 @@ int er_reader_sha256(er_reader *r, char hex[65]);
 
 void er_reader_close(er_reader *r); /* NULL ok; does not close stdin */
 
-/* Allow BGZF input (bgzip) to be inflated by nthreads threads (er_bgzf.h);
- * call before the first read. Only for regular files (a failed member is
- * re-read serially) and nthreads > 1; output and errors are exactly those of
- * the serial reader. Other gzip files (pigz -i, cat a.gz b.gz) stay
- * serial: pigz -i writes one member, and the ends of concatenated members
- * are known only by inflating. */
+/* Allow multi-member input to be inflated by nthreads threads; call before
+ * the first read. Only for regular files (a failed part is re-read
+ * serially) and nthreads > 1; output and errors are exactly those of the
+ * serial reader. BGZF (bgzip) members are cut by their BSIZE (er_bgzf.h);
+ * other gzip input - concatenated members (cat a.gz b.gz), pigz -i blocks -
+ * is cut at candidate boundaries and inflated speculatively (er_members.h);
+ * a single-member file with no candidates stays serial. */
 void er_reader_set_threads(er_reader *r, int nthreads);
 /* 1 when the parallel BGZF path was used. */
 int er_reader_parallel(const er_reader *r);
+/* Speculative path: jobs whose bytes were handed out, and parallel runs that
+ * ended before the end of the file (a doubt sent them to the serial reader). */
+uint64_t er_reader_spec_jobs(const er_reader *r);
+uint64_t er_reader_spec_fallbacks(const er_reader *r);
+/* Compressed bytes per speculative job (tests: small files, many jobs). */
+void er_reader_set_spec_job_bytes(er_reader *r, size_t bytes);
 
 /* Adapter for er_split: ctx is an er_reader*. */
 ssize_t er_reader_read_fn(void *ctx, char *buf, size_t cap);
