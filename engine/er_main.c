@@ -737,7 +737,9 @@ int main(int argc, char **argv)
 			char msg[200];
 			if (er_calib_parse_target(optarg, c == O_TARGET_RED ? co.target_red : co.target_yellow,
 			                          msg, sizeof msg) < 0) {
-				fprintf(stderr, "%s calibrate: %s: %s\n", prog, argv[optind - 1], msg);
+				/* the option's name: argv[optind - 1] is its value when given apart */
+				fprintf(stderr, "%s calibrate: %s: %s\n", prog,
+				        c == O_TARGET_RED ? "--target-red" : "--target-yellow", msg);
 				goto usage_err;
 			}
 			break;
