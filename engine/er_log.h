@@ -22,6 +22,12 @@ void er_log_destroy(er_log *l);
 /* 1 when messages go to stderr and stderr is a terminal. */
 int er_log_tty(const er_log *l);
 
+/* "1 thread", "2 threads": the noun that agrees with n. */
+static inline const char *er_plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 void er_log_msg(er_log *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A progress line: on a terminal it replaces the previous one; "last" ends it. */
 void er_log_progress(er_log *l, int last, const char *msg);

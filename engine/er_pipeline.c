@@ -1216,23 +1216,27 @@ out_threads:
 		goto out;
 	{
 		const er_counts *c = &R->total;
-		er_log_msg(&R->log, ER_LOG_INFO, "%llu rows read, %llu scored, %llu rejected; %d file(s) ok, %d failed; "
-		           "%.2f s, %.0f rows/s, %d threads",
-		           (unsigned long long)c->rows, (unsigned long long)c->scored,
-		           (unsigned long long)c->rejected, ok_files, R->nfiles - ok_files, elapsed,
-		           elapsed > 0 ? (double)c->rows / elapsed : 0, R->nthreads);
+		er_log_msg(&R->log, ER_LOG_INFO, "%llu %s read, %llu scored, %llu rejected; %d %s ok, %d failed; "
+		           "%.2f s, %.0f rows/s, %d %s",
+		           (unsigned long long)c->rows, er_plural(c->rows, "row", "rows"),
+		           (unsigned long long)c->scored, (unsigned long long)c->rejected, ok_files,
+		           er_plural((unsigned long long)ok_files, "file", "files"), R->nfiles - ok_files,
+		           elapsed, elapsed > 0 ? (double)c->rows / elapsed : 0, R->nthreads,
+		           er_plural((unsigned long long)R->nthreads, "thread", "threads"));
 		if (mode == ER_MODE_SCORE)
 			er_log_msg(&R->log, ER_LOG_INFO, "lanes RED %llu, YELLOW %llu, GREEN %llu",
 			           (unsigned long long)c->lanes[ER_LANE_RED],
 			           (unsigned long long)c->lanes[ER_LANE_YELLOW],
 			           (unsigned long long)c->lanes[ER_LANE_GREEN]);
 		if (source_rejects)
-			er_log_msg(&R->log, ER_LOG_INFO, "%llu record(s) of %s rejected before scoring%s",
-			           (unsigned long long)source_rejects, R->paths[0],
+			er_log_msg(&R->log, ER_LOG_INFO, "%llu %s of %s rejected before scoring%s",
+			           (unsigned long long)source_rejects,
+			           er_plural(source_rejects, "record", "records"), R->paths[0],
 			           opts->rejects_path ? " (in the rejects file)" : " (use --rejects FILE)");
 		if (c->rejected > R->notes_shown)
-			er_log_msg(&R->log, ER_LOG_INFO, "%llu more reject(s) not shown%s",
+			er_log_msg(&R->log, ER_LOG_INFO, "%llu more %s not shown%s",
 			           (unsigned long long)(c->rejected - R->notes_shown),
+			           er_plural(c->rejected - R->notes_shown, "reject", "rejects"),
 			           opts->rejects_path ? " (see the rejects file)" : " (use --rejects FILE)");
 	}
 	if (stats) {

@@ -70,6 +70,12 @@ expect_rc "an option of another command" 2 $BIN verify --rules $G/rules.ini IMP0
 expect "names the option, not its argument" grep -qx "examrisk verify: option '--rules' does not apply to this command" "$T/last.err"
 expect_rc "a short option of another command" 2 $BIN verify -o x IMP001
 expect "names the short option" grep -qx "examrisk verify: option '-o' does not apply to this command" "$T/last.err"
+expect_rc "an option of another command, value apart" 2 $BIN verify --out "$T/o.csv" IMP001
+expect "names --out, not its value" grep -qx "examrisk verify: option '--out' does not apply to this command" "$T/last.err"
+expect_rc "a bad --target-red, value apart" 2 $BIN calibrate --target-red boat=0.1 --out "$T/y.ini" x
+expect "the message names --target-red, not its value" grep -qx "examrisk calibrate: --target-red: 'boat=0.1': expected MODE=RATE with MODE one of vessel, truck, rail, air, unknown" "$T/last.err"
+expect_rc "a bad --target-yellow=VALUE" 2 $BIN calibrate --target-yellow=vessel=7 --out "$T/y.ini" x
+expect "the message names --target-yellow" grep -q "^examrisk calibrate: --target-yellow: " "$T/last.err"
 expect_rc "verify no query" 2 $BIN verify $VT
 if mknod "$T/full" c 1 7 2>/dev/null; then
 	# a write error (disk full: our own /dev/full node in $T) is an error, not "not found"
@@ -98,11 +104,27 @@ if [ -x "$GEN" ]; then
 	expect "and the final line" grep -q '^examrisk: file 1/1  .* 3000 rows .* ETA done$' "$T/slow.err"
 fi
 
+# ------------------------------------------- counted nouns agree with their count
+head -2 $G/manifest.csv >"$T/one.csv"
+expect_rc "one row, one thread" 0 $BIN score $TABLES -t 1 -o "$T/one.out" "$T/one.csv"
+expect "singular summary" grep -q '^examrisk: 1 row read, 1 scored, 0 rejected; 1 file ok, 0 failed; .* rows/s, 1 thread$' "$T/last.err"
+expect_rc "two threads, two files" 3 $BIN score $TABLES -t 2 -o "$T/two.out" "$T/one.csv" $G/manifest.csv
+expect "plural summary" grep -q '^examrisk: 33 rows read, 28 scored, 5 rejected; 2 files ok, 0 failed; .* rows/s, 2 threads$' "$T/last.err"
+# one reject more than stderr shows (8 or 10 of them: the count is read from the output)
+for k in 9 11; do
+	{ head -1 $G/manifest.csv; i=0; while [ $i -lt $k ]; do i=$((i + 1)); echo "X$i,2021-02-30,vessel,FCL,MB,C,IMP002,,,,,CN,,,,950300,TOYS,,,100,bad"; done; } >"$T/rej$k.csv"
+	expect_rc "$k rejects" 3 $BIN score $TABLES -o "$T/x.csv" "$T/rej$k.csv"
+	shown=$(grep -c 'rejected: invalid_date' "$T/last.err")
+	more=$((k - shown))
+	if [ $more -eq 1 ]; then noun=reject; else noun=rejects; fi
+	expect "$k rejects: '$more more $noun not shown'" grep -qx "examrisk: $more more $noun not shown (use --rejects FILE)" "$T/last.err"
+done
+
 # ------------------------------------------------------- threads follow affinity
 if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
 	expect_rc "one CPU allowed" 3 taskset -c 0 $BIN score $TABLES -o "$T/x.csv" --summary "$T/aff.json" $G/manifest.csv
 	expect "default threads = CPUs allowed (1)" grep -q '"threads": 1,' "$T/aff.json"
-	expect "stderr says 1 thread" grep -q ', 1 threads$' "$T/last.err"
+	expect "stderr says 1 thread" grep -q ', 1 thread$' "$T/last.err"
 	if [ "$(nproc --all)" -ge 2 ] && taskset -c 0,1 true 2>/dev/null; then
 		taskset -c 0,1 $BIN score $TABLES -q -o "$T/x.csv" --summary "$T/aff2.json" $G/manifest.csv
 		expect "two CPUs allowed: 2 threads" grep -q '"threads": 2,' "$T/aff2.json"
