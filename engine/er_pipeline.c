@@ -97,6 +97,7 @@ typedef struct run {
 	struct { int file; uint64_t line; int col, got; } first_rej[ER_NREJECTS][ER_SUMMARY_FIRST_REJECTS];
 	int nfirst_rej[ER_NREJECTS];
 	char history_path[900];      /* --history: this run's file (fits a message in err) */
+	int history_mkdir;           /* this run created the --history folder */
 	er_rollup *rollup;
 	er_partners *partners;
 	const er_row_sink *sink; /* ER_MODE_SINK */
@@ -986,9 +987,10 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		goto out;
 	}
 
-	/* Outputs: temporaries now, renamed at the very end. */
-	if (opts->history_dir && er_history_path(opts->history_dir, &R->started, R->history_path,
-	                                         sizeof R->history_path, err, sizeof err) < 0) {
+	/* Outputs: temporaries now, renamed at the very end. The history entry
+	 * (a new name, nothing to replace or lock) is opened just before the
+	 * commit, so a run that fails leaves no new --history folder behind. */
+	if (opts->history_dir && er_history_check(opts->history_dir, err, sizeof err) < 0) {
 		st = ER_E_IO;
 		goto out;
 	}
@@ -1186,8 +1188,6 @@ out_threads:
 		}
 		if (opts->summary_path)
 			er_out_write(&R->summary, tmp.p, tmp.len);
-		if (opts->history_dir)
-			er_out_write(&R->history, tmp.p, tmp.len);
 	}
 	/* The report reads the summary just built, and the tables the end phase fed. */
 	if (opts->report_path) {
@@ -1208,6 +1208,18 @@ out_threads:
 	if (cancelled(R)) {
 		st = ER_E_CANCELLED;
 		goto end_failed;
+	}
+	if (opts->history_dir) {
+		struct stat hs;
+		R->history_mkdir = stat(opts->history_dir, &hs) < 0 && errno == ENOENT;
+		if (er_history_path(opts->history_dir, &R->started, R->history_path,
+		                    sizeof R->history_path, err, sizeof err) < 0) {
+			st = ER_E_IO;
+			goto end_failed;
+		}
+		if ((st = out_open(R, &R->history, R->history_path, 0, err, sizeof err)) != ER_OK)
+			goto end_failed;
+		er_out_write(&R->history, tmp.p, tmp.len);
 	}
 	er_outfile *outs[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
 	                      &R->history};
@@ -1269,6 +1281,8 @@ out:
 	er_out_abort(&R->summary);
 	er_out_abort(&R->report);
 	er_out_abort(&R->history);
+	if (st != ER_OK && R->history_mkdir)
+		rmdir(opts->history_dir); /* the folder this run made; left if anything is in it */
 	er_report_top_free(report_consol);
 	er_report_top_free(report_partners);
 	er_commit_end(R->commit);

@@ -11,6 +11,7 @@
 #include <csv.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -730,6 +731,37 @@ static void render_any(er_buf *b, const json_t *v, const char *key, int depth)
 }
 
 /* ============================================================= history */
+
+int er_history_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			er_errf(err, errlen, "%s: not a folder (--history)", dir);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		er_errf(err, errlen, "%s: cannot create the history folder: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* missing: what mkdir(2) would need of its parent */
+	char *copy = strdup(dir);
+	if (!copy) {
+		er_errf(err, errlen, "%s: out of memory", dir);
+		return -1;
+	}
+	const char *parent = dirname(copy);
+	int e = stat(parent, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR
+	        : access(parent, W_OK | X_OK) < 0 ? errno : 0;
+	free(copy);
+	if (e) {
+		er_errf(err, errlen, "%s: cannot create the history folder: %s", dir, strerror(e));
+		return -1;
+	}
+	return 0;
+}
 
 int er_history_path(const char *dir, const struct timespec *t, char *out, size_t cap, char *err,
                     size_t errlen)

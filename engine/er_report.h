@@ -58,6 +58,11 @@ int er_report_write(const er_report_in *in, er_emit_fn emit, void *ctx, char *er
 int er_history_path(const char *dir, const struct timespec *t, char *out, size_t cap, char *err,
                     size_t errlen);
 
+/* The checks of er_history_path that create nothing, for the start of a run
+ * (DIR is made only when the run commits): DIR is a folder, or is missing
+ * and its parent is a folder we may write. 0, or -1 with a message in err. */
+int er_history_check(const char *dir, char *err, size_t errlen);
+
 /* Escape s for HTML text and attribute values into b. 0 or -1 (ENOMEM). */
 int er_html_escape(er_buf *b, const char *s, size_t n);
 

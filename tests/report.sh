@@ -155,6 +155,16 @@ expect "failed file shown as failed" grep -q 'class="status-failed">failed<br><s
 expect_rc "failed run" 1 $BIN score $TABLES --quiet --out sf.csv --report failed.html --history hist trunc.csv.gz
 expect "failed run: no report" [ ! -e failed.html ]
 expect "failed run: no history file" [ "$(ls -A hist | wc -l)" -eq 3 ]
+# a new --history folder is made only when the run commits
+expect_rc "failed run, new history folder" 1 $BIN score $TABLES --quiet --out sf.csv --history newh1 trunc.csv.gz
+expect "failed run: no new history folder" [ ! -e newh1 ]
+expect_rc "usage error at run start, new history folder" 2 $BIN score $TABLES --quiet --out manifest.csv --history newh2 manifest.csv
+expect "usage error: no new history folder" [ ! -e newh2 ]
+expect_rc "history folder whose parent is missing" 1 $BIN score $TABLES --quiet --out sf.csv --history no-such/h manifest.csv
+expect "missing parent: said at the start" grep -q "^examrisk: error: no-such/h: cannot create the history folder: No such file or directory" "$T/last.err"
+expect "missing parent: scores not committed" [ ! -e sf.csv ]
+expect_rc "committed run, new history folder" 3 $BIN score $TABLES --quiet --out sn.csv --summary sn.json --history newh3 manifest.csv
+expect "committed run: the folder holds its summary alone" sh -c '[ "$(ls -A newh3 | wc -l)" -eq 1 ] && cmp -s newh3/examrisk-*.json sn.json'
 
 # an older summary (fewer fields) and a newer one (more) both render, looked up by name
 jq 'del(.first_rejects, .consolidations_found, .consolidations_left_out, .consolidations_filter, .lanes)' \

@@ -200,6 +200,17 @@ static void test_history(void **state)
 	/* a file where the folder should be */
 	assert_int_equal(er_history_path(p1, &t, p2, sizeof p2, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not a folder"));
+	assert_int_equal(er_history_check(p1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "not a folder"));
+	/* the run-start check creates nothing */
+	char fresh[80], deep[96];
+	snprintf(fresh, sizeof fresh, "%s/new", dir);
+	snprintf(deep, sizeof deep, "%s/none/h", dir);
+	assert_int_equal(er_history_check(fresh, err, sizeof err), 0);
+	assert_int_equal(access(fresh, F_OK), -1);
+	assert_int_equal(er_history_check(sub, err, sizeof err), 0);
+	assert_int_equal(er_history_check(deep, err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot create the history folder: No such file or directory"));
 	unlink(p1);
 	unlink(p2);
 	rmdir(sub);
