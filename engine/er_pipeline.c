@@ -116,6 +116,15 @@ typedef struct run {
 	uint64_t total_in;      /* bytes of every input (stat), for the percentage and ETA */
 	int total_known;        /* 0 when an input's size is unknown (stdin, a pipe) */
 	double progress_every;
+	/* --progress: a thread of its own prints the line on time, even while
+	 * the dispatcher is blocked in a read (a slow pipe, a FIFO's writer) */
+	atomic_uint_fast64_t prog_in;   /* raw bytes consumed, every file so far */
+	atomic_int prog_file;           /* index of the file being read */
+	atomic_int prog_reading;        /* the dispatcher is inside a read */
+	uint64_t prog_prev_in;          /* progress thread: bytes at the previous line */
+	int prog_stop;
+	pthread_mutex_t prog_mu;
+	pthread_cond_t prog_cv;
 	struct timespec started;   /* wall clock, for the summary */
 	er_csv_dialect dialect;    /* of every CSV output */
 	int inflate;               /* enum er_inflate of the last input read; 0 = none yet */
@@ -356,27 +365,32 @@ static void fmt_duration(char *b, size_t n, double s)
 		snprintf(b, n, "%lds", v);
 }
 
-static void progress(run *R, er_reader *rd, int fi, double *last, int final)
+/* One progress line: from the progress thread, or the final one after the
+ * writer has counted every row. */
+static void progress(run *R, int final)
 {
 	double t = now_s();
-	if (!final && t - *last < R->progress_every)
-		return;
-	*last = t;
 	double el = t - R->t0;
 	uint64_t rows = atomic_load(&R->rows_done);
+	int fi = final ? R->nfiles - 1 : atomic_load(&R->prog_file);
 	uint64_t in = 0;
-	for (int i = 0; i < fi; i++)
-		in += R->files[i].bytes_in;
-	if (rd)
-		in += er_reader_bytes_in(rd);
-	else if (final)
-		in += R->files[fi].bytes_in;
+	if (final)
+		for (int i = 0; i < R->nfiles; i++)
+			in += R->files[i].bytes_in;
+	else
+		in = atomic_load(&R->prog_in);
+	/* nothing came since the last line while a read is pending: say so,
+	 * rather than repeat a line that looks like progress */
+	int waiting = !final && in == R->prog_prev_in && atomic_load(&R->prog_reading);
+	R->prog_prev_in = in;
 	double rps = el > 0 ? (double)rows / el : 0;
 	char eta[32] = "?", size[64], line[256];
+	/* the last line of a run stopped early does not claim it is done */
+	const char *end = R->fatal || cancelled(R) ? "stopped" : "done";
 	if (R->total_known && R->total_in > 0) {
 		double left = in < R->total_in ? (double)(R->total_in - in) : 0;
 		if (final)
-			snprintf(eta, sizeof eta, "done");
+			snprintf(eta, sizeof eta, "%s", end);
 		else if (in > 0)
 			fmt_duration(eta, sizeof eta, el * left / (double)in);
 		double pct = in < R->total_in ? 100.0 * (double)in / (double)R->total_in : 100.0;
@@ -384,12 +398,74 @@ static void progress(run *R, er_reader *rd, int fi, double *last, int final)
 		         (double)R->total_in / 1e6, pct);
 	} else {
 		if (final)
-			snprintf(eta, sizeof eta, "done");
+			snprintf(eta, sizeof eta, "%s", end);
 		snprintf(size, sizeof size, "%.1f MB read", (double)in / 1e6);
 	}
-	snprintf(line, sizeof line, "file %d/%d  %s  %llu rows  %.0f rows/s  ETA %s", fi + 1,
-	         R->nfiles, size, (unsigned long long)rows, rps, eta);
+	snprintf(line, sizeof line, "file %d/%d  %s  %llu rows  %.0f rows/s  ETA %s%s", fi + 1,
+	         R->nfiles, size, (unsigned long long)rows, rps, eta,
+	         waiting ? "  (waiting for input)" : "");
 	er_log_progress(&R->log, final, line);
+}
+
+static void *progress_main(void *arg)
+{
+	run *R = arg;
+	pthread_mutex_lock(&R->prog_mu);
+	while (!R->prog_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		double at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + R->progress_every;
+		ts.tv_sec = (time_t)at;
+		ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+		while (!R->prog_stop && pthread_cond_timedwait(&R->prog_cv, &R->prog_mu, &ts) == 0) {
+		}
+		if (R->prog_stop)
+			break;
+		pthread_mutex_unlock(&R->prog_mu);
+		progress(R, 0);
+		pthread_mutex_lock(&R->prog_mu);
+	}
+	pthread_mutex_unlock(&R->prog_mu);
+	return NULL;
+}
+
+/* Start the progress thread (signals blocked by the caller). 0 or -1. */
+static int progress_start(run *R, pthread_t *tid)
+{
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(&R->prog_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return -1;
+	pthread_mutex_init(&R->prog_mu, NULL);
+	R->prog_stop = 0;
+	if (pthread_create(tid, NULL, progress_main, R) != 0) {
+		pthread_cond_destroy(&R->prog_cv);
+		pthread_mutex_destroy(&R->prog_mu);
+		return -1;
+	}
+	return 0;
+}
+
+static void progress_stop(run *R, pthread_t tid)
+{
+	pthread_mutex_lock(&R->prog_mu);
+	R->prog_stop = 1;
+	pthread_cond_signal(&R->prog_cv);
+	pthread_mutex_unlock(&R->prog_mu);
+	pthread_join(tid, NULL);
+	pthread_cond_destroy(&R->prog_cv);
+	pthread_mutex_destroy(&R->prog_mu);
+}
+
+/* er_reader_set_wait_notice: a FIFO with no writer after a second. */
+static void fifo_notice(void *ctx, const char *path)
+{
+	run *R = ctx;
+	er_log_msg(&R->log, ER_LOG_INFO, "waiting for a writer on FIFO %s", path);
 }
 
 static int file_fail(run *R, int fi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -425,7 +501,8 @@ typedef struct counting_reader {
 	er_reader *rd;
 	const er_source *src;   /* read from this instead of rd (score --ams) */
 	uint64_t n;
-	const run *R;
+	run *R;
+	uint64_t base;          /* raw bytes of the files before this one */
 	int cancelled;
 } counting_reader;
 
@@ -438,9 +515,13 @@ static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 		cr->cancelled = 1;
 		return -1;
 	}
+	atomic_store(&cr->R->prog_reading, 1);
 	ssize_t n = cr->src ? (ssize_t)cr->src->read(cr->src->ctx, buf, cap) : er_reader_read(cr->rd, buf, cap);
+	atomic_store(&cr->R->prog_reading, 0);
 	if (n > 0)
 		cr->n += (uint64_t)n;
+	if (cr->rd)
+		atomic_store(&cr->R->prog_in, cr->base + er_reader_bytes_in(cr->rd));
 	return n;
 }
 
@@ -467,7 +548,7 @@ static void delimiter_hint(er_field h, char delim, char *out, size_t cap)
 }
 
 /* Read one file into chunks. Returns 0, or -1 when the file failed. */
-static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, double *last)
+static int dispatch_file(run *R, int fi, er_parser *hp)
 {
 	file_state *f = &R->files[fi];
 	const er_run_opts *o = R->opts;
@@ -485,6 +566,7 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 	if (rd) {
 		er_reader_set_threads(rd, R->nthreads); /* BGZF members inflate in parallel */
 		er_reader_set_cancel(rd, o->cancel);
+		er_reader_set_wait_notice(rd, fifo_notice, R);
 		R->inflate = (int)er_reader_backend(rd);
 	}
 	er_split_opts so = {
@@ -496,6 +578,10 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 	cr.rd = rd;
 	cr.src = src;
 	cr.R = R;
+	for (int i = 0; i < fi; i++)
+		cr.base += R->files[i].bytes_in;
+	atomic_store(&R->prog_file, fi);
+	atomic_store(&R->prog_in, cr.base);
 	sp = er_splitter_new(counting_read, &cr, &so);
 	if (!sp) {
 		file_fail(R, fi, "%s: out of memory", f->path);
@@ -557,8 +643,6 @@ static int dispatch_file(run *R, int fi, er_parser *hp, int show_progress, doubl
 		c->nrecords = c->in.n - (uint32_t)c->skip_first;
 		f->records += c->nrecords;
 		er_pool_submit(R->pool, c);
-		if (show_progress)
-			progress(R, rd, fi, last, 0);
 	}
 	if (first) {
 		file_fail(R, fi, "%s: empty input: no header row", f->path);
@@ -899,8 +983,8 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	pthread_t writer_tid;
 	er_parser *hp = NULL;
 	er_buf hdrline = {0}, tmp = {0};
-	int show_final = 0, masked = 0;
-	double last_shown = 0;
+	int show_final = 0, masked = 0, prog_started = 0;
+	pthread_t prog_tid;
 
 	if (opts->ninputs <= 0) {
 		snprintf(err, sizeof err, "no input files");
@@ -1051,16 +1135,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		goto out_threads;
 	}
 	writer_started = 1;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	masked = 0;
-
 	{
 		int tty = er_log_tty(&R->log);
 		int show = !opts->quiet && (opts->progress > 0 || (opts->progress < 0 && tty));
 		R->progress_every = tty ? PROGRESS_TTY_S : PROGRESS_LINE_S;
-		double last = R->t0;
+		if (show && progress_start(R, &prog_tid) != 0) {
+			snprintf(err, sizeof err, "cannot start the progress thread");
+			st = ER_E_INTERNAL;
+			goto out_threads;
+		}
+		prog_started = show;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	masked = 0;
+
+	{
 		for (int i = 0; i < R->nfiles; i++) {
-			int frc = dispatch_file(R, i, hp, show, &last);
+			int frc = dispatch_file(R, i, hp);
 			er_chunk *c = er_pool_get_free(R->pool);
 			c->kind = ER_CHUNK_FILE_END;
 			c->file_idx = i;
@@ -1071,8 +1162,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 			if (er_pool_aborted(R->pool) || cancelled(R) || (frc < 0 && !opts->keep_going))
 				break;
 		}
-		show_final = show;
-		last_shown = last;
+		show_final = prog_started;
 	}
 
 out_threads:
@@ -1095,8 +1185,10 @@ out_threads:
 		pthread_join(workers[i].tid, NULL);
 	if (writer_started)
 		pthread_join(writer_tid, NULL);
+	if (prog_started)
+		progress_stop(R, prog_tid);
 	if (show_final) /* after the writer: every row is counted */
-		progress(R, NULL, R->nfiles - 1, &last_shown, 1);
+		progress(R, 1);
 	if (workers)
 		for (int i = 0; i < R->nthreads; i++)
 			er_worker_free(workers[i].w);

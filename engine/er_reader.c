@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <pthread.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +76,9 @@ struct er_reader {
 	char *path;
 	char *msg;
 	size_t msgcap;
+	int fifo_wait;           /* a FIFO opened O_NONBLOCK: no writer seen yet */
+	void (*on_wait)(void *ctx, const char *path);
+	void *wait_ctx;
 };
 
 static ssize_t fail(er_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,11 +142,56 @@ static void discard_consumed(er_reader *r)
 	r->in_base += k;
 }
 
+void er_reader_set_wait_notice(er_reader *r, void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	r->on_wait = fn;
+	r->wait_ctx = ctx;
+}
+
+/* The first read of a FIFO opened without blocking waits here for a writer,
+ * in steps of a second (a cancel is seen at once: signals are unblocked only
+ * inside ppoll), says once that it waits, then makes the descriptor blocking
+ * as a FIFO read normally is. 0, or -1 when cancelled. */
+static int fifo_wait_writer(er_reader *r)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0, said = 0;
+	for (;;) {
+		if (r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)) {
+			rc = -1;
+			break;
+		}
+		/* no writer yet: neither POLLIN nor POLLHUP (Linux reports a
+		 * hang-up only once a writer has come and gone) */
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		struct timespec step = { 1, 0 };
+		int k = ppoll(&p, 1, &step, &old);
+		if (k > 0 || (k < 0 && errno != EINTR))
+			break; /* data, a writer gone, or an error: the read says which */
+		if (k == 0 && !said++ && r->on_wait)
+			r->on_wait(r->wait_ctx, r->path);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		errno = EINTR;
+		return -1;
+	}
+	int fl = fcntl(r->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
+	r->fifo_wait = 0;
+	return 0;
+}
+
 /* A signal interrupts a blocked read (a stalled FIFO) with EINTR: retry
  * unless the run was cancelled meanwhile. */
-static ssize_t read_fd(const er_reader *r, void *buf, size_t n)
+static ssize_t read_fd(er_reader *r, void *buf, size_t n)
 {
 	ssize_t got;
+	if (r->fifo_wait && fifo_wait_writer(r) < 0)
+		return -1;
 	/* A pipe may block for ever: wait for it where a signal cannot be missed. */
 	if (r->cancel && r->size < 0 && er_wait_readable(r->fd, r->cancel) < 0) {
 		errno = EINTR;
@@ -777,9 +828,15 @@ er_status er_reader_open_ex(const char *path, enum er_inflate backend, er_reader
 	if (strcmp(path, "-") == 0) {
 		r->fd = STDIN_FILENO;
 	} else {
+		/* open(2) of a FIFO waits for a writer where no signal can stop it
+		 * (EINTR is retried): open it without blocking, and let the first
+		 * read wait (fifo_wait_writer). */
+		struct stat ps;
+		int fifo = stat(path, &ps) == 0 && S_ISFIFO(ps.st_mode);
 		do
-			r->fd = open(path, O_RDONLY | O_CLOEXEC);
+			r->fd = open(path, O_RDONLY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
 		while (r->fd < 0 && errno == EINTR);
+		r->fifo_wait = fifo && r->fd >= 0;
 		if (r->fd < 0) {
 			st = open_fail(ER_E_IO, path, errstr(errno, eb, sizeof eb), err, errlen);
 			goto out;

@@ -42,6 +42,11 @@ const char *er_reader_path(const er_reader *r);
  * system call") instead of being retried once *cancel is non-zero. */
 void er_reader_set_cancel(er_reader *r, const volatile int *cancel);
 
+/* A FIFO is opened without waiting for a writer; its first read waits
+ * (a cancel set with er_reader_set_cancel stops the wait) and, when no writer
+ * came within a second, calls fn(ctx, path) once, e.g. to say so. */
+void er_reader_set_wait_notice(er_reader *r, void (*fn)(void *ctx, const char *path), void *ctx);
+
 /* Hash the raw (compressed) bytes as they are read, so a table read once
  * from a pipe still has its checksum: start before the first read; the
  * digest (64 hex digits) once the input is read to its end. 0 or -1. */

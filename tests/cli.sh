@@ -120,6 +120,51 @@ for k in 9 11; do
 	expect "$k rejects: '$more more $noun not shown'" grep -qx "examrisk: $more more $noun not shown (use --rejects FILE)" "$T/last.err"
 done
 
+# ------------------------------------------------------------- FIFO inputs
+# wait_for FILE PATTERN: until FILE has a line matching PATTERN (at most ~30 s; 1 if never)
+wait_for() {
+	i=0
+	while [ $i -lt 120 ]; do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.25; i=$((i + 1)); done
+	return 1
+}
+if [ -x "$GEN" ]; then
+	# a FIFO fed by a producer that stops after 200000 bytes and goes on only once
+	# examrisk has said, on a line of its own, that it waits for input
+	mkfifo "$T/slow.fifo"
+	{ head -c 200000 $m; wait_for "$T/fifo.err" '(waiting for input)$'; tail -c +200001 $m; } >"$T/slow.fifo" &
+	prod=$!
+	$BIN score $GT --progress --chunk-size 4096 -o "$T/fifo.csv" "$T/slow.fifo" 2>"$T/fifo.err"
+	rc=$?
+	wait $prod
+	expect "progress from a stalled FIFO: exit 0..3" [ $rc -le 3 ]
+	expect "a line while the FIFO stalls says it waits" grep -q '^examrisk: file 1/1  0\.2 MB read  [0-9]* rows  [0-9]* rows/s  ETA ?  (waiting for input)$' "$T/fifo.err"
+	expect "then the final line" grep -q '^examrisk: file 1/1  .* 3000 rows .* ETA done$' "$T/fifo.err"
+	expect "progress lines, no carriage return" sh -c "! tr '\r' '~' <'$T/fifo.err' | grep -q '~'"
+	expect "the FIFO's scores equal the file's" sh -c "$BIN score $GT -q -o '$T/file.csv' $m; cmp -s '$T/file.csv' '$T/fifo.csv'"
+fi
+# a FIFO with no writer: examrisk waits (as cat and gzip do) and says so after a second
+mkfifo "$T/nowriter.fifo"
+$BIN score $TABLES -o "$T/nw.csv" "$T/nowriter.fifo" 2>"$T/nw.err" &
+pid=$!
+expect "says it waits for a writer" wait_for "$T/nw.err" "^examrisk: waiting for a writer on FIFO $T/nowriter.fifo$"
+cat $G/manifest.csv >"$T/nowriter.fifo"
+wait $pid
+expect "then reads the writer's rows (exit 3)" [ $? -eq 3 ]
+expect "the same scores as from the file" same "$T/long.csv" "$T/nw.csv"
+# and SIGTERM while it waits stops the run at once: exit 143, nothing left behind
+$BIN score $TABLES -o "$T/term.csv" --history "$T/term-h" "$T/nowriter.fifo" 2>"$T/term.err" &
+pid=$!
+(sleep 60; kill -KILL $pid) >/dev/null 2>&1 &  # a watchdog, should the run ignore SIGTERM
+dog=$!
+wait_for "$T/term.err" "waiting for a writer"
+kill -TERM $pid
+wait $pid
+rc=$?
+kill $dog 2>/dev/null
+expect "SIGTERM while waiting for a writer: exit 143 (got $rc)" [ $rc -eq 143 ]
+expect "SIGTERM: interrupted, nothing committed" grep -qx 'examrisk: error: interrupted; nothing committed' "$T/term.err"
+expect "SIGTERM: no output, no history folder" sh -c "[ ! -e '$T/term.csv' ] && [ ! -e '$T/term-h' ]"
+
 # ------------------------------------------------------- threads follow affinity
 if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
 	expect_rc "one CPU allowed" 3 taskset -c 0 $BIN score $TABLES -o "$T/x.csv" --summary "$T/aff.json" $G/manifest.csv
