@@ -33,7 +33,11 @@
 #include "er_table.h"
 #include "er_util.h"
 
-_Static_assert(ER_NREASONS <= 24, "pattern keys hold 24 reason bits");
+/* A row pattern holds the scorer's whole fired mask, so every reason code
+ * the rules have (ER_NREASONS, the size of er_rules.points) is a feature;
+ * the only bound is the mask's width in er_result. */
+_Static_assert(ER_NREASONS <= 8 * sizeof(((er_result *)0)->fired), "fired holds every reason");
+_Static_assert(8 * sizeof(((er_result *)0)->fired) <= ER_CAL_KEY_MASK_BITS, "pattern keys hold the fired mask");
 _Static_assert(ER_CAL_BUCKETS <= 256, "tie buckets travel in a byte");
 
 #define NB ER_CAL_BUCKETS
@@ -290,17 +294,35 @@ static uint64_t oc_unseen(const er_outcomes *oc)
 /* ============================================================ pattern keys */
 
 #define DAY_BASE (-25567) /* 1900-01-01 */
+/* Pattern A key: fired mask (32 bits) | mode (3) | hs + 128 (8) | org + 128
+ * (8), 51 bits; numeric order = (org, hs, mode, mask). Pattern B key: the A
+ * pattern's index | lane (2) | day offset (16); pat_b carries the A key. */
+#define KS_MODE ER_CAL_KEY_MASK_BITS
+#define KS_HS (KS_MODE + 3)
+#define KS_ORG (KS_HS + 8)
 #define KEY_A(mask, mode, hs, org) \
-	((uint64_t)(mask) | (uint64_t)(mode) << 24 | (uint64_t)((hs) + 128) << 27 | \
-	 (uint64_t)((org) + 128) << 35)
-#define KEY_B(ka, lane, dayoff) ((ka) | (uint64_t)(lane) << 43 | (uint64_t)(dayoff) << 45)
-#define KEY_A_OF_B(kb) ((kb) & ((1ull << 43) - 1))
-#define K_MASK(k) ((uint32_t)((k) & 0xFFFFFFu))
-#define K_MODE(k) ((int)(((k) >> 24) & 7))
-#define K_HS(k) ((int)(((k) >> 27) & 0xFF) - 128)
-#define K_ORG(k) ((int)(((k) >> 35) & 0xFF) - 128)
-#define K_LANE(k) ((int)(((k) >> 43) & 3))
-#define K_DAY(k) ((int32_t)(((k) >> 45) & 0xFFFF) + DAY_BASE)
+	((uint64_t)(uint32_t)(mask) | (uint64_t)(mode) << KS_MODE | (uint64_t)((hs) + 128) << KS_HS | \
+	 (uint64_t)((org) + 128) << KS_ORG)
+#define KEY_B(ia, lane, dayoff) ((uint64_t)(uint32_t)(ia) | (uint64_t)(lane) << 32 | (uint64_t)(dayoff) << 34)
+#define K_MASK(k) ((uint32_t)((k) & 0xFFFFFFFFu))
+#define K_MODE(k) ((int)(((k) >> KS_MODE) & 7))
+#define K_HS(k) ((int)(((k) >> KS_HS) & 0xFF) - 128)
+#define K_ORG(k) ((int)(((k) >> KS_ORG) & 0xFF) - 128)
+#define K_LANE(k) ((int)(((k) >> 32) & 3))
+#define K_DAY(k) ((int32_t)(((k) >> 34) & 0xFFFF) + DAY_BASE)
+
+uint64_t er_cal_key(uint32_t mask, int mode, int hs, int org)
+{
+	return KEY_A(mask, mode, hs, org);
+}
+
+void er_cal_key_parts(uint64_t key, uint32_t *mask, int *mode, int *hs, int *org)
+{
+	*mask = K_MASK(key);
+	*mode = K_MODE(key);
+	*hs = K_HS(key);
+	*org = K_ORG(key);
+}
 
 /* key -> index map (keys are never 0: the hs field is always >= 28). */
 typedef struct u64map {
@@ -387,7 +409,8 @@ typedef struct pat_a {
 } pat_a;
 
 typedef struct pat_b {
-	uint64_t key;
+	uint64_t key;                   /* KEY_B: lane and day */
+	uint64_t ka;                    /* its pattern A key: mask, mode, hs, org */
 	uint32_t n, listed, exam, find; /* one pattern on one day: far below 2^32 */
 } pat_b;
 
@@ -472,7 +495,7 @@ static int sink_merge(void *ctx, int file_idx, const char *p, size_t n)
 			doff = 0;
 		if (doff > 0xFFFF)
 			doff = 0xFFFF;
-		uint64_t kb = KEY_B(ka, c.lane & 3, (uint64_t)doff);
+		uint64_t kb = KEY_B(ia, c.lane & 3, (uint64_t)doff);
 		int64_t ib = map_get(&C->mb, kb, (uint32_t)C->nb, &added);
 		if (ib < 0)
 			return -1;
@@ -482,6 +505,7 @@ static int sink_merge(void *ctx, int file_idx, const char *p, size_t n)
 				return -1;
 			C->b = nbp;
 			memset(&C->b[C->nb], 0, sizeof *C->b);
+			C->b[C->nb].ka = ka;
 			C->b[C->nb++].key = kb;
 		}
 		pat_b *b = &C->b[ib];
@@ -499,10 +523,14 @@ static int cmp_a(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* By day, lane, then pattern A key (the A index in key is insertion order). */
 static int cmp_b(const void *x, const void *y)
 {
-	uint64_t a = ((const pat_b *)x)->key, b = ((const pat_b *)y)->key;
-	return a < b ? -1 : a > b;
+	const pat_b *p = x, *q = y;
+	uint64_t a = p->key >> 32, b = q->key >> 32;
+	if (a != b)
+		return a < b ? -1 : 1;
+	return p->ka < q->ka ? -1 : p->ka > q->ka;
 }
 
 /* ================================================================ point sets */
@@ -861,7 +889,7 @@ static int fit_points(const collector *C, const er_rules *r, double l2, fitres *
 		if (K_DAY(b->key) >= F->cut || !b->exam)
 			continue;
 		int added;
-		int64_t g = map_get(&gm, KEY_A_OF_B(b->key), (uint32_t)ng, &added);
+		int64_t g = map_get(&gm, b->ka, (uint32_t)ng, &added);
 		if (g < 0)
 			goto nomem;
 		if (added) {
@@ -879,7 +907,7 @@ static int fit_points(const collector *C, const er_rules *r, double l2, fitres *
 				if (!nx || !nw || !ny)
 					goto nomem;
 			}
-			fill_x(F, KEY_A_OF_B(b->key), x + ng * (size_t)F->p);
+			fill_x(F, b->ka, x + ng * (size_t)F->p);
 			w[ng] = y[ng] = 0;
 			ng++;
 		}
@@ -1161,7 +1189,7 @@ static void evaluate(const collector *C, const ptset *cur, const ptset *tuned, c
 	for (size_t i = 0; i < C->nb; i++) {
 		const pat_b *b = &C->b[i];
 		int hold = K_DAY(b->key) >= F->cut;
-		uint32_t mask = K_MASK(b->key);
+		uint32_t mask = K_MASK(b->ka);
 		int rnd = (mask >> ER_R_RANDOM) & 1u;
 		if (hold) {
 			ev->lane_rows[K_LANE(b->key)] += (double)b->n;
@@ -1170,9 +1198,9 @@ static void evaluate(const collector *C, const ptset *cur, const ptset *tuned, c
 		}
 		if (!b->exam)
 			continue;
-		int sc[RS_N] = { pat_score(cur, mask, K_HS(b->key), K_ORG(b->key)),
-		                 pat_score(tuned, mask, K_HS(b->key), K_ORG(b->key)) };
-		double p = er_logit_sigmoid(lin_pred(F, KEY_A_OF_B(b->key)));
+		int sc[RS_N] = { pat_score(cur, mask, K_HS(b->ka), K_ORG(b->ka)),
+		                 pat_score(tuned, mask, K_HS(b->ka), K_ORG(b->ka)) };
+		double p = er_logit_sigmoid(lin_pred(F, b->ka));
 		for (int rs = 0; rs < RS_N; rs++) {
 			if (hold)
 				add_exams(&ev->set[EV_HOLD][rs], sc[rs], b, p);

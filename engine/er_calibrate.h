@@ -48,6 +48,13 @@ void er_cal_threshold(const uint64_t (*h)[ER_CAL_BUCKETS], double target, int re
 /* Rows of h at or above (thr, share_k) in the lane order of er_rules_lane. */
 uint64_t er_cal_count_at_or_above(const uint64_t (*h)[ER_CAL_BUCKETS], int thr, int share_k);
 
+/* Row pattern keys: a fired mask of up to ER_CAL_KEY_MASK_BITS reason bits
+ * (every reason code of the rules, wider than ER_NREASONS today), the mode and
+ * the watch-list points of HS and origin (-128..127), packed and unpacked. */
+#define ER_CAL_KEY_MASK_BITS 32
+uint64_t er_cal_key(uint32_t mask, int mode, int hs, int org);
+void er_cal_key_parts(uint64_t key, uint32_t *mask, int *mode, int *hs, int *org);
+
 /* Outcomes table. */
 typedef struct er_outcomes er_outcomes;
 er_status er_outcomes_load(const char *path, er_outcomes **out, char *err, size_t errlen);

@@ -1,7 +1,7 @@
 /* test_calibrate.c - calibrate's pieces: the IRLS fit on problems with a
  * known answer, the lane-threshold and tie-split arithmetic, the [lanes]
  * section of rules.ini and the scorer's lane decision, and every error of the
- * outcomes file. Run from the repository root. */
+ * outcomes file, the row pattern keys. Run from the repository root. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -365,6 +365,46 @@ static void outcomes_errors(void **state)
 	assert_int_equal(er_outcomes_load(tpath("missing.csv"), &oc, err, sizeof err), ER_E_IO);
 }
 
+/* Row pattern keys with 30 reason codes (more than the 24 the keys once
+ * held): every bit of the mask survives next to mode, HS and origin points,
+ * no two patterns share a key, and the key order stays (org, hs, mode, mask). */
+static void keys_30_reasons(void **state)
+{
+	(void)state;
+	const int nreasons = 30;
+	const uint32_t all = (1u << nreasons) - 1;
+	const int hs[] = { -128, -5, 0, 40, 127 }, org[] = { -128, 0, 15, 127 };
+	for (int r = 0; r <= nreasons; r++) {
+		uint32_t m = r == nreasons ? all : 1u << r;
+		for (int mode = 0; mode < ER_NTMODES; mode++)
+			for (size_t h = 0; h < sizeof hs / sizeof *hs; h++)
+				for (size_t o = 0; o < sizeof org / sizeof *org; o++) {
+					uint64_t k = er_cal_key(m, mode, hs[h], org[o]);
+					uint32_t gm;
+					int gmode, ghs, gorg;
+					er_cal_key_parts(k, &gm, &gmode, &ghs, &gorg);
+					assert_int_equal(gm, m);
+					assert_int_equal(gmode, mode);
+					assert_int_equal(ghs, hs[h]);
+					assert_int_equal(gorg, org[o]);
+				}
+	}
+	/* reason 24 on vessel is not "no reason" on truck (the old 24-bit key's collision) */
+	assert_true(er_cal_key(1u << 24, ER_TM_VESSEL, 0, 0) != er_cal_key(0, ER_TM_TRUCK, 0, 0));
+	assert_true(er_cal_key(1u << 29, 0, 0, 0) != er_cal_key(0, 0, 32, 0));
+	assert_true(er_cal_key(all, 4, 127, -128) < er_cal_key(0, 0, -128, -127));
+	assert_true(er_cal_key(all, 3, 0, 0) < er_cal_key(0, 4, 0, 0));
+	assert_true(er_cal_key(all, 0, -1, 0) < er_cal_key(0, 0, 0, 0));
+	/* the whole mask of a result fits */
+	uint32_t gm;
+	int a, b, c;
+	er_cal_key_parts(er_cal_key(0xFFFFFFFFu, 2, -1, 1), &gm, &a, &b, &c);
+	assert_int_equal(gm, 0xFFFFFFFFu);
+	assert_int_equal(a, 2);
+	assert_int_equal(b, -1);
+	assert_int_equal(c, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +418,7 @@ int main(void)
 		cmocka_unit_test(targets_parse),
 		cmocka_unit_test(outcomes_ok),
 		cmocka_unit_test(outcomes_errors),
+		cmocka_unit_test(keys_30_reasons),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
