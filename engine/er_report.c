@@ -565,28 +565,58 @@ static void scalar_cell(er_buf *b, const json_t *v, const char *key)
 	er_buf_puts(b, "</td>");
 }
 
+/* The one walk over a container: an array's elements or an object's members
+ * in order, each with its JSON path (KEY.i or KEY.name) for the data-k marks. */
+typedef struct jwalk {
+	const json_t *v;
+	int arr;
+	size_t i;
+	void *it;
+	const char *name;  /* member name; NULL for an array element */
+	const json_t *val;
+	char path[512];
+} jwalk;
+
+static void jwalk_start(jwalk *w, const json_t *v)
+{
+	w->v = v;
+	w->arr = json_is_array(v);
+	w->i = 0;
+	w->it = w->arr ? NULL : json_object_iter((json_t *)v);
+}
+
+/* The next member (w->val, w->name, w->path under key), or 0 at the end. */
+static int jwalk_next(jwalk *w, const char *key)
+{
+	if (w->arr) {
+		if (w->i >= json_array_size(w->v))
+			return 0;
+		w->name = NULL;
+		w->val = json_array_get(w->v, w->i);
+		snprintf(w->path, sizeof w->path, "%s.%zu", key, w->i);
+		w->i++;
+		return 1;
+	}
+	if (!w->it)
+		return 0;
+	w->name = json_object_iter_key(w->it);
+	w->val = json_object_iter_value(w->it);
+	key_join(w->path, sizeof w->path, key, w->name);
+	w->it = json_object_iter_next((json_t *)w->v, w->it);
+	return 1;
+}
+
 /* Columns of a table of objects: the union of their scalar keys, in order
  * of first appearance (at most 16). */
-static int union_keys(const json_t *rows, int is_array, const char **cols, int cap)
+static int union_keys(const json_t *rows, const char **cols, int cap)
 {
 	int n = 0;
-	size_t i;
-	const json_t *row;
-	void *it = is_array ? NULL : json_object_iter((json_t *)rows);
-	for (i = 0;; i++) {
-		if (is_array) {
-			if (i >= json_array_size(rows))
-				break;
-			row = json_array_get(rows, i);
-		} else {
-			if (!it)
-				break;
-			row = json_object_iter_value(it);
-			it = json_object_iter_next((json_t *)rows, it);
-		}
+	jwalk w;
+	jwalk_start(&w, rows);
+	while (jwalk_next(&w, "")) {
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)row, k, v) {
+		json_object_foreach((json_t *)w.val, k, v) {
 			if (!is_scalar(v))
 				continue;
 			int seen = 0;
@@ -599,34 +629,34 @@ static int union_keys(const json_t *rows, int is_array, const char **cols, int c
 	return n;
 }
 
+/* A member's name as a row heading (objects only: array rows have none). */
+static void row_heading(er_buf *b, const jwalk *w)
+{
+	if (w->name) {
+		er_buf_puts(b, "<th>");
+		esc(b, w->name);
+		er_buf_puts(b, "</th>");
+	}
+}
+
 /* Render any JSON value as tables: an object of scalars as name/value rows,
  * an array (or object) of objects as one row each, nested objects as
  * sub-headings. key is v's JSON path, for the data-k marks. */
 static void render_any(er_buf *b, const json_t *v, const char *key, int depth)
 {
-	char sub[512];
 	if (is_scalar(v)) {
 		er_buf_puts(b, "<table><tr>");
 		scalar_cell(b, v, key);
 		er_buf_puts(b, "</tr></table>\n");
 		return;
 	}
-	int arr = json_is_array(v);
 	int all_obj = 1, all_scalar = 1, count = 0;
-	if (arr) {
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			all_obj &= json_is_object(json_array_get(v, i));
-			all_scalar &= is_scalar(json_array_get(v, i));
-			count++;
-		}
-	} else {
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x) {
-			all_obj &= json_is_object(x);
-			all_scalar &= is_scalar(x);
-			count++;
-		}
+	jwalk w;
+	jwalk_start(&w, v);
+	while (jwalk_next(&w, key)) {
+		all_obj &= json_is_object(w.val);
+		all_scalar &= is_scalar(w.val);
+		count++;
 	}
 	if (!count) {
 		er_buf_puts(b, "<p class=\"na\">none</p>\n");
@@ -634,33 +664,22 @@ static void render_any(er_buf *b, const json_t *v, const char *key, int depth)
 	}
 	if (all_scalar) {
 		er_buf_puts(b, "<div class=\"tw\"><table class=\"kv\">");
-		if (arr) {
-			for (size_t i = 0; i < json_array_size(v); i++) {
-				snprintf(sub, sizeof sub, "%s.%zu", key, i);
-				er_buf_puts(b, "<tr>");
-				scalar_cell(b, json_array_get(v, i), sub);
-				er_buf_puts(b, "</tr>");
-			}
-		} else {
-			const char *k;
-			json_t *x;
-			json_object_foreach((json_t *)v, k, x) {
-				key_join(sub, sizeof sub, key, k);
-				er_buf_puts(b, "<tr><th>");
-				esc(b, k);
-				er_buf_puts(b, "</th>");
-				scalar_cell(b, x, sub);
-				er_buf_puts(b, "</tr>");
-			}
+		for (jwalk_start(&w, v); jwalk_next(&w, key);) {
+			er_buf_puts(b, "<tr>");
+			row_heading(b, &w);
+			scalar_cell(b, w.val, w.path);
+			er_buf_puts(b, "</tr>");
 		}
 		er_buf_puts(b, "</table></div>\n");
 		return;
 	}
-	if (all_obj) {
-		const char *cols[16];
-		int nc = union_keys(v, arr, cols, 16);
+	const char *cols[16];
+	int nc = all_obj ? union_keys(v, cols, 16) : 0;
+	/* objects with no scalar member make no columns: their members are
+	 * shown as sub-headings below rather than as an empty table */
+	if (all_obj && nc > 0) {
 		er_buf_puts(b, "<div class=\"tw\"><table><tr>");
-		if (!arr)
+		if (!w.arr)
 			er_buf_puts(b, "<th>name</th>");
 		for (int c = 0; c < nc; c++) {
 			er_buf_puts(b, "<th>");
@@ -668,31 +687,13 @@ static void render_any(er_buf *b, const json_t *v, const char *key, int depth)
 			er_buf_puts(b, "</th>");
 		}
 		er_buf_puts(b, "</tr>");
-		size_t i = 0;
-		void *it = arr ? NULL : json_object_iter((json_t *)v);
-		for (;; i++) {
-			const json_t *row;
-			char rowkey[512];
-			if (arr) {
-				if (i >= json_array_size(v))
-					break;
-				row = json_array_get(v, i);
-				snprintf(rowkey, sizeof rowkey, "%s.%zu", key, i);
-			} else {
-				if (!it)
-					break;
-				row = json_object_iter_value(it);
-				key_join(rowkey, sizeof rowkey, key, json_object_iter_key(it));
-				er_buf_puts(b, "<tr><th>");
-				esc(b, json_object_iter_key(it));
-				er_buf_puts(b, "</th>");
-				it = json_object_iter_next((json_t *)v, it);
-			}
-			if (arr)
-				er_buf_puts(b, "<tr>");
+		for (jwalk_start(&w, v); jwalk_next(&w, key);) {
+			er_buf_puts(b, "<tr>");
+			row_heading(b, &w);
 			for (int c = 0; c < nc; c++) {
-				const json_t *x = json_object_get(row, cols[c]);
-				key_join(sub, sizeof sub, rowkey, cols[c]);
+				char sub[600];
+				const json_t *x = json_object_get(w.val, cols[c]);
+				key_join(sub, sizeof sub, w.path, cols[c]);
 				if (x)
 					scalar_cell(b, x, sub);
 				else
@@ -711,22 +712,14 @@ static void render_any(er_buf *b, const json_t *v, const char *key, int depth)
 		free(s);
 		return;
 	}
-	/* mixed: one sub-heading per member */
-	if (arr) {
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			snprintf(sub, sizeof sub, "%s.%zu", key, i);
-			render_any(b, json_array_get(v, i), sub, depth + 1);
-		}
-	} else {
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x) {
-			key_join(sub, sizeof sub, key, k);
+	/* mixed: one sub-heading per member (object members are named) */
+	for (jwalk_start(&w, v); jwalk_next(&w, key);) {
+		if (w.name) {
 			er_buf_puts(b, "<h4>");
-			esc(b, k);
+			esc(b, w.name);
 			er_buf_puts(b, "</h4>");
-			render_any(b, x, sub, depth + 1);
 		}
+		render_any(b, w.val, w.path, depth + 1);
 	}
 }
 

@@ -217,6 +217,36 @@ static void test_history(void **state)
 	rmdir(dir);
 }
 
+/* The generic JSON tables (one walk for arrays and objects): every shape of
+ * value, each number marked with its JSON path. */
+static void test_any_json(void **state)
+{
+	(void)state;
+	const char cur[] =
+		"{\"rows_read\": 1, \"rows_scored\": 1,"
+		" \"engine\": {\"version\": \"0.1\", \"threads\": 2},"
+		" \"outputs\": [{\"path\": \"a.csv\", \"bytes\": 10}, {\"path\": \"b.csv\", \"atomic\": false}],"
+		" \"tables\": {\"participants\": {\"rows\": 41}, \"mra\": {\"rows\": 45, \"path\": \"m.csv\"}},"
+		" \"backends\": [\"zlib\", 7],"
+		" \"sources\": [{\"role\": \"rules\"}, 5, {\"calibration\": {\"fit\": {\"auc\": 0.5, \"by\": [1, {\"n\": 3}]}}}]}";
+	char *html = render(cur, NULL, NULL, NULL);
+	/* an object of scalars: name/value rows */
+	assert_non_null(strstr(html, "<tr><th>threads</th><td class=\"num\"><span data-k=\"engine.threads\" data-v=\"2\""));
+	/* an array of objects: columns are the union of their keys, one row each */
+	assert_non_null(strstr(html, "<tr><th>path</th><th>bytes</th><th>atomic</th></tr>"));
+	assert_non_null(strstr(html, "data-k=\"outputs.0.bytes\" data-v=\"10\""));
+	assert_non_null(strstr(html, "<td class=\"wrap\">b.csv</td><td></td><td>no</td>"));
+	/* an object of objects: a name column, rows keyed by member name */
+	assert_non_null(strstr(html, "<tr><th>name</th><th>rows</th><th>path</th></tr>"));
+	assert_non_null(strstr(html, "<tr><th>mra</th><td class=\"num\"><span data-k=\"tables.mra.rows\" data-v=\"45\""));
+	/* an array of scalars, and a mixed array whose members are paths by index */
+	assert_non_null(strstr(html, "data-k=\"backends.1\" data-v=\"7\""));
+	assert_non_null(strstr(html, "data-k=\"sources.1\" data-v=\"5\""));
+	assert_non_null(strstr(html, "<h4>calibration</h4>"));
+	assert_non_null(strstr(html, "data-k=\"sources.2.calibration.fit.auc\""));
+	free(html);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_top_errors),
 		cmocka_unit_test(test_summary_fields),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_any_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
