@@ -14,7 +14,8 @@
  *   (tiers, suspensions, removals, withdrawals), CTPAT manufacturers in MX
  *   and CA (MIDs), highway/sea/rail/air carriers (SCACs), forwarders, foreign
  *   exporters in every program of the MRA table (plus CN_AEO and CR_AEO, which
- *   have no MRA), and non-participants. Its size grows sub-linearly with
+ *   have no MRA), and non-participants (manufacturer_id is given only for a
+ *   shipper listed with role manufacturer). Its size grows sub-linearly with
  *   --rows (about 80 * rows^0.35 participants). Each party carries a few
  *   manifest spellings of its name, all equal after name normalization.
  * - Rows come in fixed blocks of BLOCK_ROWS. Block b draws only from an RNG
@@ -1080,6 +1081,7 @@ typedef struct party {
 	const country *ci;
 	char owner[5]; /* container owner code (ocean carriers) */
 	uint16_t awb;  /* airline prefix (air carriers) */
+	uint8_t listed_mfr; /* in participants.csv with role manufacturer */
 } party;
 
 enum {
@@ -1650,10 +1652,12 @@ static int end_history(period *p, int n, int32_t end)
 	return m;
 }
 
-static void write_periods(popul *po, const party *p, const char *role, const char *program,
+static void write_periods(popul *po, party *p, const char *role, const char *program,
                           const period *h, int n)
 {
 	gbuf *b = &po->parts;
+	if (n > 0 && !strcmp(role, "manufacturer"))
+		p->listed_mfr = 1; /* its id may stand in manufacturer_id */
 	for (int i = 0; i < n; i++) {
 		gb_reserve(b, 512);
 		char *w = b->p + b->len;
@@ -2401,7 +2405,9 @@ static void emit_row(const gen_ctx *c, rng *r, gbuf *out, uint64_t gidx, const s
 	*w++ = ',';
 	w = put_name(w, r, shp, shp_id);
 	*w++ = ',';
-	if (rp->shp_mfr && (shp_id || rp->chain))
+	/* a manufacturer id only for a shipper listed as a manufacturer: an
+	 * exporter's id there is one the engine rightly ignores (wrong role) */
+	if (rp->shp_mfr && shp->listed_mfr && (shp_id || rp->chain))
 		w = put(w, shp->id, shp->idlen);
 	*w++ = ',';
 	/* consignee: the importer, a warehouse, or nothing */

@@ -147,6 +147,26 @@ expect "Canadian crossings with Mexican goods" rare ca_mx_origin 60 250
 expect "Mexican crossings with goods of other origins" rare mx_foreign 300 900
 expect "decomposed accents in shipper names" rare nfd 30 1000
 expect "precomposed accents in shipper names" rare upper_accent 100 5000
+# manufacturer_id only holds the id of a party listed with role manufacturer
+# (an exporter's id or an unlisted one there is one the engine ignores)
+awk "$AWK_SPLITCSV"'
+FNR == 1 { file++; next }
+file == 1 { splitcsv($0, p); if (p[4] == "manufacturer") mfr[p[1]] = 1; next }
+{
+	rec = pending ? rec "\n" $0 : $0
+	t = $0; q += gsub(/"/, "", t)
+	if (q % 2) { pending = 1; next }
+	pending = 0; q = 0
+	splitcsv(rec, f); rows++
+	if (f[15] == "") next
+	given++
+	if (!(f[15] in mfr)) notmfr++
+}
+END { printf "rows=%d mfr_given=%d not_listed_manufacturer=%d\n", rows, given, notmfr + 0 }' \
+	"$T/rare/participants.csv" "$T/rare/manifest.csv" >"$T/mfr.out"
+sed 's/^/    /' "$T/mfr.out"
+expect "every manufacturer_id is a listed manufacturer's" grep -q ' not_listed_manufacturer=0$' "$T/mfr.out"
+expect "manufacturer ids on 15-30 % of rows" sh -c "awk '{ split(\$1, r, \"=\"); split(\$2, g, \"=\"); exit !(g[2] >= 0.15 * r[2] && g[2] <= 0.30 * r[2]) }' '$T/mfr.out'"
 # no listed party id ends in anything but 00: the unknown numbers really are unknown
 expect "listed importer numbers all end in 00" sh -c "! grep -Eq '^[0-9][0-9]-[0-9]{7}0[1-9],' '$T/rare/participants.csv'"
 
