@@ -386,7 +386,7 @@ static void progress(run *R, int final)
 	double rps = el > 0 ? (double)rows / el : 0;
 	char eta[32] = "?", size[64], line[256];
 	/* the last line of a run stopped early does not claim it is done */
-	const char *end = R->fatal || cancelled(R) ? "stopped" : "done";
+	const char *end = final && (R->fatal || cancelled(R)) ? "stopped" : "done"; /* fatal: after the writer's join */
 	if (R->total_known && R->total_in > 0) {
 		double left = in < R->total_in ? (double)(R->total_in - in) : 0;
 		if (final)
