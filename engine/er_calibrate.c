@@ -1276,10 +1276,11 @@ static int build_notes(const calrun *R, er_buf *b)
 	int rc = 0;
 	rc |= er_buf_printf(b, "Fitted by examrisk %s calibrate, starting from the rules in %s.\n",
 	                    ER_VERSION_STRING, R->r->path);
-	rc |= er_buf_printf(b, "Reference population: %llu rows scored (%llu rejected) from %d "
-	                    "file(s), arrival dates %s..%s:\n",
-	                    (unsigned long long)C->rows, (unsigned long long)R->stats->rows_rejected,
-	                    o->run.ninputs, d0, d1);
+	rc |= er_buf_printf(b, "Reference population: %llu %s scored (%llu rejected) from %d "
+	                    "%s, arrival dates %s..%s:\n",
+	                    (unsigned long long)C->rows, er_plural(C->rows, "row", "rows"),
+	                    (unsigned long long)R->stats->rows_rejected, o->run.ninputs,
+	                    er_plural((unsigned long long)o->run.ninputs, "file", "files"), d0, d1);
 	for (int i = 0; i < o->run.ninputs; i++)
 		rc |= er_buf_printf(b, "  %s\n", o->run.inputs[i]);
 	rc |= er_buf_puts(b, "Lane targets (share of a mode's shipments, before the random "

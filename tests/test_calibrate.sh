@@ -50,7 +50,7 @@ expect_rc "quotas" 0 $BIN calibrate $TAB --threads 2 --target-red vessel=0.03 --
 cp "$T/last.err" "$T/q.err"
 expect "quotas: tuned file loads in score" $BIN score $TAB --rules "$T/q.ini" --quiet --out "$T/q.csv" "$T/w/manifest.csv.gz"
 expect "quotas: red_share written" grep -q '^red_share.vessel = 0\.[0-9]*$' "$T/q.ini"
-expect "quotas: notes name the population" grep -q "^; Reference population: 300000 rows scored (0 rejected) from 1 file(s), arrival dates 2024-09-01..2024-10-31:" "$T/q.ini"
+expect "quotas: notes name the population" grep -q "^; Reference population: 300000 rows scored (0 rejected) from 1 file, arrival dates 2024-09-01..2024-10-31:" "$T/q.ini"
 shares "$T/q.ini" "$T/w/manifest.csv.gz" "$T/q.same"
 expect "quota vessel red, same population (0.1 pp)" within "$T/q.same" vessel 2 0.03 0.001
 expect "quota truck red, same population" within "$T/q.same" truck 2 0.01 0.001
