@@ -373,12 +373,7 @@ static void progress(run *R, int final)
 	double el = t - R->t0;
 	uint64_t rows = atomic_load(&R->rows_done);
 	int fi = final ? R->nfiles - 1 : atomic_load(&R->prog_file);
-	uint64_t in = 0;
-	if (final)
-		for (int i = 0; i < R->nfiles; i++)
-			in += R->files[i].bytes_in;
-	else
-		in = atomic_load(&R->prog_in);
+	uint64_t in = atomic_load(&R->prog_in); /* as of the last read: every byte at the end */
 	/* nothing came since the last line while a read is pending: say so,
 	 * rather than repeat a line that looks like progress */
 	int waiting = !final && in == R->prog_prev_in && atomic_load(&R->prog_reading);
@@ -520,8 +515,8 @@ static ssize_t counting_read(void *ctx, char *buf, size_t cap)
 	atomic_store(&cr->R->prog_reading, 0);
 	if (n > 0)
 		cr->n += (uint64_t)n;
-	if (cr->rd)
-		atomic_store(&cr->R->prog_in, cr->base + er_reader_bytes_in(cr->rd));
+	/* raw bytes of a file; of a source (score --ams), the CSV it made */
+	atomic_store(&cr->R->prog_in, cr->base + (cr->rd ? er_reader_bytes_in(cr->rd) : cr->n));
 	return n;
 }
 
