@@ -152,7 +152,7 @@ wait $pid
 expect "then reads the writer's rows (exit 3)" [ $? -eq 3 ]
 expect "the same scores as from the file" same "$T/long.csv" "$T/nw.csv"
 # and SIGTERM while it waits stops the run at once: exit 143, nothing left behind
-$BIN score $TABLES -o "$T/term.csv" --history "$T/term-h" "$T/nowriter.fifo" 2>"$T/term.err" &
+$BIN score $TABLES --progress -o "$T/term.csv" --history "$T/term-h" "$T/nowriter.fifo" 2>"$T/term.err" &
 pid=$!
 (sleep 60; kill -KILL $pid) >/dev/null 2>&1 &  # a watchdog, should the run ignore SIGTERM
 dog=$!
@@ -163,6 +163,7 @@ rc=$?
 kill $dog 2>/dev/null
 expect "SIGTERM while waiting for a writer: exit 143 (got $rc)" [ $rc -eq 143 ]
 expect "SIGTERM: interrupted, nothing committed" grep -qx 'examrisk: error: interrupted; nothing committed' "$T/term.err"
+expect "SIGTERM: the last progress line says stopped, not done" grep -q '^examrisk: file 1/1  0\.0 MB read  0 rows  0 rows/s  ETA stopped$' "$T/term.err"
 expect "SIGTERM: no output, no history folder" sh -c "[ ! -e '$T/term.csv' ] && [ ! -e '$T/term-h' ]"
 
 # ------------------------------------------------------- threads follow affinity
