@@ -687,11 +687,17 @@ static int write_end(run *R, er_outfile *o, int (*fn)(void *, er_emit_fn, void *
                      er_report_top *report)
 {
 	end_sink e = { .R = R, .file = o, .report = report };
-	if (o)
+	if (o) {
 		er_csv_sink_init(&e.csv, &R->dialect, er_out_emit, o);
+		/* the workers are done: their threads compress this output's members */
+		er_out_parallel(o, R->nthreads);
+	}
 	int rc = fn(obj, end_emit, &e);
-	if (o)
+	if (o) {
 		er_csv_sink_free(&e.csv);
+		if (er_out_serial(o) < 0)
+			rc = -1;
+	}
 	return rc < 0 || (o && o->err) ? -1 : 0;
 }
 
