@@ -289,7 +289,7 @@ static void writer_data(run *R, er_chunk *c)
 	}
 	if (c->roll.len) {
 		int rc = R->sink ? R->sink->merge(R->sink->ctx, c->file_idx, c->roll.p, c->roll.len)
-		       : R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
+		       : R->rollup ? er_rollup_add_chunk(R->rollup, c->serial, &c->run, c->roll.p, c->roll.len)
 		                   : er_partners_merge(R->partners, c->file_idx, c->roll.p, c->roll.len);
 		if (rc < 0) {
 			int e = errno ? errno : ENOMEM;
@@ -960,6 +960,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE &&
 		          (opts->consolidations_path || opts->queue_path || opts->report_path),
+		.rollup_sort = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->report_path),
 		.partners = mode == ER_MODE_PARTNERS,
 		.sink = R->sink,
 		.paths = R->paths,

@@ -69,6 +69,10 @@ enum {
 	CR_TYPE = 24, CR_LANE = 25, CR_SCORE = 26, CR_FLAGS = 27, CR_HDR = 28
 };
 
+/* A chunk's run (er_rollup_sort_chunk): {u64 record bytes, u64 points},
+ * the consolidation records in sort order, then their sample points. */
+enum { RUN_HDR = 16 };
+
 static uint32_t rd32(const char *p)
 {
 	uint32_t v;
@@ -242,11 +246,26 @@ typedef struct sel {
 	uint64_t pfx, off;
 } sel;
 
-/* A sorted run in the spill file, and its sample points in r->points. */
+/* A sorted run: in the spill file (mem NULL; its sample points at byte pts
+ * of r->points), or a chunk's run still in memory (records at mem, points
+ * at mpts; see er_rollup_sort_chunk). */
 typedef struct run {
 	uint64_t off, len;
 	size_t pts, npts;            /* byte offset of the first, count */
+	const char *mem, *mpts;
 } run;
+
+/* The thread that merges full batches of chunk runs into runs on disk, so
+ * the writer thread only links buffers. */
+typedef struct spiller {
+	pthread_t tid;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t c;
+	er_buf *batch;               /* handed over, owned by the thread while busy */
+	size_t nbatch;
+	int busy, stop, err;
+} spiller;
 
 /* A spill file (er_spill.h): runs and queue blocks share one; each part of
  * the end phase has its own (no locking: the parts only read the runs'). */
@@ -276,17 +295,19 @@ struct er_rollup {
 	int threads;                 /* for the end phase; 0 = online CPUs */
 	size_t budget;
 	char *tmpdir;                /* NULL: $TMPDIR, else /tmp */
-	uint64_t seq;                /* rows merged so far: input order */
+	uint64_t seq;                /* seq of the next chunk's first row: input order */
 	uint64_t file_seq0;          /* seq of the first row of the file being read */
 	seqrange *failed;            /* rows of rolled-back files, ascending */
 	size_t nfailed, failedcap;
-	spill sp;                    /* runs and queue blocks */
-	/* consolidations */
-	er_buf arena;                /* records of the current run, input order */
-	size_t narena;
-	size_t arena_mark, narena_mark; /* where the file being read starts in it */
-	sel *ix, *ixt;               /* sort index and its scratch */
-	size_t ixcap;
+	spill sp;                    /* runs (written by the spiller) */
+	spill qsp;                   /* queue blocks (written by the writer) */
+	/* consolidations: chunk runs linked in input order, not yet handed over */
+	er_buf *mem;
+	size_t nmem, memcap, mem_bytes;
+	size_t nmem_mark;            /* where the file being read starts in it */
+	spiller spl;
+	int finished;                /* finish_runs done: no more rows */
+	er_buf rows1, run1, scr1;    /* er_rollup_merge's chunk */
 	er_buf wbuf;                 /* write buffer for runs */
 	run *runs;
 	size_t nruns, runcap;
@@ -361,6 +382,7 @@ er_rollup *er_rollup_new(const er_rules *rules, int want_consol, int want_queue,
 	r->resumption = resumption != 0;
 	r->budget = ER_ROLLUP_DEFAULT_BUDGET;
 	r->sp.fd = -1;
+	r->qsp.fd = -1;
 	return r;
 }
 
@@ -404,21 +426,27 @@ int er_rollup_set_tmpdir(er_rollup *r, const char *dir)
 	free(r->tmpdir);
 	r->tmpdir = d;
 	r->sp.dir = d;
+	r->qsp.dir = d;
 	return 0;
 }
 
 static void bs_free(bstore *bs);
+static int spiller_finish(er_rollup *r);
+static void free_batch(er_buf *b, size_t n);
 
 void er_rollup_free(er_rollup *r)
 {
 	if (!r)
 		return;
+	spiller_finish(r);
 	er_spill_close(&r->sp);
+	er_spill_close(&r->qsp);
 	free(r->tmpdir);
 	free(r->failed);
-	er_buf_free(&r->arena);
-	free(r->ix);
-	free(r->ixt);
+	free_batch(r->mem, r->nmem);
+	er_buf_free(&r->rows1);
+	er_buf_free(&r->run1);
+	er_buf_free(&r->scr1);
 	er_buf_free(&r->wbuf);
 	free(r->runs);
 	er_buf_free(&r->points);
@@ -714,77 +742,6 @@ static char *put_csv(char *o, const char *p, size_t n)
 
 /* ========================================================= writer side */
 
-/* Bytes of the sort index (and its scratch) for cap records. */
-static size_t ix_bytes(size_t cap)
-{
-	return cap * 2 * sizeof(sel);
-}
-
-/* Make room for one more record of need bytes, growing the arena or the
- * sort index while the two fit in the arena's share. 1: room made; 0: the
- * run must be spilled first; -1: ENOMEM. An empty arena always takes one
- * record, however large. */
-static int arena_fit(er_rollup *r, size_t need)
-{
-	size_t share = arena_budget(r);
-	er_buf *a = &r->arena;
-	if (r->narena == r->ixcap) {
-		size_t cap = r->ixcap ? r->ixcap * 2 : clamp_size(share / 256, 8, 1024);
-		if (r->narena && a->cap + ix_bytes(cap) > share)
-			return 0;
-		sel *x = realloc(r->ix, cap * sizeof *x);
-		if (!x)
-			return -1;
-		r->ix = x;
-		sel *t = realloc(r->ixt, cap * sizeof *t);
-		if (!t)
-			return -1;
-		r->ixt = t;
-		r->ixcap = cap;
-	}
-	if (a->cap - a->len >= need)
-		return 1;
-	size_t want = a->len + need, room = share > ix_bytes(r->ixcap) ? share - ix_bytes(r->ixcap) : 0;
-	size_t cap = a->cap ? a->cap * 2 : 64 * 1024;
-	while (cap < want)
-		cap *= 2;
-	if (cap > room)
-		cap = room;
-	if (cap < want) {
-		if (r->narena)
-			return 0;
-		cap = want;
-	}
-	char *p = realloc(a->p, cap);
-	if (!p)
-		return -1;
-	a->p = p;
-	a->cap = cap;
-	return 1;
-}
-
-static int spill_arena(er_rollup *r);
-
-static int arena_add(er_rollup *r, const rowrec *x, uint64_t seq)
-{
-	if (!rd32(x->cr + CR_KLEN))
-		return 0; /* in no consolidation */
-	int room = arena_fit(r, x->crlen);
-	if (room == 0) {
-		if (spill_arena(r) < 0)
-			return -1;
-		room = arena_fit(r, x->crlen); /* an empty arena takes any record */
-	}
-	if (room < 0)
-		return -1;
-	char *o = r->arena.p + r->arena.len;
-	memcpy(o, x->cr, x->crlen);
-	memcpy(o + CR_SEQ, &seq, 8);
-	r->arena.len += x->crlen;
-	r->narena++;
-	return 0;
-}
-
 /* Queue buckets in output order: front_of_line desc, lane desc, score desc;
  * input order within one. An item is {u64 seq, u32 n, n bytes}: the line
  * from its first comma on (the position is its rank, known at the end). */
@@ -796,7 +753,7 @@ static int queue_add(er_rollup *r, const rowrec *x, uint64_t seq)
 	int lane = (unsigned char)cr[CR_LANE], score = (unsigned char)cr[CR_SCORE];
 	if (!r->resumption && lane != ER_LANE_RED)
 		return 0;
-	if (!r->q.s && bs_init(&r->q, QB_N, queue_budget(r), &r->sp) < 0)
+	if (!r->q.s && bs_init(&r->q, QB_N, queue_budget(r), &r->qsp) < 0)
 		return -1;
 	int front = (cr[CR_FLAGS] & F_FRONT) ? 1 : 0;
 	size_t bi = ((size_t)(1 - front) * ER_NLANES + (size_t)(ER_NLANES - 1 - lane)) * QB_SCORES +
@@ -829,6 +786,59 @@ static int queue_add(er_rollup *r, const rowrec *x, uint64_t seq)
 	return bs_close(&r->q, bi, cap0);
 }
 
+static int spiller_hand(er_rollup *r);
+
+/* The writer's work per chunk: the queue's rows (when a queue is kept), and
+ * for the consolidations one buffer linked, whatever its size. */
+int er_rollup_add_chunk(er_rollup *r, uint64_t serial, er_buf *crun, const char *rows, size_t n)
+{
+	if (!r || r->err) {
+		errno = r ? r->err : EINVAL;
+		return -1;
+	}
+	uint64_t base = serial << 32;
+	if (serial >> 31 || base < r->seq) { /* serials ascend: input order */
+		errno = EINVAL;
+		return fail(r);
+	}
+	errno = 0;
+	if (r->want_queue) {
+		size_t pos = 0;
+		for (uint64_t i = 0; pos < n; i++) {
+			rowrec x;
+			if (get_rec(rows, n, &pos, &x) < 0) {
+				errno = EINVAL;
+				return fail(r);
+			}
+			if (queue_add(r, &x, base + i) < 0)
+				return fail(r);
+		}
+	}
+	r->seq = base + ((uint64_t)1 << 32);
+	if (!r->want_consol || crun->len <= RUN_HDR)
+		return 0;
+	uint64_t rb = rd64(crun->p), np = rd64(crun->p + 8);
+	if (rb > crun->len - RUN_HDR || np > crun->len) {
+		errno = EINVAL;
+		return fail(r);
+	}
+	if (r->nmem == r->memcap) {
+		size_t cap = r->memcap ? r->memcap * 2 : 64;
+		er_buf *m = realloc(r->mem, cap * sizeof *m);
+		if (!m)
+			return fail(r);
+		r->mem = m;
+		r->memcap = cap;
+	}
+	r->mem[r->nmem++] = *crun;
+	r->mem_bytes += crun->cap;
+	*crun = (er_buf){ 0 }; /* the worker grows a new one */
+	/* two batches at most: one filling, one being merged to disk */
+	if (r->mem_bytes > arena_budget(r) / 2 && spiller_hand(r) < 0)
+		return fail(r);
+	return 0;
+}
+
 int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n)
 {
 	(void)file_idx; /* files arrive in order; file_done separates them */
@@ -836,20 +846,12 @@ int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n)
 		errno = r ? r->err : EINVAL;
 		return -1;
 	}
-	size_t pos = 0;
-	while (pos < n) {
-		rowrec x;
-		if (get_rec(p, n, &pos, &x) < 0) {
-			errno = EINVAL;
-			return fail(r);
-		}
-		uint64_t seq = r->seq++;
-		errno = 0;
-		if ((r->want_consol && arena_add(r, &x, seq) < 0) ||
-		    (r->want_queue && queue_add(r, &x, seq) < 0))
-			return fail(r);
-	}
-	return 0;
+	uint64_t serial = r->seq >> 32;
+	r->rows1.len = 0;
+	if (er_buf_append(&r->rows1, p, n) < 0 ||
+	    er_rollup_sort_chunk(&r->run1, &r->rows1, serial, &r->scr1) < 0)
+		return fail(r);
+	return er_rollup_add_chunk(r, serial, &r->run1, r->rows1.p, r->rows1.len);
 }
 
 void er_rollup_file_done(er_rollup *r, int ok)
@@ -857,10 +859,13 @@ void er_rollup_file_done(er_rollup *r, int ok)
 	if (!r)
 		return;
 	if (!ok && r->seq > r->file_seq0) {
-		/* the file's records still in the arena go now; those already in
-		 * runs or queue buckets are skipped by seq when read back */
-		r->arena.len = r->arena_mark;
-		r->narena = r->narena_mark;
+		/* the file's chunk runs still linked go now; those handed to the
+		 * spiller or in queue buckets are skipped by seq when read back */
+		for (size_t i = r->nmem_mark; i < r->nmem; i++) {
+			r->mem_bytes -= r->mem[i].cap;
+			er_buf_free(&r->mem[i]);
+		}
+		r->nmem = r->nmem_mark;
 		if (r->nfailed == r->failedcap) {
 			size_t cap = r->failedcap ? r->failedcap * 2 : 8;
 			seqrange *nf = realloc(r->failed, cap * sizeof *nf);
@@ -874,8 +879,7 @@ void er_rollup_file_done(er_rollup *r, int ok)
 		r->failed[r->nfailed++] = (seqrange){ r->file_seq0, r->seq };
 	}
 	r->file_seq0 = r->seq;
-	r->arena_mark = r->arena.len;
-	r->narena_mark = r->narena;
+	r->nmem_mark = r->nmem;
 }
 
 /* ========================================================= sorting a run */
@@ -1057,20 +1061,6 @@ static void sort_ties(const char *base, sel *a, sel *t, size_t n, size_t depth)
 		merge_sort(base, a, t, n);
 }
 
-/* Sort the arena's records into r->ix (which has room: see arena_fit). */
-static void sort_arena(er_rollup *r)
-{
-	size_t off = 0;
-	for (size_t i = 0; i < r->narena; i++) {
-		const char *rec = r->arena.p + off;
-		r->ix[i].off = off;
-		r->ix[i].pfx = key_prefix(rec, 0);
-		off += cr_len(rec);
-	}
-	if (r->narena)
-		sort_sel(r->arena.p, r->ix, r->ixt, r->narena, 0);
-}
-
 /* ================================================================ runs */
 
 /* Sample points: every 1/NPOINTS of a run, a record's file offset and
@@ -1139,35 +1129,7 @@ static int run_end(er_rollup *r, uint64_t start)
 		r->runs = nr;
 		r->runcap = cap;
 	}
-	r->runs[r->nruns++] = (run){ start, r->sp.end - start, r->pts0, r->npts };
-	return 0;
-}
-
-/* Sort the arena and write it as a run; the arena is then empty. */
-static int spill_arena(er_rollup *r)
-{
-	if (!r->narena)
-		return 0;
-	sort_arena(r);
-	if (er_spill_open(&r->sp) < 0)
-		return -1;
-	uint64_t start = run_begin(r);
-	size_t n = r->narena;
-	for (size_t i = 0; i < n; i++) {
-		/* records are gathered in key order: fetch ahead of the copy */
-		if (i + 8 < n)
-			__builtin_prefetch(r->arena.p + r->ix[i + 8].off);
-		const char *rec = r->arena.p + r->ix[i].off;
-		int sample = i && i * NPOINTS / n != (i - 1) * NPOINTS / n;
-		if (run_put(r, rec, cr_len(rec), sample) < 0)
-			return -1;
-	}
-	if (run_end(r, start) < 0)
-		return -1;
-	/* rows of the file being read are now in a run: if it fails, they are
-	 * skipped by seq, and the arena holds only rows read after this point */
-	r->arena.len = r->narena = 0;
-	r->arena_mark = r->narena_mark = 0;
+	r->runs[r->nruns++] = (run){ start, r->sp.end - start, r->pts0, r->npts, NULL, NULL };
 	return 0;
 }
 
@@ -1194,20 +1156,24 @@ static int bound_order(const void *a, const void *b)
 	return c ? c : x->type - y->type;
 }
 
-/* Reads one run, from the spill file or from the sorted arena, skipping
- * rows of rolled-back files and records below lo. A file reader's buffer
+/* Reads one run, from the spill file or from memory, skipping records
+ * below lo and (filter) rows of rolled-back files. A file reader's buffer
  * is at least RBUF_MIN bytes (fewer, larger reads), more with few runs. */
 enum { RBUF_MIN = 4096 };
 typedef struct rreader {
 	const char *rec;             /* current record; NULL when exhausted */
 	const bound *lo;             /* NULL, or not yet reached */
-	uint64_t off, end;           /* file run: next byte to read, end */
+	uint64_t off, end;           /* next byte to read, end (file or memory) */
 	er_buf buf;
 	size_t pos, bsize;           /* unread bytes: buf.p[pos..buf.len) */
-	const char *mem;             /* memory run: the arena and its index */
-	const sel *ix;
-	size_t i, n;
+	const char *mem;             /* memory run: its records; NULL: a file run */
+	int filter;                  /* skip rows of rolled-back files */
 } rreader;
+
+static const char *run_pts(const er_rollup *r, const run *u)
+{
+	return u->mem ? u->mpts : r->points.p + u->pts;
+}
 
 /* Make buf hold at least need unread bytes. */
 static int rr_fill(const er_rollup *r, rreader *rd, size_t need)
@@ -1241,7 +1207,9 @@ static int rr_next(const er_rollup *r, rreader *rd)
 {
 	for (;;) {
 		if (rd->mem) {
-			rd->rec = rd->i < rd->n ? rd->mem + rd->ix[rd->i++].off : NULL;
+			rd->rec = rd->off < rd->end ? rd->mem + rd->off : NULL;
+			if (rd->rec)
+				rd->off += cr_len(rd->rec);
 		} else if (rd->pos == rd->buf.len && rd->off == rd->end) {
 			rd->rec = NULL;
 		} else {
@@ -1260,7 +1228,7 @@ static int rr_next(const er_rollup *r, rreader *rd)
 				continue;
 			rd->lo = NULL; /* runs are sorted: all further records qualify */
 		}
-		if (!r->nfailed || !is_failed(r, rd64(rd->rec + CR_SEQ)))
+		if (!rd->filter || !r->nfailed || !is_failed(r, rd64(rd->rec + CR_SEQ)))
 			return 0;
 	}
 }
@@ -1312,53 +1280,42 @@ static void merger_close(merger *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Merge runs[0..k) and, when mem, the sorted arena, from lo on (NULL: from
- * the start); the readers share rbudget bytes of buffers. */
-static int merger_open(const er_rollup *r, merger *m, const run *runs, size_t k, int mem,
-                       const bound *lo, size_t rbudget)
+/* Merge runs[0..k) from lo on (NULL: from the start); the file readers
+ * share rbudget bytes of buffers. filter: skip rows of rolled-back files
+ * (not while rows still arrive: the spiller must not read r->failed). */
+static int merger_open(const er_rollup *r, merger *m, const run *runs, size_t k,
+                       const bound *lo, size_t rbudget, int filter)
 {
 	memset(m, 0, sizeof *m);
-	size_t nr = k + (mem ? 1 : 0);
-	if (!nr)
+	if (!k)
 		return 0;
-	m->rd = calloc(nr, sizeof *m->rd);
-	m->h = calloc(nr, sizeof *m->h);
+	m->rd = calloc(k, sizeof *m->rd);
+	m->h = calloc(k, sizeof *m->h);
 	if (!m->rd || !m->h) {
 		merger_close(m);
 		return -1;
 	}
-	m->k = nr;
-	size_t bsize = clamp_size(rbudget / (k ? k : 1), RBUF_MIN, 1 << 20);
-	for (size_t i = 0; i < nr; i++) {
+	m->k = k;
+	size_t nfile = 0;
+	for (size_t i = 0; i < k; i++)
+		nfile += runs[i].mem ? 0 : 1;
+	size_t bsize = clamp_size(rbudget / (nfile ? nfile : 1), RBUF_MIN, 1 << 20);
+	for (size_t i = 0; i < k; i++) {
 		rreader *rd = &m->rd[i];
-		if (i < k) {
-			rd->off = runs[i].off;
-			rd->end = runs[i].off + runs[i].len;
-			rd->bsize = bsize;
-			rd->lo = lo;
-			/* records before a point below lo are below lo too */
-			const char *pt = r->points.p + runs[i].pts;
-			for (size_t j = 0; lo && j < runs[i].npts; j++) {
-				bound b = { pt + PT_HDR, rd32(pt + 8), pt[12] };
-				if (!pt[13] || bound_order(&b, lo) >= 0)
-					break;
-				rd->off = rd64(pt);
-				pt += PT_HDR + b.n;
-			}
-		} else {
-			rd->mem = r->arena.p;
-			rd->ix = r->ix;
-			rd->n = r->narena;
-			/* in memory, the first record from lo on is a binary search away */
-			size_t a = 0, b = lo ? r->narena : 0;
-			while (a < b) {
-				size_t mid = a + (b - a) / 2;
-				if (bound_cmp(r->arena.p + r->ix[mid].off, lo) < 0)
-					a = mid + 1;
-				else
-					b = mid;
-			}
-			rd->i = a;
+		rd->mem = runs[i].mem;
+		rd->off = runs[i].off;
+		rd->end = runs[i].off + runs[i].len;
+		rd->bsize = bsize;
+		rd->lo = lo;
+		rd->filter = filter;
+		/* records before a point below lo are below lo too */
+		const char *pt = run_pts(r, &runs[i]);
+		for (size_t j = 0; lo && j < runs[i].npts; j++) {
+			bound b = { pt + PT_HDR, rd32(pt + 8), pt[12] };
+			if (!pt[13] || bound_order(&b, lo) >= 0)
+				break;
+			rd->off = rd64(pt);
+			pt += PT_HDR + b.n;
 		}
 		if (rr_next(r, rd) < 0) {
 			merger_close(m);
@@ -1404,15 +1361,16 @@ static size_t fan_in(const er_rollup *r)
 	return f < 2 ? 2 : f;
 }
 
-/* Merge runs[first..first + f) into one at the end of the list. */
-static int merge_pass(er_rollup *r, size_t first, size_t f)
+/* Merge in[0..f) into one run at the end of the list (in may not point
+ * into r->runs). */
+static int merge_pass(er_rollup *r, const run *in, size_t f, int filter)
 {
 	merger m;
-	if (merger_open(r, &m, r->runs + first, f, 0, NULL, final_budget(r)) < 0)
+	if (er_spill_open(&r->sp) < 0 || merger_open(r, &m, in, f, NULL, final_budget(r), filter) < 0)
 		return -1;
 	uint64_t start = run_begin(r), total = 1, done = 0, sampled = 0;
-	for (size_t i = first; i < first + f; i++)
-		total += r->runs[i].len;
+	for (size_t i = 0; i < f; i++)
+		total += in[i].len;
 	const char *rec;
 	while ((rec = merger_top(&m))) {
 		size_t len = cr_len(rec);
@@ -1426,6 +1384,194 @@ static int merge_pass(er_rollup *r, size_t first, size_t f)
 	}
 	merger_close(&m);
 	return run_end(r, start);
+}
+
+/* ======================================================== the spiller */
+
+/* A chunk's run buffer as a run. */
+static run mem_run(const er_buf *b)
+{
+	uint64_t rb = rd64(b->p);
+	return (run){ 0, rb, 0, (size_t)rd64(b->p + 8), b->p + RUN_HDR, b->p + RUN_HDR + rb };
+}
+
+static void free_batch(er_buf *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		er_buf_free(&b[i]);
+	free(b);
+}
+
+/* Merge a batch of chunk runs into one run on disk. */
+static int spill_batch(er_rollup *r, const er_buf *b, size_t n)
+{
+	run *in = malloc((n ? n : 1) * sizeof *in);
+	if (!in)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		in[i] = mem_run(&b[i]);
+	int rc = merge_pass(r, in, n, 0);
+	free(in);
+	return rc;
+}
+
+static void *spiller_main(void *arg)
+{
+	er_rollup *r = arg;
+	spiller *s = &r->spl;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->busy && !s->stop)
+			pthread_cond_wait(&s->c, &s->mu);
+		if (!s->busy)
+			break;
+		er_buf *b = s->batch;
+		size_t n = s->nbatch;
+		pthread_mutex_unlock(&s->mu);
+		errno = 0;
+		int e = spill_batch(r, b, n) < 0 ? (errno ? errno : EIO) : 0;
+		free_batch(b, n);
+		pthread_mutex_lock(&s->mu);
+		if (e && !s->err)
+			s->err = e;
+		s->batch = NULL;
+		s->busy = 0;
+		pthread_cond_broadcast(&s->c);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Hand the linked chunk runs to the spiller (waiting while it still merges
+ * the previous batch: memory stays bounded); without a thread, merge them
+ * here. */
+static int spiller_hand(er_rollup *r)
+{
+	spiller *s = &r->spl;
+	if (!s->started) {
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_cond_init(&s->c, NULL);
+		s->started = pthread_create(&s->tid, NULL, spiller_main, r) == 0;
+		if (!s->started) {
+			pthread_mutex_destroy(&s->mu);
+			pthread_cond_destroy(&s->c);
+		}
+	}
+	int e = 0;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		while (s->busy)
+			pthread_cond_wait(&s->c, &s->mu);
+		e = s->err;
+		if (!e) {
+			s->batch = r->mem;
+			s->nbatch = r->nmem;
+			s->busy = 1;
+			pthread_cond_broadcast(&s->c);
+		}
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		errno = 0;
+		e = spill_batch(r, r->mem, r->nmem) < 0 ? (errno ? errno : EIO) : 0;
+		free_batch(r->mem, r->nmem);
+	}
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	r->mem = NULL;
+	r->nmem = r->memcap = r->mem_bytes = r->nmem_mark = 0;
+	return 0;
+}
+
+/* Wait for the spiller's last batch and stop it. 0, or -1 with its errno. */
+static int spiller_finish(er_rollup *r)
+{
+	spiller *s = &r->spl;
+	if (!s->started)
+		return s->err ? (errno = s->err, -1) : 0;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->c);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->tid, NULL); /* it finishes a batch it holds first */
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->c);
+	s->started = 0;
+	if (s->err) {
+		errno = s->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ======================================================= a chunk's run */
+
+int er_rollup_sort_chunk(er_buf *crun, er_buf *rows, uint64_t serial, er_buf *scratch)
+{
+	crun->len = 0;
+	size_t n = rows->len, pos = 0, nk = 0, bytes = 0;
+	uint64_t i = 0;
+	/* each row's seq in place (input order), and what the run will hold */
+	for (; pos < n; i++) {
+		rowrec x;
+		if (get_rec(rows->p, n, &pos, &x) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		uint64_t seq = serial << 32 | i;
+		memcpy(rows->p + (x.cr - rows->p) + CR_SEQ, &seq, 8);
+		if (rd32(x.cr + CR_KLEN)) {
+			nk++;
+			bytes += x.crlen;
+		}
+	}
+	if (i >> 32 || serial >> 31) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if (!nk)
+		return 0;
+	scratch->len = 0;
+	if (er_buf_reserve(scratch, 2 * nk * sizeof(sel)) < 0 ||
+	    er_buf_reserve(crun, RUN_HDR + bytes + NPOINTS * (PT_HDR + SPLIT_KEY)) < 0)
+		return -1;
+	sel *ix = (sel *)(void *)scratch->p, *ixt = ix + nk;
+	size_t k = 0;
+	for (pos = 0; pos < n;) {
+		rowrec x;
+		get_rec(rows->p, n, &pos, &x);
+		if (rd32(x.cr + CR_KLEN))
+			ix[k++] = (sel){ key_prefix(x.cr, 0), (uint64_t)(x.cr - rows->p) };
+	}
+	sort_sel(rows->p, ix, ixt, nk, 0);
+	char *o = crun->p + RUN_HDR;
+	for (k = 0; k < nk; k++) {
+		/* records are gathered in key order: fetch ahead of the copy */
+		if (k + 8 < nk)
+			__builtin_prefetch(rows->p + ix[k + 8].off);
+		const char *rec = rows->p + ix[k].off;
+		size_t len = cr_len(rec);
+		memcpy(o, rec, len);
+		o += len;
+	}
+	crun->len = RUN_HDR + bytes;
+	/* sample points every 1/NPOINTS of the records (room reserved above) */
+	uint64_t npts = 0;
+	size_t off = 0;
+	for (k = 0; k < nk; k++) {
+		const char *rec = crun->p + RUN_HDR + off;
+		if (k && k * NPOINTS / nk != (k - 1) * NPOINTS / nk) {
+			if (add_point(crun, off, rec) < 0)
+				return -1;
+			npts++;
+		}
+		off += cr_len(rec);
+	}
+	uint64_t rb = bytes;
+	memcpy(crun->p, &rb, 8);
+	memcpy(crun->p + 8, &npts, 8);
+	return 0;
 }
 
 /* ===================================================== consolidations */
@@ -1701,7 +1847,7 @@ static int part_run(part *f)
 	if (bs_init(&f->cs, 0, f->bbudget, &f->sp) < 0 || !(f->cache = calloc(PCACHE, sizeof *f->cache)))
 		return -1;
 	merger m;
-	if (merger_open(r, &m, r->runs, r->nruns, r->narena > 0, f->lo, f->budget) < 0)
+	if (merger_open(r, &m, r->runs, r->nruns, f->lo, f->budget, 1) < 0)
 		return -1;
 	const char *rec;
 	int rc = 0;
@@ -1746,12 +1892,12 @@ enum { PARTS_PER_CPU = 4, MAX_PARTS = 16 };
 #define PARALLEL_MIN ((uint64_t)256 * 1024)
 
 /* Split the records into up to MAX_PARTS key ranges of about equal size,
- * PARTS_PER_CPU per CPU: the splitters are quantiles of the sample points of the runs
- * and of the arena. Fills spl[0..nparts - 1) (keys in cand) and returns
+ * PARTS_PER_CPU per CPU: the splitters are quantiles of the sample points
+ * of the runs (on disk and in memory). Fills spl[0..nparts - 1) (keys in cand) and returns
  * nparts; 1 when small or on one CPU. */
 static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
 {
-	uint64_t bytes = r->arena.len;
+	uint64_t bytes = 0;
 	for (size_t i = 0; i < r->nruns; i++)
 		bytes += r->runs[i].len;
 	size_t cpus = end_threads(r);
@@ -1763,16 +1909,13 @@ static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
 	cand->len = 0;
 	size_t nc = 0;
 	for (size_t i = 0; i < r->nruns; i++) {
-		const char *pt = r->points.p + r->runs[i].pts, *end = pt;
+		const char *pt = run_pts(r, &r->runs[i]), *end = pt;
 		for (size_t j = 0; j < r->runs[i].npts; j++)
 			end += PT_HDR + rd32(end + 8);
 		if (er_buf_append(cand, pt, (size_t)(end - pt)) < 0)
 			return 1;
 		nc += r->runs[i].npts;
 	}
-	for (size_t j = 1; j < NPOINTS && r->narena >= NPOINTS; j++, nc++)
-		if (add_point(cand, 0, r->arena.p + r->ix[j * r->narena / NPOINTS].off) < 0)
-			return 1;
 	bound *b = nc >= 2 ? malloc(nc * sizeof *b) : NULL;
 	if (!b)
 		return 1;
@@ -1802,21 +1945,30 @@ static int by_prob_desc(const void *a, const void *b)
 	return x->part < y->part ? -1 : x->part > y->part;
 }
 
-/* Merge everything into parts[0..np) (zeroed by the caller), in parallel. */
-static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, bound **spl)
+/* Once, before the first output: the spiller's last run, few enough runs
+ * on disk for one merge, and the chunk runs still in memory as runs too. */
+static int finish_runs(er_rollup *r)
 {
+	if (r->finished)
+		return 0;
+	if (spiller_finish(r) < 0)
+		return -1;
 	/* the queue's buffers go to disk when spilling anyway: the end phase
 	 * has the budget (see arena_budget) */
 	if (r->nruns && r->q.s && bs_spill_all(&r->q) < 0)
 		return -1;
-	sort_arena(r);
-	int mem = r->narena > 0;
 	size_t f_in = fan_in(r);
 	/* too many runs for one merge: merge them f_in at a time, oldest
 	 * first (a balanced tree of merges), until they are few enough */
 	size_t head = 0;
-	while (r->nruns - head + (size_t)mem > f_in) {
-		if (merge_pass(r, head, f_in) < 0)
+	while (r->nruns - head + (r->nmem ? 1 : 0) > f_in) {
+		run *in = malloc(f_in * sizeof *in);
+		if (!in)
+			return -1;
+		memcpy(in, r->runs + head, f_in * sizeof *in);
+		int rc = merge_pass(r, in, f_in, 1);
+		free(in);
+		if (rc < 0)
 			return -1;
 		head += f_in;
 	}
@@ -1825,6 +1977,24 @@ static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, boun
 		r->nruns -= head;
 	}
 	er_buf_free(&r->wbuf);
+	if (r->nruns + r->nmem > r->runcap) {
+		run *nr = realloc(r->runs, (r->nruns + r->nmem) * sizeof *nr);
+		if (!nr)
+			return -1;
+		r->runs = nr;
+		r->runcap = r->nruns + r->nmem;
+	}
+	for (size_t i = 0; i < r->nmem; i++)
+		r->runs[r->nruns++] = mem_run(&r->mem[i]);
+	r->finished = 1;
+	return 0;
+}
+
+/* Merge everything into parts[0..np) (zeroed by the caller), in parallel. */
+static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, bound **spl)
+{
+	if (finish_runs(r) < 0)
+		return -1;
 	*np = choose_parts(r, cand, spl);
 	size_t nthreads = end_threads(r);
 	if (nthreads > *np)
@@ -1862,8 +2032,10 @@ static int build_lines(er_rollup *r, part *parts, size_t *np, er_buf *cand, boun
 
 int er_rollup_write_consolidations(er_rollup *r, er_emit_fn emit, void *ctx)
 {
-	if (!r || r->err)
+	if (!r || r->err) {
+		errno = r ? r->err : EINVAL; /* sticky */
 		return -1;
+	}
 	part parts[MAX_PARTS];
 	memset(parts, 0, sizeof parts);
 	for (size_t i = 0; i < MAX_PARTS; i++)
@@ -1953,8 +2125,10 @@ static int queue_items(void *ctx, const char *p, size_t n)
 
 int er_rollup_write_queue(er_rollup *r, er_emit_fn emit, void *ctx)
 {
-	if (!r || r->err)
+	if (!r || r->err) {
+		errno = r ? r->err : EINVAL; /* sticky */
 		return -1;
+	}
 	outbuf o = { { 0 }, emit, ctx, 0, r->cancel, UINT64_MAX };
 	er_buf scratch = { 0 };
 	qemit q = { r, &o, 0 };

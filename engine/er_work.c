@@ -17,6 +17,7 @@ struct er_worker {
 	er_csv_recoder rc; /* to the output dialect, when it is not the internal one */
 	er_buf recoded;
 	er_gz gz; /* one compressor for all its chunks */
+	er_buf sortix; /* er_rollup_sort_chunk's index */
 };
 
 er_worker *er_worker_new(const er_work_cfg *cfg)
@@ -43,6 +44,7 @@ void er_worker_free(er_worker *w)
 	er_csv_recode_free(&w->rc);
 	er_buf_free(&w->recoded);
 	er_gz_free(&w->gz);
+	er_buf_free(&w->sortix);
 	free(w);
 }
 
@@ -313,6 +315,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	c->out.len = 0;
 	c->rej.len = 0;
 	c->roll.len = 0;
+	c->run.len = 0;
 	memset(&c->counts, 0, sizeof c->counts);
 	c->nnotes = 0;
 	c->err = 0;
@@ -386,6 +389,10 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
 	}
+	/* the roll-up's sorting happens here, in parallel: the writer links the run */
+	if (cfg->rollup_sort && c->roll.len &&
+	    er_rollup_sort_chunk(&c->run, &c->roll, c->serial, &w->sortix) < 0)
+		goto nomem;
 	if (!er_csv_dialect_plain(&cfg->out) &&
 	    (recode(w, dst) < 0 || recode(w, &c->rej) < 0))
 		goto nomem;

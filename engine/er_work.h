@@ -19,6 +19,7 @@ typedef struct er_work_cfg {
 	size_t max_field;
 	int gz_level;              /* 0 = plain output, ER_GZ_FAST, or a zlib level 1..9 */
 	int rollup;                /* fill chunk->roll with er_rollup records */
+	int rollup_sort;           /* and sort them into chunk->run (consolidations) */
 	int partners;              /* partner audit: er_partners records, no score rows */
 	const struct er_row_sink *sink; /* ER_MODE_SINK: its records, no score rows */
 	const char *const *paths;  /* input path per file_idx (for the rejects file) */
