@@ -50,6 +50,7 @@ typedef struct er_chunk {
 	er_buf out;             /* score rows, plain CSV or one gzip member */
 	er_buf rej;             /* reject rows (CSV) */
 	er_buf roll;            /* per-row records for roll-ups (er_rollup.h format) */
+	er_buf run;             /* those records as a sorted run (er_rollup_sort_chunk) */
 	er_counts counts;
 	er_rej_note notes[ER_CHUNK_REJ_NOTES];
 	int nnotes;

@@ -299,7 +299,7 @@ static void writer_data(run *R, er_chunk *c)
 	}
 	if (c->roll.len) {
 		int rc = R->sink ? R->sink->merge(R->sink->ctx, c->file_idx, c->roll.p, c->roll.len)
-		       : R->rollup ? er_rollup_merge(R->rollup, c->file_idx, c->roll.p, c->roll.len)
+		       : R->rollup ? er_rollup_add_chunk(R->rollup, c->serial, &c->run, c->roll.p, c->roll.len)
 		                   : er_partners_merge(R->partners, c->file_idx, c->roll.p, c->roll.len);
 		if (rc < 0) {
 			int e = errno ? errno : ENOMEM;
@@ -767,11 +767,17 @@ static int write_end(run *R, er_outfile *o, int (*fn)(void *, er_emit_fn, void *
                      er_report_top *report)
 {
 	end_sink e = { .R = R, .file = o, .report = report };
-	if (o)
+	if (o) {
 		er_csv_sink_init(&e.csv, &R->dialect, er_out_emit, o);
+		/* the workers are done: their threads compress this output's members */
+		er_out_parallel(o, R->nthreads);
+	}
 	int rc = fn(obj, end_emit, &e);
-	if (o)
+	if (o) {
 		er_csv_sink_free(&e.csv);
+		if (er_out_serial(o) < 0)
+			rc = -1;
+	}
 	return rc < 0 || (o && o->err) ? -1 : 0;
 }
 
@@ -1034,6 +1040,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE &&
 		          (opts->consolidations_path || opts->queue_path || opts->report_path),
+		.rollup_sort = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->report_path),
 		.partners = mode == ER_MODE_PARTNERS,
 		.sink = R->sink,
 		.paths = R->paths,

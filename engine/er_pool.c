@@ -61,6 +61,7 @@ void er_pool_free(er_pool *p)
 			er_buf_free(&c->out);
 			er_buf_free(&c->rej);
 			er_buf_free(&c->roll);
+			er_buf_free(&c->run);
 		}
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->free_avail_c);

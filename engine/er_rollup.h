@@ -44,8 +44,22 @@ int er_rollup_set_tmpdir(er_rollup *r, const char *dir);
 /* Worker side: append the record for one scored row (thread-safe: touches only b). */
 int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line);
 
-/* Writer side, input order. -1 with errno on a malformed record, ENOMEM
- * or a spill I/O error; the error is sticky (outputs fail too). */
+/* Worker side, after its chunk's rows: rows holds their records (input
+ * order; each one's seq is set here, serial << 32 | row), run receives the
+ * chunk's sorted run of consolidation records and its sample points, so the
+ * writer only links it. scratch: the sort index. -1 with errno (EINVAL:
+ * malformed records, ENOMEM). Thread-safe: touches only its arguments. */
+int er_rollup_sort_chunk(er_buf *run, er_buf *rows, uint64_t serial, er_buf *scratch);
+
+/* Writer side, input order (serials ascending): take over run (left empty;
+ * O(1) however many rows), and queue rows[0..n) when a queue is kept. -1
+ * with errno on a malformed record, ENOMEM or a spill I/O error; the error
+ * is sticky (outputs fail too). */
+int er_rollup_add_chunk(er_rollup *r, uint64_t serial, er_buf *run, const char *rows, size_t n);
+
+/* The same for a buffer of records in input order (sorted here): for tests
+ * and embedders without a worker pool. Do not mix with er_rollup_add_chunk
+ * in one collector. */
 int er_rollup_merge(er_rollup *r, int file_idx, const char *p, size_t n);
 void er_rollup_file_done(er_rollup *r, int ok);
 

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libdeflate.h>
-#include <zlib.h>
 
 #include "er_pipeline.h"
 #include "er_rollup.h"
@@ -18,6 +16,8 @@ struct er_worker {
 	er_buf plain; /* formatted rows before compression */
 	er_csv_recoder rc; /* to the output dialect, when it is not the internal one */
 	er_buf recoded;
+	er_gz gz; /* one compressor for all its chunks */
+	er_buf sortix; /* er_rollup_sort_chunk's index */
 };
 
 er_worker *er_worker_new(const er_work_cfg *cfg)
@@ -43,6 +43,8 @@ void er_worker_free(er_worker *w)
 	er_buf_free(&w->plain);
 	er_csv_recode_free(&w->rc);
 	er_buf_free(&w->recoded);
+	er_gz_free(&w->gz);
+	er_buf_free(&w->sortix);
 	free(w);
 }
 
@@ -313,6 +315,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	c->out.len = 0;
 	c->rej.len = 0;
 	c->roll.len = 0;
+	c->run.len = 0;
 	memset(&c->counts, 0, sizeof c->counts);
 	c->nnotes = 0;
 	c->err = 0;
@@ -386,64 +389,16 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
 	}
+	/* the roll-up's sorting happens here, in parallel: the writer links the run */
+	if (cfg->rollup_sort && c->roll.len &&
+	    er_rollup_sort_chunk(&c->run, &c->roll, c->serial, &w->sortix) < 0)
+		goto nomem;
 	if (!er_csv_dialect_plain(&cfg->out) &&
 	    (recode(w, dst) < 0 || recode(w, &c->rej) < 0))
 		goto nomem;
-	if (cfg->gz_level && dst->len && er_gzip_member(&c->out, dst->p, dst->len, cfg->gz_level) < 0)
+	if (cfg->gz_level && dst->len && er_gz_member(&w->gz, &c->out, dst->p, dst->len, cfg->gz_level) < 0)
 		goto nomem;
 	return;
 nomem:
 	c->err = errno ? errno : ENOMEM;
-}
-
-/* ----------------------------------------------------------------- gzip */
-
-
-int er_gzip_member(er_buf *dst, const void *src, size_t n, int level)
-{
-	/* The default fast level uses libdeflate: its output is a pure function
-	 * of input and level, and its level 1 is several times faster than
-	 * zlib's. (ISA-L's deflate was tried first: its bytes depend on memory
-	 * addresses, about 1 process in 300, which breaks "identical bytes at any
-	 * thread count"; ISA-L stays for inflate only.) --level N uses zlib. */
-	if (level == ER_GZ_FAST) {
-		struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
-		if (!c)
-			return -1;
-		size_t bound = libdeflate_gzip_compress_bound(c, n);
-		if (er_buf_reserve(dst, bound) < 0) {
-			libdeflate_free_compressor(c);
-			return -1;
-		}
-		size_t got = libdeflate_gzip_compress(c, src, n, dst->p + dst->len, bound);
-		libdeflate_free_compressor(c);
-		if (got == 0) {
-			errno = EIO;
-			return -1;
-		}
-		dst->len += got;
-		return 0;
-	}
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	uLong bound = deflateBound(&z, (uLong)n);
-	if (er_buf_reserve(dst, bound) < 0) {
-		deflateEnd(&z);
-		return -1;
-	}
-	z.next_in = (Bytef *)(uintptr_t)src;
-	z.avail_in = (uInt)n;
-	z.next_out = (Bytef *)dst->p + dst->len;
-	z.avail_out = (uInt)bound;
-	int rc = deflate(&z, Z_FINISH);
-	if (rc != Z_STREAM_END) {
-		deflateEnd(&z);
-		errno = EIO;
-		return -1;
-	}
-	dst->len += z.total_out;
-	deflateEnd(&z);
-	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "er_chunk.h"
 #include "er_csvout.h"
+#include "er_gzip.h"
 
 /* What every worker shares (read-only during the run). */
 typedef struct er_work_cfg {
@@ -18,6 +19,7 @@ typedef struct er_work_cfg {
 	size_t max_field;
 	int gz_level;              /* 0 = plain output, ER_GZ_FAST, or a zlib level 1..9 */
 	int rollup;                /* fill chunk->roll with er_rollup records */
+	int rollup_sort;           /* and sort them into chunk->run (consolidations) */
 	int partners;              /* partner audit: er_partners records, no score rows */
 	const struct er_row_sink *sink; /* ER_MODE_SINK: its records, no score rows */
 	const char *const *paths;  /* input path per file_idx (for the rejects file) */
@@ -41,14 +43,6 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep, char delim,
                            int sdn_col);
 
-/* Default level of .gz outputs: libdeflate level 1 (fast, deterministic).
- * ISA-L's deflate was tried and dropped: its bytes depend on memory
- * addresses (see er_work.c). */
-#define ER_GZ_FAST (-1)
-
-/* Compress src as one complete gzip member appended to dst. level is
- * ER_GZ_FAST or a zlib level 1..9. Thread-safe; the bytes depend only on src
- * and level. 0 ok, -1 error. */
-int er_gzip_member(er_buf *dst, const void *src, size_t n, int level);
+/* ER_GZ_FAST and er_gzip_member: er_gzip.h. */
 
 #endif

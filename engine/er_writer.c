@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "er_work.h" /* er_gzip_member: the same encoder as the scores */
+#include "er_gzip.h" /* the same encoder as the scores */
 
 const char *er_out_name(const er_outfile *o)
 {
@@ -284,8 +284,16 @@ static int flush_gz(er_outfile *o)
 {
 	if (!o->gz_level || !o->gzin.len || o->err)
 		return o->err ? -1 : 0;
+	if (o->gzp) {
+		if (er_gzpool_put(o->gzp, &o->gzin) < 0) {
+			if (!o->err)
+				o->err = errno ? errno : EIO;
+			return -1;
+		}
+		return 0;
+	}
 	o->gzout.len = 0;
-	if (er_gzip_member(&o->gzout, o->gzin.p, o->gzin.len, o->gz_level) < 0) {
+	if (er_gz_member(&o->gz, &o->gzout, o->gzin.p, o->gzin.len, o->gz_level) < 0) {
 		o->err = errno ? errno : ENOMEM;
 		return -1;
 	}
@@ -321,20 +329,51 @@ int er_out_emit(void *ctx, const char *p, size_t n)
 	return er_out_write(ctx, p, n);
 }
 
+/* The pool's sink: members in order, through the one write path. */
+static int gz_sink(void *ctx, const char *p, size_t n)
+{
+	er_outfile *o = ctx;
+	if (write_raw(o, p, n) < 0) {
+		errno = o->err;
+		return -1;
+	}
+	return 0;
+}
+
+void er_out_parallel(er_outfile *o, int threads)
+{
+	if (o->gz_level && !o->gzp && !o->err && threads > 1)
+		o->gzp = er_gzpool_new(threads, o->gz_level, gz_sink, o); /* NULL: stays serial */
+}
+
+int er_out_serial(er_outfile *o)
+{
+	if (!o->gzp)
+		return o->err ? -1 : 0;
+	er_gzpool *p = o->gzp;
+	o->gzp = NULL;
+	if (er_gzpool_end(p) < 0 && !o->err)
+		o->err = errno ? errno : EIO;
+	return o->err ? -1 : 0;
+}
+
 int er_out_finish(er_outfile *o)
 {
-	return flush_gz(o);
+	int rc = flush_gz(o);
+	return er_out_serial(o) < 0 ? -1 : rc;
 }
 
 void er_out_mark(er_outfile *o)
 {
 	flush_gz(o); /* an error stays sticky and surfaces at commit */
+	er_out_serial(o);
 	o->mark = o->off;
 	o->sha_mark = o->sha;
 }
 
 int er_out_rollback(er_outfile *o)
 {
+	er_out_serial(o);
 	if (o->err)
 		return -1;
 	o->gzin.len = 0;
@@ -460,6 +499,8 @@ er_status er_out_commit(er_outfile *o, char *err, size_t errlen)
 
 void er_out_abort(er_outfile *o)
 {
+	er_out_serial(o);
+	er_gz_free(&o->gz);
 	if (o->opened && o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;

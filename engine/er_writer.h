@@ -30,6 +30,7 @@
 #include <nettle/sha2.h>
 #include "examrisk.h"
 #include "er_util.h"
+#include "er_gzip.h"
 
 enum er_out_kind { ER_OUT_NONE, ER_OUT_FILE, ER_OUT_DIRECT, ER_OUT_SPOOL, ER_OUT_STREAM };
 
@@ -52,6 +53,8 @@ typedef struct er_outfile {
 	uint64_t flushed; /* bytes handed to the kernel's writeback so far */
 	int gz_level;  /* 0 = plain; else ER_GZ_FAST or a zlib level */
 	er_buf gzin, gzout; /* pending plain bytes; scratch for one member */
+	er_gz gz;      /* its compressor, kept across members */
+	er_gzpool *gzp; /* between er_out_parallel and er_out_serial */
 	struct sha256_ctx sha, sha_mark;
 } er_outfile;
 
@@ -65,6 +68,13 @@ int er_out_emit(void *ctx, const char *p, size_t n);       /* er_emit_fn adapter
 /* Compress what is pending (gz); idempotent; call before the digest is read. */
 int er_out_finish(er_outfile *o);
 void er_out_mark(er_outfile *o);
+/* From now on (gz outputs), full members are compressed by threads helper
+ * threads while the caller goes on; the member boundaries, hence the bytes,
+ * stay those of er_out_write. er_out_serial waits for them (0 or -1, the
+ * error sticky in o->err); mark, rollback, finish and abort do too. A no-op
+ * for plain outputs or threads < 2. */
+void er_out_parallel(er_outfile *o, int threads);
+int er_out_serial(er_outfile *o);
 int er_out_rollback(er_outfile *o);
 /* Finish and fsync (regular files) without renaming. */
 er_status er_out_sync(er_outfile *o, char *err, size_t errlen);

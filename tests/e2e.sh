@@ -196,6 +196,18 @@ if [ -x "$GEN" ]; then
 	awk -F, 'NR == 1 || $5 >= 2' "$T/all.c.csv" >"$T/all.lcl.csv"
 	expect "generated: lcl is the default and = the filter of all" same "$ref/c.csv" "$T/all.lcl.csv"
 	expect "generated: some single-bill consolidations" [ "$(lines "$T/all.c.csv")" -gt "$(lines "$ref/c.csv")" ]
+	# .gz consolidations (members compressed on the end phase's threads, rows
+	# sorted per chunk by the workers): the same bytes at any threads / chunk size
+	for th in 1 2 3; do
+		for ch in 65536 1048576; do
+			$BIN score $GT --quiet --threads $th --chunk-size $ch --consolidations-filter all \
+				--out "$T/cgz.s.csv" --consolidations "$T/cgz.$th.$ch.csv.gz" "$M"
+			expect "consolidations gz bytes t=$th c=$ch" same "$T/cgz.1.65536.csv.gz" "$T/cgz.$th.$ch.csv.gz"
+		done
+	done
+	gzip -dc "$T/cgz.1.65536.csv.gz" >"$T/cgz.csv"
+	expect "consolidations gz content" same "$T/all.c.csv" "$T/cgz.csv"
+	expect "consolidations gz: several members" [ "$(wc -c <"$T/cgz.csv")" -gt 1048576 ]
 	$BIN score $GT --quiet --rollup-memory 4096 --top 25 --out "$T/top.s.csv" --consolidations "$T/top.c.csv" "$M"
 	head -26 "$ref/c.csv" >"$T/top.expected"
 	expect "generated: --top 25, spilled" same "$T/top.expected" "$T/top.c.csv"

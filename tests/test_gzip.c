@@ -4,6 +4,7 @@
  * memory layout (thread-count invariance of .gz outputs). */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -12,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "er_work.h"
+#include "er_gzip.h"
 
 /* Something compressible with repeats at many distances, like score rows. */
 static void make_input(er_buf *in)
@@ -119,6 +120,94 @@ static void test_empty_member(void **s)
 	er_buf_free(&back);
 }
 
+/* A kept compressor gives the bytes of a fresh one, member after member. */
+static void test_kept_compressor_same_bytes(void **s)
+{
+	(void)s;
+	er_buf in = {0}, a = {0}, b = {0};
+	er_gz z = {0};
+	make_input(&in);
+	for (size_t cut = 1000; cut < in.len; cut += in.len / 5) {
+		size_t from = cut / 3, n = cut < in.len - from ? cut : in.len - from;
+		a.len = b.len = 0;
+		assert_int_equal(er_gz_member(&z, &a, in.p + from, n, ER_GZ_FAST), 0);
+		assert_int_equal(er_gzip_member(&b, in.p + from, n, ER_GZ_FAST), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.p, b.p, a.len);
+	}
+	er_gz_free(&z);
+	er_buf_free(&in);
+	er_buf_free(&a);
+	er_buf_free(&b);
+}
+
+/* The pool's sink: collects the members; fails at the given call. */
+typedef struct collect {
+	er_buf all;
+	int calls, fail_at;
+} collect;
+
+static int collect_sink(void *ctx, const char *p, size_t n)
+{
+	collect *c = ctx;
+	if (++c->calls == c->fail_at) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return er_buf_append(&c->all, p, n);
+}
+
+/* Blocks put into the pool come back as the members one thread makes, in
+ * order, at any number of helper threads. */
+static void test_pool_members_in_order(void **s)
+{
+	(void)s;
+	er_buf in = {0}, want = {0}, block = {0};
+	make_input(&in);
+	size_t bs = 7001; /* many members, of uneven content */
+	for (size_t off = 0; off < in.len; off += bs)
+		assert_int_equal(er_gzip_member(&want, in.p + off, in.len - off < bs ? in.len - off : bs, ER_GZ_FAST), 0);
+	for (int threads = 1; threads <= 4; threads++) {
+		collect c = { {0}, 0, 0 };
+		er_gzpool *p = er_gzpool_new(threads, ER_GZ_FAST, collect_sink, &c);
+		assert_non_null(p);
+		for (size_t off = 0; off < in.len; off += bs) {
+			er_buf_append(&block, in.p + off, in.len - off < bs ? in.len - off : bs);
+			assert_int_equal(er_gzpool_put(p, &block), 0);
+			assert_int_equal(block.len, 0);
+		}
+		assert_int_equal(er_gzpool_end(p), 0);
+		assert_int_equal(c.all.len, want.len);
+		assert_memory_equal(c.all.p, want.p, want.len);
+		er_buf_free(&c.all);
+	}
+	er_buf_free(&in);
+	er_buf_free(&want);
+	er_buf_free(&block);
+}
+
+/* A sink failure is sticky: later puts and the end fail with its errno. */
+static void test_pool_sink_error(void **s)
+{
+	(void)s;
+	er_buf in = {0}, block = {0};
+	make_input(&in);
+	collect c = { {0}, 0, 2 };
+	er_gzpool *p = er_gzpool_new(2, ER_GZ_FAST, collect_sink, &c);
+	assert_non_null(p);
+	for (size_t off = 0; off + 5000 <= in.len; off += 5000) {
+		er_buf_append(&block, in.p + off, 5000);
+		er_gzpool_put(p, &block); /* fails once the sink has */
+	}
+	errno = 0;
+	assert_int_equal(er_gzpool_end(p), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(c.calls, 2); /* nothing is written after the failure */
+	er_buf_free(&c.all);
+	er_buf_free(&in);
+	er_buf_free(&block);
+}
+
 /* Bytes of the scores header member, as the pipeline's main thread makes it. */
 static void header_member(er_buf *out)
 {
@@ -175,6 +264,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_zlib_level_ignores_dst_capacity),
 		cmocka_unit_test(test_fast_level_ignores_trailing_bytes),
 		cmocka_unit_test(test_empty_member),
+		cmocka_unit_test(test_kept_compressor_same_bytes),
+		cmocka_unit_test(test_pool_members_in_order),
+		cmocka_unit_test(test_pool_sink_error),
 		cmocka_unit_test(test_same_bytes_in_every_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -629,6 +629,155 @@ static outputs gen_run(const er_rules *rules, const gen_row *g, size_t n, size_t
 	return o;
 }
 
+/* As the pipeline does it: each chunk sorted on its own (the worker's
+ * er_rollup_sort_chunk), then linked by serial (er_rollup_add_chunk); a
+ * serial is skipped after each file, where the pipeline's FILE_END chunk
+ * takes one. Chunks of 1..500 rows, as gen_merge. */
+static void gen_add_chunks(er_rollup *r, const gen_row *g, size_t n, int with_bad)
+{
+	uint64_t saved = gen_state;
+	gen_state = 12345;
+	er_buf rows = { 0 }, run = { 0 }, scr = { 0 };
+	uint64_t serial = 3;
+	size_t per = n / GEN_FILES + 1;
+	for (int f = 0; f < GEN_FILES; f++) {
+		size_t lo = (size_t)f * per, hi = lo + per < n ? lo + per : n;
+		for (size_t i = lo; i < hi;) {
+			size_t c = 1 + gen_next(500);
+			if (c > hi - i)
+				c = hi - i;
+			rows.len = 0;
+			for (size_t k = 0; k < c; k++)
+				encode(&rows, &g[i + k].t);
+			if (f != GEN_BAD_FILE || with_bad) {
+				assert_int_equal(er_rollup_sort_chunk(&run, &rows, serial, &scr), 0);
+				assert_int_equal(er_rollup_add_chunk(r, serial, &run, rows.p, rows.len), 0);
+				assert_int_equal(run.len, 0); /* taken over, not copied */
+			}
+			serial++;
+			i += c;
+		}
+		if (f != GEN_BAD_FILE || with_bad)
+			er_rollup_file_done(r, f != GEN_BAD_FILE);
+		serial++;
+	}
+	er_buf_free(&rows);
+	er_buf_free(&run);
+	er_buf_free(&scr);
+	gen_state = saved;
+}
+
+/* Chunk runs sorted by "workers" and linked by the writer give the bytes of
+ * one collector fed in input order, at any budget (the spiller thread
+ * merging batches to disk, or nothing spilled) and any number of end-phase
+ * threads; the rolled-back file leaves no trace, whether its chunks were
+ * still linked or already merged to disk. */
+static void test_chunk_runs_same_output(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(GEN_ROWS, 7);
+	outputs ref = gen_run(rules, g, GEN_ROWS, (size_t)1 << 30, 0, NULL);
+	static const size_t budgets[] = { 1024, 64 * 1024, 1 << 20, (size_t)1 << 30 };
+	static const int threads[] = { 1, 3 };
+	for (size_t t = 0; t < NROWS(threads); t++) {
+		for (size_t i = 0; i < NROWS(budgets); i++) {
+			for (int bad = 0; bad < 2; bad++) {
+				er_rollup *r = er_rollup_new(rules, 1, 1, 1);
+				assert_non_null(r);
+				er_rollup_set_budget(r, budgets[i]);
+				er_rollup_set_threads(r, threads[t]);
+				gen_add_chunks(r, g, GEN_ROWS, bad);
+				char *c = consolidations(r), *q = queue(r);
+				if (strcmp(c, ref.cons) || strcmp(q, ref.queue))
+					fail_msg("threads %d, budget %zu, bad file %d: outputs differ", threads[t],
+					         budgets[i], bad);
+				free(c);
+				free(q);
+				er_rollup_free(r);
+			}
+		}
+	}
+	free(ref.cons);
+	free(ref.queue);
+	free(g);
+	er_rules_free(rules);
+}
+
+/* A chunk's run holds only the rows with a consolidation key, sorted; the
+ * rows get their seq (serial << 32 | row) in place. Serials must ascend. */
+static void test_sort_chunk(void **state)
+{
+	(void)state;
+	static const trow rows[] = {
+		{ "H1", "MBL-B", "", "LCL", "S1", NULL, NULL, 10, G, 0, 0, NULL, NULL },
+		{ "H2", "", "", "LCL", "S1", NULL, NULL, 10, G, 0, 0, NULL, NULL }, /* no key */
+		{ "H3", "MBL-A", "", "LCL", "S2", NULL, NULL, 10, G, 0, 0, NULL, NULL },
+	};
+	er_buf b = { 0 }, run = { 0 }, scr = { 0 };
+	for (size_t i = 0; i < NROWS(rows); i++)
+		encode(&b, &rows[i]);
+	assert_int_equal(er_rollup_sort_chunk(&run, &b, 5, &scr), 0);
+	uint64_t rb, np, seq;
+	memcpy(&rb, run.p, 8);
+	memcpy(&np, run.p + 8, 8);
+	assert_true(rb > 0 && 16 + rb <= run.len);
+	assert_int_equal(np, 1); /* a point each 1/16 of the records: here the second */
+	/* first record: MBL-A, the third row */
+	memcpy(&seq, run.p + 16, 8);
+	assert_int_equal(seq, ((uint64_t)5 << 32) | 2);
+	assert_memory_equal(run.p + 16 + 28, "MBL-A", 5);
+	er_rollup *r = er_rollup_new(NULL, 1, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(er_rollup_add_chunk(r, 5, &run, b.p, b.len), 0);
+	assert_null(run.p);
+	assert_int_equal(er_rollup_sort_chunk(&run, &b, 4, &scr), 0);
+	errno = 0;
+	assert_int_equal(er_rollup_add_chunk(r, 4, &run, b.p, b.len), -1); /* before 5 */
+	assert_int_equal(errno, EINVAL);
+	er_rollup_free(r);
+	er_buf_free(&b);
+	er_buf_free(&run);
+	er_buf_free(&scr);
+}
+
+/* The spiller thread cannot create its file: the error is not lost; it
+ * fails a later hand-over or, at the latest, the consolidations output. */
+static void test_spiller_io_failure(void **state)
+{
+	(void)state;
+	er_rules *rules = load_rules();
+	gen_row *g = gen_rows(5000, 9);
+	er_buf rows = { 0 }, run = { 0 }, scr = { 0 }, out = { 0 };
+	er_rollup *r = er_rollup_new(rules, 1, 0, 0);
+	assert_non_null(r);
+	er_rollup_set_budget(r, 4096);
+	assert_int_equal(er_rollup_set_tmpdir(r, "/nonexistent/er-rollup"), 0);
+	for (size_t i = 0; i < 5000; i += 100) {
+		rows.len = 0;
+		for (size_t k = i; k < i + 100; k++)
+			encode(&rows, &g[k].t);
+		assert_int_equal(er_rollup_sort_chunk(&run, &rows, i, &scr), 0);
+		errno = 0;
+		if (er_rollup_add_chunk(r, i, &run, rows.p, rows.len) < 0) {
+			assert_int_equal(errno, ENOENT); /* a hand-over after the failed one */
+			break;
+		}
+	}
+	er_rollup_file_done(r, 1);
+	errno = 0;
+	assert_int_equal(er_rollup_write_consolidations(r, emit_buf, &out), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(out.len, 0);
+	er_rollup_free(r);
+	er_buf_free(&rows);
+	er_buf_free(&run);
+	er_buf_free(&scr);
+	er_buf_free(&out);
+	free(g);
+	er_rules_free(rules);
+}
+
 /* Whatever the budget (tiny: thousands of runs merged in passes; medium;
  * large: nothing spilled), the outputs are the same bytes; and a file
  * rolled back after its rows went to disk leaves no trace. The reference
@@ -962,6 +1111,9 @@ int main(void)
 		cmocka_unit_test(test_scored_rows),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_budgets_same_output),
+		cmocka_unit_test(test_chunk_runs_same_output),
+		cmocka_unit_test(test_sort_chunk),
+		cmocka_unit_test(test_spiller_io_failure),
 		cmocka_unit_test(test_end_threads_same_output),
 		cmocka_unit_test(test_filter_and_top),
 		cmocka_unit_test(test_row_over_budget),

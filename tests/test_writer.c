@@ -263,6 +263,50 @@ static void test_gz_blocks_deterministic(void **s)
 	free(data);
 }
 
+/* Members compressed on helper threads (er_out_parallel) give the bytes of
+ * the serial writer, also when a file's rows are rolled back in between
+ * (the rollback waits for the members in flight, then truncates). */
+static void test_gz_parallel_same_bytes(void **s)
+{
+	(void)s;
+	size_t n = 13u << 19; /* 6.5 blocks */
+	char *data = malloc(n);
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + (i * 7 + i / 13) % 26);
+	static const int threads[] = { 1, 2, 4 };
+	char hex[3][65];
+	uint64_t bytes[3];
+	for (int k = 0; k < 3; k++) {
+		er_outfile o;
+		char err[256];
+		assert_int_equal(er_out_open(&o, target, 0, ER_GZ_FAST, err, sizeof err), ER_OK);
+		er_out_parallel(&o, threads[k]);
+		assert_true(k == 0 ? o.gzp == NULL : o.gzp != NULL);
+		size_t half = n / 2;
+		for (size_t off = 0; off < half; off += 7777)
+			assert_int_equal(er_out_write(&o, data + off, off + 7777 > half ? half - off : 7777), 0);
+		er_out_mark(&o); /* waits: the pool is gone */
+		assert_null(o.gzp);
+		er_out_parallel(&o, threads[k]);
+		for (int rep = 0; rep < 3; rep++) /* a failed file's 1.5 blocks... */
+			assert_int_equal(er_out_write(&o, data, 1u << 19), 0);
+		assert_int_equal(er_out_rollback(&o), 0); /* ...taken back */
+		er_out_parallel(&o, threads[k]);
+		assert_int_equal(er_out_write(&o, data + half, n - half), 0);
+		assert_int_equal(er_out_serial(&o), 0);
+		assert_int_equal(er_out_finish(&o), 0);
+		er_out_digest(&o, hex[k]);
+		bytes[k] = er_out_bytes(&o);
+		er_out_abort(&o);
+	}
+	for (int k = 1; k < 3; k++) {
+		assert_string_equal(hex[0], hex[k]);
+		assert_int_equal(bytes[0], bytes[k]);
+	}
+	free(data);
+}
+
 /* A rename failing in the middle of a commit puts the first output back. */
 static void test_commit_undo(void **s)
 {
@@ -345,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_directory_is_usage_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gz_blocks_deterministic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gz_parallel_same_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_undo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_excludes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_names, setup, teardown),
