@@ -147,7 +147,7 @@ struct er_ams {
 	char err[1024];
 	int failed;
 	/* per-bill scratch */
-	er_buf row, conts, descs, tars, tmp, first_g, rbuf;
+	er_buf row, conts, descs, tars, tmp, first_g, rbuf, ntfs;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -805,7 +805,7 @@ void er_ams_free(er_ams *a)
 	er_extsort_free(a->lcl);
 	seq_free(&a->spool);
 	seq_free(&a->rej);
-	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g, &a->rbuf };
+	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g, &a->rbuf, &a->ntfs };
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		er_buf_free(bufs[i]);
 	free(a);
@@ -968,7 +968,7 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 {
 	rec one[NT];
 	int have1[NT] = { 0 };
-	a->conts.len = a->descs.len = a->tars.len = 0;
+	a->conts.len = a->descs.len = a->tars.len = a->ntfs.len = 0;
 	uint32_t ord = 0;
 	int dead = 0, oom = 0, rc = 0;
 
@@ -1013,6 +1013,20 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 					dup = get32(a->conts.p + pos) == k.n && !memcmp(a->conts.p + pos + 4, k.p, k.n);
 				if (k.n && !dup)
 					oom |= put32(&a->conts, k.n) < 0 || er_buf_append(&a->conts, k.p, k.n) < 0;
+			} else if (t == T_NOTIFY) {
+				/* a bill may name several notify parties: keep each
+				 * distinct name, in the table's order, '|'-separated */
+				er_field k = r.f[0];
+				int dup = 0;
+				for (size_t pos = 0; k.n && pos < a->ntfs.len && !dup;) {
+					const char *e = memchr(a->ntfs.p + pos, '|', a->ntfs.len - pos);
+					size_t l = e ? (size_t)(e - (a->ntfs.p + pos)) : a->ntfs.len - pos;
+					dup = l == k.n && !memcmp(a->ntfs.p + pos, k.p, k.n);
+					pos += l + 1;
+				}
+				if (k.n && !dup)
+					oom |= (a->ntfs.len && er_buf_putc(&a->ntfs, '|') < 0) ||
+					       er_buf_append(&a->ntfs, k.p, k.n) < 0;
 			} else if (t == T_DESC || t == T_TARIFF) {
 				oom |= add_line(a, t == T_DESC ? &a->descs : &a->tars, &r, 1, ord++) < 0;
 			} else if (have1[t]) {
@@ -1080,7 +1094,7 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	er_field shn = have1[T_SHIPPER] ? one[T_SHIPPER].f[0] : none;
 	er_field shc = have1[T_SHIPPER] ? one[T_SHIPPER].f[1] : none;
 	er_field con = have1[T_CONSIGNEE] ? one[T_CONSIGNEE].f[0] : none;
-	er_field ntf = have1[T_NOTIFY] ? one[T_NOTIFY].f[0] : none;
+	er_field ntf = { a->ntfs.len ? a->ntfs.p : "", a->ntfs.len };
 	oom |= er_buf_puts(b, ",vessel,") < 0;
 	oom |= csvf(b, lading) < 0;
 	oom |= er_buf_putc(b, ',') < 0;

@@ -235,23 +235,25 @@ static inline void fire(er_result *res, int reason, int pts, int *sum)
 	*sum += pts;
 }
 
-/* Screen the importer, shipper and consignee names; an empty name column is
- * screened with the table name of the party its id matched. Fires
- * SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
+/* Screen the importer, shipper, consignee and notify party names; an empty
+ * name column is screened with the table name of the party its id matched.
+ * Fires SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
 static const int sdn_cols[ER_SDN_NROLES] = { ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_NAME,
-                                             ER_COL_CONSIGNEE_NAME };
+                                             ER_COL_CONSIGNEE_NAME, ER_COL_NOTIFY_PARTY_NAME };
 
 static int screen_parties(const er_sdn *sdn, const er_rules *r, const er_sdn_probe *probe,
                           const er_party *imp, const er_party *shp, er_result *res, int *sum)
 {
-	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL };
+	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL, NULL };
 	unsigned match = (unsigned)(r->sdn_match * 1000.0 + 0.5);
 	unsigned review = (unsigned)(r->sdn_review * 1000.0 + 0.5);
 	unsigned top = 0;
 	res->sdn_screened = 1;
 	for (int k = 0; k < ER_SDN_NROLES; k++) {
 		er_sdn_hit h;
-		if (probe[k].n) /* the same bytes as the importer's: the same answer */
+		if (k == ER_SDN_NOTIFY) /* several names, '|'-separated; rarely there */
+			h = er_sdn_screen_list(sdn, probe[k].name, probe[k].n, '|');
+		else if (probe[k].n) /* the same bytes as the importer's: the same answer */
 			h = k == ER_SDN_CONSIGNEE && probe[0].set && probe[k].h == probe[0].h
 			        ? (er_sdn_hit){ res->sdn_ent[0], res->sdn_sim[0], 0 }
 			        : er_sdn_probe_finish(sdn, &probe[k]);
@@ -307,6 +309,8 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 			if (k == ER_SDN_CONSIGNEE && f.n && f.n == sdnq[0].n &&
 			    memcmp(f.p, sdnq[0].name, f.n) == 0)
 				sdnq[k] = sdnq[0];
+			else if (k == ER_SDN_NOTIFY)
+				sdnq[k] = (er_sdn_probe){ f.p, f.n, 0, NULL };
 			else
 				sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
 		}

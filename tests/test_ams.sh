@@ -76,6 +76,20 @@ expect_rc "partners --ams" 0 "$ER" partners --ams $D --out "$T/p1.csv" "$T/g/ams
 expect_rc "partners of the joined CSV" 0 "$ER" partners $D --out "$T/p2.csv" "$T/g/got.csv"
 expect "partners --ams = partners of ams output" same "$T/p1.csv" "$T/p2.csv"
 
+# notify parties are screened: a generated release whose bill gets a notify
+# party from a generated SDN list is SDN_MATCH, role N; without it, not
+expect_rc "generate an SDN list" 0 "$GEN" --rows 10 --seed 1 --sdn 50 --out "$T/sl"
+cp -r "$T/g/ams" "$T/gn"
+nid=$(sed -n 2p "$T/gn/ams__header_2020__202001011500.csv" | cut -d, -f1)
+nent=$(sed -n 1p "$T/sl/sdn.csv" | cut -d, -f1)
+nname=$(sed -n 1p "$T/sl/sdn.csv" | cut -d'"' -f2)
+echo "$nid,\"$nname\",,,,,,,,US,,," >>"$T/gn/ams__notifyparty_2020__202001011500.csv"
+expect_rc "score --ams --sdn, listed notify party" 0 "$ER" score --ams $D --sdn "$T/sl" --out "$T/sn.csv" "$T/gn"
+expect "listed notify party: SDN_MATCH, role N" sh -c "grep 'N=$nent:1.000' '$T/sn.csv' | grep -q SDN_MATCH"
+expect "only that bill" test "$(grep -c "N=$nent:" "$T/sn.csv")" -eq 1
+expect_rc "score --ams --sdn, release as generated" 0 "$ER" score --ams $D --sdn "$T/sl" --out "$T/sn0.csv" "$T/g/ams"
+expect "unlisted notify parties: no role N" sh -c "! grep -q 'N=$nent:' '$T/sn0.csv'"
+
 # ------------------------------------------------ malformed cases
 P=2020__202001011500
 mk() { # mk DIR: a small valid release of three bills
@@ -120,9 +134,12 @@ expect "missing table message" has "$T/last.err" \
 expect "missing table: no output" test ! -e "$T/miss.csv"
 
 bad nonotify # notifyparty is optional: absent is fine (tested by mk), present is used
-printf '%s\n' 'identifier,notify_party_name' 'A0000002,NOTIFY ME' >"$T/nonotify/ams__notifyparty_$P.csv"
+printf '%s\n' 'identifier,notify_party_name' 'A0000002,NOTIFY ME' 'A0000002,SECOND PARTY' \
+	'A0000002,NOTIFY ME' 'A0000001,' >"$T/nonotify/ams__notifyparty_$P.csv"
 run_bad "notifyparty present" 0 nonotify
-expect "notify party joined" grep -q '^MAEU9,.*,NOTIFY ME$' "$T/nonotify.csv"
+expect "notify parties joined: each distinct name once, '|'-separated" \
+	grep -q '^MAEU9,.*,NOTIFY ME|SECOND PARTY$' "$T/nonotify.csv"
+expect "empty notify party name: empty column" grep -q '^HBL1,.*,$' "$T/nonotify.csv"
 
 bad col && sed -i '1s/house_bol_number/house_bill/' "$T/col/ams__billgen_$P.csv"
 run_bad "missing column" 1 col
