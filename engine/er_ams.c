@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "er_commit.h"
 #include "er_extsort.h"
 #include "er_log.h"
 #include "er_parse.h"
@@ -1365,10 +1366,31 @@ er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *r
                        er_ams_stats *st, char *err, size_t errlen)
 {
 	er_ams *a = NULL;
+	er_commit *cm = NULL;
 	er_outfile out = { .fd = -1 }, rej = { .fd = -1 };
-	er_status s = er_ams_open(o, &a, err, errlen);
+	const char *names[2] = { out_path, rejects_path };
+	const char **ins = NULL;
+	/* unsafe output names first (no table is read for a usage error), then
+	 * the lock, then the release, then the outputs against its table files */
+	er_status s = er_commit_check(names, 2, NULL, 0, err, errlen);
+	if (s == ER_OK)
+		s = er_commit_begin(&cm, names, 2, o->wait_lock, NULL, err, errlen);
+	if (s == ER_OK)
+		s = er_ams_open(o, &a, err, errlen);
+	if (s == ER_OK) {
+		ins = malloc((size_t)(a->nfiles ? a->nfiles : 1) * sizeof *ins);
+		if (!ins) {
+			er_errf(err, errlen, "out of memory");
+			s = ER_E_NOMEM;
+		}
+	}
+	if (s == ER_OK) {
+		for (int i = 0; i < a->nfiles; i++)
+			ins[i] = a->files[i].path;
+		s = er_commit_check(names, 2, ins, a->nfiles, err, errlen);
+	}
 	if (s != ER_OK)
-		return s;
+		goto out;
 	s = ER_E_IO;
 	int gz = out_path && strlen(out_path) > 3 && !strcmp(out_path + strlen(out_path) - 3, ".gz");
 	int rgz = rejects_path && strlen(rejects_path) > 3 &&
@@ -1416,16 +1438,16 @@ er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *r
 			goto out;
 		}
 	}
-	if (er_out_sync(&out, err, errlen) != ER_OK || (rejects_path && er_out_sync(&rej, err, errlen) != ER_OK))
+	er_outfile *outs[] = { &out, &rej };
+	if ((s = er_commit_run(cm, outs, 2, err, errlen)) != ER_OK)
 		goto out;
-	if ((rejects_path && er_out_commit(&rej, err, errlen) != ER_OK) || er_out_commit(&out, err, errlen) != ER_OK)
-		goto out;
-	s = ER_OK;
 	if (st)
 		er_ams_get_stats(a, st);
 out:
 	er_out_abort(&out);
 	er_out_abort(&rej);
+	er_commit_end(cm);
+	free(ins);
 	er_ams_free(a);
 	return s;
 }

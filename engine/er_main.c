@@ -475,7 +475,8 @@ static int allowed(const char *cmd, int opt)
 		return 1;
 	int ams_opt = opt == O_PERIOD || opt == O_SCHEDULE_K || opt == O_SORT_MEM;
 	if (!strcmp(cmd, "ams"))
-		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
+		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET ||
+		       opt == O_WAIT_LOCK;
 	if (opt == O_OUT_DELIM || opt == O_EXCEL)
 		return 1; /* score, partners and verify write CSV */
 	if (!strcmp(cmd, "score"))
@@ -708,7 +709,7 @@ int main(int argc, char **argv)
 			}
 			o.rollup_memory = (size_t)v;
 			break;
-		case O_WAIT_LOCK: o.wait_lock = 1; break;
+		case O_WAIT_LOCK: o.wait_lock = ao.wait_lock = 1; break;
 		case O_SPOOL_STDOUT: o.spool_stdout = 1; break;
 		case O_SDN: sdn_dir = optarg; break;
 		case O_ON: on = optarg; break;
