@@ -260,5 +260,16 @@ expect "score --ams rejects file" has "$T/sr.csv" "$T/orphan/ams__consignee_$P.c
 expect "score --ams summary counts them" grep -q '"source_rejects": 1,' "$T/sr.json"
 expect "score --ams scored the bills" test "$(wc -l <"$T/sr.out")" -eq 4
 
+# --max-rejects counts the join's rejects (the orphan release: 1 of them, 3 bills)
+expect_rc "score --ams --max-rejects 0" 1 "$ER" score --ams --max-rejects 0 --out "$T/mr.out" "$T/orphan"
+expect "max-rejects message" has "$T/last.err" \
+	"examrisk: error: too many rejects: 1 (1 of them by the source) more than 0 (--max-rejects); nothing committed"
+expect "max-rejects: nothing written" test ! -e "$T/mr.out"
+expect_rc "score --ams --max-rejects 1" 3 "$ER" score --ams --quiet --max-rejects 1 --out "$T/mr.out" "$T/orphan"
+expect_rc "score --ams --max-rejects 20%" 1 "$ER" score --ams --max-rejects 20% --out "$T/mr2.out" "$T/orphan"
+expect "max-rejects % message" has "$T/last.err" \
+	"examrisk: error: too many rejects: 1 of 4 records (1 by the source; over 20%, --max-rejects); nothing committed"
+expect_rc "score --ams --max-rejects 25%" 3 "$ER" score --ams --quiet --max-rejects 25% --out "$T/mr2.out" "$T/orphan"
+
 echo "test_ams: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
