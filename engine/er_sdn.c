@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "er_parse.h"
-#include "er_reader.h"
-#include "er_split.h"
 #include "er_table.h"
 #include "er_util.h"
 
@@ -1014,22 +1012,15 @@ er_sdn_counts er_sdn_count(const er_sdn *s)
 
 /* ================================================================ loading */
 
-/* One header-less OFAC file read through the manifest stages. */
+/* One header-less OFAC file, read with the tables' CSV reader (er_csv). */
 typedef struct ofac_in {
 	char *path;
-	er_reader *rd;
-	er_splitter *sp;
-	er_parser *ps;
-	er_recbuf rb;
-	uint32_t next;
+	er_csv *x;
 } ofac_in;
 
 static void ofac_close(ofac_in *c)
 {
-	er_recbuf_free(&c->rb);
-	er_parser_free(c->ps);
-	er_splitter_free(c->sp);
-	er_reader_close(c->rd);
+	er_csv_close(c->x);
 	free(c->path);
 	memset(c, 0, sizeof *c);
 }
@@ -1044,18 +1035,7 @@ static er_status ofac_open(ofac_in *c, const char *dir, const char *file, char *
 		return ER_E_NOMEM;
 	}
 	sprintf(c->path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", file);
-	er_status st = er_reader_open(c->path, &c->rd, err, errlen);
-	if (st != ER_OK)
-		return st;
-	er_split_opts o = { .delim = ',', .chunk_bytes = 1u << 20, .max_record = 1u << 20,
-	                    .max_raw = 256 };
-	c->sp = er_splitter_new(er_reader_read_fn, c->rd, &o);
-	c->ps = er_parser_new(',', 64u * 1024u);
-	if (!c->sp || !c->ps) {
-		er_errf(err, errlen, "%s: out of memory", c->path);
-		return ER_E_NOMEM;
-	}
-	return ER_OK;
+	return er_csv_open_flags(c->path, ER_CSV_NO_DIGEST, &c->x, err, errlen);
 }
 
 /* Next record with exactly want fields ("-0-" fields come back empty,
@@ -1066,42 +1046,16 @@ static int ofac_next(ofac_in *c, int want, er_field *out, uint64_t *line, er_sta
                      char *err, size_t errlen)
 {
 	for (;;) {
-		while (c->next >= c->rb.n) {
-			c->next = 0;
-			int r = er_splitter_next(c->sp, &c->rb);
-			if (r == 0)
-				return 0;
-			if (r < 0) {
-				const char *m = er_reader_error(c->rd);
-				er_errf(err, errlen, "%s", m && *m ? m : "read failed");
-				*st = er_splitter_nomem(c->sp) ? ER_E_NOMEM : ER_E_IO;
-				return -1;
-			}
-		}
-		const er_rec *rec = &c->rb.recs[c->next++];
-		*line = rec->line;
-		if (rec->reject != ER_REJ_NONE) {
-			er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
-			        er_reject_name(rec->reject));
-			*st = ER_E_FORMAT;
-			return -1;
-		}
-		const char *raw = c->rb.buf + rec->off;
-		if (rec->len == 1 && raw[0] == '\x1a')
-			continue;
 		const er_field *f;
-		int rej = ER_REJ_NONE;
-		int n = er_parser_record(c->ps, raw, rec->len, (rec->flags & ER_REC_QUOTED) != 0, &f,
-		                         &rej);
-		if (n < 0) {
-			er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
-			        er_reject_name(rej));
-			*st = ER_E_FORMAT;
-			return -1;
-		}
+		int n;
+		int r = er_csv_next(c->x, &f, &n, line, st, err, errlen);
+		if (r <= 0)
+			return r;
+		if (n == 1 && f[0].n == 1 && f[0].p[0] == '\x1a')
+			continue;
 		if (n != want) {
 			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d (OFAC's files have no "
-			        "header row)", c->path, (unsigned long long)rec->line, want, n);
+			        "header row)", c->path, (unsigned long long)*line, want, n);
 			*st = ER_E_FORMAT;
 			return -1;
 		}

@@ -421,7 +421,7 @@ static ssize_t table_read(void *ctx, char *buf, size_t cap)
 	return n;
 }
 
-static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
+static er_status csv_open(csv_in *c, const char *path, int digest, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->path = path;
@@ -429,7 +429,7 @@ static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 	if (st != ER_OK)
 		return st;
 	er_reader_set_cancel(c->rd, load_cancel);
-	if (er_reader_hash(c->rd) < 0) {
+	if (digest && er_reader_hash(c->rd) < 0) {
 		csv_close(c);
 		er_errf(err, errlen, "%s: out of memory", path);
 		return ER_E_NOMEM;
@@ -1766,7 +1766,7 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 	int col[M_NCOLS];
 	uint32_t *lines = NULL;
 	size_t cap = 0;
-	er_status st = csv_open(&c, path, err, errlen);
+	er_status st = csv_open(&c, path, 1, err, errlen);
 	if (st != ER_OK)
 		return st;
 	st = csv_header(&c, m_cols, M_NCOLS, col, err, errlen);
@@ -1879,7 +1879,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 	prow *rows = NULL;
 	size_t nrows = 0, cap = 0;
 	lastv cache[4] = { { NULL, 0 } };
-	er_status st = csv_open(&c, path, err, errlen);
+	er_status st = csv_open(&c, path, 1, err, errlen);
 	if (st != ER_OK)
 		return st;
 	st = csv_header(&c, p_cols, P_NCOLS, col, err, errlen);
@@ -2104,13 +2104,18 @@ struct er_csv {
 
 er_status er_csv_open(const char *path, er_csv **out, char *err, size_t errlen)
 {
+	return er_csv_open_flags(path, 0, out, err, errlen);
+}
+
+er_status er_csv_open_flags(const char *path, int flags, er_csv **out, char *err, size_t errlen)
+{
 	*out = NULL;
 	er_csv *x = calloc(1, sizeof *x);
 	if (!x) {
 		er_errf(err, errlen, "%s: out of memory", path);
 		return ER_E_NOMEM;
 	}
-	er_status st = csv_open(&x->c, path, err, errlen);
+	er_status st = csv_open(&x->c, path, !(flags & ER_CSV_NO_DIGEST), err, errlen);
 	if (st != ER_OK) {
 		free(x);
 		return st;

@@ -213,7 +213,7 @@ static void test_errors(void **state)
 		{ "1,\"A\"" E12 "1,\"B\"" E12, "", "", "sdn.csv:2: duplicate ent_num 1" },
 		{ "1,\"A\"" E12 "x1,\"B\"" E12, "", "", "sdn.csv:2: bad ent_num 'x1' (want a positive integer)" },
 		{ "1,-0- " E12, "", "", "sdn.csv:1: missing SDN_Name" },
-		{ "1,\"A\"" E12 "2,\"B,-0- \n", "", "", "sdn.csv:2: unterminated_quote" },
+		{ "1,\"A\"" E12 "2,\"B,-0- \n", "", "", "sdn.csv:2: unterminated quote" },
 		{ "1,\"A\"" E12, "1,1,aka,\"A2\",-0- \n777,2,aka,\"Z\",-0- \n", "",
 		  "alt.csv:2: ent_num 777 is not in sdn.csv" },
 		{ "1,\"A\"" E12, "1,1,aka,-0- ,-0- \n", "", "alt.csv:1: missing alt_name" },
