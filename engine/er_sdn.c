@@ -930,38 +930,16 @@ static int ac_reserve(acache *c)
 	return 0;
 }
 
-er_sdn_probe er_sdn_probe_start(const er_sdn *s, const char *name, size_t n)
+/* The answer for a name of hash h: from the cache, else screened and kept. */
+static er_sdn_hit cached(const er_sdn *s, tstate *ts, const char *name, size_t n, uint64_t h)
 {
-	er_sdn_probe q = { name, n, 0, NULL };
-	if (!s || !n)
-		return q;
-	tstate *ts = thread_state(s);
-	if (!ts)
-		return q;
-	q.h = hkey(name, n, s->serial);
-	q.set = ts;
-	if (ts->ac.s)
-		__builtin_prefetch(&ts->ac.s[2 * ((uint32_t)q.h & ts->ac.mask)]);
-	return q;
-}
-
-er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q)
-{
-	er_sdn_hit none = { 0, 0, 0 };
-	if (!s || !q->n)
-		return none;
-	tstate *ts = q->set;
-	if (ts && ts->serial != s->serial) /* another list screened in between */
-		ts = thread_state(s);
-	if (!ts)
-		return screen(s, thread_state(s), q->name, q->n);
-	uint64_t *sl = ac_slot(&ts->ac, q->h);
+	uint64_t *sl = ac_slot(&ts->ac, h);
 	if (sl && sl[0])
 		return hit_unpack(sl[1]);
-	er_sdn_hit r = screen(s, ts, q->name, q->n);
+	er_sdn_hit r = screen(s, ts, name, n);
 	if (ac_reserve(&ts->ac) == 0) {
-		sl = ac_slot(&ts->ac, q->h); /* the table may have moved */
-		sl[0] = q->h;
+		sl = ac_slot(&ts->ac, h); /* the table may have moved */
+		sl[0] = h;
 		sl[1] = hit_pack(r);
 		ts->ac.n++;
 	}
@@ -970,8 +948,64 @@ er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q)
 
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
 {
-	er_sdn_probe q = er_sdn_probe_start(s, name, n);
-	return er_sdn_probe_finish(s, &q);
+	er_sdn_hit none = { 0, 0, 0 };
+	if (!s || !n)
+		return none;
+	tstate *ts = thread_state(s);
+	if (!ts)
+		return screen(s, NULL, name, n);
+	return cached(s, ts, name, n, hkey(name, n, s->serial));
+}
+
+void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
+                      er_sdn_rowq *q)
+{
+	if (n > ER_SDN_ROW_MAX)
+		n = ER_SDN_ROW_MAX;
+	q->n = n;
+	q->lists = lists;
+	tstate *ts = s ? thread_state(s) : NULL;
+	q->ts = ts;
+	for (int k = 0; k < n; k++) {
+		const char *p = names[k].p;
+		size_t len = names[k].n;
+		q->p[k] = p;
+		q->len[k] = len;
+		q->same[k] = -1;
+		q->h[k] = 0;
+		if (!len || (lists >> k & 1u))
+			continue;
+		for (int j = 0; j < k; j++)
+			if (q->len[j] == len && !(lists >> j & 1u) && memcmp(q->p[j], p, len) == 0) {
+				q->same[k] = (int8_t)j;
+				break;
+			}
+		if (q->same[k] >= 0 || !ts)
+			continue;
+		q->h[k] = hkey(p, len, s->serial);
+		if (ts->ac.s)
+			__builtin_prefetch(&ts->ac.s[2 * ((uint32_t)q->h[k] & ts->ac.mask)]);
+	}
+}
+
+void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out)
+{
+	tstate *ts = q->ts;
+	if (s && ts && ts->serial != s->serial) /* another list screened in between */
+		ts = thread_state(s);
+	for (int k = 0; k < q->n; k++) {
+		er_sdn_hit none = { 0, 0, 0 };
+		if (!s || !q->len[k])
+			out[k] = none;
+		else if (q->lists >> k & 1u)
+			out[k] = er_sdn_screen_list(s, q->p[k], q->len[k], '|');
+		else if (q->same[k] >= 0)
+			out[k] = out[q->same[k]];
+		else if (!ts || !q->h[k])
+			out[k] = er_sdn_screen(s, q->p[k], q->len[k]);
+		else
+			out[k] = cached(s, ts, q->p[k], q->len[k], q->h[k]);
+	}
 }
 
 er_sdn_hit er_sdn_screen_list(const er_sdn *s, const char *p, size_t n, char sep)

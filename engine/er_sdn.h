@@ -55,19 +55,26 @@ typedef struct er_sdn_hit {
  * one cache line, and threads share nothing that is written. */
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n);
 
-/* The same in two steps: start hashes the name and begins loading its cache
- * line, finish answers (same answer as er_sdn_screen). The scorer starts a
- * row's names early so the cache misses overlap with the row's other work.
- * name must stay valid until finish; start and finish on the same thread.
- * set is non-NULL when the answer cache is in use. */
-typedef struct er_sdn_probe {
-	const char *name;
-	size_t n;
-	uint64_t h;
-	void *set;
-} er_sdn_probe;
-er_sdn_probe er_sdn_probe_start(const er_sdn *s, const char *name, size_t n);
-er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q);
+/* A row's names in two steps: start hashes each name and begins loading its
+ * cache slot, finish answers them all (same answers as er_sdn_screen, one
+ * by one). The scorer starts a row's names early so the cache misses overlap
+ * with the row's other work. A name with the bytes of an earlier one of the
+ * row (the consignee is often the importer) gets its answer; the names whose
+ * bit is set in lists are '|'-separated lists (er_sdn_screen_list). Names
+ * must stay valid until finish; start and finish on the same thread. */
+#define ER_SDN_ROW_MAX 8
+typedef struct er_sdn_rowq {
+	int n;
+	unsigned lists;
+	void *ts;                        /* this thread's state, NULL without memory */
+	const char *p[ER_SDN_ROW_MAX];
+	size_t len[ER_SDN_ROW_MAX];
+	uint64_t h[ER_SDN_ROW_MAX];
+	int8_t same[ER_SDN_ROW_MAX];     /* an earlier name with these bytes, or -1 */
+} er_sdn_rowq;
+void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
+                      er_sdn_rowq *q);
+void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out);
 
 /* Screen each name of a sep-separated list (e.g. several notify parties in
  * one field: "ACME LTD|JOHN DOE"; pieces trimmed, empty ones skipped) and

@@ -409,14 +409,25 @@ static ssize_t table_read(void *ctx, char *buf, size_t cap)
 		return -1;
 	}
 	ssize_t n = er_reader_read(c->rd, buf, cap);
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || buf[i] == '\r') {
-			c->nl += buf[i] == '\n';
-			c->since_break = 0;
-		} else if (++c->since_break > TABLE_MAX_LINE) {
+	/* line by line with memchr (a byte loop cost more than parsing) */
+	for (size_t i = 0; n > 0 && i < (size_t)n;) {
+		const char *p = buf + i;
+		size_t left = (size_t)n - i;
+		const char *lf = memchr(p, '\n', left);
+		const char *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : left);
+		const char *br = cr ? cr : lf;
+		size_t run = br ? (size_t)(br - p) : left;
+		if (c->since_break + run > TABLE_MAX_LINE) {
 			c->too_long = 1;
 			return -1;
 		}
+		if (!br) {
+			c->since_break += run;
+			break;
+		}
+		c->nl += *br == '\n';
+		c->since_break = 0;
+		i += run + 1;
 	}
 	return n;
 }
