@@ -931,7 +931,8 @@ static int ac_reserve(acache *c)
 }
 
 /* The answer for a name of hash h: from the cache, else screened and kept. */
-static er_sdn_hit cached(const er_sdn *s, tstate *ts, const char *name, size_t n, uint64_t h)
+static inline __attribute__((always_inline)) er_sdn_hit
+cached(const er_sdn *s, tstate *ts, const char *name, size_t n, uint64_t h)
 {
 	uint64_t *sl = ac_slot(&ts->ac, h);
 	if (sl && sl[0])
@@ -975,12 +976,14 @@ void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned li
 		q->h[k] = 0;
 		if (!len || (lists >> k & 1u))
 			continue;
-		for (int j = 0; j < k; j++)
-			if (q->len[j] == len && !(lists >> j & 1u) && memcmp(q->p[j], p, len) == 0) {
-				q->same[k] = (int8_t)j;
-				break;
-			}
-		if (q->same[k] >= 0 || !ts)
+		int j = 0;
+		while (j < k && (q->len[j] != len || (lists >> j & 1u) || memcmp(q->p[j], p, len) != 0))
+			j++;
+		if (j < k) {
+			q->same[k] = (int8_t)j;
+			continue;
+		}
+		if (!ts)
 			continue;
 		q->h[k] = hkey(p, len, s->serial);
 		if (ts->ac.s)
