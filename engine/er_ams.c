@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "er_commit.h"
 #include "er_extsort.h"
 #include "er_log.h"
 #include "er_parse.h"
@@ -147,7 +148,7 @@ struct er_ams {
 	char err[1024];
 	int failed;
 	/* per-bill scratch */
-	er_buf row, conts, descs, tars, tmp, first_g, rbuf;
+	er_buf row, conts, descs, tars, tmp, first_g, rbuf, ntfs;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -805,7 +806,7 @@ void er_ams_free(er_ams *a)
 	er_extsort_free(a->lcl);
 	seq_free(&a->spool);
 	seq_free(&a->rej);
-	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g, &a->rbuf };
+	er_buf *bufs[] = { &a->out, &a->lprev, &a->row, &a->conts, &a->descs, &a->tars, &a->tmp, &a->first_g, &a->rbuf, &a->ntfs };
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		er_buf_free(bufs[i]);
 	free(a);
@@ -968,7 +969,7 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 {
 	rec one[NT];
 	int have1[NT] = { 0 };
-	a->conts.len = a->descs.len = a->tars.len = 0;
+	a->conts.len = a->descs.len = a->tars.len = a->ntfs.len = 0;
 	uint32_t ord = 0;
 	int dead = 0, oom = 0, rc = 0;
 
@@ -1013,6 +1014,20 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 					dup = get32(a->conts.p + pos) == k.n && !memcmp(a->conts.p + pos + 4, k.p, k.n);
 				if (k.n && !dup)
 					oom |= put32(&a->conts, k.n) < 0 || er_buf_append(&a->conts, k.p, k.n) < 0;
+			} else if (t == T_NOTIFY) {
+				/* a bill may name several notify parties: keep each
+				 * distinct name, in the table's order, '|'-separated */
+				er_field k = r.f[0];
+				int dup = 0;
+				for (size_t pos = 0; k.n && pos < a->ntfs.len && !dup;) {
+					const char *e = memchr(a->ntfs.p + pos, '|', a->ntfs.len - pos);
+					size_t l = e ? (size_t)(e - (a->ntfs.p + pos)) : a->ntfs.len - pos;
+					dup = l == k.n && !memcmp(a->ntfs.p + pos, k.p, k.n);
+					pos += l + 1;
+				}
+				if (k.n && !dup)
+					oom |= (a->ntfs.len && er_buf_putc(&a->ntfs, '|') < 0) ||
+					       er_buf_append(&a->ntfs, k.p, k.n) < 0;
 			} else if (t == T_DESC || t == T_TARIFF) {
 				oom |= add_line(a, t == T_DESC ? &a->descs : &a->tars, &r, 1, ord++) < 0;
 			} else if (have1[t]) {
@@ -1080,7 +1095,7 @@ static int join_bill(er_ams *a, const char *id, size_t idn, const rec *h)
 	er_field shn = have1[T_SHIPPER] ? one[T_SHIPPER].f[0] : none;
 	er_field shc = have1[T_SHIPPER] ? one[T_SHIPPER].f[1] : none;
 	er_field con = have1[T_CONSIGNEE] ? one[T_CONSIGNEE].f[0] : none;
-	er_field ntf = have1[T_NOTIFY] ? one[T_NOTIFY].f[0] : none;
+	er_field ntf = { a->ntfs.len ? a->ntfs.p : "", a->ntfs.len };
 	oom |= er_buf_puts(b, ",vessel,") < 0;
 	oom |= csvf(b, lading) < 0;
 	oom |= er_buf_putc(b, ',') < 0;
@@ -1351,10 +1366,31 @@ er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *r
                        er_ams_stats *st, char *err, size_t errlen)
 {
 	er_ams *a = NULL;
+	er_commit *cm = NULL;
 	er_outfile out = { .fd = -1 }, rej = { .fd = -1 };
-	er_status s = er_ams_open(o, &a, err, errlen);
+	const char *names[2] = { out_path, rejects_path };
+	const char **ins = NULL;
+	/* unsafe output names first (no table is read for a usage error), then
+	 * the lock, then the release, then the outputs against its table files */
+	er_status s = er_commit_check(names, 2, NULL, 0, err, errlen);
+	if (s == ER_OK)
+		s = er_commit_begin(&cm, names, 2, o->wait_lock, NULL, err, errlen);
+	if (s == ER_OK)
+		s = er_ams_open(o, &a, err, errlen);
+	if (s == ER_OK) {
+		ins = malloc((size_t)(a->nfiles ? a->nfiles : 1) * sizeof *ins);
+		if (!ins) {
+			er_errf(err, errlen, "out of memory");
+			s = ER_E_NOMEM;
+		}
+	}
+	if (s == ER_OK) {
+		for (int i = 0; i < a->nfiles; i++)
+			ins[i] = a->files[i].path;
+		s = er_commit_check(names, 2, ins, a->nfiles, err, errlen);
+	}
 	if (s != ER_OK)
-		return s;
+		goto out;
 	s = ER_E_IO;
 	int gz = out_path && strlen(out_path) > 3 && !strcmp(out_path + strlen(out_path) - 3, ".gz");
 	int rgz = rejects_path && strlen(rejects_path) > 3 &&
@@ -1402,16 +1438,16 @@ er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *r
 			goto out;
 		}
 	}
-	if (er_out_sync(&out, err, errlen) != ER_OK || (rejects_path && er_out_sync(&rej, err, errlen) != ER_OK))
+	er_outfile *outs[] = { &out, &rej };
+	if ((s = er_commit_run(cm, outs, 2, err, errlen)) != ER_OK)
 		goto out;
-	if ((rejects_path && er_out_commit(&rej, err, errlen) != ER_OK) || er_out_commit(&out, err, errlen) != ER_OK)
-		goto out;
-	s = ER_OK;
 	if (st)
 		er_ams_get_stats(a, st);
 out:
 	er_out_abort(&out);
 	er_out_abort(&rej);
+	er_commit_end(cm);
+	free(ins);
 	er_ams_free(a);
 	return s;
 }

@@ -34,6 +34,7 @@ typedef struct er_ams_opts {
 	er_log_fn log;               /* where notes go (er_log.h); NULL = stderr */
 	void *log_ctx;
 	const volatile int *cancel;  /* stop ("interrupted") once non-zero; NULL = never */
+	int wait_lock;               /* er_ams_write: wait for another run's lock on the outputs */
 } er_ams_opts;
 
 #define ER_AMS_DEFAULT_MEMORY ((size_t)256 << 20)
@@ -72,7 +73,9 @@ int er_ams_weight_kg(const char *num, size_t nn, const char *unit, size_t nu, ch
 
 /* examrisk ams: the whole release into out_path (NULL or "-" = stdout; a
  * ".gz" name is gzip-compressed) and its rejects into rejects_path (may be
- * NULL), both committed atomically when the run succeeds. */
+ * NULL), through score's commit path (er_commit.h): outputs that are
+ * directories, the same file twice or one of the table files are usage
+ * errors; both are locked, and replaced together or not at all. */
 er_status er_ams_write(const er_ams_opts *o, const char *out_path, const char *rejects_path,
                        er_ams_stats *st, char *err, size_t errlen);
 

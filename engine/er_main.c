@@ -97,10 +97,11 @@ static void usage_score(FILE *f)
 	        "  --wait-lock            wait for another run writing the same outputs (default: fail)\n"
 	        "  --spool-stdout         stdout to a pipe or terminal: print at the end, not as rows\n"
 	        "                         are scored (stdout that is a file is always spooled)\n"
-	        "  --sdn DIR              screen importer, shipper and consignee names against the\n"
-	        "                         OFAC SDN list in DIR (sdn.csv, alt.csv, add.csv as OFAC\n"
-	        "                         publishes them): SDN_MATCH / SDN_REVIEW and a column\n"
-	        "                         sdn = ROLE=ent_num:similarity after front_of_line\n"
+	        "  --sdn DIR              screen importer, shipper, consignee and notify party\n"
+	        "                         names against the OFAC SDN list in DIR (sdn.csv,\n"
+	        "                         alt.csv, add.csv as OFAC publishes them): SDN_MATCH /\n"
+	        "                         SDN_REVIEW and a column sdn = ROLE=ent_num:similarity\n"
+	        "                         (ROLE I, S, C or N) after front_of_line\n"
 	        "  --consolidations-filter lcl|all\n"
 	        "                         lcl (default): only consolidations of two or more house\n"
 	        "                         bills; all: single-bill (FCL) ones too\n"
@@ -474,7 +475,8 @@ static int allowed(const char *cmd, int opt)
 		return 1;
 	int ams_opt = opt == O_PERIOD || opt == O_SCHEDULE_K || opt == O_SORT_MEM;
 	if (!strcmp(cmd, "ams"))
-		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET;
+		return ams_opt || opt == O_OUT || opt == O_REJECTS || opt == O_QUIET ||
+		       opt == O_WAIT_LOCK;
 	if (opt == O_OUT_DELIM || opt == O_EXCEL)
 		return 1; /* score, partners and verify write CSV */
 	if (!strcmp(cmd, "score"))
@@ -707,7 +709,7 @@ int main(int argc, char **argv)
 			}
 			o.rollup_memory = (size_t)v;
 			break;
-		case O_WAIT_LOCK: o.wait_lock = 1; break;
+		case O_WAIT_LOCK: o.wait_lock = ao.wait_lock = 1; break;
 		case O_SPOOL_STDOUT: o.spool_stdout = 1; break;
 		case O_SDN: sdn_dir = optarg; break;
 		case O_ON: on = optarg; break;

@@ -28,6 +28,7 @@ static const char *const col_names[ER_NCOLS] = {
 	"importer_id", "importer_name", "shipper_id", "shipper_name", "manufacturer_id",
 	"consignee_name", "carrier_scac", "forwarder_id", "hs_code", "description",
 	"declared_value_usd", "gross_weight_kg", "quantity", "filed_at", "departure_at",
+	"notify_party_name",
 };
 
 const char *er_col_name(int col)

@@ -1225,6 +1225,31 @@ out_threads:
 		goto out;
 	}
 
+	/* Records the source itself rejected (score --ams): counted here, written
+	 * after the rows' rejects. */
+	uint64_t source_rejects = opts->source && opts->source->count_rejects
+	                        ? opts->source->count_rejects(opts->source->ctx) : 0;
+	/* --max-rejects counts them too (known once the source is read) */
+	if (source_rejects && opts->max_rejects >= 0 &&
+	    R->rejects_seen + source_rejects > (uint64_t)opts->max_rejects) {
+		snprintf(err, sizeof err, "too many rejects: %llu (%llu of them by the source) "
+		         "more than %lld (--max-rejects); nothing committed",
+		         (unsigned long long)(R->rejects_seen + source_rejects),
+		         (unsigned long long)source_rejects, opts->max_rejects);
+		st = ER_E_REJECTS;
+		goto end_failed;
+	}
+	if (source_rejects && opts->max_rejects_pct >= 0 &&
+	    (double)(R->total.rejected + source_rejects) * 100.0 >
+	    opts->max_rejects_pct * (double)(R->total.rows + source_rejects)) {
+		snprintf(err, sizeof err, "too many rejects: %llu of %llu records (%llu by the source; "
+		         "over %g%%, --max-rejects); nothing committed",
+		         (unsigned long long)(R->total.rejected + source_rejects),
+		         (unsigned long long)(R->total.rows + source_rejects),
+		         (unsigned long long)source_rejects, opts->max_rejects_pct);
+		st = ER_E_REJECTS;
+		goto end_failed;
+	}
 	/* Roll-up outputs, then the summary, then commit everything. */
 	if (R->rollup && (opts->consolidations_path || report_consol) &&
 	    write_end(R, opts->consolidations_path ? &R->consol : NULL, consol_fn, R->rollup,
@@ -1246,9 +1271,6 @@ out_threads:
 		st = ER_E_IO;
 		goto end_failed;
 	}
-	/* Records the source itself rejected (score --ams): after the rows' rejects. */
-	uint64_t source_rejects = opts->source && opts->source->count_rejects
-	                        ? opts->source->count_rejects(opts->source->ctx) : 0;
 	if (source_rejects && opts->rejects_path && opts->source->rejects &&
 	    write_end(R, &R->rej, source_rejects_fn, (void *)(uintptr_t)opts->source, NULL) < 0) {
 		snprintf(err, sizeof err, "%s: cannot write rejects", opts->rejects_path);

@@ -235,30 +235,26 @@ static inline void fire(er_result *res, int reason, int pts, int *sum)
 	*sum += pts;
 }
 
-/* Screen the importer, shipper and consignee names; an empty name column is
- * screened with the table name of the party its id matched. Fires
- * SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
+/* Screen the importer, shipper, consignee and notify party names; an empty
+ * name column is screened with the table name of the party its id matched.
+ * Fires SDN_MATCH or SDN_REVIEW (once each row) and returns 1 on SDN_MATCH. */
 static const int sdn_cols[ER_SDN_NROLES] = { ER_COL_IMPORTER_NAME, ER_COL_SHIPPER_NAME,
-                                             ER_COL_CONSIGNEE_NAME };
+                                             ER_COL_CONSIGNEE_NAME, ER_COL_NOTIFY_PARTY_NAME };
 
-static int screen_parties(const er_sdn *sdn, const er_rules *r, const er_sdn_probe *probe,
+static int screen_parties(const er_sdn *sdn, const er_rules *r, const er_sdn_rowq *q,
                           const er_party *imp, const er_party *shp, er_result *res, int *sum)
 {
-	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL };
+	const er_party *by_id[ER_SDN_NROLES] = { imp, shp, NULL, NULL };
 	unsigned match = (unsigned)(r->sdn_match * 1000.0 + 0.5);
 	unsigned review = (unsigned)(r->sdn_review * 1000.0 + 0.5);
 	unsigned top = 0;
 	res->sdn_screened = 1;
+	er_sdn_hit hits[ER_SDN_NROLES];
+	er_sdn_row_finish(sdn, q, hits);
 	for (int k = 0; k < ER_SDN_NROLES; k++) {
-		er_sdn_hit h;
-		if (probe[k].n) /* the same bytes as the importer's: the same answer */
-			h = k == ER_SDN_CONSIGNEE && probe[0].set && probe[k].h == probe[0].h
-			        ? (er_sdn_hit){ res->sdn_ent[0], res->sdn_sim[0], 0 }
-			        : er_sdn_probe_finish(sdn, &probe[k]);
-		else if (by_id[k] && by_id[k]->name)
+		er_sdn_hit h = hits[k];
+		if (!q->len[k] && by_id[k] && by_id[k]->name)
 			h = er_sdn_screen(sdn, by_id[k]->name, strlen(by_id[k]->name));
-		else
-			continue;
 		if (!h.ent_num || h.sim < review)
 			continue;
 		res->sdn_ent[k] = h.ent_num;
@@ -299,17 +295,13 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
 	/* and the SDN screen's cached answers for the names */
-	er_sdn_probe sdnq[ER_SDN_NROLES];
-	if (sdn)
-		for (int k = 0; k < ER_SDN_NROLES; k++) {
-			er_field f = er_row_field(row, sdn_cols[k]);
-			/* the consignee is often the importer, spelled the same */
-			if (k == ER_SDN_CONSIGNEE && f.n && f.n == sdnq[0].n &&
-			    memcmp(f.p, sdnq[0].name, f.n) == 0)
-				sdnq[k] = sdnq[0];
-			else
-				sdnq[k] = er_sdn_probe_start(sdn, f.p, f.n);
-		}
+	er_sdn_rowq sdnq;
+	if (sdn) {
+		er_field nm[ER_SDN_NROLES];
+		for (int k = 0; k < ER_SDN_NROLES; k++)
+			nm[k] = er_row_field(row, sdn_cols[k]);
+		er_sdn_row_start(sdn, nm, ER_SDN_NROLES, 1u << ER_SDN_NOTIFY, &sdnq);
+	}
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
 	er_field sid = er_row_field(row, ER_COL_SHIPMENT_ID);
@@ -523,7 +515,7 @@ er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *
 	}
 
 	/* ---- restricted parties: a listed name is held, whatever else ---- */
-	int sdn_hit = sdn && screen_parties(sdn, r, sdnq, imp, shp, res, &sum);
+	int sdn_hit = sdn && screen_parties(sdn, r, &sdnq, imp, shp, res, &sum);
 	int sdn_red = sdn_hit && r->sdn_force_red;
 	if (sdn_hit)
 		res->front_of_line = 0; /* a listed party earns no member's benefit */

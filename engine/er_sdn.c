@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "er_parse.h"
-#include "er_reader.h"
-#include "er_split.h"
 #include "er_table.h"
 #include "er_util.h"
 
@@ -27,11 +25,11 @@
 #define TOK_MAX 16      /* tokens of a name that count */
 #define TOK_LEN_MAX 64  /* longer tokens are cut */
 #define KEY_MAX 32
-#define EVAL_MAX 256    /* candidates fully compared per name */
+#define EVAL_MAX 256    /* candidates per name when a thread has no memory for its state */
 #define SIM_FLOOR 600   /* below 0.6 nothing is reported */
 #define SHARE 0.6       /* strong (exact or transliterated) share a candidate needs */
-#define CACHE_SLOTS 131072u /* shared by all threads, 16 bytes each (2 MiB) */
-#define CACHE_WAYS 4        /* slots per set: one 64-byte cache line */
+#define ACACHE_MIN 4096u     /* per-thread answer cache: first size (slots) */
+#define ACACHE_MAX 524288u   /* and the most it grows to (16 bytes a slot: 8 MiB) */
 
 enum { TY_ENTITY, TY_INDIVIDUAL, TY_VESSEL, TY_AIRCRAFT };
 
@@ -42,6 +40,7 @@ typedef struct sdn_tok {
 	int32_t key;      /* key id, -1 when the key is too short to trust */
 	uint32_t df;      /* names holding it */
 	float w;          /* log2(1 + names / df) */
+	uint8_t plain;    /* plain_ascii() */
 } sdn_tok;
 
 typedef struct sdn_name {
@@ -93,20 +92,63 @@ struct er_sdn {
 	float wmax;             /* weight of a token the list never uses */
 	uint32_t naliases, naddrs;
 	uint64_t serial;        /* tells per-thread state which list it belongs to */
-	/* Answer cache, CACHE_SLOTS x {payload, key ^ payload}: a slot is read
-	 * and written as two independent atomic words and is valid only when
-	 * the second XOR the first gives the name's key, so a slot torn by two
-	 * threads writing at once reads as a miss (lockless hashing). */
-	_Atomic uint64_t *cache;
 };
 
 static atomic_uint_fast64_t g_serial = 1;
 
 /* ================================================================ hashing */
 
-static inline uint64_t hkey(const void *p, size_t n, uint64_t seed)
+/* A fast 64-bit hash of a short byte string (names, tokens): 16 bytes per
+ * 64x64->128 multiply, short tails read as two overlapping words. Only ever
+ * used inside this process (index and answer cache), so host byte order is
+ * fine. Never 0 (0 marks an empty slot). */
+__extension__ typedef unsigned __int128 u128;
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	uint64_t h = er_hash64(p, n, seed);
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t rd32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t hkey(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed ^ 0xa0761d6478bd642full ^ ((uint64_t)n * 0xe7037ed1a0b428dbull);
+	size_t left = n;
+	while (left > 16) {
+		h = mum(rd64(p) ^ 0xe7037ed1a0b428dbull, rd64(p + 8) ^ h);
+		p += 16;
+		left -= 16;
+	}
+	uint64_t a, b;
+	if (left > 8) {
+		a = rd64(p);
+		b = rd64(p + left - 8);
+	} else if (left >= 4) {
+		a = rd32(p);
+		b = rd32(p + left - 4);
+	} else if (left) {
+		a = (uint64_t)p[0] << 16 | (uint64_t)p[left / 2] << 8 | p[left - 1];
+		b = 0;
+	} else {
+		a = b = 0;
+	}
+	h = mum(a ^ 0x8ebc6af09c88c6e3ull, b ^ h ^ 0x589965cc75374cc3ull);
+	h = mum(h ^ 0x1d8e4e27c47d124full, (uint64_t)n ^ 0xa0761d6478bd642full);
 	return h ? h : 1;
 }
 
@@ -185,10 +227,32 @@ static size_t fold_ascii(const char *t, size_t n, char *out, size_t cap)
 	return o;
 }
 
-static inline int is_vowel(char c)
+/* 1 when a token needs no folding: ASCII without lower-case letters (what
+ * the normalizer gives for nearly every name). */
+static inline int plain_ascii(const char *t, size_t n)
 {
-	return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U';
+	unsigned bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		bad |= (unsigned)(c >= 0x80) | (unsigned)(c >= 'a' && c <= 'z');
+	}
+	return !bad;
 }
+
+/* Single letters of the skeleton (0 = a vowel: A E I O U, and J Y, which
+ * become I); anything not listed stays itself. */
+static const char key_letter[128] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5',
+	['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['A'] = 0, ['B'] = 'B', ['C'] = 'K', ['D'] = 'D', ['E'] = 0, ['F'] = 'F', ['G'] = 'K',
+	['H'] = 'H', ['I'] = 0, ['J'] = 0, ['K'] = 'K', ['L'] = 'L', ['M'] = 'M', ['N'] = 'N',
+	['O'] = 0, ['P'] = 'P', ['Q'] = 'K', ['R'] = 'R', ['S'] = 'S', ['T'] = 'T', ['U'] = 0,
+	['V'] = 'V', ['W'] = 'V', ['X'] = 'X', ['Y'] = 0, ['Z'] = 'S',
+};
+/* Letters before an H that make one sound with it (0 = none). */
+static const char key_digraph[128] = {
+	['S'] = 'S', ['C'] = 'S', ['P'] = 'F', ['D'] = 'D', ['T'] = 'T', ['K'] = 'K', ['G'] = 'K',
+};
 
 /* Transliteration key: the consonant skeleton of a token, so spellings of one
  * name in Latin letters meet: PH=F, DH=D, TH=T, KH=GH=K, SH=CH=SCH=S; C, G, Q
@@ -197,34 +261,28 @@ static inline int is_vowel(char c)
 static size_t translit_key(const char *t, size_t n, char *key, size_t cap)
 {
 	char a[TOK_LEN_MAX];
-	size_t m = fold_ascii(t, n, a, sizeof a);
+	const char *src = t;
+	size_t m = n;
+	if (!plain_ascii(t, n)) {
+		m = fold_ascii(t, n, a, sizeof a);
+		src = a;
+	}
 	size_t o = 0;
 	char last = 0;
 	for (size_t i = 0; i < m && o < cap; i++) {
-		char c = a[i], nx = i + 1 < m ? a[i + 1] : 0;
+		unsigned char c = (unsigned char)src[i];
+		char nx = i + 1 < m ? src[i + 1] : 0;
 		char k;
-		if (c == 'S' && nx == 'C' && i + 2 < m && a[i + 2] == 'H') {
+		if (nx == 'H' && key_digraph[c]) {
+			k = key_digraph[c];
+			i++;
+		} else if (c == 'S' && nx == 'C' && i + 2 < m && src[i + 2] == 'H') {
 			k = 'S';
 			i += 2;
-		} else if ((c == 'S' || c == 'C') && nx == 'H') {
-			k = 'S';
-			i++;
-		} else if (c == 'P' && nx == 'H') {
-			k = 'F';
-			i++;
-		} else if ((c == 'D' || c == 'T' || c == 'K' || c == 'G') && nx == 'H') {
-			k = c == 'G' ? 'K' : c;
-			i++;
 		} else {
-			switch (c) {
-			case 'C': case 'G': case 'Q': k = 'K'; break;
-			case 'Z': k = 'S'; break;
-			case 'W': k = 'V'; break;
-			case 'J': case 'Y': k = 'I'; break;
-			default: k = c; break;
-			}
+			k = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? key_letter[c] : (char)c;
 		}
-		if (is_vowel(k)) {
+		if (!k) { /* a vowel */
 			if (o == 0 && i == 0)
 				key[o++] = last = 'A';
 			else
@@ -305,6 +363,7 @@ typedef struct qtok {
 	int32_t id;   /* vocabulary id or -1 */
 	int32_t key;  /* key id or -1 */
 	float w;
+	uint8_t plain; /* plain_ascii(): folding would not change it */
 } qtok;
 
 /* Same transliteration key, and (a skeleton alone joins unrelated short
@@ -313,6 +372,8 @@ static int translit_eq(const qtok *q, const qtok *c)
 {
 	if (q->key < 0 || q->key != c->key || q->len < 4 || c->len < 4)
 		return 0;
+	if (q->plain && c->plain)
+		return jaro_winkler(q->p, q->len, c->p, c->len) >= 0.75;
 	char a[TOK_LEN_MAX], b[TOK_LEN_MAX];
 	size_t la = fold_ascii(q->p, q->len, a, sizeof a), lb = fold_ascii(c->p, c->len, b, sizeof b);
 	return jaro_winkler(a, la, b, lb) >= 0.75;
@@ -389,13 +450,17 @@ static int split_tokens(const char *s, size_t n, qtok *t)
 		while (i < n && s[i] == ' ')
 			i++;
 		size_t j = i;
-		while (j < n && s[j] != ' ')
-			j++;
+		unsigned fold = 0; /* a byte folding would change (see plain_ascii) */
+		while (j < n && s[j] != ' ') {
+			unsigned char c = (unsigned char)s[j++];
+			fold |= (unsigned)(c >= 0x80) | (unsigned)(c >= 'a' && c <= 'z');
+		}
 		if (j > i) {
 			memset(&t[k], 0, sizeof t[k]);
 			t[k].p = s + i;
 			t[k].len = (uint16_t)(j - i > TOK_LEN_MAX ? TOK_LEN_MAX : j - i);
 			t[k].id = t[k].key = -1;
+			t[k].plain = !fold;
 			k++;
 		}
 		i = j;
@@ -496,6 +561,7 @@ static inline void vocab_tok(const er_sdn *s, uint32_t id, qtok *c)
 	c->id = (int32_t)id;
 	c->key = t->key;
 	c->w = t->w;
+	c->plain = t->plain;
 }
 
 /* The tokens of listed name i as qtok. */
@@ -509,17 +575,33 @@ static int name_tokens(const er_sdn *s, uint32_t i, qtok *c)
 
 /* ============================================================ per thread */
 
+/* Answers already given on this thread: open addressing on {key, payload}
+ * (key 0 = empty), keyed by the hash of the raw name and the list's serial.
+ * Per thread, so no locks and no shared cache lines; it grows with the
+ * distinct names met up to ACACHE_MAX slots and is emptied (not grown) when
+ * that is half full, so memory stays bounded whatever the input. */
+typedef struct acache {
+	uint64_t *s;    /* 2 words per slot */
+	uint32_t mask;  /* slots - 1 */
+	uint32_t n;
+} acache;
+
 typedef struct tstate {
 	uint64_t serial;        /* list the arrays below belong to */
 	uint32_t *stamp;        /* per listed name: last query that touched it */
 	uint8_t *tokmark;       /* per listed name: last query token counted (1-based) */
 	float *acc;             /* per listed name: weight of query tokens seen in it */
+	uint32_t *cand;         /* candidates of the current query (up to every name) */
 	uint32_t nstamp, cur;
+	acache ac;
 } tstate;
 
 static pthread_key_t g_tkey;
 static pthread_once_t g_tonce = PTHREAD_ONCE_INIT;
 static int g_tkey_ok;
+/* fast path (initial-exec: a plain TLS load, no call); g_tkey frees it at
+ * thread exit */
+static _Thread_local tstate *t_state __attribute__((tls_model("initial-exec")));
 
 static void tstate_free(void *p)
 {
@@ -528,6 +610,10 @@ static void tstate_free(void *p)
 		free(ts->stamp);
 		free(ts->tokmark);
 		free(ts->acc);
+		free(ts->cand);
+		free(ts->ac.s);
+		if (t_state == ts)
+			t_state = NULL;
 	}
 	free(ts);
 }
@@ -537,38 +623,50 @@ static void tkey_init(void)
 	g_tkey_ok = pthread_key_create(&g_tkey, tstate_free) == 0;
 }
 
+static tstate *thread_state_slow(const er_sdn *s);
+
 /* This thread's state for list s, or NULL when memory is short. */
-static tstate *thread_state(const er_sdn *s)
+static inline tstate *thread_state(const er_sdn *s)
 {
-	pthread_once(&g_tonce, tkey_init);
-	if (!g_tkey_ok)
-		return NULL;
-	tstate *ts = pthread_getspecific(g_tkey);
+	tstate *ts = t_state;
+	return ts && ts->serial == s->serial ? ts : thread_state_slow(s);
+}
+
+static tstate *thread_state_slow(const er_sdn *s)
+{
+	tstate *ts = t_state;
 	if (!ts) {
+		pthread_once(&g_tonce, tkey_init);
+		if (!g_tkey_ok)
+			return NULL;
 		ts = calloc(1, sizeof *ts);
 		if (!ts || pthread_setspecific(g_tkey, ts) != 0) {
 			free(ts);
 			return NULL;
 		}
+		t_state = ts;
 	}
-	if (ts->serial != s->serial) {
-		if (ts->nstamp < s->nnames) {
-			uint32_t *st = realloc(ts->stamp, (size_t)s->nnames * sizeof *st);
-			if (st)
-				ts->stamp = st;
-			uint8_t *tm = st ? realloc(ts->tokmark, s->nnames) : NULL;
-			if (tm)
-				ts->tokmark = tm;
-			float *ac = tm ? realloc(ts->acc, (size_t)s->nnames * sizeof *ac) : NULL;
-			if (!ac)
-				return NULL;
+	if (ts->nstamp < s->nnames) {
+		uint32_t *st = realloc(ts->stamp, (size_t)s->nnames * sizeof *st);
+		if (st)
+			ts->stamp = st;
+		uint8_t *tm = st ? realloc(ts->tokmark, s->nnames) : NULL;
+		if (tm)
+			ts->tokmark = tm;
+		float *ac = tm ? realloc(ts->acc, (size_t)s->nnames * sizeof *ac) : NULL;
+		if (ac)
 			ts->acc = ac;
-			ts->nstamp = s->nnames;
-		}
-		memset(ts->stamp, 0, (size_t)ts->nstamp * sizeof *ts->stamp);
-		ts->cur = 0;
-		ts->serial = s->serial;
+		uint32_t *cd = ac ? realloc(ts->cand, (size_t)s->nnames * sizeof *cd) : NULL;
+		if (!cd)
+			return NULL;
+		ts->cand = cd;
+		ts->nstamp = s->nnames;
 	}
+	if (ts->nstamp)
+		memset(ts->stamp, 0, (size_t)ts->nstamp * sizeof *ts->stamp);
+	ts->cur = 0;
+	ts->serial = s->serial;
+	/* the answer cache stays: its keys include the list's serial */
 	return ts;
 }
 
@@ -625,8 +723,13 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 	 * candidate found in the postings of the first np */
 
 	/* candidates: names in those postings, each once */
-	uint32_t cand[EVAL_MAX];
-	int nc = 0;
+	/* with this thread's state every candidate is kept (the brute-force
+	 * test holds the screen to that); without (no memory) the first
+	 * EVAL_MAX */
+	uint32_t cand_local[EVAL_MAX];
+	uint32_t *cand = ts ? ts->cand : cand_local;
+	uint32_t cmax = ts ? s->nnames : EVAL_MAX;
+	uint32_t nc = 0;
 	uint32_t stamp = 0;
 	if (ts) {
 		if (++ts->cur == 0) { /* wrapped: start the stamps over */
@@ -635,13 +738,13 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 		}
 		stamp = ts->cur;
 	}
-	for (int pi = 0; pi < np && nc < EVAL_MAX; pi++) {
+	for (int pi = 0; pi < np && nc < cmax; pi++) {
 		const qtok *t = &q[order[pi]];
 		/* the listed tokens this one stands for: itself, and those of its
 		 * key that pass the transliteration test */
 		uint32_t kb = t->key >= 0 ? s->key_toks.off[t->key] : 0;
 		uint32_t ke = t->key >= 0 ? s->key_toks.off[t->key + 1] : 0;
-		for (uint32_t kk = kb; kk <= ke && nc < EVAL_MAX; kk++) {
+		for (uint32_t kk = kb; kk <= ke && nc < cmax; kk++) {
 			int32_t id;
 			if (kk == ke) {
 				id = t->id;
@@ -655,7 +758,7 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 			if (id < 0)
 				continue;
 			const post *pl = &s->tok_post;
-			for (uint32_t k = pl->off[id]; k < pl->off[id + 1] && nc < EVAL_MAX; k++) {
+			for (uint32_t k = pl->off[id]; k < pl->off[id + 1] && nc < cmax; k++) {
 				uint32_t nm = pl->ids[k];
 				if (ts) {
 					if (ts->stamp[nm] != stamp) {
@@ -671,7 +774,7 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 					continue;
 				} else {
 					int dup = 0;
-					for (int c = 0; c < nc && !dup; c++)
+					for (uint32_t c = 0; c < nc && !dup; c++)
 						dup = cand[c] == nm;
 					if (dup)
 						continue;
@@ -681,7 +784,7 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 		}
 	}
 
-	for (int ci = 0; ci < nc; ci++) {
+	for (uint32_t ci = 0; ci < nc; ci++) {
 		/* what the postings showed, plus all the rest could add, must reach
 		 * the query's share before the name is looked at */
 		if (ts && ts->acc[cand[ci]] + rest < half)
@@ -718,6 +821,56 @@ static er_sdn_hit screen(const er_sdn *s, tstate *ts, const char *name, size_t n
 	return best;
 }
 
+/* The same definition without any index, filter bound, candidate cap or
+ * cache: every listed name is checked for the shared strong weight on both
+ * sides and scored. Slow; the reference the differential test compares
+ * screen() with. */
+er_sdn_hit er_sdn_screen_brute(const er_sdn *s, const char *name, size_t n)
+{
+	er_sdn_hit best = { 0, 0, 0 };
+	if (!s || !n)
+		return best;
+	char norm[ER_NAME_NORM_CAP(NAME_IN_MAX)];
+	qtok q[TOK_MAX];
+	double wq;
+	int nq = query_tokens(s, name, n, norm, sizeof norm, q, &wq);
+	if (!nq)
+		return best;
+	query_keys(s, q, nq, wq, -1.0); /* every key, whatever it could add */
+	double half = SHARE * wq;
+	for (uint32_t i = 0; i < s->nnames; i++) {
+		qtok c[TOK_MAX];
+		const sdn_name *nm = &s->names[i];
+		int ncn = name_tokens(s, i, c);
+		double hq = 0.0, hc = 0.0;
+		for (int a = 0; a < nq; a++) {
+			int hit = 0;
+			for (int b = 0; b < ncn; b++)
+				if (strong_pair(&q[a], &c[b]))
+					hit = 1;
+			if (hit)
+				hq += q[a].w;
+		}
+		for (int b = 0; b < ncn; b++) {
+			int hit = 0;
+			for (int a = 0; a < nq; a++)
+				if (strong_pair(&q[a], &c[b]))
+					hit = 1;
+			if (hit)
+				hc += c[b].w;
+		}
+		if (hq < half || hc < SHARE * nm->wsum)
+			continue;
+		double sim = name_sim(q, nq, wq, c, ncn, nm->wsum);
+		er_sdn_hit h = { s->ents[nm->ent].ent_num, (uint16_t)lround(sim * 1000.0), nm->alias };
+		if (h.sim > 1000)
+			h.sim = 1000;
+		if (h.sim >= SIM_FLOOR && better(h, best))
+			best = h;
+	}
+	return best;
+}
+
 er_sdn_hit er_sdn_screen_nocache(const er_sdn *s, const char *name, size_t n)
 {
 	return screen(s, thread_state(s), name, n);
@@ -736,48 +889,148 @@ static inline er_sdn_hit hit_unpack(uint64_t p)
 	return h;
 }
 
-er_sdn_probe er_sdn_probe_start(const er_sdn *s, const char *name, size_t n)
+/* Slot of key h in the thread's answer cache: where it is, or the empty
+ * slot where it goes. NULL when there is no cache (no memory). */
+static inline uint64_t *ac_slot(const acache *c, uint64_t h)
 {
-	er_sdn_probe q = { name, n, 0, NULL };
-	if (!s || !n || !s->cache)
-		return q;
-	q.h = hkey(name, n, s->serial ^ (uint64_t)n << 40);
-	q.set = (void *)&s->cache[(q.h & (CACHE_SLOTS / CACHE_WAYS - 1)) * CACHE_WAYS * 2];
-	__builtin_prefetch(q.set);
-	return q;
+	if (!c->s)
+		return NULL;
+	uint32_t j = (uint32_t)h & c->mask;
+	while (c->s[2 * j] && c->s[2 * j] != h)
+		j = (j + 1) & c->mask;
+	return &c->s[2 * j];
 }
 
-er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q)
+/* Make room for one more answer: grow at half full, or start over at the
+ * largest size. 0 ok, -1 no memory (the cache is then left as it was). */
+static int ac_reserve(acache *c)
 {
-	er_sdn_hit none = { 0, 0, 0 };
-	if (!s || !q->n)
-		return none;
-	if (!q->set)
-		return screen(s, thread_state(s), q->name, q->n);
-	_Atomic uint64_t *set = q->set;
-	int empty = -1;
-	for (int k = 0; k < CACHE_WAYS; k++) {
-		uint64_t p = atomic_load_explicit(&set[2 * k], memory_order_relaxed);
-		uint64_t x = atomic_load_explicit(&set[2 * k + 1], memory_order_relaxed);
-		if (p && (x ^ p) == q->h)
-			return hit_unpack(p);
-		if (!p && empty < 0)
-			empty = k;
+	uint32_t size = c->s ? c->mask + 1 : 0;
+	if (c->s && (c->n + 1) * 2 <= size)
+		return 0;
+	if (size >= ACACHE_MAX) {
+		memset(c->s, 0, (size_t)size * 2 * sizeof *c->s);
+		c->n = 0;
+		return 0;
 	}
-	er_sdn_hit r = screen(s, thread_state(s), q->name, q->n);
-	/* an empty way, else one chosen by the key: no order to keep, so no
-	 * multi-word update */
-	int k = empty >= 0 ? empty : (int)(q->h >> 60 & (CACHE_WAYS - 1));
-	uint64_t p = hit_pack(r);
-	atomic_store_explicit(&set[2 * k], p, memory_order_relaxed);
-	atomic_store_explicit(&set[2 * k + 1], p ^ q->h, memory_order_relaxed);
+	uint32_t ns = size ? size * 2 : ACACHE_MIN;
+	uint64_t *t = calloc((size_t)ns * 2, sizeof *t);
+	if (!t)
+		return -1;
+	acache nc = { t, ns - 1, c->n };
+	for (uint32_t i = 0; i < size; i++) {
+		if (!c->s[2 * i])
+			continue;
+		uint64_t *d = ac_slot(&nc, c->s[2 * i]);
+		d[0] = c->s[2 * i];
+		d[1] = c->s[2 * i + 1];
+	}
+	free(c->s);
+	*c = nc;
+	return 0;
+}
+
+/* The answer for a name of hash h: from the cache, else screened and kept. */
+static inline __attribute__((always_inline)) er_sdn_hit
+cached(const er_sdn *s, tstate *ts, const char *name, size_t n, uint64_t h)
+{
+	uint64_t *sl = ac_slot(&ts->ac, h);
+	if (sl && sl[0])
+		return hit_unpack(sl[1]);
+	er_sdn_hit r = screen(s, ts, name, n);
+	if (ac_reserve(&ts->ac) == 0) {
+		sl = ac_slot(&ts->ac, h); /* the table may have moved */
+		sl[0] = h;
+		sl[1] = hit_pack(r);
+		ts->ac.n++;
+	}
 	return r;
 }
 
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
 {
-	er_sdn_probe q = er_sdn_probe_start(s, name, n);
-	return er_sdn_probe_finish(s, &q);
+	er_sdn_hit none = { 0, 0, 0 };
+	if (!s || !n)
+		return none;
+	tstate *ts = thread_state(s);
+	if (!ts)
+		return screen(s, NULL, name, n);
+	return cached(s, ts, name, n, hkey(name, n, s->serial));
+}
+
+void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
+                      er_sdn_rowq *q)
+{
+	if (n > ER_SDN_ROW_MAX)
+		n = ER_SDN_ROW_MAX;
+	q->n = n;
+	q->lists = lists;
+	tstate *ts = s ? thread_state(s) : NULL;
+	q->ts = ts;
+	for (int k = 0; k < n; k++) {
+		const char *p = names[k].p;
+		size_t len = names[k].n;
+		q->p[k] = p;
+		q->len[k] = len;
+		q->same[k] = -1;
+		q->h[k] = 0;
+		if (!len || (lists >> k & 1u))
+			continue;
+		int j = 0;
+		while (j < k && (q->len[j] != len || (lists >> j & 1u) || memcmp(q->p[j], p, len) != 0))
+			j++;
+		if (j < k) {
+			q->same[k] = (int8_t)j;
+			continue;
+		}
+		if (!ts)
+			continue;
+		q->h[k] = hkey(p, len, s->serial);
+		if (ts->ac.s)
+			__builtin_prefetch(&ts->ac.s[2 * ((uint32_t)q->h[k] & ts->ac.mask)]);
+	}
+}
+
+void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out)
+{
+	tstate *ts = q->ts;
+	if (s && ts && ts->serial != s->serial) /* another list screened in between */
+		ts = thread_state(s);
+	for (int k = 0; k < q->n; k++) {
+		er_sdn_hit none = { 0, 0, 0 };
+		if (!s || !q->len[k])
+			out[k] = none;
+		else if (q->lists >> k & 1u)
+			out[k] = er_sdn_screen_list(s, q->p[k], q->len[k], '|');
+		else if (q->same[k] >= 0)
+			out[k] = out[q->same[k]];
+		else if (!ts || !q->h[k])
+			out[k] = er_sdn_screen(s, q->p[k], q->len[k]);
+		else
+			out[k] = cached(s, ts, q->p[k], q->len[k], q->h[k]);
+	}
+}
+
+er_sdn_hit er_sdn_screen_list(const er_sdn *s, const char *p, size_t n, char sep)
+{
+	er_sdn_hit best = { 0, 0, 0 };
+	while (n) {
+		const char *e = memchr(p, sep, n);
+		size_t l = e ? (size_t)(e - p) : n;
+		const char *q = p;
+		size_t ql = l;
+		er_trim(&q, &ql);
+		if (ql) {
+			er_sdn_hit h = er_sdn_screen(s, q, ql);
+			if (h.ent_num && better(h, best))
+				best = h;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+		n -= l + 1;
+	}
+	return best;
 }
 
 er_sdn_counts er_sdn_count(const er_sdn *s)
@@ -796,22 +1049,15 @@ er_sdn_counts er_sdn_count(const er_sdn *s)
 
 /* ================================================================ loading */
 
-/* One header-less OFAC file read through the manifest stages. */
+/* One header-less OFAC file, read with the tables' CSV reader (er_csv). */
 typedef struct ofac_in {
 	char *path;
-	er_reader *rd;
-	er_splitter *sp;
-	er_parser *ps;
-	er_recbuf rb;
-	uint32_t next;
+	er_csv *x;
 } ofac_in;
 
 static void ofac_close(ofac_in *c)
 {
-	er_recbuf_free(&c->rb);
-	er_parser_free(c->ps);
-	er_splitter_free(c->sp);
-	er_reader_close(c->rd);
+	er_csv_close(c->x);
 	free(c->path);
 	memset(c, 0, sizeof *c);
 }
@@ -826,18 +1072,7 @@ static er_status ofac_open(ofac_in *c, const char *dir, const char *file, char *
 		return ER_E_NOMEM;
 	}
 	sprintf(c->path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", file);
-	er_status st = er_reader_open(c->path, &c->rd, err, errlen);
-	if (st != ER_OK)
-		return st;
-	er_split_opts o = { .delim = ',', .chunk_bytes = 1u << 20, .max_record = 1u << 20,
-	                    .max_raw = 256 };
-	c->sp = er_splitter_new(er_reader_read_fn, c->rd, &o);
-	c->ps = er_parser_new(',', 64u * 1024u);
-	if (!c->sp || !c->ps) {
-		er_errf(err, errlen, "%s: out of memory", c->path);
-		return ER_E_NOMEM;
-	}
-	return ER_OK;
+	return er_csv_open_flags(c->path, ER_CSV_NO_DIGEST, &c->x, err, errlen);
 }
 
 /* Next record with exactly want fields ("-0-" fields come back empty,
@@ -848,42 +1083,16 @@ static int ofac_next(ofac_in *c, int want, er_field *out, uint64_t *line, er_sta
                      char *err, size_t errlen)
 {
 	for (;;) {
-		while (c->next >= c->rb.n) {
-			c->next = 0;
-			int r = er_splitter_next(c->sp, &c->rb);
-			if (r == 0)
-				return 0;
-			if (r < 0) {
-				const char *m = er_reader_error(c->rd);
-				er_errf(err, errlen, "%s", m && *m ? m : "read failed");
-				*st = er_splitter_nomem(c->sp) ? ER_E_NOMEM : ER_E_IO;
-				return -1;
-			}
-		}
-		const er_rec *rec = &c->rb.recs[c->next++];
-		*line = rec->line;
-		if (rec->reject != ER_REJ_NONE) {
-			er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
-			        er_reject_name(rec->reject));
-			*st = ER_E_FORMAT;
-			return -1;
-		}
-		const char *raw = c->rb.buf + rec->off;
-		if (rec->len == 1 && raw[0] == '\x1a')
-			continue;
 		const er_field *f;
-		int rej = ER_REJ_NONE;
-		int n = er_parser_record(c->ps, raw, rec->len, (rec->flags & ER_REC_QUOTED) != 0, &f,
-		                         &rej);
-		if (n < 0) {
-			er_errf(err, errlen, "%s:%llu: %s", c->path, (unsigned long long)rec->line,
-			        er_reject_name(rej));
-			*st = ER_E_FORMAT;
-			return -1;
-		}
+		int n;
+		int r = er_csv_next(c->x, &f, &n, line, st, err, errlen);
+		if (r <= 0)
+			return r;
+		if (n == 1 && f[0].n == 1 && f[0].p[0] == '\x1a')
+			continue;
 		if (n != want) {
 			er_errf(err, errlen, "%s:%llu: expected %d fields, got %d (OFAC's files have no "
-			        "header row)", c->path, (unsigned long long)rec->line, want, n);
+			        "header row)", c->path, (unsigned long long)*line, want, n);
 			*st = ER_E_FORMAT;
 			return -1;
 		}
@@ -951,6 +1160,7 @@ static int32_t tok_intern(er_sdn *s, const char *p, size_t n)
 	t->off = (uint32_t)off;
 	t->len = (uint16_t)n;
 	t->key = -1;
+	t->plain = (uint8_t)plain_ascii(p, n);
 	if (htab_put(&s->tok_h, h, s->ntoks) < 0)
 		return -1;
 	return (int32_t)s->ntoks++;
@@ -1236,7 +1446,6 @@ void er_sdn_free(er_sdn *s)
 	free(s->tok_post.ids);
 	free(s->key_toks.off);
 	free(s->key_toks.ids);
-	free((void *)s->cache);
 	free(s);
 }
 
@@ -1266,8 +1475,6 @@ er_status er_sdn_load(const char *dir, er_sdn **out, char *err, size_t errlen)
 		return st;
 	}
 	s->serial = atomic_fetch_add(&g_serial, 1);
-	/* the cache is only an accelerator: without memory every name is screened */
-	s->cache = calloc((size_t)CACHE_SLOTS * 2, sizeof *s->cache);
 	*out = s;
 	return ER_OK;
 }

@@ -49,27 +49,44 @@ typedef struct er_sdn_hit {
 } er_sdn_hit;
 
 /* Screen one name (raw bytes as on the manifest; the first 256 bytes
- * count). Thread-safe; allocates nothing after a thread's first call.
- * Answers are cached in a table all threads share without locks (2 MiB,
- * keyed by a 64-bit hash of the name's bytes), so a repeated name costs a
- * hash and one cache line. */
+ * count). Thread-safe. Answers are cached per thread (keyed by a 64-bit
+ * hash of the name's bytes and the list; grows with the distinct names up
+ * to 8 MiB a thread, then starts over), so a repeated name costs a hash and
+ * one cache line, and threads share nothing that is written. */
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n);
 
-/* The same in two steps: start hashes the name and begins loading its cache
- * line, finish answers (same answer as er_sdn_screen). The scorer starts a
- * row's names early so the cache misses overlap with the row's other work.
- * name must stay valid until finish. */
-typedef struct er_sdn_probe {
-	const char *name;
-	size_t n;
-	uint64_t h;
-	void *set;
-} er_sdn_probe;
-er_sdn_probe er_sdn_probe_start(const er_sdn *s, const char *name, size_t n);
-er_sdn_hit er_sdn_probe_finish(const er_sdn *s, const er_sdn_probe *q);
+/* A row's names in two steps: start hashes each name and begins loading its
+ * cache slot, finish answers them all (same answers as er_sdn_screen, one
+ * by one). The scorer starts a row's names early so the cache misses overlap
+ * with the row's other work. A name with the bytes of an earlier one of the
+ * row (the consignee is often the importer) gets its answer; the names whose
+ * bit is set in lists are '|'-separated lists (er_sdn_screen_list). Names
+ * must stay valid until finish; start and finish on the same thread. */
+#define ER_SDN_ROW_MAX 8
+typedef struct er_sdn_rowq {
+	int n;
+	unsigned lists;
+	void *ts;                        /* this thread's state, NULL without memory */
+	const char *p[ER_SDN_ROW_MAX];
+	size_t len[ER_SDN_ROW_MAX];
+	uint64_t h[ER_SDN_ROW_MAX];
+	int8_t same[ER_SDN_ROW_MAX];     /* an earlier name with these bytes, or -1 */
+} er_sdn_rowq;
+void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
+                      er_sdn_rowq *q);
+void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out);
+
+/* Screen each name of a sep-separated list (e.g. several notify parties in
+ * one field: "ACME LTD|JOHN DOE"; pieces trimmed, empty ones skipped) and
+ * return the best answer (same order as one name's candidates). */
+er_sdn_hit er_sdn_screen_list(const er_sdn *s, const char *p, size_t n, char sep);
 
 /* The same without the answer cache (tests, measurements). */
 er_sdn_hit er_sdn_screen_nocache(const er_sdn *s, const char *name, size_t n);
+/* The same by comparing the name with every listed name (no index, no
+ * filter bounds, no cap on candidates, no cache): the reference the tests
+ * hold the fast screen to. */
+er_sdn_hit er_sdn_screen_brute(const er_sdn *s, const char *name, size_t n);
 
 /* Counts of what was loaded. */
 typedef struct er_sdn_counts {

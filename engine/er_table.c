@@ -409,19 +409,30 @@ static ssize_t table_read(void *ctx, char *buf, size_t cap)
 		return -1;
 	}
 	ssize_t n = er_reader_read(c->rd, buf, cap);
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || buf[i] == '\r') {
-			c->nl += buf[i] == '\n';
-			c->since_break = 0;
-		} else if (++c->since_break > TABLE_MAX_LINE) {
+	/* line by line with memchr (a byte loop cost more than parsing) */
+	for (size_t i = 0; n > 0 && i < (size_t)n;) {
+		const char *p = buf + i;
+		size_t left = (size_t)n - i;
+		const char *lf = memchr(p, '\n', left);
+		const char *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : left);
+		const char *br = cr ? cr : lf;
+		size_t run = br ? (size_t)(br - p) : left;
+		if (c->since_break + run > TABLE_MAX_LINE) {
 			c->too_long = 1;
 			return -1;
 		}
+		if (!br) {
+			c->since_break += run;
+			break;
+		}
+		c->nl += *br == '\n';
+		c->since_break = 0;
+		i += run + 1;
 	}
 	return n;
 }
 
-static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
+static er_status csv_open(csv_in *c, const char *path, int digest, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->path = path;
@@ -429,7 +440,7 @@ static er_status csv_open(csv_in *c, const char *path, char *err, size_t errlen)
 	if (st != ER_OK)
 		return st;
 	er_reader_set_cancel(c->rd, load_cancel);
-	if (er_reader_hash(c->rd) < 0) {
+	if (digest && er_reader_hash(c->rd) < 0) {
 		csv_close(c);
 		er_errf(err, errlen, "%s: out of memory", path);
 		return ER_E_NOMEM;
@@ -1766,7 +1777,7 @@ static er_status load_mra(er_tables *t, interner *in, const char *path, char *er
 	int col[M_NCOLS];
 	uint32_t *lines = NULL;
 	size_t cap = 0;
-	er_status st = csv_open(&c, path, err, errlen);
+	er_status st = csv_open(&c, path, 1, err, errlen);
 	if (st != ER_OK)
 		return st;
 	st = csv_header(&c, m_cols, M_NCOLS, col, err, errlen);
@@ -1879,7 +1890,7 @@ static er_status load_participants(er_tables *t, interner *in, const char *path,
 	prow *rows = NULL;
 	size_t nrows = 0, cap = 0;
 	lastv cache[4] = { { NULL, 0 } };
-	er_status st = csv_open(&c, path, err, errlen);
+	er_status st = csv_open(&c, path, 1, err, errlen);
 	if (st != ER_OK)
 		return st;
 	st = csv_header(&c, p_cols, P_NCOLS, col, err, errlen);
@@ -2104,13 +2115,18 @@ struct er_csv {
 
 er_status er_csv_open(const char *path, er_csv **out, char *err, size_t errlen)
 {
+	return er_csv_open_flags(path, 0, out, err, errlen);
+}
+
+er_status er_csv_open_flags(const char *path, int flags, er_csv **out, char *err, size_t errlen)
+{
 	*out = NULL;
 	er_csv *x = calloc(1, sizeof *x);
 	if (!x) {
 		er_errf(err, errlen, "%s: out of memory", path);
 		return ER_E_NOMEM;
 	}
-	er_status st = csv_open(&x->c, path, err, errlen);
+	er_status st = csv_open(&x->c, path, !(flags & ER_CSV_NO_DIGEST), err, errlen);
 	if (st != ER_OK) {
 		free(x);
 		return st;

@@ -207,6 +207,12 @@ size_t er_name_normalize_ref(const char *in, size_t n, char *out, size_t cap);
  * gzip, RFC 4180 quoting, errors as "FILE:LINE: message". */
 typedef struct er_csv er_csv;
 er_status er_csv_open(const char *path, er_csv **out, char *err, size_t errlen);
+/* The same with flags: ER_CSV_NO_DIGEST skips the SHA-256 of the input
+ * (nobody asks for it; the SDN list is megabytes read at every run). path
+ * must stay valid until er_csv_close. Without er_csv_header, records may
+ * have any field count (the caller checks). */
+#define ER_CSV_NO_DIGEST 1
+er_status er_csv_open_flags(const char *path, int flags, er_csv **out, char *err, size_t errlen);
 /* Read the header; col[i] = field index of want[i] (case-insensitive; extra
  * columns ignored; a missing or repeated wanted column is an error). */
 er_status er_csv_header(er_csv *x, const char *const *want, int nwant, int *col, char *err,

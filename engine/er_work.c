@@ -163,7 +163,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	    er_buf_putc(out, delim) < 0 ||
 	    er_buf_csv_field(out, res->shipper_status, strlen(res->shipper_status), delim) < 0)
 		return -1;
-	if (er_buf_reserve(out, 160) < 0)
+	if (er_buf_reserve(out, 192) < 0)
 		return -1;
 	o = out->p + out->len;
 	*o++ = delim;
@@ -184,7 +184,7 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	/* sdn column (with a list): "S=1234:0.953;C=77:0.861" for each screened
 	 * name at or above the review threshold, empty when none */
 	if (res->sdn_screened) {
-		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C' };
+		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C', 'N' };
 		*o++ = delim;
 		int any = 0;
 		for (int k = 0; k < ER_SDN_NROLES; k++) {

@@ -55,6 +55,7 @@ enum er_col {
 	ER_COL_CARRIER_SCAC, ER_COL_FORWARDER_ID, ER_COL_HS_CODE,
 	ER_COL_DESCRIPTION, ER_COL_DECLARED_VALUE_USD, ER_COL_GROSS_WEIGHT_KG,
 	ER_COL_QUANTITY, ER_COL_FILED_AT, ER_COL_DEPARTURE_AT,
+	ER_COL_NOTIFY_PARTY_NAME, /* optional: notify parties, several joined by '|' (AMS) */
 	ER_NCOLS
 };
 
@@ -172,8 +173,11 @@ enum er_match { ER_MATCH_ABSENT = 0, ER_MATCH_NONE, ER_MATCH_ID, ER_MATCH_NAME,
 /* "-", "none", "id", "name", "conflict", "ambiguous" */
 const char *er_match_name(int match);
 
-/* Names screened against the SDN list, in the order of er_result.sdn_*. */
-enum er_sdn_role { ER_SDN_IMPORTER, ER_SDN_SHIPPER, ER_SDN_CONSIGNEE, ER_SDN_NROLES };
+/* Names screened against the SDN list, in the order of er_result.sdn_*.
+ * ER_SDN_NOTIFY: the notify_party_name column, each '|'-separated name
+ * screened, the best one reported. */
+enum er_sdn_role { ER_SDN_IMPORTER, ER_SDN_SHIPPER, ER_SDN_CONSIGNEE, ER_SDN_NOTIFY,
+                   ER_SDN_NROLES };
 
 /* Party roles scored. */
 enum er_role { ER_ROLE_IMPORTER, ER_ROLE_SHIPPER, ER_ROLE_MANUFACTURER,

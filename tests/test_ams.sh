@@ -76,6 +76,20 @@ expect_rc "partners --ams" 0 "$ER" partners --ams $D --out "$T/p1.csv" "$T/g/ams
 expect_rc "partners of the joined CSV" 0 "$ER" partners $D --out "$T/p2.csv" "$T/g/got.csv"
 expect "partners --ams = partners of ams output" same "$T/p1.csv" "$T/p2.csv"
 
+# notify parties are screened: a generated release whose bill gets a notify
+# party from a generated SDN list is SDN_MATCH, role N; without it, not
+expect_rc "generate an SDN list" 0 "$GEN" --rows 10 --seed 1 --sdn 50 --out "$T/sl"
+cp -r "$T/g/ams" "$T/gn"
+nid=$(sed -n 2p "$T/gn/ams__header_2020__202001011500.csv" | cut -d, -f1)
+nent=$(sed -n 1p "$T/sl/sdn.csv" | cut -d, -f1)
+nname=$(sed -n 1p "$T/sl/sdn.csv" | cut -d'"' -f2)
+echo "$nid,\"$nname\",,,,,,,,US,,," >>"$T/gn/ams__notifyparty_2020__202001011500.csv"
+expect_rc "score --ams --sdn, listed notify party" 0 "$ER" score --ams $D --sdn "$T/sl" --out "$T/sn.csv" "$T/gn"
+expect "listed notify party: SDN_MATCH, role N" sh -c "grep 'N=$nent:1.000' '$T/sn.csv' | grep -q SDN_MATCH"
+expect "only that bill" test "$(grep -c "N=$nent:" "$T/sn.csv")" -eq 1
+expect_rc "score --ams --sdn, release as generated" 0 "$ER" score --ams $D --sdn "$T/sl" --out "$T/sn0.csv" "$T/g/ams"
+expect "unlisted notify parties: no role N" sh -c "! grep -q 'N=$nent:' '$T/sn0.csv'"
+
 # ------------------------------------------------ malformed cases
 P=2020__202001011500
 mk() { # mk DIR: a small valid release of three bills
@@ -108,87 +122,90 @@ HBL3,2020-01-04,COSU123,CSNU1234567,LCL,vessel,12345,2709,,,,,,,,,COSU,,,,,100,3
 EOF
 expect "small release: mapping column by column" same "$T/ok.csv" "$T/ok.exp"
 
-# bad DIR VARIANT: a copy of the small release
-bad() { rm -rf "$T/$1"; cp -r "$T/ok" "$T/$1"; }
+# variant DIR: a copy of the small release (not "bad": lib.sh's bad counts failures)
+variant() { rm -rf "$T/$1"; cp -r "$T/ok" "$T/$1"; }
 # run_bad NAME RC DIR: examrisk ams with rejects into DIR.rej
 run_bad() { expect_rc "$1" "$2" "$ER" ams --rejects "$T/$3.rej" --out "$T/$3.csv" "$T/$3"; }
 
-bad miss && rm "$T/miss/ams__consignee_$P.csv"
+variant miss && rm "$T/miss/ams__consignee_$P.csv"
 run_bad "missing table" 1 miss
 expect "missing table message" has "$T/last.err" \
 	"examrisk: error: AMS release $T/miss: period $P has no 'consignee' table (expected ams__consignee_$P.csv or .csv.gz)"
 expect "missing table: no output" test ! -e "$T/miss.csv"
 
-bad nonotify # notifyparty is optional: absent is fine (tested by mk), present is used
-printf '%s\n' 'identifier,notify_party_name' 'A0000002,NOTIFY ME' >"$T/nonotify/ams__notifyparty_$P.csv"
+variant nonotify # notifyparty is optional: absent is fine (tested by mk), present is used
+printf '%s\n' 'identifier,notify_party_name' 'A0000002,NOTIFY ME' 'A0000002,SECOND PARTY' \
+	'A0000002,NOTIFY ME' 'A0000001,' >"$T/nonotify/ams__notifyparty_$P.csv"
 run_bad "notifyparty present" 0 nonotify
-expect "notify party joined" grep -q '^MAEU9,.*,NOTIFY ME$' "$T/nonotify.csv"
+expect "notify parties joined: each distinct name once, '|'-separated" \
+	grep -q '^MAEU9,.*,NOTIFY ME|SECOND PARTY$' "$T/nonotify.csv"
+expect "empty notify party name: empty column" grep -q '^HBL1,.*,$' "$T/nonotify.csv"
 
-bad col && sed -i '1s/house_bol_number/house_bill/' "$T/col/ams__billgen_$P.csv"
+variant col && sed -i '1s/house_bol_number/house_bill/' "$T/col/ams__billgen_$P.csv"
 run_bad "missing column" 1 col
 expect "missing column message" has "$T/last.err" \
 	"examrisk: error: $T/col/ams__billgen_$P.csv:1: missing column 'house_bol_number' (table billgen)"
 
-bad orphan && echo 'A0000009,NOBODY,US' >>"$T/orphan/ams__consignee_$P.csv"
+variant orphan && echo 'A0000009,NOBODY,US' >>"$T/orphan/ams__consignee_$P.csv"
 run_bad "identifier not in header" 3 orphan
 expect "orphan message" has "$T/last.err" \
 	"examrisk: $T/orphan/ams__consignee_$P.csv:3: rejected: identifier_not_in_header (consignee)"
 expect "orphan in rejects file" has "$T/orphan.rej" "$T/orphan/ams__consignee_$P.csv,3,identifier_not_in_header,A0000009"
 expect "orphan: the bills are still written" same "$T/orphan.csv" "$T/ok.exp"
 
-bad first && echo 'A0000000,ZZZU0000000' >>"$T/first/ams__container_$P.csv"
+variant first && echo 'A0000000,ZZZU0000000' >>"$T/first/ams__container_$P.csv"
 run_bad "identifier before every header identifier" 3 first
 expect "early orphan message" has "$T/last.err" \
 	"examrisk: $T/first/ams__container_$P.csv:6: rejected: identifier_not_in_header (container)"
 expect "early orphan: the bills are still written" same "$T/first.csv" "$T/ok.exp"
 
-bad quote && sed -i '2s/.*/A0000001,"ACME, LTD,CN/' "$T/quote/ams__shipper_$P.csv"
+variant quote && sed -i '2s/.*/A0000001,"ACME, LTD,CN/' "$T/quote/ams__shipper_$P.csv"
 run_bad "stray quote" 3 quote
 expect "stray quote message" grep -q "^examrisk: $T/quote/ams__shipper_$P.csv:2: rejected: unterminated_quote\$" "$T/last.err"
 expect "stray quote: other bills written" test "$(wc -l <"$T/quote.csv")" -eq 4
 
-bad nf && sed -i '3s/$/,EXTRA/' "$T/nf/ams__shipper_$P.csv"
+variant nf && sed -i '3s/$/,EXTRA/' "$T/nf/ams__shipper_$P.csv"
 run_bad "wrong field count" 3 nf
 expect "field count message" has "$T/last.err" \
 	"examrisk: $T/nf/ams__shipper_$P.csv:3: rejected: field_count (4 fields, expected 3)"
 
-bad dup && echo 'A0000001,COSU,2709,2020-01-05,58886,5,1,KG,' >>"$T/dup/ams__header_$P.csv"
+variant dup && echo 'A0000001,COSU,2709,2020-01-05,58886,5,1,KG,' >>"$T/dup/ams__header_$P.csv"
 run_bad "duplicate header identifier" 3 dup
 expect "duplicate message" has "$T/last.err" \
 	"examrisk: $T/dup/ams__header_$P.csv:5: rejected: duplicate_identifier (header)"
 
-bad date && sed -i '2s/2020-01-03$/2020-02-30/' "$T/date/ams__header_$P.csv"
+variant date && sed -i '2s/2020-01-03$/2020-02-30/' "$T/date/ams__header_$P.csv"
 run_bad "invalid date" 3 date
 expect "invalid date message" has "$T/last.err" \
 	"examrisk: $T/date/ams__header_$P.csv:2: rejected: invalid_date (actual_arrival_date)"
 expect "invalid date: bill dropped, others kept" test "$(wc -l <"$T/date.csv")" -eq 3
 
-bad unit && sed -i '2s/,LB,/,STONE,/' "$T/unit/ams__header_$P.csv"
+variant unit && sed -i '2s/,LB,/,STONE,/' "$T/unit/ams__header_$P.csv"
 run_bad "unknown weight unit" 3 unit
 expect "weight unit message" has "$T/last.err" \
 	"examrisk: $T/unit/ams__header_$P.csv:2: rejected: invalid_value (weight_unit)"
 
-bad longid && echo "$(head -c 300 /dev/zero | tr '\0' 7),X,Y" >>"$T/longid/ams__billgen_$P.csv"
+variant longid && echo "$(head -c 300 /dev/zero | tr '\0' 7),X,Y" >>"$T/longid/ams__billgen_$P.csv"
 run_bad "identifier too long" 3 longid
 expect "long identifier message" has "$T/last.err" \
 	"examrisk: $T/longid/ams__billgen_$P.csv:5: rejected: invalid_value (identifier)"
 
-bad noid && echo ',X,Y' >>"$T/noid/ams__billgen_$P.csv"
+variant noid && echo ',X,Y' >>"$T/noid/ams__billgen_$P.csv"
 run_bad "empty identifier" 3 noid
 expect "empty identifier message" has "$T/last.err" \
 	"examrisk: $T/noid/ams__billgen_$P.csv:5: rejected: missing_required (identifier)"
 
-bad seq && sed -i '2s/,2,WORLD/,two,WORLD/' "$T/seq/ams__cargodesc_$P.csv"
+variant seq && sed -i '2s/,2,WORLD/,two,WORLD/' "$T/seq/ams__cargodesc_$P.csv"
 run_bad "bad sequence number" 3 seq
 expect "sequence number message" has "$T/last.err" \
 	"examrisk: $T/seq/ams__cargodesc_$P.csv:2: rejected: invalid_number (description_sequence_number)"
 
-bad empty && : >"$T/empty/ams__tariff_$P.csv"
+variant empty && : >"$T/empty/ams__tariff_$P.csv"
 run_bad "empty table file" 1 empty
 expect "empty table message" has "$T/last.err" \
 	"examrisk: error: $T/empty/ams__tariff_$P.csv: empty file: no header row"
 
-bad trunc && gzip -c "$T/ok/ams__container_$P.csv" | head -c 40 >"$T/trunc/ams__container_$P.csv.gz" &&
+variant trunc && gzip -c "$T/ok/ams__container_$P.csv" | head -c 40 >"$T/trunc/ams__container_$P.csv.gz" &&
 	rm "$T/trunc/ams__container_$P.csv"
 run_bad "truncated gzip table" 1 trunc
 expect "truncated gzip message names the file" grep -q "^examrisk: error: $T/trunc/ams__container_$P.csv.gz: .*truncated" "$T/last.err"
@@ -202,12 +219,57 @@ expect "no such directory message" has "$T/last.err" "examrisk: error: $T/nowher
 expect_rc "no directory given" 2 "$ER" ams
 expect_rc "--period needs --ams on score" 2 "$ER" score --period x "$T/ok"
 
+# examrisk ams commits through score's path (er_commit): unsafe names are usage
+# errors, outputs are locked, replaced together or not at all, FIFOs written through
+expect_rc "ams --out a table file" 2 "$ER" ams --out "$T/ok/ams__tariff_$P.csv" "$T/ok"
+expect "table file message" grep -q "ams__tariff_$P.csv is also an input" "$T/last.err"
+expect "table file untouched" test "$(head -1 "$T/ok/ams__tariff_$P.csv")" = \
+	'identifier,container_number,description_sequence_number,harmonized_number'
+expect_rc "ams --out and --rejects the same file" 2 "$ER" ams --out "$T/same.csv" --rejects "$T/same.csv" "$T/ok"
+expect "same file message" grep -q "are the same file" "$T/last.err"
+expect "same file: nothing written" test ! -e "$T/same.csv"
+wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done; }
+mkdir "$T/lk"
+flock -o "$T/lk/.a.csv.examrisk.lock" sleep 30 &
+lpid=$!
+wait_for "$T/lk/.a.csv.examrisk.lock"
+expect_rc "ams on a locked output" 1 "$ER" ams --out "$T/lk/a.csv" "$T/ok"
+expect "lock message" grep -q "a.csv: another examrisk run is writing this output" "$T/last.err"
+expect "locked: nothing written" test ! -e "$T/lk/a.csv"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+expect_rc "ams once the lock is free" 0 "$ER" ams --out "$T/lk/a.csv" "$T/ok"
+expect "lock file removed after the run" test ! -e "$T/lk/.a.csv.examrisk.lock"
+echo OLD >"$T/lk/a.csv"; echo OLD >"$T/lk/r.csv"
+expect_rc "ams failing mid-way (truncated table)" 1 "$ER" ams --out "$T/lk/a.csv" --rejects "$T/lk/r.csv" "$T/trunc"
+expect "failed run: outputs kept" test "$(cat "$T/lk/a.csv" "$T/lk/r.csv")" = "OLD
+OLD"
+expect "failed run: no temporaries left" test "$(ls -A "$T/lk" | wc -l)" -eq 2
+mkfifo "$T/lk/fifo"
+cat "$T/lk/fifo" >"$T/lk/fifo.got" &
+cpid=$!
+expect_rc "ams --out a FIFO" 0 "$ER" ams --out "$T/lk/fifo" "$T/ok"
+# a run that never opened the FIFO must not leave cat (and this script) waiting
+kill -0 "$cpid" 2>/dev/null && timeout 5 sh -c ': >"$1"' _ "$T/lk/fifo"
+wait "$cpid"
+expect "FIFO got the rows" same "$T/lk/fifo.got" "$T/ok.exp"
+
 # score --ams carries the join's rejects into the rejects file and exit status
 expect_rc "score --ams with rejects" 3 "$ER" score --ams --rejects "$T/sr.csv" --summary "$T/sr.json" \
 	--out "$T/sr.out" "$T/orphan"
 expect "score --ams rejects file" has "$T/sr.csv" "$T/orphan/ams__consignee_$P.csv,3,identifier_not_in_header,A0000009"
 expect "score --ams summary counts them" grep -q '"source_rejects": 1,' "$T/sr.json"
 expect "score --ams scored the bills" test "$(wc -l <"$T/sr.out")" -eq 4
+
+# --max-rejects counts the join's rejects (the orphan release: 1 of them, 3 bills)
+expect_rc "score --ams --max-rejects 0" 1 "$ER" score --ams --max-rejects 0 --out "$T/mr.out" "$T/orphan"
+expect "max-rejects message" has "$T/last.err" \
+	"examrisk: error: too many rejects: 1 (1 of them by the source) more than 0 (--max-rejects); nothing committed"
+expect "max-rejects: nothing written" test ! -e "$T/mr.out"
+expect_rc "score --ams --max-rejects 1" 3 "$ER" score --ams --quiet --max-rejects 1 --out "$T/mr.out" "$T/orphan"
+expect_rc "score --ams --max-rejects 20%" 1 "$ER" score --ams --max-rejects 20% --out "$T/mr2.out" "$T/orphan"
+expect "max-rejects % message" has "$T/last.err" \
+	"examrisk: error: too many rejects: 1 of 4 records (1 by the source; over 20%, --max-rejects); nothing committed"
+expect_rc "score --ams --max-rejects 25%" 3 "$ER" score --ams --quiet --max-rejects 25% --out "$T/mr2.out" "$T/orphan"
 
 echo "test_ams: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -444,6 +444,7 @@ static void test_col_names(void **state)
 		"importer_id", "importer_name", "shipper_id", "shipper_name", "manufacturer_id",
 		"consignee_name", "carrier_scac", "forwarder_id", "hs_code", "description",
 		"declared_value_usd", "gross_weight_kg", "quantity", "filed_at", "departure_at",
+		"notify_party_name",
 	};
 	for (int i = 0; i < ER_NCOLS; i++) {
 		assert_string_equal(er_col_name(i), want[i]);

@@ -213,7 +213,7 @@ static void test_errors(void **state)
 		{ "1,\"A\"" E12 "1,\"B\"" E12, "", "", "sdn.csv:2: duplicate ent_num 1" },
 		{ "1,\"A\"" E12 "x1,\"B\"" E12, "", "", "sdn.csv:2: bad ent_num 'x1' (want a positive integer)" },
 		{ "1,-0- " E12, "", "", "sdn.csv:1: missing SDN_Name" },
-		{ "1,\"A\"" E12 "2,\"B,-0- \n", "", "", "sdn.csv:2: unterminated_quote" },
+		{ "1,\"A\"" E12 "2,\"B,-0- \n", "", "", "sdn.csv:2: unterminated quote" },
 		{ "1,\"A\"" E12, "1,1,aka,\"A2\",-0- \n777,2,aka,\"Z\",-0- \n", "",
 		  "alt.csv:2: ent_num 777 is not in sdn.csv" },
 		{ "1,\"A\"" E12, "1,1,aka,-0- ,-0- \n", "", "alt.csv:1: missing alt_name" },
@@ -373,6 +373,185 @@ static void test_threads(void **state)
 	}
 }
 
+/* ------------------------------------------------ differential screen */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* A made-up word from syllables chosen so that transliteration keys and
+ * abbreviations collide often (KH/GH/Q/C/K, SH/CH/SCH, PH/F, W/V, Z/S,
+ * J/Y, doubled letters, accents). */
+static void word(char *out, size_t cap)
+{
+	static const char *const syl[] = {
+		"AL", "BA", "KAR", "QAR", "CAR", "ZEN", "SEN", "MO", "HAM", "HAMM", "MED", "MAD", "YU",
+		"JU", "SUF", "SUPH", "DHA", "DA", "FI", "PHI", "GAD", "KHAD", "GHAD", "TRO", "VEX",
+		"WEX", "SHA", "CHA", "SCHA", "RIF", "ZAR", "SAR", "OR", "UL", "NEX", "\xc3\x9c" "L",
+		"M\xc3\x9c", "LER", "IV", "AN", "OV", "EL", "IN", "TEK",
+	};
+	size_t o = 0;
+	int n = 2 + (int)rnd(3);
+	for (int i = 0; i < n; i++) {
+		const char *y = syl[rnd(sizeof syl / sizeof syl[0])];
+		size_t l = strlen(y);
+		if (o + l + 1 >= cap)
+			break;
+		memcpy(out + o, y, l);
+		o += l;
+	}
+	out[o] = '\0';
+}
+
+static const char *const common[] = { "TRADING", "GROUP", "INDUSTRIAL", "INTERNATIONAL",
+                                      "SUPPLY", "LOGISTICS", "ELECTRONICS", "SHIPPING" };
+
+/* A listed-looking name of 1 to 4 tokens: rare words and common ones. */
+static void list_name(char *out, size_t cap)
+{
+	int n = 1 + (int)rnd(4);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char w[64];
+		if (i && rnd(3) == 0)
+			snprintf(w, sizeof w, "%s", common[rnd(sizeof common / sizeof common[0])]);
+		else
+			word(w, sizeof w);
+		size_t l = strlen(out);
+		snprintf(out + l, cap - l, "%s%s", i ? " " : "", w);
+	}
+}
+
+/* A manifest spelling of a listed name: tokens reordered, dropped,
+ * abbreviated, respelled, lower-cased, a common word added. */
+static void mutate(const char *in, char *out, size_t cap)
+{
+	char tok[8][64];
+	int nt = 0;
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", in);
+	for (char *sv, *t = strtok_r(buf, " ", &sv); t && nt < 8; t = strtok_r(NULL, " ", &sv))
+		snprintf(tok[nt++], sizeof tok[0], "%s", t);
+	int ops = 1 + (int)rnd(3);
+	for (int k = 0; k < ops && nt; k++) {
+		int i = (int)rnd((uint32_t)nt), j = (int)rnd((uint32_t)nt);
+		int ascii = 1; /* byte edits only where they keep UTF-8 valid */
+		for (const char *c = tok[i]; *c; c++)
+			ascii &= (unsigned char)*c < 0x80;
+		uint32_t op = rnd(6);
+		if (!ascii && (op == 2 || op == 3))
+			op = 0;
+		switch (op) {
+		case 0: { /* reorder */
+			char t[64];
+			memcpy(t, tok[i], sizeof t);
+			memcpy(tok[i], tok[j], sizeof t);
+			memcpy(tok[j], t, sizeof t);
+			break;
+		}
+		case 1: /* drop */
+			if (nt > 1) {
+				memmove(tok[i], tok[i + 1], (size_t)(nt - i - 1) * sizeof tok[0]);
+				nt--;
+			}
+			break;
+		case 2: { /* abbreviate: first letter and every other letter */
+			size_t l = strlen(tok[i]), o = 1;
+			for (size_t a = 2; a < l; a += 2)
+				tok[i][o++] = tok[i][a];
+			tok[i][o < l ? o : l] = '\0';
+			break;
+		}
+		case 3: /* respell one letter */
+			if (strlen(tok[i]) > 2)
+				tok[i][1 + rnd((uint32_t)strlen(tok[i]) - 2)] = "AEIOUKSZ"[rnd(8)];
+			break;
+		case 4: /* lower case */
+			for (char *c = tok[i]; *c; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c + 32);
+			break;
+		default: /* a common word added */
+			if (nt < 8)
+				snprintf(tok[nt++], sizeof tok[0], "%s", common[rnd(8)]);
+			break;
+		}
+	}
+	out[0] = '\0';
+	for (int i = 0; i < nt; i++) {
+		size_t l = strlen(out);
+		snprintf(out + l, cap - l, "%s%s", i ? " " : "", tok[i]);
+	}
+}
+
+/* The fast screen (index, prefix filter, candidate bounds, per-thread
+ * answer cache) gives exactly what comparing with every listed name gives,
+ * on a generated list of 3,000 entries and about 2,000 aliases and 4,000
+ * names (mutated listed names and unrelated ones). Its syllables make keys
+ * that hundreds of names share: a cap on candidates (once 256) fails it. */
+static void test_differential(void **state)
+{
+	(void)state;
+	enum { NENT = 3000, NQ = 4000 };
+	static char names[NENT][160];
+	char *sdn = NULL, *alt = NULL;
+	size_t sl = 0, al = 0;
+	FILE *fs = open_memstream(&sdn, &sl), *fa = open_memstream(&alt, &al);
+	assert_non_null(fs);
+	assert_non_null(fa);
+	rng_state = 0x9e3779b97f4a7c15ull;
+	int nalt = 0;
+	for (int e = 0; e < NENT; e++) {
+		list_name(names[e], sizeof names[e]);
+		fprintf(fs, "%d,\"%s\",%s,\"GEN\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n", 100 + e,
+		        names[e], rnd(3) ? "-0- " : "\"individual\"");
+		if (rnd(3) < 2) {
+			char a[160];
+			mutate(names[e], a, sizeof a);
+			fprintf(fa, "%d,%d,\"aka\",\"%s\",-0- \n", 100 + e, ++nalt, a);
+		}
+	}
+	fclose(fs);
+	fclose(fa);
+	const char *dir = write_list("gen", sdn, alt, "");
+	free(sdn);
+	free(alt);
+	er_sdn *g;
+	char err[512];
+	if (er_sdn_load(dir, &g, err, sizeof err) != ER_OK)
+		fail_msg("%s", err);
+	int hits = 0, fuzzy = 0, alias = 0;
+	for (int k = 0; k < NQ; k++) {
+		char q[200];
+		if (k % 3 == 2)
+			list_name(q, sizeof q); /* most likely listed nowhere */
+		else
+			mutate(names[rnd(NENT)], q, sizeof q);
+		size_t n = strlen(q);
+		er_sdn_hit want = er_sdn_screen_brute(g, q, n);
+		for (int pass = 0; pass < 3; pass++) {
+			er_sdn_hit got = pass == 0 ? er_sdn_screen_nocache(g, q, n) : er_sdn_screen(g, q, n);
+			if (got.ent_num != want.ent_num || got.sim != want.sim || got.alias != want.alias)
+				fail_msg("'%s': screen %d %u %u, brute force %d %u %u (pass %d)", q,
+				         got.ent_num, got.sim, got.alias, want.ent_num, want.sim, want.alias,
+				         pass);
+		}
+		hits += want.ent_num != 0;
+		fuzzy += want.ent_num && want.sim < 1000;
+		alias += want.alias;
+	}
+	/* the names exercise the fuzzy paths, not only exact ones and misses */
+	assert_true(hits > NQ / 3);
+	assert_true(fuzzy > NQ / 10);
+	assert_true(alias > NQ / 50);
+	er_sdn_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_score),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_differential),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
