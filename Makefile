@@ -283,7 +283,9 @@ tsan:
 #   - the four builds (normal, asan, tsan, fuzz) and their tests are targets
 #     of one make -j$(TEST_JOBS) (default: the CPUs): a build compiles while
 #     another one's suites run; each target's output is printed in one piece
-#     when it ends (-Otarget), and any failure fails make test;
+#     when it ends (-Otarget), and any failure fails make test; -k: a red
+#     run still runs every build and suite, so one CI run names every
+#     failing one (and a failure in one build does not stop the others);
 #   - TSan, the slowest, starts first; the sanitizer builds make their test
 #     data with the normal build's examrisk-gen (same bytes, made faster);
 #   - the sanitizer builds run only what they can check (lists above);
@@ -291,7 +293,7 @@ tsan:
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test:
 	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(REPORT_DEBS)"
-	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget REQUIRE_BROWSER=1 test-tsan test-normal test-asan test-fuzz
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -k -Otarget REQUIRE_BROWSER=1 test-tsan test-normal test-asan test-fuzz
 	@echo "all test suites passed"
 # The sanitizer builds make their data with the normal generator (TEST_GEN),
 # built here first; then the normal build's sub-make only adds to build/ (two
