@@ -7,7 +7,7 @@
 set -u
 BUILD=${BUILD:-build}
 BIN=$BUILD/examrisk
-GEN=$BUILD/examrisk-gen
+GEN=${TEST_GEN:-$BUILD/examrisk-gen} # the data maker (make test: the normal build's)
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"

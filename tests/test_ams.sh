@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 ER=$BUILD/examrisk
-GEN=$BUILD/examrisk-gen
+GEN=${TEST_GEN:-$BUILD/examrisk-gen} # the data maker (make test: the normal build's)
 T=$(mktemp -d "${TMPDIR:-/tmp}/er-ams.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
@@ -126,6 +126,12 @@ expect "small release: mapping column by column" same "$T/ok.csv" "$T/ok.exp"
 variant() { rm -rf "$T/$1"; cp -r "$T/ok" "$T/$1"; }
 # run_bad NAME RC DIR: examrisk ams with rejects into DIR.rej
 run_bad() { expect_rc "$1" "$2" "$ER" ams --rejects "$T/$3.rej" --out "$T/$3.csv" "$T/$3"; }
+# rejected NAME DIR TABLE LINE REASON: the run exits 3, saying line LINE of the
+# TABLE file was rejected for REASON
+rejected() {
+	run_bad "$1" 3 "$2"
+	expect "$1: message" has "$T/last.err" "examrisk: $T/$2/ams__$3_$P.csv:$4: rejected: $5"
+}
 
 variant miss && rm "$T/miss/ams__consignee_$P.csv"
 run_bad "missing table" 1 miss
@@ -147,16 +153,12 @@ expect "missing column message" has "$T/last.err" \
 	"examrisk: error: $T/col/ams__billgen_$P.csv:1: missing column 'house_bol_number' (table billgen)"
 
 variant orphan && echo 'A0000009,NOBODY,US' >>"$T/orphan/ams__consignee_$P.csv"
-run_bad "identifier not in header" 3 orphan
-expect "orphan message" has "$T/last.err" \
-	"examrisk: $T/orphan/ams__consignee_$P.csv:3: rejected: identifier_not_in_header (consignee)"
+rejected "identifier not in header" orphan consignee 3 "identifier_not_in_header (consignee)"
 expect "orphan in rejects file" has "$T/orphan.rej" "$T/orphan/ams__consignee_$P.csv,3,identifier_not_in_header,A0000009"
 expect "orphan: the bills are still written" same "$T/orphan.csv" "$T/ok.exp"
 
 variant first && echo 'A0000000,ZZZU0000000' >>"$T/first/ams__container_$P.csv"
-run_bad "identifier before every header identifier" 3 first
-expect "early orphan message" has "$T/last.err" \
-	"examrisk: $T/first/ams__container_$P.csv:6: rejected: identifier_not_in_header (container)"
+rejected "identifier before every header identifier" first container 6 "identifier_not_in_header (container)"
 expect "early orphan: the bills are still written" same "$T/first.csv" "$T/ok.exp"
 
 variant quote && sed -i '2s/.*/A0000001,"ACME, LTD,CN/' "$T/quote/ams__shipper_$P.csv"
@@ -165,40 +167,26 @@ expect "stray quote message" grep -q "^examrisk: $T/quote/ams__shipper_$P.csv:2:
 expect "stray quote: other bills written" test "$(wc -l <"$T/quote.csv")" -eq 4
 
 variant nf && sed -i '3s/$/,EXTRA/' "$T/nf/ams__shipper_$P.csv"
-run_bad "wrong field count" 3 nf
-expect "field count message" has "$T/last.err" \
-	"examrisk: $T/nf/ams__shipper_$P.csv:3: rejected: field_count (4 fields, expected 3)"
+rejected "wrong field count" nf shipper 3 "field_count (4 fields, expected 3)"
 
 variant dup && echo 'A0000001,COSU,2709,2020-01-05,58886,5,1,KG,' >>"$T/dup/ams__header_$P.csv"
-run_bad "duplicate header identifier" 3 dup
-expect "duplicate message" has "$T/last.err" \
-	"examrisk: $T/dup/ams__header_$P.csv:5: rejected: duplicate_identifier (header)"
+rejected "duplicate header identifier" dup header 5 "duplicate_identifier (header)"
 
 variant date && sed -i '2s/2020-01-03$/2020-02-30/' "$T/date/ams__header_$P.csv"
-run_bad "invalid date" 3 date
-expect "invalid date message" has "$T/last.err" \
-	"examrisk: $T/date/ams__header_$P.csv:2: rejected: invalid_date (actual_arrival_date)"
+rejected "invalid date" date header 2 "invalid_date (actual_arrival_date)"
 expect "invalid date: bill dropped, others kept" test "$(wc -l <"$T/date.csv")" -eq 3
 
 variant unit && sed -i '2s/,LB,/,STONE,/' "$T/unit/ams__header_$P.csv"
-run_bad "unknown weight unit" 3 unit
-expect "weight unit message" has "$T/last.err" \
-	"examrisk: $T/unit/ams__header_$P.csv:2: rejected: invalid_value (weight_unit)"
+rejected "unknown weight unit" unit header 2 "invalid_value (weight_unit)"
 
 variant longid && echo "$(head -c 300 /dev/zero | tr '\0' 7),X,Y" >>"$T/longid/ams__billgen_$P.csv"
-run_bad "identifier too long" 3 longid
-expect "long identifier message" has "$T/last.err" \
-	"examrisk: $T/longid/ams__billgen_$P.csv:5: rejected: invalid_value (identifier)"
+rejected "identifier too long" longid billgen 5 "invalid_value (identifier)"
 
 variant noid && echo ',X,Y' >>"$T/noid/ams__billgen_$P.csv"
-run_bad "empty identifier" 3 noid
-expect "empty identifier message" has "$T/last.err" \
-	"examrisk: $T/noid/ams__billgen_$P.csv:5: rejected: missing_required (identifier)"
+rejected "empty identifier" noid billgen 5 "missing_required (identifier)"
 
 variant seq && sed -i '2s/,2,WORLD/,two,WORLD/' "$T/seq/ams__cargodesc_$P.csv"
-run_bad "bad sequence number" 3 seq
-expect "sequence number message" has "$T/last.err" \
-	"examrisk: $T/seq/ams__cargodesc_$P.csv:2: rejected: invalid_number (description_sequence_number)"
+rejected "bad sequence number" seq cargodesc 2 "invalid_number (description_sequence_number)"
 
 variant empty && : >"$T/empty/ams__tariff_$P.csv"
 run_bad "empty table file" 1 empty

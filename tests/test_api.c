@@ -71,8 +71,10 @@ static int teardown(void **state)
 
 static const char *const inputs[] = {G "manifest.csv"};
 
+/* Options of a run of the golden manifest into f->out, messages into l (emptied). */
 static void base_opts(er_run_opts *o, fixture *f, logged *l)
 {
+	memset(l, 0, sizeof *l);
 	er_run_opts_init(o);
 	o->inputs = inputs;
 	o->ninputs = 1;
@@ -112,7 +114,6 @@ static void test_log_callback_gets_every_message(void **state)
 {
 	fixture *f = *state;
 	logged l;
-	memset(&l, 0, sizeof l);
 	er_run_opts o;
 	base_opts(&o, f, &l);
 	er_run_stats st;
@@ -131,7 +132,6 @@ static void test_log_progress_and_quiet(void **state)
 {
 	fixture *f = *state;
 	logged l;
-	memset(&l, 0, sizeof l);
 	er_run_opts o;
 	base_opts(&o, f, &l);
 	o.progress = 1;
@@ -151,7 +151,6 @@ static void test_fatal_error_reported_once(void **state)
 {
 	fixture *f = *state;
 	logged l;
-	memset(&l, 0, sizeof l);
 	er_run_opts o;
 	base_opts(&o, f, &l);
 	static const char *const missing[] = {G "no-such-manifest.csv"};
@@ -168,7 +167,6 @@ static void test_bad_size_is_refused(void **state)
 {
 	fixture *f = *state;
 	logged l;
-	memset(&l, 0, sizeof l);
 	er_run_opts o;
 	base_opts(&o, f, &l);
 	o.size = 0; /* e.g. a struct memset to zero, never initialised */
@@ -183,7 +181,6 @@ static void test_partner_audit(void **state)
 {
 	fixture *f = *state;
 	logged l;
-	memset(&l, 0, sizeof l);
 	er_run_opts o;
 	base_opts(&o, f, &l);
 	er_run_stats st;

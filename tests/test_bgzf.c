@@ -337,9 +337,7 @@ static void test_corrupt_each_member(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(g_dir, sizeof g_dir, "%s/er_bgzf_XXXXXX", t && strlen(t) < 40 ? t : "/tmp");
-	return mkdtemp(g_dir) ? 0 : -1;
+	return scratch_dir_make(g_dir, sizeof g_dir, "er_bgzf");
 }
 
 static int teardown(void **state)

@@ -4,7 +4,11 @@
 #ifndef ER_TEST_HELPERS_H
 #define ER_TEST_HELPERS_H
 
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "er_util.h"
 
@@ -31,6 +35,36 @@ static inline void write_file(const char *path, const void *p, size_t n)
 	if (n)
 		assert_int_equal(fwrite(p, 1, n, f), n);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* A test program's scratch directory: make "$TMPDIR/PREFIX_XXXXXX" in dir (/tmp when
+ * TMPDIR is unset or too long for the paths the tests build in it). 0 or -1, as a cmocka
+ * group setup returns. */
+static inline int scratch_dir_make(char *dir, size_t len, const char *prefix)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, len, "%s/%s_XXXXXX", t && strlen(t) < 40 ? t : "/tmp", prefix);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Remove the scratch directory and whatever the tests left in it (files, or empty
+ * directories). 0 or -1, as a cmocka group teardown returns. */
+static inline int scratch_dir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		char p[512];
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+			if (unlink(p) != 0)
+				rmdir(p);
+		}
+		closedir(d);
+	}
+	return rmdir(dir);
 }
 
 #endif

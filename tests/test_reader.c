@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -255,28 +254,13 @@ static void expect_err(enum er_inflate be, const char *name, const struct bytes 
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(g_dir, sizeof g_dir, "%s/er_reader_XXXXXX", t && strlen(t) < 40 ? t : "/tmp");
-	return mkdtemp(g_dir) ? 0 : -1;
+	return scratch_dir_make(g_dir, sizeof g_dir, "er_reader");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	DIR *d = opendir(g_dir);
-	if (d) {
-		struct dirent *e;
-		char p[512];
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-			if (unlink(p) != 0)
-				rmdir(p);
-		}
-		closedir(d);
-	}
-	return rmdir(g_dir);
+	return scratch_dir_remove(g_dir);
 }
 
 /* ------------------------------------------------------------------ tests */

@@ -17,6 +17,10 @@
 #include "er_report.h"
 #include "test_helpers.h"
 
+/* text holds (lacks) the string s: most checks here look for a piece of the page. */
+#define assert_has(text, s) assert_non_null(strstr((text), (s)))
+#define assert_lacks(text, s) assert_null(strstr((text), (s)))
+
 static char *render(const char *json, er_report_top *consol, er_report_top *partners,
                     const char *history)
 {
@@ -68,10 +72,10 @@ static void test_top_consolidations(void **state)
 		assert_non_null(m2);
 		assert_non_null(m4);
 		assert_true(m3 < m2 && m2 < m4); /* M3: same probability, higher max score */
-		assert_null(strstr(html, ">FCL1<"));
-		assert_non_null(strstr(html, "data-c=\"lcl\" data-v=\"3\""));
-		assert_non_null(strstr(html, ">S&lt;2&gt;<"));
-		assert_null(strstr(html, "S<2>"));
+		assert_lacks(html, ">FCL1<");
+		assert_has(html, "data-c=\"lcl\" data-v=\"3\"");
+		assert_has(html, ">S&lt;2&gt;<");
+		assert_lacks(html, "S<2>");
 		free(html);
 		er_report_top_free(t);
 	}
@@ -95,13 +99,13 @@ static void test_top_partners_bounded(void **state)
 	}
 	assert_int_equal(er_report_top_end(t, err, sizeof err), 0);
 	char *html = render("{\"rows_read\": 1}", NULL, t, NULL);
-	assert_non_null(strstr(html, "data-p=\"noncompliant\" data-v=\"50\""));
-	assert_non_null(strstr(html, "data-p=\"parties\" data-v=\"100\""));
+	assert_has(html, "data-p=\"noncompliant\" data-v=\"50\"");
+	assert_has(html, "data-p=\"parties\" data-v=\"100\"");
 	/* the ten largest non-compliant (odd i from 98 down: 98 is compliant) */
-	assert_non_null(strstr(html, "data-c=\"0.party\">P098<"));
-	assert_non_null(strstr(html, "data-c=\"9.party\">P080<"));
-	assert_null(strstr(html, "data-c=\"10.party\""));
-	assert_null(strstr(html, ">P099<"));
+	assert_has(html, "data-c=\"0.party\">P098<");
+	assert_has(html, "data-c=\"9.party\">P080<");
+	assert_lacks(html, "data-c=\"10.party\"");
+	assert_lacks(html, ">P099<");
 	free(html);
 	er_report_top_free(t);
 }
@@ -113,7 +117,7 @@ static void test_top_errors(void **state)
 	er_report_top *t = er_report_top_new(ER_TOP_CONSOLIDATIONS, "x.csv");
 	const char bad[] = "a,b,c\n1,2,3\n";
 	assert_int_equal(er_report_top_feed(t, bad, sizeof bad - 1, err, sizeof err), -1);
-	assert_non_null(strstr(err, "x.csv: not a consolidations CSV (no column 'consolidation'"));
+	assert_has(err, "x.csv: not a consolidations CSV (no column 'consolidation'");
 	er_report_top_free(t);
 	t = er_report_top_new(ER_TOP_PARTNERS, "e.csv");
 	assert_int_equal(er_report_top_end(t, err, sizeof err), -1);
@@ -125,7 +129,7 @@ static void test_top_errors(void **state)
 	                 "\"A,2,0.5,S,1\n";
 	assert_int_equal(er_report_top_feed(t, q, sizeof q - 1, err, sizeof err), 0);
 	assert_int_equal(er_report_top_end(t, err, sizeof err), -1);
-	assert_non_null(strstr(err, "q.csv:2:"));
+	assert_has(err, "q.csv:2:");
 	er_report_top_free(t);
 }
 
@@ -137,15 +141,15 @@ static void test_summary_fields(void **state)
 	char *html = render("{\"rows_read\": 1234567, \"files\": [{\"path\": \"<img src=x>\", \"status\": \"ok\"}],"
 	                    " \"reasons\": {\"LCL\": 5, \"FAST\": 0}, \"rows_scored\": 10,"
 	                    " \"future\": {\"nested\": [1, 2]}}", NULL, NULL, NULL);
-	assert_non_null(strstr(html, "data-k=\"rows_read\" data-v=\"1234567\">1,234,567<"));
-	assert_non_null(strstr(html, "&lt;img src=x&gt;"));
-	assert_null(strstr(html, "<img"));
-	assert_null(strstr(html, "id=\"lanes\""));
-	assert_null(strstr(html, "id=\"calibration\""));
-	assert_null(strstr(html, "id=\"trend\""));
-	assert_non_null(strstr(html, "data-k=\"reasons.LCL\" data-v=\"5\""));
-	assert_non_null(strstr(html, "Did not fire: FAST."));
-	assert_null(strstr(html, "<script"));
+	assert_has(html, "data-k=\"rows_read\" data-v=\"1234567\">1,234,567<");
+	assert_has(html, "&lt;img src=x&gt;");
+	assert_lacks(html, "<img");
+	assert_lacks(html, "id=\"lanes\"");
+	assert_lacks(html, "id=\"calibration\"");
+	assert_lacks(html, "id=\"trend\"");
+	assert_has(html, "data-k=\"reasons.LCL\" data-v=\"5\"");
+	assert_has(html, "Did not fire: FAST.");
+	assert_lacks(html, "<script");
 	free(html);
 
 	er_buf out = { 0 };
@@ -156,11 +160,11 @@ static void test_summary_fields(void **state)
 	in.summary = "{\"rows_read\": ";
 	in.summary_len = strlen(in.summary);
 	assert_int_equal(er_report_write(&in, emit_buf, &out, err, sizeof err), -1);
-	assert_non_null(strstr(err, "a.json:1: not a JSON summary"));
+	assert_has(err, "a.json:1: not a JSON summary");
 	in.summary = "{\"rows_read\": 1}";
 	in.summary_len = strlen(in.summary);
 	assert_int_equal(er_report_write(&in, emit_fail, NULL, err, sizeof err), -1);
-	assert_non_null(strstr(err, "report: write failed"));
+	assert_has(err, "report: write failed");
 	er_buf_free(&out);
 }
 
@@ -175,33 +179,33 @@ static void test_history(void **state)
 	snprintf(sub, sizeof sub, "%s/h", dir);
 	struct timespec t = { 1764558000, 999999000 }; /* 2025-12-01T03:00:00.999999Z */
 	assert_int_equal(er_history_path(sub, &t, p1, sizeof p1, err, sizeof err), 0);
-	assert_non_null(strstr(p1, "/h/examrisk-20251201T030000.999999Z.json"));
+	assert_has(p1, "/h/examrisk-20251201T030000.999999Z.json");
 	const char old[] = "{\"rows_read\": 10, \"rows_scored\": 10, \"lanes\": {\"RED\": 1}, \"reasons\": {\"LCL\": 1}}";
 	write_file(p1, old, sizeof old - 1);
 	assert_int_equal(er_history_path(sub, &t, p2, sizeof p2, err, sizeof err), 0);
-	assert_non_null(strstr(p2, "/h/examrisk-20251201T030001.000000Z.json"));
+	assert_has(p2, "/h/examrisk-20251201T030001.000000Z.json");
 	assert_true(strcmp(p1, p2) < 0);
 	write_file(p2, "garbage", 7);
 	const char cur[] = "{\"rows_read\": 20, \"rows_scored\": 20, \"lanes\": {\"RED\": 8}, \"reasons\": {\"LCL\": 10}}";
 	char *html = render(cur, NULL, NULL, sub);
-	assert_non_null(strstr(html, "data-h=\"runs\" data-v=\"2\""));
-	assert_non_null(strstr(html, "1 unreadable file skipped"));
-	assert_non_null(strstr(html, "data-h=\"0.rows_read\" data-v=\"10\""));
-	assert_non_null(strstr(html, "data-h=\"1.rows_read\" data-v=\"20\""));
-	assert_non_null(strstr(html, "Moved most since the previous run: <b>LCL</b>, 10.0% \xe2\x86\x92 50.0%"));
+	assert_has(html, "data-h=\"runs\" data-v=\"2\"");
+	assert_has(html, "1 unreadable file skipped");
+	assert_has(html, "data-h=\"0.rows_read\" data-v=\"10\"");
+	assert_has(html, "data-h=\"1.rows_read\" data-v=\"20\"");
+	assert_has(html, "Moved most since the previous run: <b>LCL</b>, 10.0% \xe2\x86\x92 50.0%");
 	free(html);
 	/* history_max 1: only this run */
 	er_buf out = { 0 };
 	er_report_in in = { cur, strlen(cur), "s.json", NULL, NULL, sub, 1 };
 	assert_int_equal(er_report_write(&in, emit_buf, &out, err, sizeof err), 0);
 	assert_int_equal(er_buf_putc(&out, '\0'), 0);
-	assert_non_null(strstr(out.p, "data-h=\"runs\" data-v=\"1\""));
+	assert_has(out.p, "data-h=\"runs\" data-v=\"1\"");
 	er_buf_free(&out);
 	/* a file where the folder should be */
 	assert_int_equal(er_history_path(p1, &t, p2, sizeof p2, err, sizeof err), -1);
-	assert_non_null(strstr(err, "not a folder"));
+	assert_has(err, "not a folder");
 	assert_int_equal(er_history_check(p1, err, sizeof err), -1);
-	assert_non_null(strstr(err, "not a folder"));
+	assert_has(err, "not a folder");
 	/* the run-start check creates nothing */
 	char fresh[80], deep[96];
 	snprintf(fresh, sizeof fresh, "%s/new", dir);
@@ -210,7 +214,7 @@ static void test_history(void **state)
 	assert_int_equal(access(fresh, F_OK), -1);
 	assert_int_equal(er_history_check(sub, err, sizeof err), 0);
 	assert_int_equal(er_history_check(deep, err, sizeof err), -1);
-	assert_non_null(strstr(err, "cannot create the history folder: No such file or directory"));
+	assert_has(err, "cannot create the history folder: No such file or directory");
 	unlink(p1);
 	unlink(p2);
 	rmdir(sub);
@@ -231,19 +235,19 @@ static void test_any_json(void **state)
 		" \"sources\": [{\"role\": \"rules\"}, 5, {\"calibration\": {\"fit\": {\"auc\": 0.5, \"by\": [1, {\"n\": 3}]}}}]}";
 	char *html = render(cur, NULL, NULL, NULL);
 	/* an object of scalars: name/value rows */
-	assert_non_null(strstr(html, "<tr><th>threads</th><td class=\"num\"><span data-k=\"engine.threads\" data-v=\"2\""));
+	assert_has(html, "<tr><th>threads</th><td class=\"num\"><span data-k=\"engine.threads\" data-v=\"2\"");
 	/* an array of objects: columns are the union of their keys, one row each */
-	assert_non_null(strstr(html, "<tr><th>path</th><th>bytes</th><th>atomic</th></tr>"));
-	assert_non_null(strstr(html, "data-k=\"outputs.0.bytes\" data-v=\"10\""));
-	assert_non_null(strstr(html, "<td class=\"wrap\">b.csv</td><td></td><td>no</td>"));
+	assert_has(html, "<tr><th>path</th><th>bytes</th><th>atomic</th></tr>");
+	assert_has(html, "data-k=\"outputs.0.bytes\" data-v=\"10\"");
+	assert_has(html, "<td class=\"wrap\">b.csv</td><td></td><td>no</td>");
 	/* an object of objects: a name column, rows keyed by member name */
-	assert_non_null(strstr(html, "<tr><th>name</th><th>rows</th><th>path</th></tr>"));
-	assert_non_null(strstr(html, "<tr><th>mra</th><td class=\"num\"><span data-k=\"tables.mra.rows\" data-v=\"45\""));
+	assert_has(html, "<tr><th>name</th><th>rows</th><th>path</th></tr>");
+	assert_has(html, "<tr><th>mra</th><td class=\"num\"><span data-k=\"tables.mra.rows\" data-v=\"45\"");
 	/* an array of scalars, and a mixed array whose members are paths by index */
-	assert_non_null(strstr(html, "data-k=\"backends.1\" data-v=\"7\""));
-	assert_non_null(strstr(html, "data-k=\"sources.1\" data-v=\"5\""));
-	assert_non_null(strstr(html, "<h4>calibration</h4>"));
-	assert_non_null(strstr(html, "data-k=\"sources.2.calibration.fit.auc\""));
+	assert_has(html, "data-k=\"backends.1\" data-v=\"7\"");
+	assert_has(html, "data-k=\"sources.1\" data-v=\"5\"");
+	assert_has(html, "<h4>calibration</h4>");
+	assert_has(html, "data-k=\"sources.2.calibration.fit.auc\"");
 	free(html);
 }
 

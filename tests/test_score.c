@@ -317,35 +317,30 @@ static void test_roles(void **state)
 		uint32_t fired; /* beside the defaults of the other side */
 		int score;
 	} cases[] = {
+#define NO_CREDIT B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 /* as the baseline: neither party known */
 		/* a CTPAT carrier (tier 1 by status) given as importer: unknown */
-		{ ER_COL_IMPORTER_ID, "CARR", ER_ROLE_IMPORTER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_IMPORTER_ID, "CARR", ER_ROLE_IMPORTER, ER_MATCH_NONE, NO_CREDIT },
 		/* a CTPAT manufacturer given as importer, by id and by name */
-		{ ER_COL_IMPORTER_ID, "MFRMX", ER_ROLE_IMPORTER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_IMPORTER_ID, "MFRMX", ER_ROLE_IMPORTER, ER_MATCH_NONE, NO_CREDIT },
 		{ ER_COL_IMPORTER_NAME, "Monterrey Fabrica SA de CV", ER_ROLE_IMPORTER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		  NO_CREDIT },
 		/* a Tier 3 importer given as manufacturer or shipper: no SHP_CTPAT */
-		{ ER_COL_MANUFACTURER_ID, "IMP3", ER_ROLE_MANUFACTURER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
-		{ ER_COL_SHIPPER_ID, "IMP3", ER_ROLE_SHIPPER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_MANUFACTURER_ID, "IMP3", ER_ROLE_MANUFACTURER, ER_MATCH_NONE, NO_CREDIT },
+		{ ER_COL_SHIPPER_ID, "IMP3", ER_ROLE_SHIPPER, ER_MATCH_NONE, NO_CREDIT },
 		/* an exporter is a shipper, not a manufacturer (MID) */
-		{ ER_COL_MANUFACTURER_ID, "SHPE", ER_ROLE_MANUFACTURER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_MANUFACTURER_ID, "SHPE", ER_ROLE_MANUFACTURER, ER_MATCH_NONE, NO_CREDIT },
 		{ ER_COL_SHIPPER_ID, "SHPE", ER_ROLE_SHIPPER, ER_MATCH_ID,
 		  B(IMP_UNKNOWN) | B(SHP_MRA), 45 },
 		/* a manufacturer may ship */
 		{ ER_COL_SHIPPER_ID, "MFRMX", ER_ROLE_SHIPPER, ER_MATCH_ID,
 		  B(IMP_UNKNOWN) | B(SHP_CTPAT), 40 },
 		/* carrier and forwarder ids swapped: neither credit */
-		{ ER_COL_CARRIER_SCAC, "FWD1", ER_ROLE_CARRIER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
-		{ ER_COL_FORWARDER_ID, "CARR", ER_ROLE_FORWARDER, ER_MATCH_NONE,
-		  B(IMP_UNKNOWN) | B(SHP_UNKNOWN), 55 },
+		{ ER_COL_CARRIER_SCAC, "FWD1", ER_ROLE_CARRIER, ER_MATCH_NONE, NO_CREDIT },
+		{ ER_COL_FORWARDER_ID, "CARR", ER_ROLE_FORWARDER, ER_MATCH_NONE, NO_CREDIT },
 		/* an importer name shared with a Chinese exporter is no ambiguity */
 		{ ER_COL_IMPORTER_NAME, "Bolt Trading", ER_ROLE_IMPORTER, ER_MATCH_NAME,
 		  B(IMP_CTPAT_T2) | B(SHP_UNKNOWN), 25 },
+#undef NO_CREDIT
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		er_row row;
