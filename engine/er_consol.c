@@ -364,6 +364,8 @@ static size_t choose_parts(const er_rollup *r, er_buf *cand, bound **spl)
 	cand->len = 0;
 	size_t nc = 0;
 	for (size_t i = 0; i < r->nruns; i++) {
+		if (!r->runs[i].npts)
+			continue;
 		const char *pt = er_ru_run_pts(r, &r->runs[i]), *end = pt;
 		for (size_t j = 0; j < r->runs[i].npts; j++)
 			end += PT_HDR + rd32(end + 8);

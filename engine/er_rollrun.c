@@ -265,8 +265,12 @@ int er_ru_bound_order(const void *a, const void *b)
 	return c ? c : x->type - y->type;
 }
 
+/* NULL for a run without sample points (the points buffer may never have
+ * been allocated: NULL + 0 is undefined). */
 const char *er_ru_run_pts(const er_rollup *r, const run *u)
 {
+	if (!u->npts)
+		return NULL;
 	return u->mem ? u->mpts : r->points.p + u->pts;
 }
 
