@@ -30,8 +30,14 @@ typedef struct er_counts {
 
 void er_counts_add(er_counts *to, const er_counts *from);
 
-/* The first few rejects of a chunk, for messages on stderr. */
-#define ER_CHUNK_REJ_NOTES 8
+/* The rejects of a chunk the writer may report: its first ER_CHUNK_REJ_SHOWN
+ * (stderr shows that many in input order) and the first ER_CHUNK_REJ_PER_REASON
+ * of each reason (the summary's first lines per reason). Keeping both in every
+ * chunk makes the messages and the summary the same at any chunk size; the
+ * pipeline checks at compile time that they cover what it shows. */
+#define ER_CHUNK_REJ_SHOWN 10
+#define ER_CHUNK_REJ_PER_REASON 3
+#define ER_CHUNK_REJ_NOTES (ER_CHUNK_REJ_SHOWN + ER_CHUNK_REJ_PER_REASON * ER_NREJECTS)
 typedef struct er_rej_note {
 	uint64_t line;
 	int reject, col;

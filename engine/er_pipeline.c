@@ -44,6 +44,8 @@
 #define DEFAULT_MAX_RECORD (16u << 20)
 #define MAX_RAW (64u << 10)
 #define STDERR_REJECT_NOTES 10
+_Static_assert(ER_CHUNK_REJ_SHOWN >= STDERR_REJECT_NOTES, "a chunk keeps the rejects stderr shows");
+_Static_assert(ER_CHUNK_REJ_PER_REASON >= ER_SUMMARY_FIRST_REJECTS, "a chunk keeps the summary's first rejects");
 
 /* Progress: a terminal line is rewritten often; a log file or pipe gets one
  * line every few seconds. */

@@ -279,7 +279,8 @@ static void note_reject(er_chunk *c, const er_rec *rec, int reject, int col, int
 {
 	c->counts.rejected++;
 	c->counts.rej[reject]++;
-	if (c->nnotes < ER_CHUNK_REJ_NOTES) {
+	if ((c->counts.rejected <= ER_CHUNK_REJ_SHOWN || c->counts.rej[reject] <= ER_CHUNK_REJ_PER_REASON) &&
+	    c->nnotes < ER_CHUNK_REJ_NOTES) {
 		er_rej_note *n = &c->notes[c->nnotes++];
 		n->line = rec->line;
 		n->reject = reject;

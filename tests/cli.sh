@@ -110,11 +110,12 @@ expect_rc "one row, one thread" 0 $BIN score $TABLES -t 1 -o "$T/one.out" "$T/on
 expect "singular summary" grep -q '^examrisk: 1 row read, 1 scored, 0 rejected; 1 file ok, 0 failed; .* rows/s, 1 thread$' "$T/last.err"
 expect_rc "two threads, two files" 3 $BIN score $TABLES -t 2 -o "$T/two.out" "$T/one.csv" $G/manifest.csv
 expect "plural summary" grep -q '^examrisk: 33 rows read, 28 scored, 5 rejected; 2 files ok, 0 failed; .* rows/s, 2 threads$' "$T/last.err"
-# one reject more than stderr shows (8 or 10 of them: the count is read from the output)
-for k in 9 11; do
+# one and two rejects more than stderr shows (10 of them, read from the output)
+for k in 11 12; do
 	{ head -1 $G/manifest.csv; i=0; while [ $i -lt $k ]; do i=$((i + 1)); echo "X$i,2021-02-30,vessel,FCL,MB,C,IMP002,,,,,CN,,,,950300,TOYS,,,100,bad"; done; } >"$T/rej$k.csv"
 	expect_rc "$k rejects" 3 $BIN score $TABLES -o "$T/x.csv" "$T/rej$k.csv"
 	shown=$(grep -c 'rejected: invalid_date' "$T/last.err")
+	expect "$k rejects: ten shown" test "$shown" -eq 10
 	more=$((k - shown))
 	if [ $more -eq 1 ]; then noun=reject; else noun=rejects; fi
 	expect "$k rejects: '$more more $noun not shown'" grep -qx "examrisk: $more more $noun not shown (use --rejects FILE)" "$T/last.err"
@@ -196,6 +197,21 @@ if [ -n "$builtin" ] && [ ! -e "$builtin/participants.csv" ]; then
 else
 	bad "could not read the compiled-in data directory from --help (got '$builtin'), or it is installed"
 fi
+
+# The rejects listed on stderr are the first ten in input order whatever the
+# chunk size: a chunk used to keep only 8, so one 1 MiB chunk with 12 rejects
+# showed 8 and a run cut into small chunks showed 10.
+zcat data/sample/manifest.csv.gz | head -2 >"$T/rj.csv"
+row=$(sed -n 2p "$T/rj.csv")
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf '%s,EXTRA\n' "$row" >>"$T/rj.csv"; done
+printf '%s\n' "$row" | sed 's/,[^,]*$//' >>"$T/rj.csv"
+for cs in 1048576 4096; do
+	$BIN score $TABLES --threads 1 --chunk-size $cs --out "$T/rj-$cs.out" "$T/rj.csv" 2>"$T/rj-$cs.err"
+	grep -E 'rejected:|more reject' "$T/rj-$cs.err" >"$T/rj-$cs.lines"
+done
+expect "stderr rejects: the same first ten at any chunk size" same "$T/rj-1048576.lines" "$T/rj-4096.lines"
+expect "stderr rejects: ten listed, then 3 more" test "$(grep -c 'rejected:' "$T/rj-1048576.lines")" -eq 10 -a \
+	"$(grep -c '^examrisk: 3 more rejects not shown' "$T/rj-1048576.lines")" -eq 1
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
