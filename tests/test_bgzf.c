@@ -18,54 +18,8 @@
 #include "er_bgzf.h"
 #include "er_reader.h"
 #include "test_helpers.h"
+#include "test_gzbytes.h"
 
-static char g_dir[64];
-static enum er_inflate k_zlib = ER_INFLATE_ZLIB;
-static enum er_inflate k_isal = ER_INFLATE_ISAL;
-
-struct bytes {
-	unsigned char *p;
-	size_t n, cap;
-};
-
-static void b_add(struct bytes *b, const void *p, size_t n)
-{
-	if (b->cap - b->n < n) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->n < n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		assert_non_null(b->p);
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-static enum er_inflate backend_of(void **state)
-{
-	enum er_inflate be = *(enum er_inflate *)*state;
-#ifndef ER_HAVE_ISAL
-	if (be == ER_INFLATE_ISAL)
-		skip();
-#endif
-	return be;
-}
-
-static void put16(unsigned char *p, unsigned v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v & 0xffff);
-	put16(p + 2, v >> 16);
-}
-
-/* Append one BGZF member of data[0..n) (n <= 60000) as bgzip writes it. */
 static void bgzf_member(struct bytes *out, const unsigned char *data, size_t n)
 {
 	unsigned char hdr[18] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, 'B', 'C', 2, 0, 0, 0};
@@ -132,11 +86,6 @@ static size_t make_bgzf(struct bytes *gz, const struct bytes *src, size_t piece,
 	offs[m++] = gz->n;
 	bgzf_member(gz, (const unsigned char *)"", 0); /* bgzip's EOF marker */
 	return m;
-}
-
-static void path_of(char *path, size_t len, const char *name)
-{
-	snprintf(path, len, "%s/%s", g_dir, name);
 }
 
 /* Read the whole file with threads; returns 0/-1, msg = error. */

@@ -18,46 +18,7 @@
 
 #include "er_reader.h"
 #include "test_helpers.h"
-
-static char g_dir[64];
-static enum er_inflate k_zlib = ER_INFLATE_ZLIB;
-static enum er_inflate k_isal = ER_INFLATE_ISAL;
-
-struct bytes {
-	unsigned char *p;
-	size_t n, cap;
-};
-
-static void b_add(struct bytes *b, const void *p, size_t n)
-{
-	if (b->cap - b->n < n) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->n < n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		assert_non_null(b->p);
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-static enum er_inflate backend_of(void **state)
-{
-	enum er_inflate be = *(enum er_inflate *)*state;
-#ifndef ER_HAVE_ISAL
-	if (be == ER_INFLATE_ISAL)
-		skip();
-#endif
-	return be;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
+#include "test_gzbytes.h"
 
 /* CSV-like lines with stretches of noise (compresses like real data, and
  * the noise makes stray 1f 8b / 00 00 ff ff byte runs likely). */
@@ -133,11 +94,6 @@ static void concat(struct bytes *gz, const struct bytes *src, size_t k, int flus
 		size_t a = src->n * i / k, b = src->n * (i + 1) / k;
 		member(gz, src->p + a, b - a, 6, 1 << 15, flush, i % 2 ? "day.csv" : NULL);
 	}
-}
-
-static void path_of(char *path, size_t len, const char *name)
-{
-	snprintf(path, len, "%s/%s", g_dir, name);
 }
 
 struct run {
@@ -414,9 +370,7 @@ static void test_unusual_header(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(g_dir, sizeof g_dir, "%s/er_members_XXXXXX", t && strlen(t) < 40 ? t : "/tmp");
-	return mkdtemp(g_dir) ? 0 : -1;
+	return scratch_dir_make(g_dir, sizeof g_dir, "er_members");
 }
 
 static int teardown(void **state)
