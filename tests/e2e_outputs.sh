@@ -42,7 +42,9 @@ else
 	bad "mknod failed (the tests run as root)"
 fi
 mkfifo "$D/fifo"
-cat "$D/fifo" >"$T/fifo.out" &
+# Bounded waits: an engine that never opens the FIFO or the socket must fail
+# these checks, not hang the suite.
+timeout 120 cat "$D/fifo" >"$T/fifo.out" &
 expect_rc "FIFO as --out" 3 $RUN --out "$D/fifo" $M
 wait
 expect "FIFO reader got every score" same "$T/fifo.out" $G/expected.scores.csv
@@ -50,7 +52,8 @@ expect "FIFO still a FIFO" [ -p "$D/fifo" ]
 printf 'old\n' >"$D/real.csv"
 if command -v python3 >/dev/null; then
 	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); c, _ = s.accept()
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); s.settimeout(120)
+c, _ = s.accept(); c.settimeout(120)
 open(sys.argv[2], "wb").write(b"".join(iter(lambda: c.recv(65536), b"")))' "$D/sock" "$T/sock.out" &
 	spid=$!
 	wait_for "$D/sock"
