@@ -53,7 +53,7 @@ typedef struct er_chunk {
 	er_recbuf in;           /* records from the splitter */
 	uint64_t nrecords;      /* records the splitter produced for this chunk (excl. header) */
 
-	er_buf out;             /* score rows, plain CSV or one gzip member */
+	er_buf out;             /* score rows (plain CSV; a .gz writer compresses) */
 	er_buf rej;             /* reject rows (CSV) */
 	er_buf roll;            /* per-row records for roll-ups (er_rollup.h format) */
 	er_buf run;             /* those records as a sorted run (er_rollup_sort_chunk) */

@@ -226,6 +226,20 @@ int er_gzpool_put(er_gzpool *p, er_buf *block)
 	return 0;
 }
 
+int er_gzpool_drain(er_gzpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->head != p->tail) /* after an error, still wait for the busy ones */
+		sink_head(p, 1);
+	int e = p->err;
+	pthread_mutex_unlock(&p->mu);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 int er_gzpool_end(er_gzpool *p)
 {
 	if (!p)

@@ -48,6 +48,10 @@ er_gzpool *er_gzpool_new(int threads, int level, er_gz_sink sink, void *ctx);
  * (errno) when a member failed to compress or sink failed: sticky. */
 int er_gzpool_put(er_gzpool *p, er_buf *block);
 
+/* Wait for every member put so far and pass each to sink; the helpers stay
+ * for the next put. 0, or -1 as put. */
+int er_gzpool_drain(er_gzpool *p);
+
 /* Wait for every member, pass each to sink, stop the helpers and free the
  * pool (also on error). 0, or -1 as put. */
 int er_gzpool_end(er_gzpool *p);

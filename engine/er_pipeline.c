@@ -680,7 +680,7 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 	};
 	er_summary_output so[4];
 	char hex[4][65];
-	int nso = 0, level = R->wcfg.gz_level;
+	int nso = 0, level = 0;
 	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
 		er_outfile *x = outs[i].o;
 		if (x->kind == ER_OUT_NONE)
@@ -806,10 +806,11 @@ static int partners_fn(void *obj, er_emit_fn emit, void *ctx)
 }
 
 /* The start of a CSV output: the BOM for Excel, then its header line given
- * in the internal form. gz: as its own gzip member. 0 or -1 (ENOMEM). */
-static int write_head(run *R, er_outfile *o, const char *hdr, size_t n, int gz)
+ * in the internal form (a .gz output's first member: mark_all ends it).
+ * 0 or -1 (ENOMEM). */
+static int write_head(run *R, er_outfile *o, const char *hdr, size_t n)
 {
-	er_buf line = { 0 }, z = { 0 };
+	er_buf line = { 0 };
 	int rc = -1;
 	if (R->dialect.excel && er_buf_puts(&line, ER_CSV_BOM) < 0)
 		goto out;
@@ -827,17 +828,10 @@ static int write_head(run *R, er_outfile *o, const char *hdr, size_t n, int gz)
 		rc = 0;
 		goto out;
 	}
-	if (gz) {
-		if (er_gzip_member(&z, line.p, line.len, R->wcfg.gz_level) < 0)
-			goto out;
-		er_out_write(o, z.p, z.len);
-	} else {
-		er_out_write(o, line.p, line.len);
-	}
+	er_out_write(o, line.p, line.len);
 	rc = 0;
 out:
 	er_buf_free(&line);
-	er_buf_free(&z);
 	return rc;
 }
 
@@ -909,14 +903,13 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* Open one output; a name ending in .gz is compressed here unless its
- * producer compresses (prec: the scores' workers). 0 or the status. */
-static er_status out_open(run *R, er_outfile *o, const char *path, int prec, char *err,
-                          size_t errlen)
+/* Open one output; a name ending in .gz is compressed by its writer. 0 or
+ * the status. */
+static er_status out_open(run *R, er_outfile *o, const char *path, char *err, size_t errlen)
 {
 	const er_run_opts *opts = R->opts;
 	int level = opts->out_level > 0 ? opts->out_level : ER_GZ_FAST;
-	int gz = path && !prec && ends_with(path, ".gz") ? level : 0;
+	int gz = path && ends_with(path, ".gz") ? level : 0;
 	/* Rows of a file that fails under --keep-going must be taken back: a
 	 * pipe cannot, so stdout is spooled then. */
 	int flags = opts->spool_stdout || opts->keep_going ? ER_OUT_SPOOL_STDOUT : 0;
@@ -944,7 +937,7 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 	                   &R->history};
 	for (int i = 0; i < nn && st == ER_OK; i++)
 		if ((i == 0 && R->mode != ER_MODE_SINK) || (i > 0 && names[i]))
-			st = out_open(R, o[i], names[i], i == 0 && R->mode == ER_MODE_SCORE, err, errlen);
+			st = out_open(R, o[i], names[i], err, errlen);
 	return st;
 }
 
@@ -1033,13 +1026,10 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		}
 	}
 	char delim = opts->delimiter ? opts->delimiter : ',';
-	/* The scores' workers compress their own chunks (one member each). */
-	int gz = mode == ER_MODE_SCORE && opts->out_path && ends_with(opts->out_path, ".gz");
 	R->wcfg = (er_work_cfg){
 		.tables = t, .rules = r, .sdn = opts->sdn, .delim = delim, .out = R->dialect,
 		.cancel = opts->cancel,
 		.max_field = opts->max_field ? opts->max_field : DEFAULT_MAX_FIELD,
-		.gz_level = gz ? (opts->out_level > 0 ? opts->out_level : ER_GZ_FAST) : 0,
 		.rollup = mode == ER_MODE_SCORE &&
 		          (opts->consolidations_path || opts->queue_path || opts->report_path),
 		.rollup_sort = mode == ER_MODE_SCORE && (opts->consolidations_path || opts->report_path),
@@ -1094,15 +1084,23 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	}
 	{
 		const char rh[] = "file,line,reason,raw\n";
-		if (write_head(R, &R->out, hdrline.p, hdrline.len, gz) < 0 ||
-		    (opts->rejects_path && write_head(R, &R->rej, rh, sizeof rh - 1, 0) < 0) ||
-		    (opts->consolidations_path && write_head(R, &R->consol, NULL, 0, 0) < 0) ||
-		    (opts->queue_path && write_head(R, &R->queue, NULL, 0, 0) < 0)) {
+		if (write_head(R, &R->out, hdrline.p, hdrline.len) < 0 ||
+		    (opts->rejects_path && write_head(R, &R->rej, rh, sizeof rh - 1) < 0) ||
+		    (opts->consolidations_path && write_head(R, &R->consol, NULL, 0) < 0) ||
+		    (opts->queue_path && write_head(R, &R->queue, NULL, 0) < 0)) {
 			st = ER_E_NOMEM;
 			goto out;
 		}
 	}
 	mark_all(R);
+	/* The writer thread hands the scores' and rejects' plain bytes to their
+	 * outputs; a .gz output's members (fixed plain offsets, one ending at
+	 * every input's end) are compressed on --threads helper threads, so
+	 * the bytes do not depend on the chunk size or the thread count. */
+	if (mode == ER_MODE_SCORE)
+		er_out_parallel(&R->out, R->nthreads);
+	if (opts->rejects_path)
+		er_out_parallel(&R->rej, R->nthreads);
 
 	hp = er_parser_new(delim, R->wcfg.max_field);
 	R->pool = er_pool_new(2 * R->nthreads + 2);
@@ -1189,6 +1187,9 @@ out_threads:
 		pthread_join(workers[i].tid, NULL);
 	if (writer_started)
 		pthread_join(writer_tid, NULL);
+	/* their helpers' work is done (an error stays sticky for the commit) */
+	er_out_serial(&R->out);
+	er_out_serial(&R->rej);
 	if (prog_started)
 		progress_stop(R, prog_tid);
 	if (show_final) /* after the writer: every row is counted */
@@ -1335,7 +1336,7 @@ out_threads:
 			st = ER_E_IO;
 			goto end_failed;
 		}
-		if ((st = out_open(R, &R->history, R->history_path, 0, err, sizeof err)) != ER_OK)
+		if ((st = out_open(R, &R->history, R->history_path, err, sizeof err)) != ER_OK)
 			goto end_failed;
 		er_out_write(&R->history, tmp.p, tmp.len);
 	}

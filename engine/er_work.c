@@ -13,10 +13,8 @@
 struct er_worker {
 	const er_work_cfg *cfg;
 	er_parser *parser;
-	er_buf plain; /* formatted rows before compression */
 	er_csv_recoder rc; /* to the output dialect, when it is not the internal one */
 	er_buf recoded;
-	er_gz gz; /* one compressor for all its chunks */
 	er_buf sortix; /* er_rollup_sort_chunk's index */
 };
 
@@ -40,10 +38,8 @@ void er_worker_free(er_worker *w)
 	if (!w)
 		return;
 	er_parser_free(w->parser);
-	er_buf_free(&w->plain);
 	er_csv_recode_free(&w->rc);
 	er_buf_free(&w->recoded);
-	er_gz_free(&w->gz);
 	er_buf_free(&w->sortix);
 	free(w);
 }
@@ -311,9 +307,10 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	const er_work_cfg *cfg = w->cfg;
 	const er_header *hdr = c->hdr;
 	const char *path = cfg->paths[c->file_idx];
-	er_buf *dst = cfg->gz_level ? &w->plain : &c->out;
+	/* plain CSV even for a .gz output: the writer cuts its members at
+	 * fixed offsets of the output, so they do not follow the chunks */
+	er_buf *dst = &c->out;
 	dst->len = 0;
-	c->out.len = 0;
 	c->rej.len = 0;
 	c->roll.len = 0;
 	c->run.len = 0;
@@ -396,8 +393,6 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		goto nomem;
 	if (!er_csv_dialect_plain(&cfg->out) &&
 	    (recode(w, dst) < 0 || recode(w, &c->rej) < 0))
-		goto nomem;
-	if (cfg->gz_level && dst->len && er_gz_member(&w->gz, &c->out, dst->p, dst->len, cfg->gz_level) < 0)
 		goto nomem;
 	return;
 nomem:

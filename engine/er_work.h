@@ -1,6 +1,7 @@
 /* er_work.h - stage 4: a worker turns one chunk of records into output rows:
  * parse each record, score it, format the score row (or the reject row),
- * count, and compress the chunk as its own gzip member when asked. */
+ * count. The rows stay plain CSV: a .gz output is compressed by its writer
+ * (er_writer.h), in members cut at fixed offsets of the output. */
 #ifndef ER_WORK_H
 #define ER_WORK_H
 
@@ -17,7 +18,6 @@ typedef struct er_work_cfg {
 	er_csv_dialect out;        /* output CSV dialect (scores and rejects) */
 	volatile const int *cancel; /* stop a chunk early when *cancel (NULL = never) */
 	size_t max_field;
-	int gz_level;              /* 0 = plain output, ER_GZ_FAST, or a zlib level 1..9 */
 	int rollup;                /* fill chunk->roll with er_rollup records */
 	int rollup_sort;           /* and sort them into chunk->run (consolidations) */
 	int partners;              /* partner audit: er_partners records, no score rows */

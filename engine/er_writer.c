@@ -363,18 +363,29 @@ int er_out_finish(er_outfile *o)
 	return er_out_serial(o) < 0 ? -1 : rc;
 }
 
+/* Every member put so far written (the helpers stay). 0 or -1 (o->err). */
+static int drain(er_outfile *o)
+{
+	if (o->gzp && er_gzpool_drain(o->gzp) < 0 && !o->err)
+		o->err = errno ? errno : EIO;
+	return o->err ? -1 : 0;
+}
+
 void er_out_mark(er_outfile *o)
 {
+	/* A member ends here, so none spans two input files, and the file
+	 * holds every byte before the mark: a rollback only truncates. */
 	flush_gz(o); /* an error stays sticky and surfaces at commit */
-	er_out_serial(o);
+	drain(o);
 	o->mark = o->off;
 	o->sha_mark = o->sha;
 }
 
 int er_out_rollback(er_outfile *o)
 {
-	er_out_serial(o);
-	if (o->err)
+	/* The failed file's members in flight are written, then cut off with
+	 * the rest; its bytes not yet put are dropped. */
+	if (drain(o) < 0)
 		return -1;
 	o->gzin.len = 0;
 	if (o->off == o->mark)

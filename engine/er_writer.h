@@ -58,8 +58,8 @@ typedef struct er_outfile {
 	struct sha256_ctx sha, sha_mark;
 } er_outfile;
 
-/* path NULL or "-" means stdout. gz_level 0 writes the bytes as given (the
- * scores' workers compress their own chunks). ER_E_USAGE for a directory or
+/* path NULL or "-" means stdout. gz_level 0 writes the bytes as given.
+ * ER_E_USAGE for a directory or
  * block device, ER_E_IO otherwise; err says why. */
 er_status er_out_open(er_outfile *o, const char *path, int flags, int gz_level, char *err,
                       size_t errlen);
@@ -69,10 +69,12 @@ int er_out_emit(void *ctx, const char *p, size_t n);       /* er_emit_fn adapter
 int er_out_finish(er_outfile *o);
 void er_out_mark(er_outfile *o);
 /* From now on (gz outputs), full members are compressed by threads helper
- * threads while the caller goes on; the member boundaries, hence the bytes,
- * stay those of er_out_write. er_out_serial waits for them (0 or -1, the
- * error sticky in o->err); mark, rollback, finish and abort do too. A no-op
- * for plain outputs or threads < 2. */
+ * threads while the caller goes on (at most 2 x threads members in flight:
+ * a write waits when they are); the member boundaries, hence the bytes,
+ * stay those of er_out_write. er_out_serial waits for them and stops the
+ * helpers (0 or -1, the error sticky in o->err); mark and rollback wait for
+ * them and keep the helpers; finish and abort stop them. A no-op for plain
+ * outputs or threads < 2. */
 void er_out_parallel(er_outfile *o, int threads);
 int er_out_serial(er_outfile *o);
 int er_out_rollback(er_outfile *o);

@@ -144,6 +144,42 @@ if [ -x "$GEN" ]; then
 	$BIN partners $GT --quiet --out "$T/pa.csv" "$T/gen/manifest.csv.gz"
 	$BIN partners $GT --quiet --out "$T/pa.csv.gz" "$T/gen/manifest.csv.gz"
 	expect "partners --out .gz" sh -c "zcat '$T/pa.csv.gz' | cmp -s - '$T/pa.csv'"
+	# issue 12: the scores' and rejects' .gz BYTES (not only the CSV inside)
+	# are the same at any --threads and --chunk-size. The scores used to be
+	# one gzip member per chunk (compressed by the workers); now the writer
+	# cuts 1 MiB members at fixed plain offsets (and one at each input's end).
+	# Every third row has a field too many: a rejects output of several MiB.
+	zcat "$T/gen/manifest.csv.gz" | awk 'NR > 1 && NR % 3 == 0 { $0 = $0 ",x" } 1' | gzip -1 >"$T/rj.csv.gz"
+	for th in 1 2 3; do
+		for ch in 4096 65536 default; do
+			cs=""; [ $ch = default ] || cs="--chunk-size $ch"
+			d=$T/gzb.$th.$ch; mkdir "$d"
+			$BIN score $GT --quiet --threads $th $cs --out "$d/s.csv.gz" --rejects "$d/r.csv.gz" \
+				"$T/gen/manifest.csv.gz" "$T/rj.csv.gz"
+			[ $th = 1 ] && [ $ch = 4096 ] && continue
+			for o in s r; do
+				expect "$o.csv.gz bytes t=$th c=$ch" same "$T/gzb.1.4096/$o.csv.gz" "$d/$o.csv.gz"
+			done
+		done
+	done
+	for o in s r; do
+		expect "$o.csv.gz: over 2 MiB: three members or more" [ "$(zcat "$T/gzb.1.4096/$o.csv.gz" | wc -c)" -gt 2097152 ]
+	done
+	expect "scores .gz content" sh -c "zcat '$T/gzb.1.4096/s.csv.gz' | head -n 20001 | cmp -s - '$T/p.s.csv'"
+	# A failed input's rows (members already in flight on the helper threads
+	# included) are taken back: the .gz bytes are those of a run without it.
+	head -c $(( $(wc -c <"$T/rj.csv.gz") / 2 )) "$T/rj.csv.gz" >"$T/cut.csv.gz"
+	for th in 1 2 3; do
+		for ch in 4096 default; do
+			cs=""; [ $ch = default ] || cs="--chunk-size $ch"
+			expect_rc "keep-going over a truncated input t=$th c=$ch" 3 $BIN score $GT --quiet --keep-going \
+				--threads $th $cs --out "$T/kg.s.csv.gz" --rejects "$T/kg.r.csv.gz" \
+				"$T/gen/manifest.csv.gz" "$T/cut.csv.gz" "$T/rj.csv.gz"
+			for o in s r; do
+				expect "$o.csv.gz without the failed input t=$th c=$ch" same "$T/gzb.1.4096/$o.csv.gz" "$T/kg.$o.csv.gz"
+			done
+		done
+	done
 else
 	bad "generator $GEN missing"
 fi

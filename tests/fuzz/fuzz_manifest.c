@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	er_work_cfg cfg = {
 		.tables = tables, .rules = rules, .delim = delim,
 		.out = { size > 1 && (data[1] & 1) ? ';' : ',', size > 1 && (data[1] & 2) },
-		.max_field = 4096, .gz_level = 0, .rollup = 1, .paths = paths,
+		.max_field = 4096, .rollup = 1, .paths = paths,
 	};
 	er_reader *rd = NULL;
 	er_splitter *sp = NULL;
