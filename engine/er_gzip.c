@@ -244,12 +244,10 @@ int er_gzpool_end(er_gzpool *p)
 {
 	if (!p)
 		return 0;
+	int rc = er_gzpool_drain(p), e = errno;
 	pthread_mutex_lock(&p->mu);
-	while (p->head != p->tail) /* after an error, still wait for the busy ones */
-		sink_head(p, 1);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->work_c);
-	int e = p->err;
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->nhelpers; i++)
 		pthread_join(p->tid[i], NULL);
@@ -262,9 +260,6 @@ int er_gzpool_end(er_gzpool *p)
 	pthread_cond_destroy(&p->work_c);
 	pthread_cond_destroy(&p->done_c);
 	free(p);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return 0;
+	errno = e;
+	return rc;
 }

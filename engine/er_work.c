@@ -309,8 +309,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	const char *path = cfg->paths[c->file_idx];
 	/* plain CSV even for a .gz output: the writer cuts its members at
 	 * fixed offsets of the output, so they do not follow the chunks */
-	er_buf *dst = &c->out;
-	dst->len = 0;
+	c->out.len = 0;
 	c->rej.len = 0;
 	c->roll.len = 0;
 	c->run.len = 0;
@@ -382,7 +381,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 				goto nomem;
 			continue;
 		}
-		if (er_format_score_row(dst, &row, &res, hdr, fields, ',') < 0)
+		if (er_format_score_row(&c->out, &row, &res, hdr, fields, ',') < 0)
 			goto nomem;
 		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
@@ -392,7 +391,7 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 	    er_rollup_sort_chunk(&c->run, &c->roll, c->serial, &w->sortix) < 0)
 		goto nomem;
 	if (!er_csv_dialect_plain(&cfg->out) &&
-	    (recode(w, dst) < 0 || recode(w, &c->rej) < 0))
+	    (recode(w, &c->out) < 0 || recode(w, &c->rej) < 0))
 		goto nomem;
 	return;
 nomem:
