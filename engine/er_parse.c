@@ -268,18 +268,51 @@ static int fast_field(er_parser *p, const char *fs, const char *fe, int *reject)
 	return 0;
 }
 
-/* An unquoted record whose delimiters scan_specials() has listed. */
+/* An unquoted record whose delimiters scan_specials() has listed: room for
+ * np + 1 fields once, and no length test per field when the whole record
+ * is within the field limit (the common case). */
 static int parse_fast_pos(er_parser *p, const char *rec, size_t len, size_t np, int *reject)
 {
-	size_t si = 0;
-	for (size_t k = 0;; k++) {
-		size_t next = k < np ? p->pos[k] : len;
-		if (fast_field(p, rec + si, rec + next, reject) < 0)
-			return -1;
-		if (k == np)
-			return (int)p->nf;
-		si = next + 1;
+	if (len > p->max_field) {
+		size_t si = 0;
+		for (size_t k = 0;; k++) {
+			size_t next = k < np ? p->pos[k] : len;
+			if (fast_field(p, rec + si, rec + next, reject) < 0)
+				return -1;
+			if (k == np)
+				return (int)p->nf;
+			si = next + 1;
+		}
 	}
+	while (p->capf < np + 1)
+		if (grow_fields(p) < 0) {
+			*reject = ER_REJ_NONE;
+			errno = ENOMEM;
+			return -1;
+		}
+	const uint32_t *pos = p->pos;
+	er_field *f = p->fields;
+	const char *fs = rec;
+	for (size_t k = 0; k < np; k++) {
+		const char *fe = rec + pos[k];
+		const char *next = fe + 1;
+		while (fs < fe && blank(p, *fs))
+			fs++;
+		while (fe > fs && blank(p, fe[-1]))
+			fe--;
+		f[k].p = fs;
+		f[k].n = (size_t)(fe - fs);
+		fs = next;
+	}
+	const char *fe = rec + len;
+	while (fs < fe && blank(p, *fs))
+		fs++;
+	while (fe > fs && blank(p, fe[-1]))
+		fe--;
+	f[np].p = fs;
+	f[np].n = (size_t)(fe - fs);
+	p->nf = np + 1;
+	return (int)p->nf;
 }
 
 /* An unquoted record holding CR or LF: memchr finds the delimiters. */
@@ -307,7 +340,6 @@ static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
  * differential test in tests/test_parse.c). Fields without doubled quotes
  * point into rec; unescaped ones go to the arena (offsets: it may move). */
 #define PQ_DECLINE (-2)
-#define PQ_IN_REC SIZE_MAX
 
 /* What scan_specials() saw besides the positions. */
 enum { SC_NUL = 1, SC_HIGH = 2 };
@@ -325,23 +357,49 @@ static long scan_specials(er_parser *p, const char *rec, size_t len, int quoted,
 	size_t n = 0, i = 0;
 	unsigned acc = 0;
 #ifdef __SSE2__
+	/* Room for the positions is made once per SCAN_BLOCK bytes, not per 16;
+	 * the last partial 16 bytes of a record of 16 bytes or more are read as
+	 * its last 16 with the bytes seen already masked off, instead of one at
+	 * a time. */
+	enum { SCAN_BLOCK = 4096 };
 	const __m128i vd = _mm_set1_epi8(delim), vq = _mm_set1_epi8(quote);
 	const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
 	__m128i nul = _mm_setzero_si128(), high = _mm_setzero_si128();
-	for (; i + 16 <= len; i += 16) {
-		if (p->capp - n < 16 && grow_pos(p, n + 16) < 0)
-			return -1;
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + i));
-		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vlf))))
-			return -1;
-		nul = _mm_or_si128(nul, _mm_cmpeq_epi8(x, _mm_setzero_si128()));
-		high = _mm_or_si128(high, x);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq)));
-		while (m) {
-			p->pos[n++] = (uint32_t)(i + (size_t)__builtin_ctz(m));
-			m &= m - 1;
+#define SCAN16(at, keep)                                                                     \
+	do {                                                                                     \
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + (at)));            \
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vlf)))) \
+			return -1;                                                                       \
+		nul = _mm_or_si128(nul, _mm_cmpeq_epi8(x, _mm_setzero_si128()));                    \
+		high = _mm_or_si128(high, x);                                                        \
+		unsigned m = (unsigned)_mm_movemask_epi8(                                            \
+		                 _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq))) & (keep);   \
+		while (m) {                                                                          \
+			pos[n++] = (uint32_t)((at) + (size_t)__builtin_ctz(m));                          \
+			m &= m - 1;                                                                      \
+		}                                                                                    \
+	} while (0)
+	if (len >= 16) {
+		uint32_t *pos = p->pos;
+		for (;;) {
+			if (p->capp - n < SCAN_BLOCK + 32) {
+				if (grow_pos(p, n + SCAN_BLOCK + 32) < 0)
+					return -1;
+				pos = p->pos;
+			}
+			size_t stop = len - i < SCAN_BLOCK + 16 ? len - 16 : i + SCAN_BLOCK - 16;
+			for (; i <= stop; i += 16)
+				SCAN16(i, 0xFFFFu);
+			if (i + 16 > len)
+				break;
+		}
+		if (i < len) {
+			size_t last = len - 16;
+			SCAN16(last, 0xFFFFu << (i - last));
+			i = len;
 		}
 	}
+#undef SCAN16
 	if (_mm_movemask_epi8(nul))
 		acc |= SC_NUL;
 	if (_mm_movemask_epi8(high))
@@ -372,19 +430,25 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 {
 	const char delim = p->delim;
 	const uint32_t *pos = p->pos;
+	const size_t npos = (size_t)np;
+	/* no field is longer than its record: the limit needs no test per field
+	 * for a record within it */
+	const size_t max_field = len > p->max_field ? p->max_field : SIZE_MAX;
 	size_t k = 0, si = 0; /* next special; start of the current field */
-	int unescaped = 0;    /* some field was copied to the arena */
+	size_t nf = 0;        /* fields so far (a local: stores through f cannot move it) */
+	int unescaped = 0;    /* some field was copied to the arena (its p is NULL until the end) */
 	p->arena.len = 0;
 	/* every field but the last ends at a listed delimiter: room for np + 1
 	 * fields, once, instead of a test per field */
-	while (p->capf < (size_t)np + 1)
+	while (p->capf < npos + 1)
 		if (grow_fields(p) < 0)
 			return PQ_DECLINE;
-	while (p->capo < (size_t)np + 1)
+	while (p->capo < npos + 1)
 		if (grow_offs(p) < 0)
 			return PQ_DECLINE;
+	er_field *fields = p->fields;
 	for (;;) {
-		er_field *f = &p->fields[p->nf];
+		er_field *f = &fields[nf];
 		size_t next; /* offset of the delimiter ending this field, or len */
 		if (si < len && rec[si] == '"') {
 			k++; /* the opening quote */
@@ -392,9 +456,9 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 			size_t start = p->arena.len;
 			int copied = 0;
 			for (;;) {
-				while (k < (size_t)np && rec[pos[k]] != '"')
+				while (k < npos && rec[pos[k]] != '"')
 					k++; /* delimiters inside the quotes */
-				if (k == (size_t)np)
+				if (k == npos)
 					return PQ_DECLINE; /* unterminated */
 				q = pos[k++];
 				if (q + 1 < len && rec[q + 1] == '"') {
@@ -415,15 +479,15 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 				unescaped = 1;
 				if (er_buf_append(&p->arena, rec + c, q - c) < 0)
 					return PQ_DECLINE;
+				f->p = NULL;
 				f->n = p->arena.len - start;
-				p->offs[p->nf] = start;
+				p->offs[nf] = start;
 			} else {
 				f->p = rec + si + 1;
 				f->n = q - si - 1;
-				p->offs[p->nf] = PQ_IN_REC;
 			}
 		} else {
-			next = k < (size_t)np ? pos[k] : len;
+			next = k < npos ? pos[k] : len;
 			if (next < len && rec[next] == '"')
 				return PQ_DECLINE; /* a quote not at the field start */
 			const char *fs = rec + si, *fe = rec + next;
@@ -433,21 +497,21 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 				fe--;
 			f->p = fs;
 			f->n = (size_t)(fe - fs);
-			p->offs[p->nf] = PQ_IN_REC;
 		}
-		if (f->n > p->max_field)
+		if (f->n > max_field)
 			return PQ_DECLINE;
-		p->nf++;
+		nf++;
 		if (next == len)
 			break;
 		k++; /* the delimiter */
 		si = next + 1;
 	}
-	for (size_t i = 0; unescaped && i < p->nf; i++)
-		if (p->offs[i] != PQ_IN_REC)
-			p->fields[i].p = p->fields[i].n ? p->arena.p + p->offs[i] : "";
+	p->nf = nf;
+	for (size_t i = 0; unescaped && i < nf; i++)
+		if (!fields[i].p)
+			fields[i].p = fields[i].n ? p->arena.p + p->offs[i] : "";
 	p->quoted_fast++;
-	return (int)p->nf;
+	return (int)nf;
 }
 
 void er_parser_force_libcsv(er_parser *p, int on)

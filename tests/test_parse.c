@@ -405,6 +405,74 @@ static void test_quoted_equals_libcsv(void **state)
 	assert_int_equal(quoted_records, 40000);
 }
 
+/*
+ * Long records: the scan makes room for positions once per 4 KiB block and
+ * reads a record's last partial 16 bytes as its last 16. Records of
+ * 4,000-12,400 bytes, dense with delimiters (up to every byte) or quoted
+ * fields, with an odd byte (NUL, a high byte, CR, LF, a quote) at block
+ * edges and in the tail, unquoted and quoted, with field limits below and
+ * above the record length: every one parses as libcsv parses it.
+ */
+static void test_long_records_equal_libcsv(void **state)
+{
+	(void)state;
+	static const size_t lens[] = { 4000, 4079, 4080, 4095, 4096, 4097, 4111, 4112, 4113, 4127,
+	                               4128, 4129, 4143, 8191, 8192, 8207, 8208, 8209, 12399 };
+	static const char odd[] = { '\0', '\xff', '\r', '\n', '"', ' ' };
+	static const size_t spacing[] = { 1, 2, 3, 7, 16, 17, 300, 100000 };
+	size_t cap = 12400;
+	char *rec = malloc(cap);
+	assert_non_null(rec);
+	size_t compared = 0;
+	for (size_t li = 0; li < N(lens); li++)
+		for (size_t si = 0; si < N(spacing); si++)
+			for (int quoted = 0; quoted < 2; quoted++)
+				for (size_t oi = 0; oi <= N(odd); oi++) {
+					size_t len = lens[li], sp = spacing[si];
+					for (size_t i = 0; i < len; i++)
+						rec[i] = (i + 1) % sp == 0 ? ',' : (char)('a' + i % 26);
+					if (quoted && len > 40) /* a quoted field holding a delimiter, one with "" */
+						memcpy(rec + 10, "\"q,\"\"r\",\"s\",", 12);
+					size_t at = 0;
+					if (oi < N(odd)) {
+						at = (rnd() % 4 == 0) ? len - 1 - rnd() % 16
+						   : (size_t)(4096 * (1 + rnd() % 3)) - 8 + rnd() % 16;
+						if (at >= len)
+							at = len - 1 - rnd() % 16;
+						if (!quoted && (odd[oi] == '\r' || odd[oi] == '\n' || odd[oi] == '"'))
+							at = len; /* libcsv reads those differently on purpose */
+						if (at < len)
+							rec[at] = odd[oi];
+					}
+					size_t maxf = rnd() % 3 == 0 ? 5 : rnd() % 2 ? len - 1 : len + 1;
+					er_parser *fast = er_parser_new(',', maxf);
+					er_parser *oracle = er_parser_new(',', maxf);
+					er_parser_force_libcsv(oracle, 1);
+					if (quoted) {
+						same_as_libcsv(fast, oracle, rec, len);
+					} else {
+						const er_field *f1 = NULL, *f2 = NULL;
+						int j1 = -7, j2 = -7;
+						int n1 = er_parser_record(fast, rec, len, 0, &f1, &j1);
+						int n2 = er_parser_record(oracle, rec, len, 1, &f2, &j2);
+						if (n1 != n2 || j1 != j2)
+							fail_msg("unquoted %zu bytes, spacing %zu, odd at %zu: %d fields "
+							         "reject %d, libcsv %d reject %d",
+							         len, sp, at, n1, j1, n2, j2);
+						for (int i = 0; i < n1; i++)
+							if (f1[i].n != f2[i].n || memcmp(f1[i].p, f2[i].p, f1[i].n) != 0)
+								fail_msg("unquoted %zu bytes field %d differs", len, i);
+					}
+					/* the same parser again: nothing of the long record carries over */
+					same_as_libcsv(fast, oracle, "\"a\",b", 5);
+					compared++;
+					er_parser_free(fast);
+					er_parser_free(oracle);
+				}
+	assert_int_equal(compared, N(lens) * N(spacing) * 2 * (N(odd) + 1));
+	free(rec);
+}
+
 /* A record of the common shape, the libcsv-free path, then records that
  * fall back, then the common shape again: nothing carries over. */
 static void test_quoted_then_fallback(void **state)
@@ -714,6 +782,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_quoted_equals_libcsv),
 		cmocka_unit_test(test_quoted_then_fallback),
 		cmocka_unit_test(test_scan_equals_libcsv),
+		cmocka_unit_test(test_long_records_equal_libcsv),
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_header_basic),
 		cmocka_unit_test(test_header_errors),
