@@ -351,7 +351,7 @@ enum { SC_NUL = 1, SC_HIGH = 2 };
  * record without SC_HIGH is ASCII, so valid UTF-8 without a look. Returns
  * the count, or -1 when rec holds CR or LF (or memory ran out): then the
  * caller takes the byte-at-a-time checks and libcsv. */
-static long scan_specials(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
+static long scan_exact(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
 {
 	const char delim = p->delim, quote = quoted ? '"' : delim;
 	size_t n = 0, i = 0;
@@ -423,6 +423,74 @@ static long scan_specials(er_parser *p, const char *rec, size_t len, int quoted,
 	return (long)n;
 }
 
+#define SCAN_RETRY (-2)
+
+#ifdef __SSE2__
+/* scan_exact() with fewer tests per 16 bytes, for records of 16 bytes or
+ * more: NUL, CR and LF are all <= 0x0D, so a running minimum of the bytes
+ * replaces their three compares; a record whose minimum is <= 0x0D (a
+ * control byte or tab somewhere: rare in manifests) returns SCAN_RETRY and
+ * scan_exact() looks again. */
+static long scan_quick(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
+{
+	enum { SCAN_BLOCK = 4096 };
+	const __m128i vd = _mm_set1_epi8(p->delim), vq = _mm_set1_epi8(quoted ? '"' : p->delim);
+	__m128i lo = _mm_set1_epi8((char)0xFF), high = _mm_setzero_si128();
+	uint32_t *pos = p->pos;
+	size_t n = 0, i = 0;
+#define SCAN16(at, keep)                                                                       \
+	do {                                                                                       \
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + (at)));              \
+		lo = _mm_min_epu8(lo, x);                                                              \
+		high = _mm_or_si128(high, x);                                                          \
+		unsigned m = (unsigned)_mm_movemask_epi8(                                              \
+		                 _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq))) & (keep);     \
+		while (m) {                                                                            \
+			pos[n++] = (uint32_t)((at) + (size_t)__builtin_ctz(m));                            \
+			m &= m - 1;                                                                        \
+		}                                                                                      \
+	} while (0)
+	for (;;) {
+		if (p->capp - n < SCAN_BLOCK + 32) {
+			if (grow_pos(p, n + SCAN_BLOCK + 32) < 0)
+				return -1;
+			pos = p->pos;
+		}
+		size_t stop = len - i < SCAN_BLOCK + 16 ? len - 16 : i + SCAN_BLOCK - 16;
+		for (; i <= stop; i += 16)
+			SCAN16(i, 0xFFFFu);
+		if (i + 16 > len)
+			break;
+	}
+	if (i < len) {
+		size_t last = len - 16;
+		SCAN16(last, 0xFFFFu << (i - last));
+	}
+#undef SCAN16
+	/* some byte <= 0x0D: min(lo, 0x0D) == lo there */
+	const __m128i v0d = _mm_set1_epi8(0x0D);
+	if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(lo, v0d), lo)))
+		return SCAN_RETRY;
+	*seen = _mm_movemask_epi8(high) ? SC_HIGH : 0;
+	return (long)n;
+}
+#endif
+
+/* Positions of every delimiter (and, when quoted, quote) of rec in p->pos;
+ * see scan_exact(). */
+static long scan_specials(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
+{
+#ifdef __SSE2__
+	/* a delimiter <= 0x0D (tab) would send every record round twice */
+	if (len >= 16 && (unsigned char)p->delim > 0x0D) {
+		long n = scan_quick(p, rec, len, quoted, seen);
+		if (n != SCAN_RETRY)
+			return n;
+	}
+#endif
+	return scan_exact(p, rec, len, quoted, seen);
+}
+
 /* libcsv ends a row at CR/LF outside quotes; inside quotes they are rare:
  * every record holding one is left to libcsv (scan_specials says so). np:
  * the count scan_specials() returned for rec. */
@@ -435,8 +503,9 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 	 * for a record within it */
 	const size_t max_field = len > p->max_field ? p->max_field : SIZE_MAX;
 	size_t k = 0, si = 0; /* next special; start of the current field */
-	size_t nf = 0;        /* fields so far (a local: stores through f cannot move it) */
 	int unescaped = 0;    /* some field was copied to the arena (its p is NULL until the end) */
+	if (delim == '"')
+		return PQ_DECLINE; /* not a dialect this path knows */
 	p->arena.len = 0;
 	/* every field but the last ends at a listed delimiter: room for np + 1
 	 * fields, once, instead of a test per field */
@@ -446,50 +515,13 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 	while (p->capo < npos + 1)
 		if (grow_offs(p) < 0)
 			return PQ_DECLINE;
-	er_field *fields = p->fields;
-	for (;;) {
-		er_field *f = &fields[nf];
-		size_t next; /* offset of the delimiter ending this field, or len */
-		if (si < len && rec[si] == '"') {
-			k++; /* the opening quote */
-			size_t c = si + 1, q;
-			size_t start = p->arena.len;
-			int copied = 0;
-			for (;;) {
-				while (k < npos && rec[pos[k]] != '"')
-					k++; /* delimiters inside the quotes */
-				if (k == npos)
-					return PQ_DECLINE; /* unterminated */
-				q = pos[k++];
-				if (q + 1 < len && rec[q + 1] == '"') {
-					/* doubled quote: content so far plus one quote */
-					if (er_buf_append(&p->arena, rec + c, q + 1 - c) < 0)
-						return PQ_DECLINE;
-					copied = 1;
-					c = q + 2;
-					k++;
-					continue;
-				}
-				break;
-			}
-			if (q + 1 < len && rec[q + 1] != delim)
-				return PQ_DECLINE;
-			next = q + 1;
-			if (copied) {
-				unescaped = 1;
-				if (er_buf_append(&p->arena, rec + c, q - c) < 0)
-					return PQ_DECLINE;
-				f->p = NULL;
-				f->n = p->arena.len - start;
-				p->offs[nf] = start;
-			} else {
-				f->p = rec + si + 1;
-				f->n = q - si - 1;
-			}
-		} else {
-			next = k < npos ? pos[k] : len;
-			if (next < len && rec[next] == '"')
-				return PQ_DECLINE; /* a quote not at the field start */
+	er_field *const fields = p->fields;
+	er_field *f = fields;
+	/* One listed special per unquoted field: a delimiter ends it; a quote
+	 * must open the field (anything else is libcsv's to judge). */
+	for (;; f++) {
+		if (k == npos || rec[pos[k]] != '"') {
+			size_t next = k < npos ? pos[k] : len;
 			const char *fs = rec + si, *fe = rec + next;
 			while (fs < fe && blank(p, *fs))
 				fs++;
@@ -497,15 +529,58 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 				fe--;
 			f->p = fs;
 			f->n = (size_t)(fe - fs);
+			if (f->n > max_field)
+				return PQ_DECLINE;
+			if (next == len)
+				break;
+			k++; /* the delimiter */
+			si = next + 1;
+			continue;
+		}
+		if (pos[k] != si)
+			return PQ_DECLINE; /* a quote not at the field start */
+		k++; /* the opening quote */
+		size_t c = si + 1, q;
+		size_t start = p->arena.len;
+		int copied = 0;
+		for (;;) {
+			while (k < npos && rec[pos[k]] != '"')
+				k++; /* delimiters inside the quotes */
+			if (k == npos)
+				return PQ_DECLINE; /* unterminated */
+			q = pos[k++];
+			if (q + 1 < len && rec[q + 1] == '"') {
+				/* doubled quote: content so far plus one quote */
+				if (er_buf_append(&p->arena, rec + c, q + 1 - c) < 0)
+					return PQ_DECLINE;
+				copied = 1;
+				c = q + 2;
+				k++;
+				continue;
+			}
+			break;
+		}
+		if (q + 1 < len && rec[q + 1] != delim)
+			return PQ_DECLINE;
+		if (copied) {
+			unescaped = 1;
+			if (er_buf_append(&p->arena, rec + c, q - c) < 0)
+				return PQ_DECLINE;
+			f->p = NULL;
+			f->n = p->arena.len - start;
+			p->offs[f - fields] = start;
+		} else {
+			f->p = rec + si + 1;
+			f->n = q - si - 1;
 		}
 		if (f->n > max_field)
 			return PQ_DECLINE;
-		nf++;
-		if (next == len)
+		if (q + 1 == len)
 			break;
-		k++; /* the delimiter */
-		si = next + 1;
+		k++; /* the delimiter right after the closing quote */
+		si = q + 2;
 	}
+	size_t nf = (size_t)(f - fields) + 1;
 	p->nf = nf;
 	for (size_t i = 0; unescaped && i < nf; i++)
 		if (!fields[i].p)

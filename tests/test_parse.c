@@ -284,7 +284,7 @@ static void test_scan_equals_libcsv(void **state)
 	(void)state;
 	static const char *const odd[] = { "\0", "\x80", "\xc3", "\xc3\xa9", "\xe2\x82\xac", "\xff",
 	                                   "\xf0\x9f\x93\xa6", "\xed\xa0\x80", ",", " ", "\t",
-	                                   "\r", "\n", "\"" };
+	                                   "\r", "\n", "\"", "\x01", "\x0c", "\x0d", "\x0e", "\x7f" };
 	er_parser *fast = er_parser_new(',', 100);
 	er_parser *oracle = er_parser_new(',', 100);
 	er_parser_force_libcsv(oracle, 1);
