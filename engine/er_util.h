@@ -52,6 +52,8 @@ void er_buf_free(er_buf *b);
 #define ER_DAY_MAX INT32_MAX
 /* Parse exactly "YYYY-MM-DD" (a real calendar date, year 0001..9999). 0 ok, -1 bad. */
 int er_parse_date(const char *p, size_t n, int32_t *day);
+/* The same, field by field: the reference the fast path is tested against. */
+int er_parse_date_ref(const char *p, size_t n, int32_t *day);
 /* Write "YYYY-MM-DD" plus NUL into out[11]. */
 void er_format_date(int32_t day, char out[11]);
 /* Days since epoch of a civil date (no validation), and back. */
@@ -65,6 +67,8 @@ int32_t er_today(void);
  * separator 'T' or ' ', optional "Z" or "+HH:MM"/"-HH:MM"/"+HHMM" offset.
  * No offset means UTC. 0 ok, -1 bad. */
 int er_parse_timestamp(const char *p, size_t n, int64_t *secs);
+/* The same without the fast path of the common shapes (the test's reference). */
+int er_parse_timestamp_ref(const char *p, size_t n, int64_t *secs);
 
 /* Non-negative decimal number ("12", "12.5", "1e3" not accepted). 0 ok, -1 bad. */
 int er_parse_number(const char *p, size_t n, double *out);

@@ -135,6 +135,127 @@ static void test_date_digits_every_byte(void **state)
 	}
 }
 
+/* ---- the fast path of dates and timestamps against the reference ---- */
+
+static void same_date(const char *p, size_t n)
+{
+	int32_t a = -7, b = -7;
+	int ra = er_parse_date(p, n, &a), rb = er_parse_date_ref(p, n, &b);
+	if (ra != rb || (ra == 0 && a != b))
+		fail_msg("date '%.*s': %d (%d), reference %d (%d)", (int)n, p, ra, (int)a, rb, (int)b);
+}
+
+static void same_ts(const char *p, size_t n)
+{
+	int64_t a = -7, b = -7;
+	int ra = er_parse_timestamp(p, n, &a), rb = er_parse_timestamp_ref(p, n, &b);
+	if (ra != rb || (ra == 0 && a != b))
+		fail_msg("timestamp '%.*s': %d (%lld), reference %d (%lld)", (int)n, p, ra,
+		         (long long)a, rb, (long long)b);
+}
+
+static uint32_t util_rnd_state = 12345;
+static uint32_t util_rnd(void)
+{
+	util_rnd_state = util_rnd_state * 1103515245u + 12345u;
+	return util_rnd_state >> 8;
+}
+
+/*
+ * er_parse_date and er_parse_timestamp take the common shapes eight bytes
+ * at a time (years 1901-2099) and leave the rest to the field-by-field
+ * reference: both must give the same answer and the same value for every
+ * date of 1850-2150, every year/month/day combination of 1895-2105 with
+ * months 0-13 and days 0-32 (bad days, leap years, centuries), times with
+ * hours, minutes and seconds around their limits under every separator and
+ * zone form, every byte value at every position of the common shapes, and
+ * random strings of date characters.
+ */
+static void test_date_fast_matches_reference(void **state)
+{
+	(void)state;
+	char b[64];
+	int32_t d0, d1;
+	assert_int_equal(er_parse_date_ref(S("1850-01-01"), &d0), 0);
+	assert_int_equal(er_parse_date_ref(S("2150-12-31"), &d1), 0);
+	for (int32_t day = d0; day <= d1; day++) {
+		er_format_date(day, b);
+		int32_t got = -1;
+		assert_int_equal(er_parse_date(b, 10, &got), 0);
+		assert_int_equal(got, day);
+		same_date(b, 10);
+	}
+	for (int y = 1895; y <= 2105; y++)
+		for (int m = 0; m <= 13; m++)
+			for (int d = 0; d <= 32; d++) {
+				snprintf(b, sizeof b, "%04d-%02d-%02d", y, m, d);
+				same_date(b, 10);
+				if (d % 9 == 0) /* the date of a timestamp, every 9th day */
+					for (int k = 0; k < 3; k++) {
+						static const char *const tails[] = { "T00:00:00Z", " 23:59:60",
+						                                     "T12:30:45+14:00" };
+						snprintf(b + 10, sizeof b - 10, "%s", tails[k]);
+						same_ts(b, strlen(b));
+					}
+			}
+	static const char *const seps[] = { "T", " ", "t", "_" };
+	static const char *const zones[] = { "", "Z", "z", "ZZ", "+08:00", "-05:30", "+14:00",
+	                                     "+14:59", "+15:00", "-14:60", "+0800", "-0130", "+08",
+	                                     "+8:00", "+08:0", "08:00", ".5Z", ",250", ".",
+	                                     "+08:00Z", "Z ", " " };
+	static const int hours[] = { 0, 1, 9, 10, 19, 20, 23, 24, 29, 99 };
+	static const int mins[] = { 0, 9, 10, 59, 60, 61, 99 };
+	static const char *const days[] = { "2024-02-29", "2023-02-29", "1901-01-01", "1900-12-31",
+	                                    "2099-12-31", "2100-01-01", "1970-01-01", "2000-02-29" };
+	for (size_t di = 0; di < sizeof days / sizeof days[0]; di++)
+		for (size_t si = 0; si < sizeof seps / sizeof seps[0]; si++)
+			for (size_t hi = 0; hi < sizeof hours / sizeof hours[0]; hi++)
+				for (size_t mi = 0; mi < sizeof mins / sizeof mins[0]; mi++)
+					for (size_t ss = 0; ss < sizeof mins / sizeof mins[0]; ss++)
+						for (size_t zi = 0; zi < sizeof zones / sizeof zones[0]; zi++) {
+							int n = snprintf(b, sizeof b, "%s%s%02d:%02d:%02d%s", days[di],
+							                 seps[si], hours[hi], mins[mi], mins[ss],
+							                 zones[zi]);
+							same_ts(b, (size_t)n);
+							/* and without seconds */
+							n = snprintf(b, sizeof b, "%s%s%02d:%02d%s", days[di], seps[si],
+							             hours[hi], mins[mi], zones[zi]);
+							same_ts(b, (size_t)n);
+						}
+	/* every byte value at every position of the common shapes, and every cut */
+	static const char *const shapes[] = { "2023-07-14", "2023-07-14T08:15:30",
+	                                      "2023-07-14T08:15:30Z", "2023-07-14 08:15:30+05:45",
+	                                      "2024-02-29T23:59:60-14:00" };
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		size_t n = strlen(shapes[k]);
+		for (size_t i = 0; i < n; i++)
+			for (int c = 0; c < 256; c++) {
+				memcpy(b, shapes[k], n);
+				b[i] = (char)c;
+				same_date(b, n);
+				same_ts(b, n);
+			}
+		for (size_t cut = 0; cut <= n; cut++) {
+			same_date(shapes[k], cut);
+			same_ts(shapes[k], cut);
+		}
+	}
+	/* random strings of date characters */
+	static const char alpha[] = "0123456789-:TZ+ .,/012";
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n = util_rnd() % 27;
+		/* mostly a valid shape with a few bytes changed */
+		const char *base = shapes[util_rnd() % (sizeof shapes / sizeof shapes[0])];
+		size_t bn = strlen(base);
+		for (size_t i = 0; i < n; i++)
+			b[i] = i < bn ? base[i] : '0';
+		for (int j = (int)(util_rnd() % 4); j > 0 && n; j--)
+			b[util_rnd() % n] = alpha[util_rnd() % (sizeof alpha - 1)];
+		same_date(b, n);
+		same_ts(b, n);
+	}
+}
+
 static void test_csv_field(void **state)
 {
 	(void)state;
@@ -256,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_dates),     cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_numbers),   cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_date_digits_every_byte),
+		cmocka_unit_test(test_date_fast_matches_reference),
 		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
