@@ -268,6 +268,19 @@ static int fast_field(er_parser *p, const char *fs, const char *fe, int *reject)
 	return 0;
 }
 
+/* f = fs..fe with blanks trimmed; most fields have none at either edge. */
+static inline void set_trimmed(const er_parser *p, er_field *f, const char *fs, const char *fe)
+{
+	if (fs < fe && (blank(p, *fs) | blank(p, fe[-1]))) {
+		while (fs < fe && blank(p, *fs))
+			fs++;
+		while (fe > fs && blank(p, fe[-1]))
+			fe--;
+	}
+	f->p = fs;
+	f->n = (size_t)(fe - fs);
+}
+
 /* An unquoted record whose delimiters scan_specials() has listed: room for
  * np + 1 fields once, and no length test per field when the whole record
  * is within the field limit (the common case). */
@@ -292,25 +305,12 @@ static int parse_fast_pos(er_parser *p, const char *rec, size_t len, size_t np, 
 		}
 	const uint32_t *pos = p->pos;
 	er_field *f = p->fields;
-	const char *fs = rec;
+	size_t si = 0;
 	for (size_t k = 0; k < np; k++) {
-		const char *fe = rec + pos[k];
-		const char *next = fe + 1;
-		while (fs < fe && blank(p, *fs))
-			fs++;
-		while (fe > fs && blank(p, fe[-1]))
-			fe--;
-		f[k].p = fs;
-		f[k].n = (size_t)(fe - fs);
-		fs = next;
+		set_trimmed(p, &f[k], rec + si, rec + pos[k]);
+		si = pos[k] + 1;
 	}
-	const char *fe = rec + len;
-	while (fs < fe && blank(p, *fs))
-		fs++;
-	while (fe > fs && blank(p, fe[-1]))
-		fe--;
-	f[np].p = fs;
-	f[np].n = (size_t)(fe - fs);
+	set_trimmed(p, &f[np], rec + si, rec + len);
 	p->nf = np + 1;
 	return (int)p->nf;
 }
@@ -499,9 +499,6 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 	const char delim = p->delim;
 	const uint32_t *pos = p->pos;
 	const size_t npos = (size_t)np;
-	/* no field is longer than its record: the limit needs no test per field
-	 * for a record within it */
-	const size_t max_field = len > p->max_field ? p->max_field : SIZE_MAX;
 	size_t k = 0, si = 0; /* next special; start of the current field */
 	int unescaped = 0;    /* some field was copied to the arena (its p is NULL until the end) */
 	if (delim == '"')
@@ -517,25 +514,17 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 			return PQ_DECLINE;
 	er_field *const fields = p->fields;
 	er_field *f = fields;
-	/* One listed special per unquoted field: a delimiter ends it; a quote
-	 * must open the field (anything else is libcsv's to judge). */
-	for (;; f++) {
-		if (k == npos || rec[pos[k]] != '"') {
-			size_t next = k < npos ? pos[k] : len;
-			const char *fs = rec + si, *fe = rec + next;
-			while (fs < fe && blank(p, *fs))
-				fs++;
-			while (fe > fs && blank(p, fe[-1]))
-				fe--;
-			f->p = fs;
-			f->n = (size_t)(fe - fs);
-			if (f->n > max_field)
-				return PQ_DECLINE;
-			if (next == len)
-				break;
-			k++; /* the delimiter */
-			si = next + 1;
-			continue;
+	for (;;) {
+		/* unquoted fields: each ends at the next listed special, a
+		 * delimiter; a quote must open a field (anything else is libcsv's
+		 * to judge) */
+		while (k < npos && rec[pos[k]] != '"') {
+			set_trimmed(p, f++, rec + si, rec + pos[k]);
+			si = pos[k++] + 1;
+		}
+		if (k == npos) {
+			set_trimmed(p, f, rec + si, rec + len);
+			break;
 		}
 		if (pos[k] != si)
 			return PQ_DECLINE; /* a quote not at the field start */
@@ -573,14 +562,19 @@ static int parse_quoted(er_parser *p, const char *rec, size_t len, long np)
 			f->p = rec + si + 1;
 			f->n = q - si - 1;
 		}
-		if (f->n > max_field)
-			return PQ_DECLINE;
 		if (q + 1 == len)
 			break;
+		f++;
 		k++; /* the delimiter right after the closing quote */
 		si = q + 2;
 	}
 	size_t nf = (size_t)(f - fields) + 1;
+	/* no field is longer than its record: only a record over the limit
+	 * needs the look at every field */
+	if (len > p->max_field)
+		for (size_t i = 0; i < nf; i++)
+			if (fields[i].n > p->max_field)
+				return PQ_DECLINE;
 	p->nf = nf;
 	for (size_t i = 0; unescaped && i < nf; i++)
 		if (!fields[i].p)
