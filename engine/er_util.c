@@ -453,8 +453,46 @@ int er_parse_timestamp(const char *p, size_t n, int64_t *secs)
 	return er_parse_timestamp_ref(p, n, secs);
 }
 
+#ifdef __SSE2__
+/* er_number_valid for 4..16 bytes: the bytes as two overlapping halves of
+ * one vector (4 or 8 bytes each), every byte a digit or a dot, and the dots
+ * counted once per byte (the second half's lanes that repeat bytes of the
+ * first are masked off). */
+static int number_valid_vec(const char *p, size_t n)
+{
+	__m128i x;
+	unsigned all, second; /* lanes holding bytes; lanes of new bytes in the second half */
+	if (n >= 8) {
+		x = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)p),
+		                       _mm_loadl_epi64((const __m128i *)(const void *)(p + n - 8)));
+		all = 0xFFFFu;
+		second = (0xFFu << (24 - n)) & 0xFF00u; /* lane 8 + j, byte n - 8 + j: new when j >= 16 - n */
+	} else {
+		int32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		x = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b));
+		all = 0xFFu;
+		second = (0xFu << (12 - n)) & 0xF0u; /* lane 4 + j, byte n - 4 + j: new when j >= 8 - n */
+	}
+	const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+	unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+	unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')));
+	if (((digit | dot) & all) != all)
+		return 0;
+	/* the dots of distinct bytes; at most one (then, with 4 bytes or more,
+	 * there is a digit too) */
+	unsigned dm = dot & ((n >= 8 ? 0xFFu : 0xFu) | second);
+	return (dm & (dm - 1)) == 0;
+}
+#endif
+
 int er_number_valid(const char *p, size_t n)
 {
+#ifdef __SSE2__
+	if (n >= 4 && n <= 16)
+		return number_valid_vec(p, n);
+#endif
 	if (n == 0 || n > 64)
 		return 0;
 	int nd = 0, dots = 0;

@@ -103,6 +103,59 @@ static void test_numbers(void **state)
 	assert_int_equal(er_parse_number(S(""), &v), -1);
 }
 
+/* The syntax rule spelled out: digits, at most one '.', some digit, 1..64 bytes. */
+static int number_valid_ref(const char *p, size_t n)
+{
+	if (n == 0 || n > 64)
+		return 0;
+	int nd = 0, dots = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			nd++;
+		else if (p[i] == '.' && !dots)
+			dots++;
+		else
+			return 0;
+	}
+	return nd > 0;
+}
+
+/* er_number_valid (4-16 bytes in one vector test) against the rule: every
+ * string of up to 6 bytes over digits, dots and their neighbours, every
+ * byte value at every position of numbers of 1-66 bytes with and without a
+ * dot, and a second dot at every position. */
+static void test_number_valid_matches_reference(void **state)
+{
+	(void)state;
+	static const char alpha[] = "09./:";
+	char b[80];
+	for (size_t n = 0; n <= 6; n++) {
+		size_t total = 1;
+		for (size_t i = 0; i < n; i++)
+			total *= sizeof alpha - 1;
+		for (size_t k = 0; k < total; k++) {
+			size_t v = k;
+			for (size_t i = 0; i < n; i++, v /= sizeof alpha - 1)
+				b[i] = alpha[v % (sizeof alpha - 1)];
+			if (er_number_valid(b, n) != number_valid_ref(b, n))
+				fail_msg("'%.*s'", (int)n, b);
+		}
+	}
+	for (size_t n = 1; n <= 66; n++)
+		for (size_t dot = 0; dot <= n; dot++) /* dot == n: no dot */
+			for (size_t pos = 0; pos < n; pos++) {
+				for (int c = 0; c < 256; c++) {
+					for (size_t i = 0; i < n; i++)
+						b[i] = (char)('0' + i % 10);
+					if (dot < n)
+						b[dot] = '.';
+					b[pos] = (char)c;
+					if (er_number_valid(b, n) != number_valid_ref(b, n))
+						fail_msg("byte 0x%02x at %zu of %zu (dot at %zu)", c, pos, n, dot);
+				}
+			}
+}
+
 static void test_utf8(void **state)
 {
 	(void)state;
@@ -378,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),   cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_date_digits_every_byte),
 		cmocka_unit_test(test_date_fast_matches_reference),
+		cmocka_unit_test(test_number_valid_matches_reference),
 		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
