@@ -32,83 +32,84 @@
 #include "er_rules.h"
 #include "er_table.h"
 
-/* Append the shipper's identity for counting distinct shippers: "I" +
- * shipper_id, else "N" + normalized shipper_name + "/" + shipper_country
- * (upper-case), else "" (all unidentified shippers of a consolidation count
- * as one). */
-static int put_shipper_key(er_buf *b, const er_row *row)
+/* Write the shipper's identity for counting distinct shippers at o (room
+ * for shipper_key_cap bytes): "I" + shipper_id, else "N" + normalized
+ * shipper_name + "/" + shipper_country (upper-case), else "" (all
+ * unidentified shippers of a consolidation count as one). Returns its end. */
+static size_t shipper_key_cap(const er_field *id, const er_field *name, const er_field *cc)
 {
-	er_field id = er_row_field(row, ER_COL_SHIPPER_ID);
-	er_field name = er_row_field(row, ER_COL_SHIPPER_NAME);
-	er_field cc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
-	if (id.n) {
-		if (er_buf_reserve(b, 1 + id.n) < 0)
-			return -1;
-		b->p[b->len] = 'I';
-		memcpy(b->p + b->len + 1, id.p, id.n);
-		b->len += 1 + id.n;
-		return 0;
+	return id->n ? 1 + id->n : name->n ? 2 + ER_NAME_NORM_CAP(name->n) + cc->n : 0;
+}
+
+static char *put_shipper_key(char *o, const er_field *id, const er_field *name,
+                             const er_field *cc)
+{
+	if (id->n) {
+		*o = 'I';
+		memcpy(o + 1, id->p, id->n);
+		return o + 1 + id->n;
 	}
-	if (!name.n)
-		return 0;
-	size_t cap = ER_NAME_NORM_CAP(name.n);
-	if (name.n > (UINT32_MAX - 64) / 12 || er_buf_reserve(b, 2 + cap + cc.n) < 0)
-		return -1;
-	char *o = b->p + b->len;
+	if (!name->n)
+		return o;
+	size_t len = 1 + er_name_normalize(name->p, name->n, o + 1, ER_NAME_NORM_CAP(name->n));
 	o[0] = 'N';
-	size_t len = 1 + er_name_normalize(name.p, name.n, o + 1, cap);
 	o[len++] = '/';
-	for (size_t i = 0; i < cc.n; i++) {
-		char c = cc.p[i];
+	for (size_t i = 0; i < cc->n; i++) {
+		char c = cc->p[i];
 		o[len++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
 	}
-	b->len += len;
-	return 0;
+	return o + len;
+}
+
+/* er_ieq(p, n, "LCL") / "FCL" in one look: 1 LCL, 2 FCL, 0 neither. */
+static int load_kind(const char *p, size_t n)
+{
+	if (n != 3 || (p[1] != 'C' && p[1] != 'c') || (p[2] != 'L' && p[2] != 'l'))
+		return 0;
+	return p[0] == 'L' || p[0] == 'l' ? 1 : p[0] == 'F' || p[0] == 'f' ? 2 : 0;
 }
 
 int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line)
 {
 	(void)line; /* input order is the order of merging */
-	size_t start = b->len;
 	er_field lt = er_row_field(row, ER_COL_LOAD_TYPE);
 	int flags = (res->front_of_line ? F_FRONT : 0) | (res->shipper_certified ? F_CERT : 0);
-	if (er_ieq(lt.p, lt.n, "LCL"))
-		flags |= F_LCL;
-	else if (er_ieq(lt.p, lt.n, "FCL"))
-		flags |= F_FCL;
+	int lk = load_kind(lt.p, lt.n);
+	flags |= lk == 1 ? F_LCL : lk == 2 ? F_FCL : 0;
 	int lane = res->lane >= 0 && res->lane < ER_NLANES ? res->lane : ER_LANE_GREEN;
 	int score = res->score < 0 ? 0 : res->score > 255 ? 255 : res->score;
 	er_field id = er_row_field(row, ER_COL_SHIPMENT_ID);
 	er_field mbl = er_row_field(row, ER_COL_MASTER_BILL);
 	er_field cont = er_row_field(row, ER_COL_CONTAINER_ID);
+	er_field sid = er_row_field(row, ER_COL_SHIPPER_ID);
+	er_field sname = er_row_field(row, ER_COL_SHIPPER_NAME);
+	er_field scc = er_row_field(row, ER_COL_SHIPPER_COUNTRY);
 	const er_field *key = mbl.n ? &mbl : &cont;
 	size_t is = strnlen(res->importer_status, sizeof res->importer_status);
 	size_t ss = strnlen(res->shipper_status, sizeof res->shipper_status);
 	/* fields are far below 4 GiB (the parser's limit): lengths fit a u32 */
-	if (key->n > UINT32_MAX / 8 || cont.n > UINT32_MAX / 8 || id.n > UINT32_MAX / 8) {
+	if (key->n > UINT32_MAX / 8 || cont.n > UINT32_MAX / 8 || id.n > UINT32_MAX / 8 ||
+	    sid.n > UINT32_MAX / 8 || sname.n > (UINT32_MAX - 64) / 12 || scc.n > UINT32_MAX / 8) {
 		errno = EOVERFLOW;
 		return -1;
 	}
-	if (er_buf_reserve(b, CR_HDR) < 0)
+	/* one reservation for the whole record */
+	if (er_buf_reserve(b, CR_HDR + key->n + shipper_key_cap(&sid, &sname, &scc) + cont.n + id.n +
+	                          8 + is + ss) < 0)
 		return -1;
-	memset(b->p + start, 0, CR_HDR);
-	b->len += CR_HDR;
-	size_t k0 = b->len;
-	if (er_buf_append(b, key->p, key->n) < 0)
-		goto fail;
-	size_t s0 = b->len;
-	if (put_shipper_key(b, row) < 0)
-		goto fail;
-	size_t slen = b->len - s0;
+	char *h = b->p + b->len, *o = h + CR_HDR;
+	memset(h, 0, CR_HDR);
+	o = put_bytes(o, key->p, key->n); /* put_bytes: a field's p may be NULL when empty */
+	char *s0 = o;
+	o = put_shipper_key(o, &sid, &sname, &scc);
+	size_t slen = (size_t)(o - s0);
 	if (slen > UINT32_MAX / 8) {
 		errno = EOVERFLOW;
-		goto fail;
+		return -1; /* nothing written: b->len is unchanged */
 	}
-	if (er_buf_append(b, cont.p, cont.n) < 0 || er_buf_append(b, id.p, id.n) < 0 ||
-	    er_buf_reserve(b, 8 + is + ss) < 0)
-		goto fail;
-	char *h = b->p + start;
-	wr32(h + CR_KLEN, s0 - k0);
+	o = put_bytes(o, cont.p, cont.n);
+	o = put_bytes(o, id.p, id.n);
+	wr32(h + CR_KLEN, key->n);
 	wr32(h + CR_SLEN, slen);
 	wr32(h + CR_CLEN, cont.n);
 	wr32(h + CR_ILEN, id.n);
@@ -116,16 +117,13 @@ int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_
 	h[CR_LANE] = (char)lane;
 	h[CR_SCORE] = (char)score;
 	h[CR_FLAGS] = (char)flags;
-	char *o = b->p + b->len;
 	wr32(o, is);
 	memcpy(o + 4, res->importer_status, is);
 	wr32(o + 4 + is, ss);
 	memcpy(o + 8 + is, res->shipper_status, ss);
-	b->len += 8 + is + ss;
+	o += 8 + is + ss;
+	b->len = (size_t)(o - b->p);
 	return 0;
-fail:
-	b->len = start; /* no half record */
-	return -1;
 }
 
 /* Decode the record at p[*pos..n). 0 ok, -1 malformed. */
@@ -307,7 +305,7 @@ static int queue_add(er_rollup *r, const rowrec *x, uint64_t seq)
 	o = put_dec(o, (uint64_t)score);
 	*o++ = ',';
 	const char *lt = lane_text(lane);
-	o = put_bytes(o, lt, strlen(lt));
+	o = put_bytes(o, lt, lane_text_len(lane));
 	o = put_bytes(o, front ? ",1," : ",0,", 3);
 	o = put_csv(o, x->imp.p, x->imp.n);
 	*o++ = ',';
@@ -423,7 +421,9 @@ int er_rollup_sort_chunk(er_buf *crun, er_buf *rows, uint64_t serial, er_buf *sc
 	crun->len = 0;
 	size_t n = rows->len, pos = 0, nk = 0, bytes = 0;
 	uint64_t i = 0;
-	/* each row's seq in place (input order), and what the run will hold */
+	/* one pass: each row's seq in place (input order), and the sort index
+	 * of the rows the run will hold (grown as it goes: one entry a row) */
+	scratch->len = 0;
 	for (; pos < n; i++) {
 		rowrec x;
 		if (er_ru_get_rec(rows->p, n, &pos, &x) < 0) {
@@ -433,6 +433,9 @@ int er_rollup_sort_chunk(er_buf *crun, er_buf *rows, uint64_t serial, er_buf *sc
 		uint64_t seq = serial << 32 | i;
 		memcpy(rows->p + (x.cr - rows->p) + CR_SEQ, &seq, 8);
 		if (rd32(x.cr + CR_KLEN)) {
+			sel e = { er_ru_key_prefix(x.cr, 0), (uint64_t)(x.cr - rows->p) };
+			if (er_buf_append(scratch, &e, sizeof e) < 0)
+				return -1;
 			nk++;
 			bytes += x.crlen;
 		}
@@ -443,18 +446,12 @@ int er_rollup_sort_chunk(er_buf *crun, er_buf *rows, uint64_t serial, er_buf *sc
 	}
 	if (!nk)
 		return 0;
-	scratch->len = 0;
-	if (er_buf_reserve(scratch, 2 * nk * sizeof(sel)) < 0 ||
+	/* the merge sort's scratch half after the index */
+	if (er_buf_reserve(scratch, nk * sizeof(sel)) < 0 ||
 	    er_buf_reserve(crun, RUN_HDR + bytes + NPOINTS * (PT_HDR + SPLIT_KEY)) < 0)
 		return -1;
 	sel *ix = (sel *)(void *)scratch->p, *ixt = ix + nk;
-	size_t k = 0;
-	for (pos = 0; pos < n;) {
-		rowrec x;
-		er_ru_get_rec(rows->p, n, &pos, &x);
-		if (rd32(x.cr + CR_KLEN))
-			ix[k++] = (sel){ er_ru_key_prefix(x.cr, 0), (uint64_t)(x.cr - rows->p) };
-	}
+	size_t k;
 	er_ru_sort_sel(rows->p, ix, ixt, nk, 0);
 	char *o = crun->p + RUN_HDR;
 	for (k = 0; k < nk; k++) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "er_csvout.h"
 #include "er_rollup.h"
 #include "er_spill.h"
 
@@ -214,6 +215,12 @@ static inline const char *lane_text(int lane)
 	return lane >= 0 && lane < ER_NLANES ? names[lane] : "";
 }
 
+static inline size_t lane_text_len(int lane)
+{
+	static const unsigned char lens[ER_NLANES] = { 5, 6, 3 };
+	return lane >= 0 && lane < ER_NLANES ? lens[lane] : 0;
+}
+
 /* Formatting straight into reserved room: a line costs one reserve. */
 static inline char *put_bytes(char *o, const char *p, size_t n)
 {
@@ -233,8 +240,14 @@ static inline char *put_dec(char *o, uint64_t v)
 }
 
 /* The quoting rule of er_buf_csv_field (delimiter ','), into room for
- * 2 n + 2 bytes. */
+ * 2 n + 2 bytes: er_csvout.h's scan, eight bytes a step (put_csv_ref: the
+ * byte loop it is tested against). */
 static inline char *put_csv(char *o, const char *p, size_t n)
+{
+	return er_csv_put_field(o, p, n, ',');
+}
+
+static inline char *put_csv_ref(char *o, const char *p, size_t n)
 {
 	int need = n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t');
 	for (size_t i = 0; i < n && !need; i++)

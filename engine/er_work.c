@@ -117,7 +117,165 @@ int er_format_score_header(er_buf *out, const char *const *keep_names, int nkeep
 	return er_buf_putc(out, '\n');
 }
 
+/* Names padded to NAME_PAD bytes: each is copied with one fixed-size memcpy
+ * (a few vector moves, no call) into room reserved with NAME_PAD to spare,
+ * and the cursor moves by its length. Should a name ever be longer
+ * (pad_ok 0), rows are formatted by er_format_score_row_ref. */
+enum { NAME_PAD = 32 };
+static char reason_pad[ER_NREASONS][NAME_PAD], match_pad[ER_NMATCH + 1][NAME_PAD],
+	lane_pad[ER_NLANES + 1][NAME_PAD];
+static uint8_t match_plen[ER_NMATCH + 1], lane_plen[ER_NLANES + 1];
+static int pad_ok;
+
+static int pad_set(char *pad, uint8_t *len, const char *name)
+{
+	size_t n = strlen(name);
+	if (n >= NAME_PAD)
+		return 0;
+	memcpy(pad, name, n);
+	if (len)
+		*len = (uint8_t)n;
+	return 1;
+}
+
+static void pad_init(void)
+{
+	len_init();
+	int ok = 1;
+	for (int r = 0; r < ER_NREASONS; r++)
+		ok &= pad_set(reason_pad[r], NULL, er_reason_name(r));
+	/* the last entry: what er_match_name / er_lane_name say out of range */
+	for (int m = 0; m <= ER_NMATCH; m++)
+		ok &= pad_set(match_pad[m], &match_plen[m], er_match_name(m));
+	for (int l = 0; l <= ER_NLANES; l++)
+		ok &= pad_set(lane_pad[l], &lane_plen[l], er_lane_name(l));
+	pad_ok = ok;
+}
+static pthread_once_t pad_once = PTHREAD_ONCE_INIT;
+
+static inline char *put_name(char *o, const char *pad, size_t n)
+{
+	memcpy(o, pad, NAME_PAD);
+	return o + n;
+}
+
+/* er_buf_csv_field's bytes into room for 2 n + 2 bytes (er_csvout.h). */
+static inline char *put_field(char *o, const char *p, size_t n, char delim)
+{
+	return er_csv_put_field(o, p, n, delim);
+}
+
+/* A status (a NUL-terminated char[cap], cap <= 2 NAME_PAD) copied whole
+ * with fixed-size moves, the cursor moved by its length. */
+static inline char *put_status(char *o, const char *s, size_t cap, char delim)
+{
+	size_t n = strnlen(s, cap);
+	if (er_csv_needs_quotes(s, n, delim))
+		return er_csv_put_quoted(o, s, n);
+	memcpy(o, s, 2 * NAME_PAD > cap ? cap : 2 * NAME_PAD);
+	return o + n;
+}
+
+/* Room for everything of a row but its input fields: ER_NREASONS x
+ * (name, ':', sign, 5 digits, '|'), two statuses quoted, the match
+ * column, the flags and the sdn column, each with NAME_PAD to spare. */
+enum { ROW_FIXED = 16 + ER_NREASONS * (NAME_PAD + 16) + 2 * (2 * 40 + 4) +
+                   ER_NROLES * (NAME_PAD + 4) + 8 + ER_SDN_NROLES * 24 + 64 };
+
+/* The score row formatter: one reservation for the fixed part, every field
+ * written straight into the buffer (er_format_score_row_ref is the plain
+ * version it is tested against, byte for byte). */
 int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
+                        const er_header *hdr, const er_field *fields, char delim)
+{
+	const er_field *sid = &row->f[ER_COL_SHIPMENT_ID];
+	pthread_once(&pad_once, pad_init);
+	if (!pad_ok)
+		return er_format_score_row_ref(out, row, res, hdr, fields, delim);
+	if (sid->n > SIZE_MAX / 4 || er_buf_reserve(out, 2 * sid->n + 2 + ROW_FIXED) < 0)
+		return -1;
+	char *o = put_field(out->p + out->len, sid->p, sid->n, delim);
+	*o++ = delim;
+	o = put_uint(o, (unsigned)res->score);
+	*o++ = delim;
+	int lane = res->lane >= 0 && res->lane < ER_NLANES ? res->lane : ER_NLANES;
+	o = put_name(o, lane_pad[lane], lane_plen[lane]);
+	*o++ = delim;
+	/* the fired reasons in code order: lowest set bit first */
+	const uint32_t fired = res->fired & ER_REASON_BITS;
+	for (uint32_t m = fired; m; m &= m - 1) {
+		int r = __builtin_ctz(m);
+		if (m != fired)
+			*o++ = '|';
+		o = put_name(o, reason_pad[r], reason_len[r]);
+		*o++ = ':';
+		int pts = res->points[r];
+		*o++ = pts < 0 ? '-' : '+';
+		o = put_uint(o, (unsigned)(pts < 0 ? -pts : pts));
+	}
+	*o++ = delim;
+	/* Status strings come from the scorer and hold no delimiter or quote,
+	 * but are escaped anyway in case a program code does. */
+	o = put_status(o, res->importer_status, sizeof res->importer_status, delim);
+	*o++ = delim;
+	o = put_status(o, res->shipper_status, sizeof res->shipper_status, delim);
+	*o++ = delim;
+	for (int r = 0; r < ER_NROLES; r++) {
+		if (r)
+			*o++ = ';';
+		*o++ = role_char[r];
+		*o++ = '=';
+		int mt = res->match[r] < ER_NMATCH ? res->match[r] : ER_NMATCH;
+		o = put_name(o, match_pad[mt], match_plen[mt]);
+	}
+	*o++ = delim;
+	*o++ = res->fast_eligible ? '1' : '0';
+	*o++ = delim;
+	*o++ = res->front_of_line ? '1' : '0';
+	/* sdn column (with a list): "S=1234:0.953;C=77:0.861" for each screened
+	 * name at or above the review threshold, empty when none */
+	if (res->sdn_screened) {
+		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C', 'N' };
+		*o++ = delim;
+		int any = 0;
+		for (int k = 0; k < ER_SDN_NROLES; k++) {
+			if (!res->sdn_ent[k])
+				continue;
+			if (any++)
+				*o++ = ';';
+			*o++ = sdn_role[k];
+			*o++ = '=';
+			o = put_uint(o, (unsigned)res->sdn_ent[k]);
+			*o++ = ':';
+			unsigned v = res->sdn_sim[k];
+			*o++ = (char)('0' + v / 1000);
+			*o++ = '.';
+			*o++ = (char)('0' + v / 100 % 10);
+			*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+	}
+	out->len = (size_t)(o - out->p);
+	for (int k = 0; k < hdr->nkeep; k++) {
+		int idx = hdr->keep_idx[k];
+		size_t n = idx >= 0 ? fields[idx].n : 0;
+		if (n > SIZE_MAX / 4 || er_buf_reserve(out, 2 * n + 4) < 0)
+			return -1;
+		o = out->p + out->len;
+		*o++ = delim;
+		if (idx >= 0)
+			o = put_field(o, fields[idx].p, n, delim);
+		out->len = (size_t)(o - out->p);
+	}
+	out->p[out->len++] = '\n'; /* room reserved above */
+	return 0;
+}
+
+/* ------------------------------------------------- reference formatter */
+
+/* The plain formatter, field by field through er_buf: the oracle of the
+ * differential test of er_format_score_row (tests/test_work.c). */
+int er_format_score_row_ref(er_buf *out, const er_row *row, const er_result *res,
                         const er_header *hdr, const er_field *fields, char delim)
 {
 	const er_field *sid = &row->f[ER_COL_SHIPMENT_ID];

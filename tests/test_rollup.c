@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "er_rollup.h"
+#include "er_rollup_int.h" /* put_csv, the record layout */
 #include "er_rules.h"
 #include "test_helpers.h"
 
@@ -637,7 +638,7 @@ static void gen_add_chunks(er_rollup *r, const gen_row *g, size_t n, int with_ba
 {
 	uint64_t saved = gen_state;
 	gen_state = 12345;
-	er_buf rows = { 0 }, run = { 0 }, scr = { 0 };
+	er_buf rows = { 0 }, crun = { 0 }, scr = { 0 };
 	uint64_t serial = 3;
 	size_t per = n / GEN_FILES + 1;
 	for (int f = 0; f < GEN_FILES; f++) {
@@ -650,9 +651,9 @@ static void gen_add_chunks(er_rollup *r, const gen_row *g, size_t n, int with_ba
 			for (size_t k = 0; k < c; k++)
 				encode(&rows, &g[i + k].t);
 			if (f != GEN_BAD_FILE || with_bad) {
-				assert_int_equal(er_rollup_sort_chunk(&run, &rows, serial, &scr), 0);
-				assert_int_equal(er_rollup_add_chunk(r, serial, &run, rows.p, rows.len), 0);
-				assert_int_equal(run.len, 0); /* taken over, not copied */
+				assert_int_equal(er_rollup_sort_chunk(&crun, &rows, serial, &scr), 0);
+				assert_int_equal(er_rollup_add_chunk(r, serial, &crun, rows.p, rows.len), 0);
+				assert_int_equal(crun.len, 0); /* taken over, not copied */
 			}
 			serial++;
 			i += c;
@@ -662,7 +663,7 @@ static void gen_add_chunks(er_rollup *r, const gen_row *g, size_t n, int with_ba
 		serial++;
 	}
 	er_buf_free(&rows);
-	er_buf_free(&run);
+	er_buf_free(&crun);
 	er_buf_free(&scr);
 	gen_state = saved;
 }
@@ -714,30 +715,30 @@ static void test_sort_chunk(void **state)
 		{ "H2", "", "", "LCL", "S1", NULL, NULL, 10, G, 0, 0, NULL, NULL }, /* no key */
 		{ "H3", "MBL-A", "", "LCL", "S2", NULL, NULL, 10, G, 0, 0, NULL, NULL },
 	};
-	er_buf b = { 0 }, run = { 0 }, scr = { 0 };
+	er_buf b = { 0 }, crun = { 0 }, scr = { 0 };
 	for (size_t i = 0; i < NROWS(rows); i++)
 		encode(&b, &rows[i]);
-	assert_int_equal(er_rollup_sort_chunk(&run, &b, 5, &scr), 0);
+	assert_int_equal(er_rollup_sort_chunk(&crun, &b, 5, &scr), 0);
 	uint64_t rb, np, seq;
-	memcpy(&rb, run.p, 8);
-	memcpy(&np, run.p + 8, 8);
-	assert_true(rb > 0 && 16 + rb <= run.len);
+	memcpy(&rb, crun.p, 8);
+	memcpy(&np, crun.p + 8, 8);
+	assert_true(rb > 0 && 16 + rb <= crun.len);
 	assert_int_equal(np, 1); /* a point each 1/16 of the records: here the second */
 	/* first record: MBL-A, the third row */
-	memcpy(&seq, run.p + 16, 8);
+	memcpy(&seq, crun.p + 16, 8);
 	assert_int_equal(seq, ((uint64_t)5 << 32) | 2);
-	assert_memory_equal(run.p + 16 + 28, "MBL-A", 5);
+	assert_memory_equal(crun.p + 16 + 28, "MBL-A", 5);
 	er_rollup *r = er_rollup_new(NULL, 1, 0, 0);
 	assert_non_null(r);
-	assert_int_equal(er_rollup_add_chunk(r, 5, &run, b.p, b.len), 0);
-	assert_null(run.p);
-	assert_int_equal(er_rollup_sort_chunk(&run, &b, 4, &scr), 0);
+	assert_int_equal(er_rollup_add_chunk(r, 5, &crun, b.p, b.len), 0);
+	assert_null(crun.p);
+	assert_int_equal(er_rollup_sort_chunk(&crun, &b, 4, &scr), 0);
 	errno = 0;
-	assert_int_equal(er_rollup_add_chunk(r, 4, &run, b.p, b.len), -1); /* before 5 */
+	assert_int_equal(er_rollup_add_chunk(r, 4, &crun, b.p, b.len), -1); /* before 5 */
 	assert_int_equal(errno, EINVAL);
 	er_rollup_free(r);
 	er_buf_free(&b);
-	er_buf_free(&run);
+	er_buf_free(&crun);
 	er_buf_free(&scr);
 }
 
@@ -748,7 +749,7 @@ static void test_spiller_io_failure(void **state)
 	(void)state;
 	er_rules *rules = load_rules();
 	gen_row *g = gen_rows(5000, 9);
-	er_buf rows = { 0 }, run = { 0 }, scr = { 0 }, out = { 0 };
+	er_buf rows = { 0 }, crun = { 0 }, scr = { 0 }, out = { 0 };
 	er_rollup *r = er_rollup_new(rules, 1, 0, 0);
 	assert_non_null(r);
 	er_rollup_set_budget(r, 4096);
@@ -757,9 +758,9 @@ static void test_spiller_io_failure(void **state)
 		rows.len = 0;
 		for (size_t k = i; k < i + 100; k++)
 			encode(&rows, &g[k].t);
-		assert_int_equal(er_rollup_sort_chunk(&run, &rows, i, &scr), 0);
+		assert_int_equal(er_rollup_sort_chunk(&crun, &rows, i, &scr), 0);
 		errno = 0;
-		if (er_rollup_add_chunk(r, i, &run, rows.p, rows.len) < 0) {
+		if (er_rollup_add_chunk(r, i, &crun, rows.p, rows.len) < 0) {
 			assert_int_equal(errno, ENOENT); /* a hand-over after the failed one */
 			break;
 		}
@@ -771,7 +772,7 @@ static void test_spiller_io_failure(void **state)
 	assert_int_equal(out.len, 0);
 	er_rollup_free(r);
 	er_buf_free(&rows);
-	er_buf_free(&run);
+	er_buf_free(&crun);
 	er_buf_free(&scr);
 	er_buf_free(&out);
 	free(g);
@@ -1099,6 +1100,59 @@ static void test_cancel_end_phase(void **state)
 	er_rules_free(rules);
 }
 
+
+/* put_csv (eight bytes a step) writes what put_csv_ref (a byte loop) does,
+ * for every length and every byte that decides quoting at every place. */
+static void test_put_csv_equals_ref(void **state)
+{
+	(void)state;
+	static const char alpha[] = "AZaz09-_/.;|=\",\r\n\t ";
+	char in[80], a[2 * sizeof in + 2], b[sizeof a];
+	uint64_t x = 88172645463325252ull;
+	for (int iter = 0; iter < 200000; iter++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t n = (size_t)(x % sizeof in);
+		int special = (int)(x >> 8) % 3 == 0;
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			in[i] = alpha[x % (special ? sizeof alpha - 1 : 9)];
+		}
+		char *ea = put_csv(a, in, n), *eb = put_csv_ref(b, in, n);
+		assert_int_equal(ea - a, eb - b);
+		assert_memory_equal(a, b, (size_t)(ea - a));
+	}
+	char o[32];
+	assert_int_equal(put_csv(o, "abcdefgh,", 9) - o, 11); /* the comma past the first word */
+	assert_memory_equal(o, "\"abcdefgh,\"", 11);
+}
+
+/* The record er_rollup_encode writes, byte for byte (er_rollup_int.h). */
+static void test_encode_layout(void **state)
+{
+	(void)state;
+	static const trow rows[] = {
+		{ "S1", "MB1", "CONT1", "lcl", "SH1", "Ignored Name", "us", 7, R, 1, 1, "st-i", "st-s" },
+		{ "S2", NULL, "C2", "Fcl", NULL, "Acme  Co.", "de", 300, Y, 0, 0, NULL, NULL },
+		{ "S3", NULL, NULL, "bulk", NULL, NULL, NULL, -4, G, 0, 0, NULL, NULL },
+	};
+	er_buf b = { 0 };
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		encode(&b, &rows[i]);
+	static const char want[] =
+	    /* seq 0, lengths 3 4 5 2, T_MBL, RED, score 7, FRONT|CERT|LCL */
+	    "\0\0\0\0\0\0\0\0" "\3\0\0\0" "\4\0\0\0" "\5\0\0\0" "\2\0\0\0" "\1\2\7\7"
+	    "MB1" "ISH1" "CONT1" "S1" "\4\0\0\0" "st-i" "\4\0\0\0" "st-s"
+	    /* no master bill: the container is the key; "Co." a legal form; score clamped to 255; FCL */
+	    "\0\0\0\0\0\0\0\0" "\2\0\0\0" "\10\0\0\0" "\2\0\0\0" "\2\0\0\0" "\0\1\377\10"
+	    "C2" "NACME/DE" "C2" "S2" "\7\0\0\0" "unknown" "\7\0\0\0" "unknown"
+	    /* no key, no shipper: empty; score clamped to 0; neither LCL nor FCL */
+	    "\0\0\0\0\0\0\0\0" "\0\0\0\0" "\0\0\0\0" "\0\0\0\0" "\2\0\0\0" "\0\0\0\0"
+	    "S3" "\7\0\0\0" "unknown" "\7\0\0\0" "unknown";
+	assert_int_equal(b.len, sizeof want - 1);
+	assert_memory_equal(b.p, want, sizeof want - 1);
+	er_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1121,6 +1175,8 @@ int main(void)
 		cmocka_unit_test(test_emit_failure_spilled),
 		cmocka_unit_test(test_spill_io_failure),
 		cmocka_unit_test(test_cancel_end_phase),
+		cmocka_unit_test(test_put_csv_equals_ref),
+		cmocka_unit_test(test_encode_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
