@@ -80,6 +80,16 @@ _Static_assert(ER_NREASONS <= 32, "reasons fit er_result.fired");
 
 static char *put_uint(char *o, unsigned v)
 {
+	/* scores and points are almost always below 100 */
+	if (v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	if (v < 100) {
+		o[0] = (char)('0' + v / 10);
+		o[1] = (char)('0' + v % 10);
+		return o + 2;
+	}
 	char tmp[12];
 	int n = 0;
 	do {
