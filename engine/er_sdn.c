@@ -1041,24 +1041,31 @@ static void ac_put(er_sdn_cache *c, uint64_t h, uint64_t a)
 	}
 }
 
-/* The answer for a name of hash h: from the cache (table t, looked at by
- * row_start; NULL: the current one), else screened and kept. */
-static inline __attribute__((always_inline)) er_sdn_hit
-cached(const er_sdn *s, tstate *ts, const actab *t, const char *name, size_t n, uint64_t h)
+/* A name table t did not answer for: the current table (it may have
+ * grown since), else screened and kept. Out of line: the hit path stays
+ * small. */
+static __attribute__((noinline)) er_sdn_hit cached_miss(const er_sdn *s, const actab *t,
+                                                        const char *name, size_t n, uint64_t h)
 {
-	if (!t)
-		t = ac_table(s);
-	if (!t)
-		return screen(s, ts, name, n);
-	uint64_t a = ac_get(t, h);
-	if (a)
-		return hit_unpack(a);
 	const actab *now = ac_table(s);
-	if (now != t && (a = ac_get(now, h)) != 0) /* the table grew since */
+	uint64_t a;
+	if (now && now != t && (a = ac_get(now, h)) != 0)
 		return hit_unpack(a);
-	er_sdn_hit r = screen(s, ts, name, n);
-	ac_put(s->ac, h, hit_pack(r));
+	er_sdn_hit r = screen(s, thread_state(s), name, n);
+	if (now)
+		ac_put(s->ac, h, hit_pack(r));
 	return r;
+}
+
+/* The answer for a name of hash h: from the cache (table t: the one
+ * row_start looked at), else screened and kept. */
+static inline er_sdn_hit cached(const er_sdn *s, const actab *t, const char *name, size_t n,
+                                uint64_t h)
+{
+	uint64_t a;
+	if (t && (a = ac_get(t, h)) != 0)
+		return hit_unpack(a);
+	return cached_miss(s, t, name, n, h);
 }
 
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
@@ -1066,7 +1073,7 @@ er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
 	er_sdn_hit none = { 0, 0, 0 };
 	if (!s || !n)
 		return none;
-	return cached(s, thread_state(s), NULL, name, n, hkey(name, n, s->serial));
+	return cached(s, ac_table(s), name, n, hkey(name, n, s->serial));
 }
 
 void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
@@ -1083,36 +1090,37 @@ void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned li
 		size_t len = names[k].n;
 		q->p[k] = p;
 		q->len[k] = len;
-		q->same[k] = -1;
-		q->h[k] = 0;
-		if (!len || (lists >> k & 1u))
-			continue;
-		int j = 0;
-		while (j < k && (q->len[j] != len || (lists >> j & 1u) || memcmp(q->p[j], p, len) != 0))
-			j++;
-		if (j < k) {
-			q->same[k] = (int8_t)j;
-			continue;
+		int8_t same = -1;
+		uint64_t h = 0;
+		if (s && len && !(lists >> k & 1u)) {
+			/* an earlier name of the row with these bytes (those hashed
+			 * are the others' first copies) */
+			for (int j = 0; j < k && same < 0; j++)
+				if (q->h[j] && q->len[j] == len && memcmp(q->p[j], p, len) == 0)
+					same = (int8_t)j;
+			if (same < 0) {
+				h = hkey(p, len, s->serial);
+				if (t)
+					__builtin_prefetch((const void *)&t->s[2 * ((uint32_t)h & t->mask)]);
+			}
 		}
-		q->h[k] = hkey(p, len, s->serial);
-		if (t)
-			__builtin_prefetch((const void *)&t->s[2 * ((uint32_t)q->h[k] & t->mask)]);
+		q->same[k] = same;
+		q->h[k] = h;
 	}
 }
 
 void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out)
 {
-	tstate *ts = s ? thread_state(s) : NULL;
 	for (int k = 0; k < q->n; k++) {
 		er_sdn_hit none = { 0, 0, 0 };
-		if (!s || !q->len[k])
+		if (q->h[k])
+			out[k] = cached(s, q->ac, q->p[k], q->len[k], q->h[k]);
+		else if (!s || !q->len[k])
 			out[k] = none;
 		else if (q->lists >> k & 1u)
 			out[k] = er_sdn_screen_list(s, q->p[k], q->len[k], '|');
-		else if (q->same[k] >= 0)
-			out[k] = out[q->same[k]];
 		else
-			out[k] = cached(s, ts, q->ac, q->p[k], q->len[k], q->h[k]);
+			out[k] = out[q->same[k]];
 	}
 }
 
