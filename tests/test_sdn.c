@@ -392,7 +392,7 @@ static void word(char *out, size_t cap)
 	static const char *const syl[] = {
 		"AL", "BA", "KAR", "QAR", "CAR", "ZEN", "SEN", "MO", "HAM", "HAMM", "MED", "MAD", "YU",
 		"JU", "SUF", "SUPH", "DHA", "DA", "FI", "PHI", "GAD", "KHAD", "GHAD", "TRO", "VEX",
-		"WEX", "SHA", "CHA", "SCHA", "RIF", "ZAR", "SAR", "OR", "UL", "NEX", "\xc3\x9c" "L",
+		"WEX", "SHA", "CHA", "SCHA", "RIF", "ZAR", "SAR", "OR", "UL", "NEX", ("\xc3\x9c" "L"),
 		"M\xc3\x9c", "LER", "IV", "AN", "OV", "EL", "IN", "TEK",
 	};
 	size_t o = 0;
