@@ -7,7 +7,9 @@
  * screen is a normalization, a few hash look-ups and an early exit; the
  * candidates that survive the prefix filter (below) are few and short.
  * Repeated names (a shipper ships many times) are answered from a cache that
- * all threads share without locks, keyed by a hash of the raw bytes. */
+ * all threads share without locks, keyed by a hash of the raw bytes, so a
+ * distinct name is screened about once whatever the thread count (see
+ * "answer cache"). */
 #include "er_sdn.h"
 
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "er_parse.h"
 #include "er_table.h"
@@ -28,8 +31,8 @@
 #define EVAL_MAX 256    /* candidates per name when a thread has no memory for its state */
 #define SIM_FLOOR 600   /* below 0.6 nothing is reported */
 #define SHARE 0.6       /* strong (exact or transliterated) share a candidate needs */
-#define ACACHE_MIN 4096u     /* per-thread answer cache: first size (slots) */
-#define ACACHE_MAX 524288u   /* and the most it grows to (16 bytes a slot: 8 MiB) */
+#define ACACHE_MIN 8192u     /* answer cache shared by the threads: first size (slots) */
+#define ACACHE_MAX 1048576u  /* and the most it grows to (16 bytes a slot: 16 MiB) */
 
 enum { TY_ENTITY, TY_INDIVIDUAL, TY_VESSEL, TY_AIRCRAFT };
 
@@ -55,6 +58,8 @@ typedef struct sdn_ent {
 	int32_t ent_num;
 	uint8_t type;
 } sdn_ent;
+
+typedef struct er_sdn_cache er_sdn_cache; /* answers given (see "answer cache") */
 
 /* open addressing: h == 0 empty */
 typedef struct hslot {
@@ -92,6 +97,7 @@ struct er_sdn {
 	float wmax;             /* weight of a token the list never uses */
 	uint32_t naliases, naddrs;
 	uint64_t serial;        /* tells per-thread state which list it belongs to */
+	er_sdn_cache *ac;       /* the one part screens write, NULL without memory */
 };
 
 static atomic_uint_fast64_t g_serial = 1;
@@ -575,17 +581,6 @@ static int name_tokens(const er_sdn *s, uint32_t i, qtok *c)
 
 /* ============================================================ per thread */
 
-/* Answers already given on this thread: open addressing on {key, payload}
- * (key 0 = empty), keyed by the hash of the raw name and the list's serial.
- * Per thread, so no locks and no shared cache lines; it grows with the
- * distinct names met up to ACACHE_MAX slots and is emptied (not grown) when
- * that is half full, so memory stays bounded whatever the input. */
-typedef struct acache {
-	uint64_t *s;    /* 2 words per slot */
-	uint32_t mask;  /* slots - 1 */
-	uint32_t n;
-} acache;
-
 typedef struct tstate {
 	uint64_t serial;        /* list the arrays below belong to */
 	uint32_t *stamp;        /* per listed name: last query that touched it */
@@ -593,7 +588,6 @@ typedef struct tstate {
 	float *acc;             /* per listed name: weight of query tokens seen in it */
 	uint32_t *cand;         /* candidates of the current query (up to every name) */
 	uint32_t nstamp, cur;
-	acache ac;
 } tstate;
 
 static pthread_key_t g_tkey;
@@ -611,7 +605,6 @@ static void tstate_free(void *p)
 		free(ts->tokmark);
 		free(ts->acc);
 		free(ts->cand);
-		free(ts->ac.s);
 		if (t_state == ts)
 			t_state = NULL;
 	}
@@ -666,7 +659,6 @@ static tstate *thread_state_slow(const er_sdn *s)
 		memset(ts->stamp, 0, (size_t)ts->nstamp * sizeof *ts->stamp);
 	ts->cur = 0;
 	ts->serial = s->serial;
-	/* the answer cache stays: its keys include the list's serial */
 	return ts;
 }
 
@@ -876,6 +868,35 @@ er_sdn_hit er_sdn_screen_nocache(const er_sdn *s, const char *name, size_t n)
 	return screen(s, thread_state(s), name, n);
 }
 
+/* ========================================================= answer cache */
+
+/* Answers already given, shared by all threads without locks: open
+ * addressing on slots of two 64-bit atomics {key, answer}, keyed by a hash
+ * of the raw name and the list (key 0 = empty slot, answer 0 = not written
+ * yet). A slot's key is set once, by compare-and-swap, and its answer once
+ * after it; an answer is a pure function of the name, so which thread
+ * screens a name first changes no output byte, and a reader that finds the
+ * key without its answer just screens the name too. So every distinct name
+ * is screened about once whatever the thread count (per-thread caches
+ * screened it once per thread and kept a copy each).
+ * At 3/4 full (linear probing stays short at that load: 4 slots share a
+ * cache line) the table is replaced by one of twice the slots into which
+ * the written answers are copied (answers written to the old one meanwhile
+ * are screened again later); old tables are kept until the list is freed,
+ * so a reader still in one is safe. At ACACHE_MAX slots it stops taking
+ * names: memory stays bounded whatever the input. */
+typedef struct actab {
+	_Atomic uint64_t *s;      /* 2 words per slot */
+	uint32_t mask;            /* slots - 1 */
+	atomic_uint n;            /* keys set */
+	struct actab *prev;       /* the table it replaced */
+} actab;
+
+struct er_sdn_cache {
+	_Atomic(actab *) cur;
+	uint32_t max;             /* slots the table may grow to */
+};
+
 /* payload: ent_num | sim << 32 | alias << 48 | a bit so it is never 0 */
 static inline uint64_t hit_pack(er_sdn_hit h)
 {
@@ -889,62 +910,162 @@ static inline er_sdn_hit hit_unpack(uint64_t p)
 	return h;
 }
 
-/* Slot of key h in the thread's answer cache: where it is, or the empty
- * slot where it goes. NULL when there is no cache (no memory). */
-static inline uint64_t *ac_slot(const acache *c, uint64_t h)
+/* Tables are mapped, not allocated: a table of 2 MiB or more asks for huge
+ * pages (a look-up then seldom misses the TLB too), and a replaced table's
+ * pages can be given back while a reader may still be in it: it then reads
+ * zeros, that is empty slots, and screens the name itself. */
+static actab *actab_new(uint32_t slots)
 {
-	if (!c->s)
+	actab *t = calloc(1, sizeof *t);
+	size_t bytes = (size_t)slots * 2 * sizeof *t->s;
+	void *w = t ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+	            : MAP_FAILED;
+	if (w == MAP_FAILED) {
+		free(t);
 		return NULL;
-	uint32_t j = (uint32_t)h & c->mask;
-	while (c->s[2 * j] && c->s[2 * j] != h)
-		j = (j + 1) & c->mask;
-	return &c->s[2 * j];
+	}
+#ifdef MADV_HUGEPAGE
+	if (bytes >= (2u << 20))
+		(void)madvise(w, bytes, MADV_HUGEPAGE);
+#endif
+	t->s = w;
+	t->mask = slots - 1;
+	atomic_init(&t->n, 0);
+	return t;
 }
 
-/* Make room for one more answer: grow at half full, or start over at the
- * largest size. 0 ok, -1 no memory (the cache is then left as it was). */
-static int ac_reserve(acache *c)
+static size_t actab_bytes(const actab *t)
 {
-	uint32_t size = c->s ? c->mask + 1 : 0;
-	if (c->s && (c->n + 1) * 2 <= size)
-		return 0;
-	if (size >= ACACHE_MAX) {
-		memset(c->s, 0, (size_t)size * 2 * sizeof *c->s);
-		c->n = 0;
-		return 0;
+	return ((size_t)t->mask + 1) * 2 * sizeof *t->s;
+}
+
+static void ac_free(er_sdn_cache *c)
+{
+	if (!c)
+		return;
+	actab *t = atomic_load_explicit(&c->cur, memory_order_relaxed);
+	while (t) {
+		actab *p = t->prev;
+		munmap((void *)t->s, actab_bytes(t));
+		free(t);
+		t = p;
 	}
-	uint32_t ns = size ? size * 2 : ACACHE_MIN;
-	uint64_t *t = calloc((size_t)ns * 2, sizeof *t);
-	if (!t)
-		return -1;
-	acache nc = { t, ns - 1, c->n };
-	for (uint32_t i = 0; i < size; i++) {
-		if (!c->s[2 * i])
-			continue;
-		uint64_t *d = ac_slot(&nc, c->s[2 * i]);
-		d[0] = c->s[2 * i];
-		d[1] = c->s[2 * i + 1];
+	free(c);
+}
+
+static er_sdn_cache *ac_new(uint32_t min, uint32_t max)
+{
+	er_sdn_cache *c = calloc(1, sizeof *c);
+	actab *t = c ? actab_new(min) : NULL;
+	if (!t) {
+		free(c);
+		return NULL;
 	}
-	free(c->s);
-	*c = nc;
+	c->max = max;
+	atomic_init(&c->cur, t);
+	return c;
+}
+
+static inline actab *ac_table(const er_sdn *s)
+{
+	return s->ac ? atomic_load_explicit(&s->ac->cur, memory_order_acquire) : NULL;
+}
+
+/* The answer for key h in table t, or 0. */
+static inline uint64_t ac_get(const actab *t, uint64_t h)
+{
+	for (uint32_t j = (uint32_t)h & t->mask, k = 0; k <= t->mask; j = (j + 1) & t->mask, k++) {
+		uint64_t key = atomic_load_explicit(&t->s[2 * j], memory_order_relaxed);
+		if (key == h)
+			return atomic_load_explicit(&t->s[2 * j + 1], memory_order_relaxed);
+		if (!key)
+			return 0;
+	}
 	return 0;
 }
 
-/* The answer for a name of hash h: from the cache, else screened and kept. */
-static inline __attribute__((always_inline)) er_sdn_hit
-cached(const er_sdn *s, tstate *ts, const char *name, size_t n, uint64_t h)
+/* Replace the full table t by one of twice its slots holding its answers.
+ * Called once per table: by the thread whose key made it full (ac_put). */
+static void ac_grow(er_sdn_cache *c, actab *t)
 {
-	uint64_t *sl = ac_slot(&ts->ac, h);
-	if (sl && sl[0])
-		return hit_unpack(sl[1]);
-	er_sdn_hit r = screen(s, ts, name, n);
-	if (ac_reserve(&ts->ac) == 0) {
-		sl = ac_slot(&ts->ac, h); /* the table may have moved */
-		sl[0] = h;
-		sl[1] = hit_pack(r);
-		ts->ac.n++;
+	actab *g = actab_new((t->mask + 1) * 2);
+	if (!g)
+		return; /* no memory: t stays, and takes no more names */
+	uint32_t n = 0;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		uint64_t key = atomic_load_explicit(&t->s[2 * i], memory_order_relaxed);
+		uint64_t ans = atomic_load_explicit(&t->s[2 * i + 1], memory_order_relaxed);
+		if (!key || !ans)
+			continue;
+		uint32_t j = (uint32_t)key & g->mask;
+		while (atomic_load_explicit(&g->s[2 * j], memory_order_relaxed))
+			j = (j + 1) & g->mask;
+		atomic_store_explicit(&g->s[2 * j], key, memory_order_relaxed);
+		atomic_store_explicit(&g->s[2 * j + 1], ans, memory_order_relaxed);
+		n++;
 	}
+	atomic_store_explicit(&g->n, n, memory_order_relaxed);
+	g->prev = t;
+	atomic_store_explicit(&c->cur, g, memory_order_release);
+	(void)madvise((void *)t->s, actab_bytes(t), MADV_DONTNEED); /* see actab_new */
+}
+
+/* Keep answer a (packed, never 0) for key h. */
+static void ac_put(er_sdn_cache *c, uint64_t h, uint64_t a)
+{
+	actab *t = atomic_load_explicit(&c->cur, memory_order_acquire);
+	uint32_t full = (t->mask + 1) / 4 * 3;
+	for (uint32_t j = (uint32_t)h & t->mask, k = 0; k <= t->mask; j = (j + 1) & t->mask, k++) {
+		uint64_t key = atomic_load_explicit(&t->s[2 * j], memory_order_relaxed);
+		if (!key) {
+			/* a full table takes no more names: it is being
+			 * replaced, or it is as large as it may be */
+			if (atomic_load_explicit(&t->n, memory_order_relaxed) >= full)
+				return;
+			if (!atomic_compare_exchange_strong_explicit(&t->s[2 * j], &key, h,
+			                                             memory_order_relaxed,
+			                                             memory_order_relaxed)) {
+				if (key != h)
+					continue; /* another name took the slot: probe on */
+			} else if (atomic_fetch_add_explicit(&t->n, 1, memory_order_relaxed) + 1 == full &&
+			           t->mask + 1 < c->max) {
+				atomic_store_explicit(&t->s[2 * j + 1], a, memory_order_relaxed);
+				ac_grow(c, t);
+				return;
+			}
+		} else if (key != h) {
+			continue;
+		}
+		atomic_store_explicit(&t->s[2 * j + 1], a, memory_order_relaxed);
+		return;
+	}
+}
+
+/* A name table t did not answer for: the current table (it may have
+ * grown since), else screened and kept. Out of line: the hit path stays
+ * small. */
+static __attribute__((noinline)) er_sdn_hit cached_miss(const er_sdn *s, const actab *t,
+                                                        const char *name, size_t n, uint64_t h)
+{
+	const actab *now = ac_table(s);
+	uint64_t a;
+	if (now && now != t && (a = ac_get(now, h)) != 0)
+		return hit_unpack(a);
+	er_sdn_hit r = screen(s, thread_state(s), name, n);
+	if (now)
+		ac_put(s->ac, h, hit_pack(r));
 	return r;
+}
+
+/* The answer for a name of hash h: from the cache (table t: the one
+ * row_start looked at), else screened and kept. */
+static inline er_sdn_hit cached(const er_sdn *s, const actab *t, const char *name, size_t n,
+                                uint64_t h)
+{
+	uint64_t a;
+	if (t && (a = ac_get(t, h)) != 0)
+		return hit_unpack(a);
+	return cached_miss(s, t, name, n, h);
 }
 
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
@@ -952,10 +1073,7 @@ er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n)
 	er_sdn_hit none = { 0, 0, 0 };
 	if (!s || !n)
 		return none;
-	tstate *ts = thread_state(s);
-	if (!ts)
-		return screen(s, NULL, name, n);
-	return cached(s, ts, name, n, hkey(name, n, s->serial));
+	return cached(s, ac_table(s), name, n, hkey(name, n, s->serial));
 }
 
 void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned lists,
@@ -965,50 +1083,59 @@ void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned li
 		n = ER_SDN_ROW_MAX;
 	q->n = n;
 	q->lists = lists;
-	tstate *ts = s ? thread_state(s) : NULL;
-	q->ts = ts;
+	const actab *t = s ? ac_table(s) : NULL;
+	q->ac = t;
 	for (int k = 0; k < n; k++) {
 		const char *p = names[k].p;
 		size_t len = names[k].n;
 		q->p[k] = p;
 		q->len[k] = len;
-		q->same[k] = -1;
-		q->h[k] = 0;
-		if (!len || (lists >> k & 1u))
-			continue;
-		int j = 0;
-		while (j < k && (q->len[j] != len || (lists >> j & 1u) || memcmp(q->p[j], p, len) != 0))
-			j++;
-		if (j < k) {
-			q->same[k] = (int8_t)j;
-			continue;
+		int8_t same = -1;
+		uint64_t h = 0;
+		if (s && len && !(lists >> k & 1u)) {
+			/* an earlier name of the row with these bytes (those hashed
+			 * are the others' first copies) */
+			for (int j = 0; j < k && same < 0; j++)
+				if (q->h[j] && q->len[j] == len && memcmp(q->p[j], p, len) == 0)
+					same = (int8_t)j;
+			if (same < 0) {
+				h = hkey(p, len, s->serial);
+				if (t)
+					__builtin_prefetch((const void *)&t->s[2 * ((uint32_t)h & t->mask)]);
+			}
 		}
-		if (!ts)
-			continue;
-		q->h[k] = hkey(p, len, s->serial);
-		if (ts->ac.s)
-			__builtin_prefetch(&ts->ac.s[2 * ((uint32_t)q->h[k] & ts->ac.mask)]);
+		q->same[k] = same;
+		q->h[k] = h;
 	}
 }
 
 void er_sdn_row_finish(const er_sdn *s, const er_sdn_rowq *q, er_sdn_hit *out)
 {
-	tstate *ts = q->ts;
-	if (s && ts && ts->serial != s->serial) /* another list screened in between */
-		ts = thread_state(s);
 	for (int k = 0; k < q->n; k++) {
 		er_sdn_hit none = { 0, 0, 0 };
-		if (!s || !q->len[k])
+		if (q->h[k])
+			out[k] = cached(s, q->ac, q->p[k], q->len[k], q->h[k]);
+		else if (!s || !q->len[k])
 			out[k] = none;
 		else if (q->lists >> k & 1u)
 			out[k] = er_sdn_screen_list(s, q->p[k], q->len[k], '|');
-		else if (q->same[k] >= 0)
-			out[k] = out[q->same[k]];
-		else if (!ts || !q->h[k])
-			out[k] = er_sdn_screen(s, q->p[k], q->len[k]);
 		else
-			out[k] = cached(s, ts, q->p[k], q->len[k], q->h[k]);
+			out[k] = out[q->same[k]];
 	}
+}
+
+int er_sdn_cache_reset(er_sdn *s, uint32_t min, uint32_t max)
+{
+	ac_free(s->ac);
+	s->ac = ac_new(min, max);
+	return s->ac ? 0 : -1;
+}
+
+void er_sdn_cache_info(const er_sdn *s, uint32_t *slots, uint32_t *names)
+{
+	const actab *t = ac_table(s);
+	*slots = t ? t->mask + 1 : 0;
+	*names = t ? atomic_load_explicit(&t->n, memory_order_relaxed) : 0;
 }
 
 er_sdn_hit er_sdn_screen_list(const er_sdn *s, const char *p, size_t n, char sep)
@@ -1446,6 +1573,7 @@ void er_sdn_free(er_sdn *s)
 	free(s->tok_post.ids);
 	free(s->key_toks.off);
 	free(s->key_toks.ids);
+	ac_free(s->ac);
 	free(s);
 }
 
@@ -1466,6 +1594,9 @@ er_status er_sdn_load(const char *dir, er_sdn **out, char *err, size_t errlen)
 		st = load_alt_add(s, dir, 1, err, errlen);
 	if (st == ER_OK)
 		st = load_alt_add(s, dir, 0, err, errlen);
+	/* entries are found by ent_num only while alt.csv and add.csv load */
+	free(s->ent_h.s);
+	memset(&s->ent_h, 0, sizeof s->ent_h);
 	if (st == ER_OK && finish_index(s) < 0) {
 		er_errf(err, errlen, "%s: out of memory", dir);
 		st = ER_E_NOMEM;
@@ -1475,6 +1606,7 @@ er_status er_sdn_load(const char *dir, er_sdn **out, char *err, size_t errlen)
 		return st;
 	}
 	s->serial = atomic_fetch_add(&g_serial, 1);
+	s->ac = ac_new(ACACHE_MIN, ACACHE_MAX); /* NULL (no memory): every name is screened */
 	*out = s;
 	return ER_OK;
 }

@@ -1,7 +1,8 @@
 /* er_sdn.h - restricted-party screening: OFAC's Specially Designated
  * Nationals list (sdn.csv, alt.csv, add.csv as OFAC publishes them), indexed
  * at load for a fuzzy, token-based name screen on every row. Immutable after
- * er_sdn_load(); any number of threads may screen at once.
+ * er_sdn_load() but for the answer cache the screens share (er_sdn_screen);
+ * any number of threads may screen at once.
  *
  * Files (no header row; "-0-" marks an empty field; plain or gzip):
  *   sdn.csv  ent_num, SDN_Name, SDN_Type, Program, Title, Call_Sign,
@@ -49,10 +50,11 @@ typedef struct er_sdn_hit {
 } er_sdn_hit;
 
 /* Screen one name (raw bytes as on the manifest; the first 256 bytes
- * count). Thread-safe. Answers are cached per thread (keyed by a 64-bit
- * hash of the name's bytes and the list; grows with the distinct names up
- * to 8 MiB a thread, then starts over), so a repeated name costs a hash and
- * one cache line, and threads share nothing that is written. */
+ * count). Thread-safe. Answers are kept in a cache all threads share
+ * without locks (keyed by a 64-bit hash of the name's bytes and the list;
+ * grows with the distinct names up to 16 MiB, then takes no more), so a
+ * repeated name costs a hash and one cache line, and a distinct name is
+ * screened about once whatever the thread count. */
 er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n);
 
 /* A row's names in two steps: start hashes each name and begins loading its
@@ -66,7 +68,7 @@ er_sdn_hit er_sdn_screen(const er_sdn *s, const char *name, size_t n);
 typedef struct er_sdn_rowq {
 	int n;
 	unsigned lists;
-	void *ts;                        /* this thread's state, NULL without memory */
+	const void *ac;                  /* the answer cache's table, NULL without memory */
 	const char *p[ER_SDN_ROW_MAX];
 	size_t len[ER_SDN_ROW_MAX];
 	uint64_t h[ER_SDN_ROW_MAX];
@@ -87,6 +89,14 @@ er_sdn_hit er_sdn_screen_nocache(const er_sdn *s, const char *name, size_t n);
  * filter bounds, no cap on candidates, no cache): the reference the tests
  * hold the fast screen to. */
 er_sdn_hit er_sdn_screen_brute(const er_sdn *s, const char *name, size_t n);
+
+/* The answer cache, for tests: reset empties it and sets the slots it
+ * starts with and the most it may grow to (powers of 2, min <= max; not
+ * while other threads screen with s; 0 ok, -1 no memory: then there is no
+ * cache); info gives the slots of its current table and the names that
+ * table holds. */
+int er_sdn_cache_reset(er_sdn *s, uint32_t min, uint32_t max);
+void er_sdn_cache_info(const er_sdn *s, uint32_t *slots, uint32_t *names);
 
 /* Counts of what was loaded. */
 typedef struct er_sdn_counts {

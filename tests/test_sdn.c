@@ -345,7 +345,7 @@ static void test_score(void **state)
 	er_tables_free(t);
 }
 
-/* The same answers from several threads at once (per-thread caches). */
+/* The same answers from several threads at once (one shared cache). */
 static void *screen_many(void *arg)
 {
 	int *bad = arg;
@@ -392,7 +392,7 @@ static void word(char *out, size_t cap)
 	static const char *const syl[] = {
 		"AL", "BA", "KAR", "QAR", "CAR", "ZEN", "SEN", "MO", "HAM", "HAMM", "MED", "MAD", "YU",
 		"JU", "SUF", "SUPH", "DHA", "DA", "FI", "PHI", "GAD", "KHAD", "GHAD", "TRO", "VEX",
-		"WEX", "SHA", "CHA", "SCHA", "RIF", "ZAR", "SAR", "OR", "UL", "NEX", "\xc3\x9c" "L",
+		"WEX", "SHA", "CHA", "SCHA", "RIF", "ZAR", "SAR", "OR", "UL", "NEX", ("\xc3\x9c" "L"),
 		"M\xc3\x9c", "LER", "IV", "AN", "OV", "EL", "IN", "TEK",
 	};
 	size_t o = 0;
@@ -489,16 +489,18 @@ static void mutate(const char *in, char *out, size_t cap)
 	}
 }
 
-/* The fast screen (index, prefix filter, candidate bounds, per-thread
+/* The fast screen (index, prefix filter, candidate bounds, shared
  * answer cache) gives exactly what comparing with every listed name gives,
  * on a generated list of 3,000 entries and about 2,000 aliases and 4,000
  * names (mutated listed names and unrelated ones). Its syllables make keys
  * that hundreds of names share: a cap on candidates (once 256) fails it. */
-static void test_differential(void **state)
+enum { NENT = 3000 };
+static char gen_names[NENT][160];
+
+/* The generated list: NENT entries (names in gen_names), about 2,000
+ * aliases. */
+static er_sdn *gen_list(void)
 {
-	(void)state;
-	enum { NENT = 3000, NQ = 4000 };
-	static char names[NENT][160];
 	char *sdn = NULL, *alt = NULL;
 	size_t sl = 0, al = 0;
 	FILE *fs = open_memstream(&sdn, &sl), *fa = open_memstream(&alt, &al);
@@ -507,12 +509,12 @@ static void test_differential(void **state)
 	rng_state = 0x9e3779b97f4a7c15ull;
 	int nalt = 0;
 	for (int e = 0; e < NENT; e++) {
-		list_name(names[e], sizeof names[e]);
+		list_name(gen_names[e], sizeof gen_names[e]);
 		fprintf(fs, "%d,\"%s\",%s,\"GEN\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n", 100 + e,
-		        names[e], rnd(3) ? "-0- " : "\"individual\"");
+		        gen_names[e], rnd(3) ? "-0- " : "\"individual\"");
 		if (rnd(3) < 2) {
 			char a[160];
-			mutate(names[e], a, sizeof a);
+			mutate(gen_names[e], a, sizeof a);
 			fprintf(fa, "%d,%d,\"aka\",\"%s\",-0- \n", 100 + e, ++nalt, a);
 		}
 	}
@@ -525,13 +527,27 @@ static void test_differential(void **state)
 	char err[512];
 	if (er_sdn_load(dir, &g, err, sizeof err) != ER_OK)
 		fail_msg("%s", err);
+	return g;
+}
+
+/* A query: a mutated listed name, or (one in three) most likely listed nowhere. */
+static void gen_query(int k, char *q, size_t cap)
+{
+	if (k % 3 == 2)
+		list_name(q, cap);
+	else
+		mutate(gen_names[rnd(NENT)], q, cap);
+}
+
+static void test_differential(void **state)
+{
+	(void)state;
+	enum { NQ = 4000 };
+	er_sdn *g = gen_list();
 	int hits = 0, fuzzy = 0, alias = 0;
 	for (int k = 0; k < NQ; k++) {
 		char q[200];
-		if (k % 3 == 2)
-			list_name(q, sizeof q); /* most likely listed nowhere */
-		else
-			mutate(names[rnd(NENT)], q, sizeof q);
+		gen_query(k, q, sizeof q);
 		size_t n = strlen(q);
 		er_sdn_hit want = er_sdn_screen_brute(g, q, n);
 		for (int pass = 0; pass < 3; pass++) {
@@ -552,6 +568,102 @@ static void test_differential(void **state)
 	er_sdn_free(g);
 }
 
+/* ------------------------------------------------------ answer cache */
+
+enum { CQ = 12000 };
+static char cq[CQ][200];
+static er_sdn_hit cq_want[CQ];
+
+/* CQ generated queries and their answers screened without the cache. */
+static er_sdn *cache_queries(void)
+{
+	er_sdn *g = gen_list();
+	for (int k = 0; k < CQ; k++) {
+		gen_query(k, cq[k], sizeof cq[k]);
+		cq_want[k] = er_sdn_screen_nocache(g, cq[k], strlen(cq[k]));
+	}
+	return g;
+}
+
+static int cq_wrong(er_sdn *g, int from, int step)
+{
+	int bad = 0;
+	for (int i = 0; i < CQ; i++) {
+		int k = (from + i * step) % CQ;
+		er_sdn_hit h = er_sdn_screen(g, cq[k], strlen(cq[k]));
+		bad += h.ent_num != cq_want[k].ent_num || h.sim != cq_want[k].sim ||
+		       h.alias != cq_want[k].alias;
+	}
+	return bad;
+}
+
+/* The cache gives the uncached answers while it grows (the answers copied
+ * into each new table), when its slots collide (a table of 64 slots), and
+ * once it is as large as it may be (it then keeps names in 3/4 of its slots
+ * and screens the others every time). */
+static void test_cache_grows_then_stops(void **state)
+{
+	(void)state;
+	er_sdn *g = cache_queries();
+	uint32_t slots, n;
+	for (int pass = 0; pass < 2; pass++)
+		assert_int_equal(cq_wrong(g, 0, 1), 0);
+	er_sdn_cache_info(g, &slots, &n);
+	assert_int_equal(slots, 16384); /* grew from 8192 at 3/4 full */
+	assert_true(n > 8192 * 3 / 4 && n <= 16384 * 3 / 4);
+
+	assert_int_equal(er_sdn_cache_reset(g, 16, 64), 0);
+	for (int pass = 0; pass < 2; pass++)
+		assert_int_equal(cq_wrong(g, 0, 1), 0);
+	er_sdn_cache_info(g, &slots, &n);
+	assert_int_equal(slots, 64);
+	assert_int_equal(n, 48);
+	er_sdn_free(g);
+}
+
+typedef struct cq_job {
+	er_sdn *g;
+	int from, step, bad;
+} cq_job;
+
+static void *cq_thread(void *arg)
+{
+	cq_job *j = arg;
+	for (int pass = 0; pass < 2; pass++)
+		j->bad += cq_wrong(j->g, j->from, j->step);
+	return NULL;
+}
+
+/* Four threads screening the same names in different orders through one
+ * cache get the answers one thread gets without it: while the cache grows
+ * under them (from 64 slots) and at its default sizes. */
+static void test_cache_shared_by_threads(void **state)
+{
+	(void)state;
+	er_sdn *g = cache_queries();
+	for (int round = 0; round < 2; round++) {
+		if (round == 0)
+			assert_int_equal(er_sdn_cache_reset(g, 64, 1u << 16), 0);
+		else
+			assert_int_equal(er_sdn_cache_reset(g, 8192, 1u << 20), 0);
+		pthread_t th[4];
+		cq_job j[4];
+		static const int step[4] = { 1, 7, 11, 13 }; /* prime to CQ's factors but 1 */
+		for (int i = 0; i < 4; i++) {
+			j[i] = (cq_job){ g, i * 3001, step[i], 0 };
+			assert_int_equal(pthread_create(&th[i], NULL, cq_thread, &j[i]), 0);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(j[i].bad, 0);
+		}
+		uint32_t slots, n;
+		er_sdn_cache_info(g, &slots, &n);
+		assert_int_equal(slots, 16384);
+	}
+	er_sdn_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +675,8 @@ int main(void)
 		cmocka_unit_test(test_score),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_cache_grows_then_stops),
+		cmocka_unit_test(test_cache_shared_by_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
