@@ -344,6 +344,48 @@ static int parse_fast(er_parser *p, const char *rec, size_t len, int *reject)
 /* What scan_specials() saw besides the positions. */
 enum { SC_NUL = 1, SC_HIGH = 2 };
 
+#ifdef __SSE2__
+/* The positions of the delimiters and quotes among the 16 bytes x at
+ * offset at (bits outside keep ignored) appended to pos[n..]; the new n. */
+static inline size_t put_positions(uint32_t *pos, size_t n, __m128i x, __m128i vd, __m128i vq,
+                                   unsigned keep, size_t at)
+{
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vd),
+	                                                      _mm_cmpeq_epi8(x, vq))) & keep;
+	while (m) {
+		pos[n++] = (uint32_t)(at + (size_t)__builtin_ctz(m));
+		m &= m - 1;
+	}
+	return n;
+}
+
+/* A record of 16 bytes or more, 16 bytes a STEP(at, keep): room for the
+ * positions is made once per SCAN_BLOCK bytes, not per 16, and the last
+ * partial 16 bytes are read as the record's last 16 with the bytes seen
+ * already masked off, instead of one at a time. Uses p, rec, len, pos, n, i. */
+enum { SCAN_BLOCK = 4096 };
+#define SCAN_RECORD(STEP)                                                                  \
+	do {                                                                                   \
+		for (;;) {                                                                         \
+			if (p->capp - n < SCAN_BLOCK + 32) {                                           \
+				if (grow_pos(p, n + SCAN_BLOCK + 32) < 0)                                  \
+					return -1;                                                             \
+				pos = p->pos;                                                              \
+			}                                                                              \
+			size_t stop = len - i < SCAN_BLOCK + 16 ? len - 16 : i + SCAN_BLOCK - 16;      \
+			for (; i <= stop; i += 16)                                                     \
+				STEP(i, 0xFFFFu);                                                          \
+			if (i + 16 > len)                                                              \
+				break;                                                                     \
+		}                                                                                  \
+		if (i < len) {                                                                     \
+			size_t last = len - 16;                                                        \
+			STEP(last, 0xFFFFu << (i - last));                                             \
+			i = len;                                                                       \
+		}                                                                                  \
+	} while (0)
+#endif
+
 /* Positions of every delimiter (and, when quoted, quote) of rec in p->pos,
  * in order, and in *seen whether rec holds a NUL byte (SC_NUL) or a byte
  * >= 0x80 (SC_HIGH): one pass, 16 bytes at a time with SSE2, instead of a
@@ -357,11 +399,6 @@ static long scan_exact(er_parser *p, const char *rec, size_t len, int quoted, un
 	size_t n = 0, i = 0;
 	unsigned acc = 0;
 #ifdef __SSE2__
-	/* Room for the positions is made once per SCAN_BLOCK bytes, not per 16;
-	 * the last partial 16 bytes of a record of 16 bytes or more are read as
-	 * its last 16 with the bytes seen already masked off, instead of one at
-	 * a time. */
-	enum { SCAN_BLOCK = 4096 };
 	const __m128i vd = _mm_set1_epi8(delim), vq = _mm_set1_epi8(quote);
 	const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
 	__m128i nul = _mm_setzero_si128(), high = _mm_setzero_si128();
@@ -372,32 +409,11 @@ static long scan_exact(er_parser *p, const char *rec, size_t len, int quoted, un
 			return -1;                                                                       \
 		nul = _mm_or_si128(nul, _mm_cmpeq_epi8(x, _mm_setzero_si128()));                    \
 		high = _mm_or_si128(high, x);                                                        \
-		unsigned m = (unsigned)_mm_movemask_epi8(                                            \
-		                 _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq))) & (keep);   \
-		while (m) {                                                                          \
-			pos[n++] = (uint32_t)((at) + (size_t)__builtin_ctz(m));                          \
-			m &= m - 1;                                                                      \
-		}                                                                                    \
+		n = put_positions(pos, n, x, vd, vq, (keep), (at));                                  \
 	} while (0)
 	if (len >= 16) {
 		uint32_t *pos = p->pos;
-		for (;;) {
-			if (p->capp - n < SCAN_BLOCK + 32) {
-				if (grow_pos(p, n + SCAN_BLOCK + 32) < 0)
-					return -1;
-				pos = p->pos;
-			}
-			size_t stop = len - i < SCAN_BLOCK + 16 ? len - 16 : i + SCAN_BLOCK - 16;
-			for (; i <= stop; i += 16)
-				SCAN16(i, 0xFFFFu);
-			if (i + 16 > len)
-				break;
-		}
-		if (i < len) {
-			size_t last = len - 16;
-			SCAN16(last, 0xFFFFu << (i - last));
-			i = len;
-		}
+		SCAN_RECORD(SCAN16);
 	}
 #undef SCAN16
 	if (_mm_movemask_epi8(nul))
@@ -433,39 +449,18 @@ static long scan_exact(er_parser *p, const char *rec, size_t len, int quoted, un
  * scan_exact() looks again. */
 static long scan_quick(er_parser *p, const char *rec, size_t len, int quoted, unsigned *seen)
 {
-	enum { SCAN_BLOCK = 4096 };
 	const __m128i vd = _mm_set1_epi8(p->delim), vq = _mm_set1_epi8(quoted ? '"' : p->delim);
 	__m128i lo = _mm_set1_epi8((char)0xFF), high = _mm_setzero_si128();
 	uint32_t *pos = p->pos;
 	size_t n = 0, i = 0;
-#define SCAN16(at, keep)                                                                       \
-	do {                                                                                       \
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + (at)));              \
-		lo = _mm_min_epu8(lo, x);                                                              \
-		high = _mm_or_si128(high, x);                                                          \
-		unsigned m = (unsigned)_mm_movemask_epi8(                                              \
-		                 _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq))) & (keep);     \
-		while (m) {                                                                            \
-			pos[n++] = (uint32_t)((at) + (size_t)__builtin_ctz(m));                            \
-			m &= m - 1;                                                                        \
-		}                                                                                      \
+#define SCAN16(at, keep)                                                                     \
+	do {                                                                                     \
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + (at)));            \
+		lo = _mm_min_epu8(lo, x);                                                            \
+		high = _mm_or_si128(high, x);                                                        \
+		n = put_positions(pos, n, x, vd, vq, (keep), (at));                                  \
 	} while (0)
-	for (;;) {
-		if (p->capp - n < SCAN_BLOCK + 32) {
-			if (grow_pos(p, n + SCAN_BLOCK + 32) < 0)
-				return -1;
-			pos = p->pos;
-		}
-		size_t stop = len - i < SCAN_BLOCK + 16 ? len - 16 : i + SCAN_BLOCK - 16;
-		for (; i <= stop; i += 16)
-			SCAN16(i, 0xFFFFu);
-		if (i + 16 > len)
-			break;
-	}
-	if (i < len) {
-		size_t last = len - 16;
-		SCAN16(last, 0xFFFFu << (i - last));
-	}
+	SCAN_RECORD(SCAN16);
 #undef SCAN16
 	/* some byte <= 0x0D: min(lo, 0x0D) == lo there */
 	const __m128i v0d = _mm_set1_epi8(0x0D);
