@@ -3,18 +3,6 @@
 
 #include <errno.h>
 
-char *er_csv_put_quoted(char *o, const char *p, size_t n)
-{
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '"')
-			*o++ = '"';
-		*o++ = p[i];
-	}
-	*o++ = '"';
-	return o;
-}
-
 int er_csv_dialect_plain(const er_csv_dialect *d)
 {
 	return (d->delim == ',' || d->delim == 0) && !d->excel;

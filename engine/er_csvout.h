@@ -22,54 +22,6 @@ typedef struct er_csv_dialect {
 
 /* ---------------------------------------------- formatting into room */
 
-/* The quoting rule of er_buf_csv_field, for formatters that write a whole
- * line into room reserved once (score rows, consolidation and queue
- * lines): a field is quoted when it holds delim, a quote, CR or LF, or
- * starts or ends with a blank (so a reader that trims unquoted fields
- * reads back the same bytes). */
-static inline uint64_t er_csv_zero_byte(uint64_t w)
-{
-	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-}
-
-static inline uint64_t er_csv_special8(uint64_t w, char delim)
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	return er_csv_zero_byte(w ^ (ones * (unsigned char)delim)) |
-	       er_csv_zero_byte(w ^ (ones * '"')) | er_csv_zero_byte(w ^ (ones * '\r')) |
-	       er_csv_zero_byte(w ^ (ones * '\n'));
-}
-
-/* 1 when er_buf_csv_field quotes p[0..n): eight bytes a step, the tail as
- * the last eight bytes (almost no output field needs quotes). */
-static inline int er_csv_needs_quotes(const char *p, size_t n, char delim)
-{
-	if (!n)
-		return 0;
-	if (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')
-		return 1;
-	uint64_t w;
-	if (n >= 8) {
-		size_t i = 0;
-		for (; i + 8 <= n; i += 8) {
-			memcpy(&w, p + i, 8);
-			if (er_csv_special8(w, delim))
-				return 1;
-		}
-		if (i == n)
-			return 0;
-		memcpy(&w, p + n - 8, 8);
-		return er_csv_special8(w, delim) != 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
-			return 1;
-	return 0;
-}
-
-/* p[0..n) quoted, its quotes doubled, at o (room for 2 n + 2); the end. */
-char *er_csv_put_quoted(char *o, const char *p, size_t n);
-
 /* er_buf_csv_field's bytes at o (room for 2 n + 2); returns the end. */
 static inline char *er_csv_put_field(char *o, const char *p, size_t n, char delim)
 {

@@ -61,74 +61,6 @@ int er_buf_printf(er_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-#ifdef __SSE2__
-/* Bytes of x equal to delim, a quote, CR or LF, as a bit mask. */
-static inline unsigned csv_mask16(__m128i x, __m128i vd)
-{
-	const __m128i q = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-	return (unsigned)_mm_movemask_epi8(
-	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, q)),
-	                 _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))));
-}
-#else
-/* Nonzero when some byte of w is zero (exact for "some"; which one may be
- * off, which is all er_buf_csv_field needs). */
-static inline uint64_t zero_byte(uint64_t w)
-{
-	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-}
-#endif
-
-/* Does p[0..n) hold delim, a quote, CR or LF? Most fields of every output
- * row hold none: 4 to 16 bytes are one 16-byte test (two overlapping
- * halves), longer ones 16 bytes at a time with the last 16 overlapping. */
-static int csv_special(const char *p, size_t n, char delim)
-{
-	size_t i = 0;
-#ifdef __SSE2__
-	if (n >= 4) {
-		const __m128i vd = _mm_set1_epi8(delim);
-		if (n <= 16) {
-			__m128i x;
-			unsigned keep = 0xFFFFu;
-			if (n >= 8) {
-				x = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)p),
-				                       _mm_loadl_epi64((const __m128i *)(const void *)(p + n - 8)));
-			} else {
-				int32_t a, b;
-				memcpy(&a, p, 4);
-				memcpy(&b, p + n - 4, 4);
-				x = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b));
-				keep = 0xFFu;
-			}
-			return (csv_mask16(x, vd) & keep) != 0;
-		}
-		for (; i + 16 <= n; i += 16)
-			if (csv_mask16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), vd))
-				return 1;
-		return i < n && csv_mask16(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)), vd);
-	}
-#else
-	const uint64_t ones = 0x0101010101010101ull;
-	const uint64_t d = ones * (unsigned char)delim, q = ones * '"', cr = ones * '\r',
-	               lf = ones * '\n';
-	uint64_t w;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		if (zero_byte(w ^ d) | zero_byte(w ^ q) | zero_byte(w ^ cr) | zero_byte(w ^ lf))
-			return 1;
-	}
-	if (i < n && n >= 8) { /* the tail as the last eight bytes, overlapping */
-		memcpy(&w, p + n - 8, 8);
-		return (zero_byte(w ^ d) | zero_byte(w ^ q) | zero_byte(w ^ cr) | zero_byte(w ^ lf)) != 0;
-	}
-#endif
-	for (; i < n; i++)
-		if (p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
-			return 1;
-	return 0;
-}
-
 /* Append n <= 16 bytes with fixed-size moves (overlapping when n is not a
  * power of two) instead of a memcpy call; room for 16 is there. */
 static inline void put_small(char *o, const char *p, size_t n)
@@ -155,10 +87,7 @@ static inline void put_small(char *o, const char *p, size_t n)
 
 int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
 {
-	/* A field with leading/trailing blanks is quoted too, so a CSV reader that
-	 * trims unquoted fields (libcsv does) reads back the same bytes. */
-	int need = n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t');
-	if (!need && !csv_special(p, n, delim)) {
+	if (!er_csv_needs_quotes(p, n, delim)) {
 		if (n <= 16 && b->cap - b->len >= 16) {
 			put_small(b->p + b->len, p, n);
 			b->len += n;
@@ -171,7 +100,12 @@ int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
 		quotes += p[i] == '"';
 	if (er_buf_reserve(b, n + quotes + 2) < 0)
 		return -1;
-	char *o = b->p + b->len;
+	b->len = (size_t)(er_csv_put_quoted(b->p + b->len, p, n) - b->p);
+	return 0;
+}
+
+char *er_csv_put_quoted(char *o, const char *p, size_t n)
+{
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '"')
@@ -179,8 +113,7 @@ int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
 		*o++ = p[i];
 	}
 	*o++ = '"';
-	b->len = (size_t)(o - b->p);
-	return 0;
+	return o;
 }
 
 void er_buf_free(er_buf *b)
@@ -460,21 +393,11 @@ int er_parse_timestamp(const char *p, size_t n, int64_t *secs)
  * first are masked off). */
 static int number_valid_vec(const char *p, size_t n)
 {
-	__m128i x;
-	unsigned all, second; /* lanes holding bytes; lanes of new bytes in the second half */
-	if (n >= 8) {
-		x = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)p),
-		                       _mm_loadl_epi64((const __m128i *)(const void *)(p + n - 8)));
-		all = 0xFFFFu;
-		second = (0xFFu << (24 - n)) & 0xFF00u; /* lane 8 + j, byte n - 8 + j: new when j >= 16 - n */
-	} else {
-		int32_t a, b;
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		x = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b));
-		all = 0xFFu;
-		second = (0xFu << (12 - n)) & 0xF0u; /* lane 4 + j, byte n - 4 + j: new when j >= 8 - n */
-	}
+	unsigned all; /* lanes holding bytes */
+	const __m128i x = er_load_ends16(p, n, &all);
+	/* lanes of new bytes in the second half: lane 8 + j holds byte n - 8 + j,
+	 * new when j >= 16 - n (lane 4 + j, byte n - 4 + j, new when j >= 8 - n) */
+	const unsigned second = n >= 8 ? (0xFFu << (24 - n)) & 0xFF00u : (0xFu << (12 - n)) & 0xF0u;
 	const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
 	unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
 	unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')));

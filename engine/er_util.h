@@ -34,6 +34,71 @@ static inline int er_buf_append(er_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* 4..16 bytes p[0..n) as one vector: the first and the last 8 bytes (4
+ * when n < 8), overlapping when n is not 16 (8); *lanes: the lanes loaded. */
+static inline __m128i er_load_ends16(const char *p, size_t n, unsigned *lanes)
+{
+	if (n >= 8) {
+		*lanes = 0xFFFFu;
+		return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)p),
+		                          _mm_loadl_epi64((const __m128i *)(const void *)(p + n - 8)));
+	}
+	int32_t a, b;
+	memcpy(&a, p, 4);
+	memcpy(&b, p + n - 4, 4);
+	*lanes = 0xFFu;
+	return _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b));
+}
+
+/* Bytes of x equal to delim, a quote, CR or LF, as a bit mask. */
+static inline unsigned er_csv_mask16(__m128i x, __m128i vd)
+{
+	const __m128i q = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, q)),
+	                 _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))));
+}
+#endif
+
+/* The one quoting rule of every CSV output (er_buf_csv_field, and the
+ * formatters that write a line into room reserved once): a field is quoted
+ * when it holds delim, a quote, CR or LF, or starts or ends with a blank (so
+ * a reader that trims unquoted fields, as libcsv does, reads back the same
+ * bytes). Inline: it runs for every field of every output row, and most
+ * need no quotes; 4 to 16 bytes are one 16-byte test, longer ones 16 bytes
+ * at a time with the last 16 overlapping. */
+static inline int er_csv_needs_quotes(const char *p, size_t n, char delim)
+{
+	if (!n)
+		return 0;
+	if (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')
+		return 1;
+	size_t i = 0;
+#ifdef __SSE2__
+	if (n >= 4) {
+		const __m128i vd = _mm_set1_epi8(delim);
+		if (n <= 16) {
+			unsigned lanes;
+			return (er_csv_mask16(er_load_ends16(p, n, &lanes), vd) & lanes) != 0;
+		}
+		for (; i + 16 <= n; i += 16)
+			if (er_csv_mask16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), vd))
+				return 1;
+		return i < n && er_csv_mask16(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)), vd);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == delim || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
+			return 1;
+	return 0;
+}
+
+/* p[0..n) quoted, its quotes doubled, at o (room for 2 n + 2); the end. */
+char *er_csv_put_quoted(char *o, const char *p, size_t n);
+
 static inline int er_buf_putc(er_buf *b, char c)
 {
 	if (b->len == b->cap && er_buf_grow(b, 1) < 0)
@@ -43,7 +108,7 @@ static inline int er_buf_putc(er_buf *b, char c)
 }
 int er_buf_puts(er_buf *b, const char *s);
 int er_buf_printf(er_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append a field CSV-quoted when it holds delim, quote, CR or LF (RFC 4180). */
+/* Append a field CSV-quoted by er_csv_needs_quotes (RFC 4180, and blanks at either end). */
 int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim);
 void er_buf_free(er_buf *b);
 
