@@ -92,6 +92,37 @@ expect "progress final line" grep -q "file 1/1  0.0 of 0.0 MB (100%)  32 rows .*
 expect_rc "resumption queue" 3 $BIN score $TABLES --quiet --out "$T/s2.csv" --queue "$T/qr.csv" --resumption $G/manifest.csv
 golden queue-resumption "$T/qr.csv" $G/expected.queue-resumption.csv
 
+# ------------------------------------------- rows do not see their neighbours
+# A worker parses each record one ahead of scoring it (two parsers in turn,
+# look-ups started early). Every row must score as it does in a file of its
+# own: the basic manifest plus rows whose unescaped fields ("" inside quotes)
+# live in the parser's storage, back to back and around rejected records.
+{ awk -F'"' 'q == 0 && NF % 2 == 1 { print } NF % 2 == 0 { q = !q }' $G/manifest.csv # one line each
+  printf '%s\n' 'Q1,2021-03-15,vessel,LCL,MBQ,MSCU0000009,IMP001,"ACME ""ONE"" INC",SHPJP1,"KYOTO ""A"" LTD",JP,JP,,,,847130,"LAPTOPS ""X""",,,100,"n ""1"""' \
+	'Q2,2021-03-15,vessel,LCL,MBQ,MSCU0000009,IMP002,"B ""TWO"" CO",SHPJP1,"OSAKA ""B"" KK",JP,JP,,,,847130,"PARTS ""Y""",,,200,"n ""2"""' \
+	'Q3,2021-03-15,vessel,LCL,MBQ,MSCU0000009,IMP001,"C ""3""",SHPJP1,,JP,JP,,,,847130,"GOODS ""Z""",,,300' \
+	'Q4,2021-03-15,vessel,LCL,MBQ,MSCU0000009,IMP001,"D ""4""",SHPJP1,,JP,JP,,,,847130,"TOYS ""W""",,,400,"n ""4"""' \
+	'Q5,not-a-date,vessel,LCL,MBQ,MSCU0000009,IMP001,"E ""5""",SHPJP1,,JP,JP,,,,847130,"X ""V""",,,500,"n ""5"""' \
+	'Q6,2021-03-15,vessel,LCL,MBQ,MSCU0000009,IMP002,"F ""6""",SHPJP1,"G ""7""",JP,JP,,,,847130,"BOXES ""U""",,,600,"n ""6"""'
+} >"$T/nb.csv"
+$BIN score $TABLES --threads 1 --out "$T/nb.s.csv" --rejects "$T/nb.r.csv" --keep Note \
+	"$T/nb.csv" >"$T/nb.log" 2>&1
+head -1 "$T/nb.csv" >"$T/nb.h"
+: >"$T/nb.each"
+: >"$T/nb.each.rej"
+tail -n +2 "$T/nb.csv" | while IFS= read -r line; do
+	{ cat "$T/nb.h"; printf '%s\n' "$line"; } >"$T/nb1.csv"
+	$BIN score $TABLES --threads 1 --out "$T/nb1.s.csv" --rejects "$T/nb1.r.csv" --keep Note \
+		"$T/nb1.csv" >"$T/nb1.log" 2>&1
+	tail -n +2 "$T/nb1.s.csv" >>"$T/nb.each"
+	tail -n +2 "$T/nb1.r.csv" | cut -d, -f3- >>"$T/nb.each.rej"
+done
+tail -n +2 "$T/nb.s.csv" >"$T/nb.all"
+tail -n +2 "$T/nb.r.csv" | cut -d, -f3- >"$T/nb.all.rej"
+expect "rows score as in a file of their own" same "$T/nb.all" "$T/nb.each"
+expect "rows are rejected as in a file of their own" same "$T/nb.all.rej" "$T/nb.each.rej"
+expect "the look-ahead test has the quoted rows" test "$(grep -c '^Q' "$T/nb.all")" -eq 4
+
 # ------------------------------------------------------ output dialect
 # Output is comma-separated RFC 4180 whatever the input delimiter: the golden
 # manifest rewritten with ';' or tab (quote-aware) gives the same bytes.
