@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "er_rules.h"
-#include "er_score.h"
 #include "er_sdn.h"
 #include "er_table.h"
 #include "er_util.h"
@@ -278,43 +277,31 @@ er_status er_score_row(const er_tables *t, const er_rules *r, const er_row *row,
 	return er_score_row_sdn(t, r, NULL, row, res);
 }
 
-/* the roles' order in er_score_probe.id: enum er_role */
-enum { Q_IMP = ER_ROLE_IMPORTER, Q_SHP = ER_ROLE_SHIPPER, Q_MFR = ER_ROLE_MANUFACTURER,
-       Q_CAR = ER_ROLE_CARRIER, Q_FWD = ER_ROLE_FORWARDER, Q_N = ER_NROLES };
-
-void er_score_start(const er_tables *t, const er_sdn *sdn, const er_row *row, er_score_probe *q)
+er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *sdn,
+                           const er_row *row, er_result *res)
 {
-	/* the id look-ups miss the cache: start them all now */
+	memset(res, 0, sizeof *res);
+	res->reject_col = -1;
+
+	/* the id look-ups below miss the cache; start them all now */
+	enum { Q_IMP = ER_ROLE_IMPORTER, Q_SHP = ER_ROLE_SHIPPER, Q_MFR = ER_ROLE_MANUFACTURER,
+	       Q_CAR = ER_ROLE_CARRIER, Q_FWD = ER_ROLE_FORWARDER, Q_N = ER_NROLES };
 	static const int id_cols[Q_N] = { ER_COL_IMPORTER_ID, ER_COL_SHIPPER_ID,
 	                                  ER_COL_MANUFACTURER_ID, ER_COL_CARRIER_SCAC,
 	                                  ER_COL_FORWARDER_ID };
+	er_id_probe idq[Q_N];
 	for (int i = 0; i < Q_N; i++) {
 		er_field f = er_row_field(row, id_cols[i]);
-		q->id[i] = er_tables_id_start(t, f.p, f.n);
+		idq[i] = er_tables_id_start(t, f.p, f.n);
 	}
 	/* and the SDN screen's cached answers for the names */
+	er_sdn_rowq sdnq;
 	if (sdn) {
 		er_field nm[ER_SDN_NROLES];
 		for (int k = 0; k < ER_SDN_NROLES; k++)
 			nm[k] = er_row_field(row, sdn_cols[k]);
-		er_sdn_row_start(sdn, nm, ER_SDN_NROLES, 1u << ER_SDN_NOTIFY, &q->sdn);
+		er_sdn_row_start(sdn, nm, ER_SDN_NROLES, 1u << ER_SDN_NOTIFY, &sdnq);
 	}
-}
-
-er_status er_score_row_sdn(const er_tables *t, const er_rules *r, const er_sdn *sdn,
-                           const er_row *row, er_result *res)
-{
-	er_score_probe q;
-	er_score_start(t, sdn, row, &q);
-	return er_score_finish(t, r, sdn, row, &q, res);
-}
-
-er_status er_score_finish(const er_tables *t, const er_rules *r, const er_sdn *sdn,
-                          const er_row *row, const er_score_probe *q, er_result *res)
-{
-	memset(res, 0, sizeof *res);
-	res->reject_col = -1;
-	const er_id_probe *idq = q->id;
 
 	/* ---- validation, in column order so the first bad column is reported ---- */
 	er_field sid = er_row_field(row, ER_COL_SHIPMENT_ID);
@@ -528,7 +515,7 @@ er_status er_score_finish(const er_tables *t, const er_rules *r, const er_sdn *s
 	}
 
 	/* ---- restricted parties: a listed name is held, whatever else ---- */
-	int sdn_hit = sdn && screen_parties(sdn, r, &q->sdn, imp, shp, res, &sum);
+	int sdn_hit = sdn && screen_parties(sdn, r, &sdnq, imp, shp, res, &sum);
 	int sdn_red = sdn_hit && r->sdn_force_red;
 	if (sdn_hit)
 		res->front_of_line = 0; /* a listed party earns no member's benefit */

@@ -9,11 +9,10 @@
 
 #include "er_pipeline.h"
 #include "er_rollup.h"
-#include "er_score.h"
 
 struct er_worker {
 	const er_work_cfg *cfg;
-	er_parser *parser[2]; /* the current record's and the next one's */
+	er_parser *parser;
 	er_csv_recoder rc; /* to the output dialect, when it is not the internal one */
 	er_buf recoded;
 	er_buf sortix; /* er_rollup_sort_chunk's index */
@@ -26,11 +25,8 @@ er_worker *er_worker_new(const er_work_cfg *cfg)
 		return NULL;
 	w->cfg = cfg;
 	er_csv_recode_init(&w->rc, &cfg->out);
-	w->parser[0] = er_parser_new(cfg->delim, cfg->max_field);
-	w->parser[1] = er_parser_new(cfg->delim, cfg->max_field);
-	if (!w->parser[0] || !w->parser[1]) {
-		er_parser_free(w->parser[0]);
-		er_parser_free(w->parser[1]);
+	w->parser = er_parser_new(cfg->delim, cfg->max_field);
+	if (!w->parser) {
 		free(w);
 		return NULL;
 	}
@@ -41,8 +37,7 @@ void er_worker_free(er_worker *w)
 {
 	if (!w)
 		return;
-	er_parser_free(w->parser[0]);
-	er_parser_free(w->parser[1]);
+	er_parser_free(w->parser);
 	er_csv_recode_free(&w->rc);
 	er_buf_free(&w->recoded);
 	er_buf_free(&w->sortix);
@@ -475,44 +470,6 @@ static int recode(er_worker *w, er_buf *b)
 	return 0;
 }
 
-/* One record, parsed and with its look-ups started (er_score_start). */
-enum { AHEAD_NOMEM = -1 };
-typedef struct ahead {
-	int why;                /* ER_REJ_NONE to score, an ER_REJ_* or AHEAD_NOMEM */
-	int nf;                 /* the parser's field count (0 for a splitter reject) */
-	const er_field *fields; /* into the record or the parser's buffer */
-	er_row row;
-	er_score_probe probe;
-} ahead;
-
-static void prepare(er_worker *w, ahead *a, int pi, const er_chunk *c, uint32_t i,
-                    const int *col_k, const int *col_idx, int ncol)
-{
-	const er_work_cfg *cfg = w->cfg;
-	const er_rec *rec = &c->in.recs[i];
-	a->nf = 0;
-	if (rec->reject != ER_REJ_NONE) {
-		a->why = rec->reject;
-		return;
-	}
-	int reject = ER_REJ_NONE;
-	int nf = er_parser_record(w->parser[pi], c->in.buf + rec->off, rec->len,
-	                          rec->flags & ER_REC_QUOTED, &a->fields, &reject);
-	a->nf = nf;
-	if (nf < 0 && reject == ER_REJ_NONE) {
-		a->why = AHEAD_NOMEM;
-		return;
-	}
-	if (nf < 0 || nf != c->hdr->nfields) {
-		a->why = nf < 0 ? reject : ER_REJ_FIELD_COUNT;
-		return;
-	}
-	a->why = ER_REJ_NONE;
-	for (int j = 0; j < ncol; j++)
-		a->row.f[col_k[j]] = a->fields[col_idx[j]];
-	er_score_start(cfg->tables, cfg->sdn, &a->row, &a->probe);
-}
-
 void er_work_chunk(er_worker *w, er_chunk *c)
 {
 	const er_work_cfg *cfg = w->cfg;
@@ -530,50 +487,48 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 
 	/* the row's columns: absent ones are empty for the whole chunk, present
 	 * ones are copied from each record's fields */
-	ahead slot[2];
+	er_row row;
 	int col_k[ER_NCOLS], col_idx[ER_NCOLS], ncol = 0;
 	for (int k = 0; k < ER_NCOLS; k++) {
 		if (hdr->col_of[k] >= 0) {
 			col_k[ncol] = k;
 			col_idx[ncol++] = hdr->col_of[k];
 		} else {
-			slot[0].row.f[k].p = slot[1].row.f[k].p = "";
-			slot[0].row.f[k].n = slot[1].row.f[k].n = 0;
+			row.f[k].p = "", row.f[k].n = 0;
 		}
 	}
-	/* Each record is parsed and its look-ups started one record ahead of
-	 * its scoring, so the id and SDN slots' cache misses overlap the
-	 * current row's work; what is noted and written stays in record order. */
-	uint32_t first = c->skip_first ? 1 : 0;
-	int cur = 0;
-	if (first < c->in.n)
-		prepare(w, &slot[0], 0, c, first, col_k, col_idx, ncol);
-	for (uint32_t i = first; i < c->in.n; i++, cur ^= 1) {
+	for (uint32_t i = c->skip_first ? 1 : 0; i < c->in.n; i++) {
 		/* A chunk of slow rows must not hold up a cancel for long. */
 		if ((i & 255) == 255 && cfg->cancel && __atomic_load_n(cfg->cancel, __ATOMIC_RELAXED)) {
 			c->err = ECANCELED;
 			return;
 		}
-		if (i + 1 < c->in.n)
-			prepare(w, &slot[cur ^ 1], cur ^ 1, c, i + 1, col_k, col_idx, ncol);
-		const ahead *a = &slot[cur];
 		const er_rec *rec = &c->in.recs[i];
 		const char *raw = c->in.buf + rec->off;
 		c->counts.rows++;
-		if (a->why == AHEAD_NOMEM)
-			goto nomem; /* the parser ran out of memory: a failure, not a bad row */
-		if (a->why != ER_REJ_NONE) {
-			note_reject(c, rec, a->why, -1, a->nf);
-			if (format_reject(&c->rej, &w->recoded, path, rec, raw, a->why, -1, a->nf,
-			                  rec->reject != ER_REJ_NONE ? 0 : hdr->nfields) < 0)
+		if (rec->reject != ER_REJ_NONE) {
+			note_reject(c, rec, rec->reject, -1, 0);
+			if (format_reject(&c->rej, &w->recoded, path, rec, raw, rec->reject, -1, 0, 0) < 0)
 				goto nomem;
 			continue;
 		}
-		const er_field *fields = a->fields;
-		const er_row *rowp = &a->row;
-		int nf = a->nf;
+		const er_field *fields;
+		int reject = ER_REJ_NONE;
+		int nf = er_parser_record(w->parser, raw, rec->len, rec->flags & ER_REC_QUOTED,
+		                          &fields, &reject);
+		if (nf < 0 && reject == ER_REJ_NONE)
+			goto nomem; /* the parser ran out of memory: a failure, not a bad row */
+		if (nf < 0 || nf != hdr->nfields) {
+			int why = nf < 0 ? reject : ER_REJ_FIELD_COUNT;
+			note_reject(c, rec, why, -1, nf);
+			if (format_reject(&c->rej, &w->recoded, path, rec, raw, why, -1, nf, hdr->nfields) < 0)
+				goto nomem;
+			continue;
+		}
+		for (int j = 0; j < ncol; j++)
+			row.f[col_k[j]] = fields[col_idx[j]];
 		er_result res;
-		if (er_score_finish(cfg->tables, cfg->rules, cfg->sdn, rowp, &a->probe, &res) != ER_OK) {
+		if (er_score_row_sdn(cfg->tables, cfg->rules, cfg->sdn, &row, &res) != ER_OK) {
 			note_reject(c, rec, res.reject, res.reject_col, nf);
 			if (format_reject(&c->rej, &w->recoded, path, rec, raw, res.reject,
 			                  res.reject_col, nf, hdr->nfields) < 0)
@@ -585,18 +540,18 @@ void er_work_chunk(er_worker *w, er_chunk *c)
 		for (uint32_t m = res.fired & ER_REASON_BITS; m; m &= m - 1)
 			c->counts.reasons[__builtin_ctz(m)]++;
 		if (cfg->sink) {
-			if (cfg->sink->encode(cfg->sink->ctx, &c->roll, rowp, &res) < 0)
+			if (cfg->sink->encode(cfg->sink->ctx, &c->roll, &row, &res) < 0)
 				goto nomem;
 			continue;
 		}
 		if (cfg->partners) {
-			if (er_partners_encode(&c->roll, rowp, &res, rec->line) < 0)
+			if (er_partners_encode(&c->roll, &row, &res, rec->line) < 0)
 				goto nomem;
 			continue;
 		}
-		if (er_format_score_row(&c->out, rowp, &res, hdr, fields, ',') < 0)
+		if (er_format_score_row(&c->out, &row, &res, hdr, fields, ',') < 0)
 			goto nomem;
-		if (cfg->rollup && er_rollup_encode(&c->roll, rowp, &res, rec->line) < 0)
+		if (cfg->rollup && er_rollup_encode(&c->roll, &row, &res, rec->line) < 0)
 			goto nomem;
 	}
 	/* the roll-up's sorting happens here, in parallel: the writer links the run */
