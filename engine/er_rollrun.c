@@ -528,12 +528,12 @@ static void *spiller_main(void *arg)
 }
 
 /* Hand the linked chunk runs to the spiller (waiting while it still merges
- * the previous batch: memory stays bounded); without a thread, merge them
- * here. */
+ * the previous batch: memory stays bounded); without a thread (--threads 1
+ * asks for one core, or none could start), merge them here. */
 int er_ru_spiller_hand(er_rollup *r)
 {
 	spiller *s = &r->spl;
-	if (!s->started) {
+	if (!s->started && er_ru_end_threads(r) > 1) {
 		pthread_mutex_init(&s->mu, NULL);
 		pthread_cond_init(&s->c, NULL);
 		s->started = pthread_create(&s->tid, NULL, spiller_main, r) == 0;

@@ -262,7 +262,8 @@ typedef struct er_run_opts {
 	size_t rollup_memory;        /* memory budget of consolidations + queue before they
 	                                spill to $TMPDIR; 0 = default (32 MiB) */
 	int threads;                 /* worker threads; 0 = the CPUs this process may run on
-	                                (sched_getaffinity) */
+	                                (sched_getaffinity); 1 = no thread at all: the calling
+	                                thread reads, scores, writes and compresses (one core) */
 	size_t chunk_bytes;          /* input bytes per chunk; 0 = default */
 	size_t max_field;            /* 0 = default 1 MiB */
 	size_t max_record;           /* 0 = default 16 MiB */

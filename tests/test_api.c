@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,124 @@ static void test_verify_entry_point(void **state)
 	er_buf_free(&b);
 }
 
+/* A manifest served from memory in small reads; each read (and each
+ * message) counts the process's threads. */
+typedef struct counted_src {
+	er_buf csv;
+	size_t pos;
+	int max_threads;
+} counted_src;
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static long counted_read(void *ctx, char *buf, size_t cap)
+{
+	counted_src *s = ctx;
+	int n = count_threads();
+	if (n > s->max_threads)
+		s->max_threads = n;
+	size_t k = s->csv.len - s->pos < cap ? s->csv.len - s->pos : cap;
+	if (k > 1000)
+		k = 1000;
+	memcpy(buf, s->csv.p + s->pos, k);
+	s->pos += k;
+	return (long)k;
+}
+
+static const char *counted_error(void *ctx)
+{
+	(void)ctx;
+	return "no error";
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	er_buf b = {0};
+	char tmp[4096];
+	size_t k;
+	while ((k = fread(tmp, 1, sizeof tmp, fp)) > 0)
+		assert_int_equal(er_buf_append(&b, tmp, k), 0);
+	fclose(fp);
+	*n = b.len;
+	return b.p;
+}
+
+/* --threads 1 means one thread: the caller reads, scores, writes and
+ * compresses, and the roll-ups spill on it too (no worker, writer, gzip or
+ * spiller thread), with the bytes of a threaded run. 3,000 LCL rows in
+ * 4 KiB chunks and a 1 KiB roll-up budget make every one of those stages
+ * run while the input is still being read. */
+static void test_one_thread_is_the_callers(void **state)
+{
+	fixture *f = *state;
+	char out[2][160], con[2][160];
+	for (int run = 0; run < 2; run++) {
+		counted_src src = {0};
+		const char *hdr = "Shipment_ID,Arrival_Date,Mode,Load_Type,Master_Bill,Container_ID,"
+		                  "Importer_ID,Importer_Name,Shipper_ID,Shipper_Name,Shipper_Country,"
+		                  "Origin_Country,Manufacturer_ID,Carrier_SCAC,Forwarder_ID,HS_Code,"
+		                  "Description,Filed_At,Departure_At,Declared_Value_USD,Note\n";
+		assert_int_equal(er_buf_append(&src.csv, hdr, strlen(hdr)), 0);
+		for (int i = 0; i < 3000; i++) {
+			char row[256];
+			int n = snprintf(row, sizeof row,
+			                 "S%05d,2021-04-10,vessel,LCL,MB%04d,TGHU%07d,%s,,SHPCN1,,CN,CN,,,FWD01,"
+			                 "851762,ROUTERS,,,%d,row %d\n",
+			                 i, i / 3, i / 3, i % 2 ? "IMP001" : "IMP002", 100 + i, i);
+			assert_int_equal(er_buf_append(&src.csv, row, (size_t)n), 0);
+		}
+		er_source so = {.read = counted_read, .error = counted_error, .ctx = &src};
+		snprintf(out[run], sizeof out[run], "%s/s%d.csv.gz", f->dir, run);
+		snprintf(con[run], sizeof con[run], "%s/c%d.csv.gz", f->dir, run);
+		logged l;
+		er_run_opts o;
+		base_opts(&o, f, &l);
+		static const char *const named[] = {"memory.csv"};
+		o.inputs = named;
+		o.source = &so;
+		o.out_path = out[run];
+		o.consolidations_path = con[run];
+		o.threads = run ? 2 : 1;
+		o.chunk_bytes = 4096;
+		o.rollup_memory = 1024;
+		er_run_stats st;
+		int before = count_threads(); /* 1; 2 under TSan, whose runtime has one */
+		assert_int_equal(er_run_score(f->t, f->r, &o, &st), ER_OK);
+		assert_int_equal(st.rows_read, 3000);
+		assert_int_equal(src.pos, src.csv.len);
+		if (run == 0)
+			assert_int_equal(src.max_threads, before);
+		else /* the count sees the threaded run's threads */
+			assert_true(src.max_threads >= before + 2);
+		er_buf_free(&src.csv);
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *a = k ? con[0] : out[0], *b = k ? con[1] : out[1];
+		size_t na, nb;
+		char *pa = slurp(a, &na), *pb = slurp(b, &nb);
+		assert_true(na > 100);
+		assert_int_equal(na, nb);
+		assert_memory_equal(pa, pb, na);
+		free(pa);
+		free(pb);
+	}
+	for (int run = 0; run < 2; run++) {
+		unlink(out[run]);
+		unlink(con[run]);
+	}
+}
+
 static void test_versions(void **state)
 {
 	(void)state;
@@ -227,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_size_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partner_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_entry_point, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_thread_is_the_callers, setup, teardown),
 		cmocka_unit_test(test_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
