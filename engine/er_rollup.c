@@ -200,7 +200,8 @@ void er_rollup_set_threads(er_rollup *r, int n)
 		r->threads = n > 0 ? n : 0;
 }
 
-/* Threads for the end phase: as set, else the CPUs we may run on. */
+/* Threads the roll-ups may use (the end phase; a spiller only when > 1): as
+ * set, else the CPUs we may run on. */
 size_t er_ru_end_threads(const er_rollup *r)
 {
 	long n = r->threads ? r->threads : er_cpu_count();

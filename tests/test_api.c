@@ -207,8 +207,8 @@ static void test_verify_entry_point(void **state)
 	er_buf_free(&b);
 }
 
-/* A manifest served from memory in small reads; each read (and each
- * message) counts the process's threads. */
+/* A manifest served from memory in small reads; each read counts the
+ * process's threads. */
 typedef struct counted_src {
 	er_buf csv;
 	size_t pos;
