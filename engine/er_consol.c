@@ -250,11 +250,13 @@ static int agg_finish(part *f)
 	*o++ = ',';
 	o = put_dec(o, a->uncert);
 	*o++ = ',';
-	o = put_bytes(o, prob.s, prob.len);
+	memcpy(o, prob.s, sizeof prob.s); /* whole: the room reserved has the slack */
+	o += prob.len;
 	*o++ = ',';
 	o = put_csv(o, a->drv.p, a->drv.len);
 	*o++ = ',';
-	o = put_bytes(o, without.s, without.len);
+	memcpy(o, without.s, sizeof without.s);
+	o += without.len;
 	*o++ = '\n';
 	b->len = (size_t)(o - b->p);
 	return er_ru_bs_close(&f->cs, (size_t)bi, cap0);

@@ -27,8 +27,7 @@ static inline char *er_csv_put_field(char *o, const char *p, size_t n, char deli
 {
 	if (er_csv_needs_quotes(p, n, delim))
 		return er_csv_put_quoted(o, p, n);
-	if (n)
-		memcpy(o, p, n);
+	er_copy_short(o, p, n);
 	return o + n;
 }
 

@@ -46,7 +46,7 @@ static char *put_shipper_key(char *o, const er_field *id, const er_field *name,
 {
 	if (id->n) {
 		*o = 'I';
-		memcpy(o + 1, id->p, id->n);
+		er_copy_short(o + 1, id->p, id->n);
 		return o + 1 + id->n;
 	}
 	if (!name->n)
@@ -118,9 +118,9 @@ int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_
 	h[CR_SCORE] = (char)score;
 	h[CR_FLAGS] = (char)flags;
 	wr32(o, is);
-	memcpy(o + 4, res->importer_status, is);
+	er_copy_short(o + 4, res->importer_status, is);
 	wr32(o + 4 + is, ss);
-	memcpy(o + 8 + is, res->shipper_status, ss);
+	er_copy_short(o + 8 + is, res->shipper_status, ss);
 	o += 8 + is + ss;
 	b->len = (size_t)(o - b->p);
 	return 0;
@@ -461,7 +461,7 @@ int er_rollup_sort_chunk(er_buf *crun, er_buf *rows, uint64_t serial, er_buf *sc
 			__builtin_prefetch(rows->p + ix[k + 8].off);
 		const char *rec = rows->p + ix[k].off;
 		size_t len = cr_len(rec);
-		memcpy(o, rec, len);
+		er_copy_short(o, rec, len);
 		o += len;
 	}
 	crun->len = RUN_HDR + bytes;

@@ -224,8 +224,7 @@ static inline size_t lane_text_len(int lane)
 /* Formatting straight into reserved room: a line costs one reserve. */
 static inline char *put_bytes(char *o, const char *p, size_t n)
 {
-	if (n)
-		memcpy(o, p, n);
+	er_copy_short(o, p, n); /* p may be NULL when n is 0 */
 	return o + n;
 }
 

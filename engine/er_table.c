@@ -1510,7 +1510,7 @@ const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const
 	set[0].roles = (uint8_t)roles;
 	set[0].cc[0] = cc[0];
 	set[0].cc[1] = cc[1];
-	memcpy(set[0].key, name, n);
+	er_copy_short(set[0].key, name, n);
 	if (count)
 		*count = hits;
 	return p;

@@ -21,6 +21,11 @@
 
 /* ---------------------------------------------------------------- buffers */
 
+void er_copy_long(char *o, const char *p, size_t n)
+{
+	memcpy(o, p, n);
+}
+
 int er_buf_grow(er_buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "er_util.h"
@@ -381,6 +382,39 @@ static void test_csv_field_matches_reference(void **state)
 	er_buf_free(&want);
 }
 
+/* er_copy_short, every length up to past its in-line limit at every source
+ * and destination alignment, equals memcpy and writes nothing outside
+ * o[0..n); the source is a buffer of exactly n bytes, so a read past it is
+ * an error under ASan (the sanitizer build runs this test). */
+static void test_copy_short_matches_memcpy(void **state)
+{
+	(void)state;
+	enum { MAXN = 300, GUARD = 32 };
+	static char dst[GUARD + 16 + MAXN + GUARD], want[sizeof dst];
+	for (size_t n = 0; n <= MAXN; n++) {
+		for (size_t so = 0; so < 16; so++) {
+			char *base = malloc(so + n + 1), *src = base + so;
+			assert_non_null(base);
+			for (size_t i = 0; i < n; i++)
+				src[i] = (char)(0x41 + (i * 7 + n + so) % 61);
+			/* the exact-size copy ASan watches: base is so + n + 1 bytes,
+			 * so this one ends where the allocation does */
+			char *exact = malloc(n ? n : 1);
+			assert_non_null(exact);
+			memcpy(exact, src, n);
+			for (size_t d = 0; d < 16; d++) {
+				memset(dst, 0x5A, sizeof dst);
+				memset(want, 0x5A, sizeof want);
+				memcpy(want + GUARD + d, src, n);
+				er_copy_short(dst + GUARD + d, exact, n);
+				assert_memory_equal(dst, want, sizeof dst);
+			}
+			free(exact);
+			free(base);
+		}
+	}
+}
+
 static void test_buf_printf(void **state)
 {
 	(void)state;
@@ -433,7 +467,7 @@ int main(void)
 		cmocka_unit_test(test_date_fast_matches_reference),
 		cmocka_unit_test(test_number_valid_matches_reference),
 		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
-		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_buf_printf), cmocka_unit_test(test_copy_short_matches_memcpy),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
