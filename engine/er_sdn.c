@@ -395,7 +395,7 @@ static double pair_score(const qtok *q, const qtok *c)
 {
 	if (q->id >= 0 && q->id == c->id)
 		return 1.0;
-	if (q->len == c->len && memcmp(q->p, c->p, q->len) == 0)
+	if (q->len == c->len && er_eq_short(q->p, c->p, q->len))
 		return 1.0;
 	if (translit_eq(q, c))
 		return 0.92;
@@ -480,7 +480,7 @@ static int32_t tok_find(const er_sdn *s, const char *p, size_t n, uint64_t h)
 		const hslot *sl = &s->tok_h.s[j];
 		if (sl->h == h) {
 			const sdn_tok *t = &s->toks[sl->id];
-			if (t->len == n && memcmp(s->text.p + t->off, p, n) == 0)
+			if (t->len == n && er_eq_short(s->text.p + t->off, p, n))
 				return (int32_t)sl->id;
 		}
 	}
@@ -1096,7 +1096,7 @@ void er_sdn_row_start(const er_sdn *s, const er_field *names, int n, unsigned li
 			/* an earlier name of the row with these bytes (those hashed
 			 * are the others' first copies) */
 			for (int j = 0; j < k && same < 0; j++)
-				if (q->h[j] && q->len[j] == len && memcmp(q->p[j], p, len) == 0)
+				if (q->h[j] && q->len[j] == len && er_eq_short(q->p[j], p, len))
 					same = (int8_t)j;
 			if (same < 0) {
 				h = hkey(p, len, s->serial);

@@ -189,7 +189,7 @@ static const char *intern(interner *in, const char *p, size_t n)
 		istr *e = &in->slots[j];
 		if (!e->s)
 			break;
-		if (e->tag == tag && e->len == n && memcmp(e->s, p, n) == 0)
+		if (e->tag == tag && e->len == n && er_eq_short(e->s, p, n))
 			return e->s;
 		j = (j + 1) & in->mask;
 	}
@@ -219,7 +219,7 @@ static const char *copy_last(arena *ar, lastv *c, const char *p, size_t n)
 {
 	if (n == 0)
 		return empty_str;
-	if (c->s && c->n == n && memcmp(c->s, p, n) == 0)
+	if (c->s && c->n == n && er_eq_short(c->s, p, n))
 		return c->s;
 	char *s = arena_alloc(ar, n + 1);
 	if (!s)
@@ -1366,7 +1366,7 @@ static const idslot *id_slot(const er_tables *t, const er_id_probe *q)
 		if (!s->val)
 			return NULL;
 		if (n <= IDKEY) { /* IDKEY_LONG (255) is not a length: test n first */
-			if (s->len == n && memcmp(s->key, id, n) == 0)
+			if (s->len == n && er_eq_short(s->key, id, n))
 				return s;
 		} else if (s->len == IDKEY_LONG) {
 			const er_party *p = &t->parties[s->val - 1];
@@ -1493,7 +1493,7 @@ const er_party *er_tables_find_name_as(const er_tables *t, unsigned roles, const
 	for (int w = 0; w < NC_WAYS; w++) {
 		const nc_ent *e = &set[w];
 		if (e->h == h && e->len == n && e->roles == roles && e->cc[0] == cc[0] &&
-		    e->cc[1] == cc[1] && memcmp(e->key, name, n) == 0) {
+		    e->cc[1] == cc[1] && er_eq_short(e->key, name, n)) {
 			if (count)
 				*count = e->hits;
 			return e->party ? &t->parties[e->party - 1] : NULL;

@@ -26,6 +26,11 @@ void er_copy_long(char *o, const char *p, size_t n)
 	memcpy(o, p, n);
 }
 
+int er_eq_long(const char *a, const char *b, size_t n)
+{
+	return memcmp(a, b, n) == 0;
+}
+
 int er_buf_grow(er_buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)

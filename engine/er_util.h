@@ -69,6 +69,45 @@ static inline void er_copy_short(char *o, const char *p, size_t n)
 	}
 }
 
+/* memcmp(a, b, n) == 0 for two objects of n bytes each, in line up to 128
+ * (the same moves as er_copy_short): the look-ups compare a short key or
+ * name to a slot's after its hash and length matched, a libc call each. */
+int er_eq_long(const char *a, const char *b, size_t n);
+
+static inline int er_eq_short(const char *a, const char *b, size_t n)
+{
+	if (n >= 16) {
+#ifdef __SSE2__
+		if (n <= 128) {
+			__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+			                          _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+			for (size_t i = 0; i + 16 < n; i += 16)
+				d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+				                                  _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+			return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xFFFF;
+		}
+#endif
+		return er_eq_long(a, b, n);
+	}
+	if (n >= 8) {
+		uint64_t x, y, u, v;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	if (n >= 4) {
+		uint32_t x, y, u, v;
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 static inline int er_buf_append(er_buf *b, const void *p, size_t n)
 {
 	if (er_buf_reserve(b, n) < 0)

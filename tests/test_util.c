@@ -415,6 +415,28 @@ static void test_copy_short_matches_memcpy(void **state)
 	}
 }
 
+/* er_eq_short says equal exactly when memcmp does: every length to 300,
+ * equal buffers and one byte changed at every position, at 16 alignments. */
+static void test_eq_short_matches_memcmp(void **state)
+{
+	(void)state;
+	enum { MAXN = 300 };
+	static char a[16 + MAXN], b[16 + MAXN];
+	for (size_t n = 0; n <= MAXN; n++)
+		for (size_t al = 0; al < 16; al++) {
+			char *x = a + al, *y = b + (15 - al);
+			for (size_t i = 0; i < n; i++)
+				x[i] = y[i] = (char)(0x30 + (i * 11 + n) % 70);
+			assert_true(er_eq_short(x, y, n));
+			for (size_t i = 0; i < n; i++) {
+				y[i] ^= (char)(1 << (i % 8));
+				assert_int_equal(er_eq_short(x, y, n), memcmp(x, y, n) == 0);
+				assert_false(er_eq_short(x, y, n));
+				y[i] = x[i];
+			}
+		}
+}
+
 static void test_buf_printf(void **state)
 {
 	(void)state;
@@ -468,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_number_valid_matches_reference),
 		cmocka_unit_test(test_csv_field), cmocka_unit_test(test_csv_field_matches_reference),
 		cmocka_unit_test(test_buf_printf), cmocka_unit_test(test_copy_short_matches_memcpy),
+		cmocka_unit_test(test_eq_short_matches_memcmp),
 		cmocka_unit_test(test_hash),      cmocka_unit_test(test_ieq_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
