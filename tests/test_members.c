@@ -1,5 +1,6 @@
 /* test_members.c - speculative parallel inflate of concatenated gzip members
- * and pigz -i style input (er_members.c via er_reader): at 2 and 3 threads
+ * and pigz -i style input (er_members.c via er_reader): at 2 and 3 threads (5
+ * for members past the near scan limit)
  * the reader must give exactly the serial reader's bytes, result and error
  * message - on good input (taking the parallel path), on dependent blocks
  * (plain pigz: must fall back), on planted false candidates, and on every
@@ -216,6 +217,49 @@ static void test_concatenated(void **state)
 	}
 }
 
+/* Members larger than the near scan limit (4 MiB past a job's size):
+ * below 5 threads they are inflated serially (no job: a job that large
+ * cannot overlap the next one, so the scan and the ring copy would be work
+ * for nothing); at 5 threads the far scan finds the next member and jobs
+ * run. The bytes are the serial reader's either way. */
+static void test_large_members(void **state)
+{
+	enum er_inflate be = backend_of(state);
+	struct bytes src = {0}, gz = {0};
+	uint32_t x = 12345;
+	const size_t half = (size_t)6 << 20; /* random bytes: stored blocks, 6 MiB a member */
+	unsigned char *r = malloc(2 * half);
+	assert_non_null(r);
+	for (size_t i = 0; i < 2 * half; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		r[i] = (unsigned char)(x >> 7);
+	}
+	b_add(&src, r, 2 * half);
+	free(r);
+	member(&gz, src.p, half, 1, 1 << 20, Z_NO_FLUSH, NULL);
+	member(&gz, src.p + half, half, 1, 1 << 20, Z_NO_FLUSH, "day.csv");
+	char path[256];
+	path_of(path, sizeof path, "big.gz");
+	write_file(path, gz.p, gz.n);
+	struct run got;
+	for (int t = 2; t <= 5; t += 3) {
+		read_all(path, be, t, 1 << 20, 1, &got);
+		assert_int_equal(got.rc, 0);
+		assert_int_equal(got.out.n, src.n);
+		assert_memory_equal(got.out.p, src.p, src.n);
+		if (t < 5)
+			assert_int_equal(got.jobs, 0);
+		else
+			assert_true(got.jobs >= 1);
+		free(got.out.p);
+	}
+	unlink(path);
+	free(src.p);
+	free(gz.p);
+}
+
 /* pigz -i: one member of independent blocks: cut at the sync markers, no
  * fallback; with several members too. */
 static void test_pigz_independent(void **state)
@@ -384,6 +428,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate(test_concatenated, &k_zlib),
 		cmocka_unit_test_prestate(test_concatenated, &k_isal),
+		cmocka_unit_test_prestate(test_large_members, &k_zlib),
+		cmocka_unit_test_prestate(test_large_members, &k_isal),
 		cmocka_unit_test_prestate(test_pigz_independent, &k_zlib),
 		cmocka_unit_test_prestate(test_pigz_independent, &k_isal),
 		cmocka_unit_test_prestate(test_pigz_dependent, &k_zlib),
