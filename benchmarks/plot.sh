@@ -114,7 +114,7 @@ EOF
 plot "$TMP/score.dat" using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb "#1f4e9c" title "examrisk score (with --consolidations)", \\
      "" using 1:2:5 with labels boxed left offset char 1.5,0 textcolor rgb "#1f4e9c" notitle, \\
      "$TMP/nocons.dat" using 1:2:3:4 with yerrorbars lw 2 pt 5 ps 1.2 lc rgb "#c0392b" title "examrisk score without --consolidations", \\
-     "" using 1:2:5 with labels boxed right offset char -1.5,0 textcolor rgb "#c0392b" notitle
+     "" using 1:2:5 with labels boxed center offset char 0,1.4 textcolor rgb "#c0392b" notitle
 unset arrow
 unset label
 unset xlabel
