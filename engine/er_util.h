@@ -31,6 +31,13 @@ static inline int er_buf_reserve(er_buf *b, size_t extra)
  * takes this path only for lengths its callers' objects hold. */
 void er_copy_long(char *o, const char *p, size_t n);
 
+/* gcc, inlining these into a caller that passes a small object (a char[7])
+ * with a length it cannot bound, warns of a 16- or 8-byte move from it on
+ * the branch for n >= 16 or >= 8, which a length of at most 7 never takes:
+ * -Warray-bounds is off for the two helpers alone. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+
 /* Copy n bytes, reading p[0..n) and writing o[0..n) only (no overlap).
  * Up to 128 bytes it is done in line, 16 bytes a move with the last move
  * overlapping (8 or 4 below 16): most fields and roll-up records are that
@@ -108,11 +115,14 @@ static inline int er_eq_short(const char *a, const char *b, size_t n)
 	return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
+#pragma GCC diagnostic pop
+
 static inline int er_buf_append(er_buf *b, const void *p, size_t n)
 {
 	if (er_buf_reserve(b, n) < 0)
 		return -1;
-	er_copy_short(b->p + b->len, p, n);
+	if (n) /* b->p is NULL while b is empty: no offset on it (UB, clang's UBSan says) */
+		er_copy_short(b->p + b->len, p, n);
 	b->len += n;
 	return 0;
 }
