@@ -250,13 +250,11 @@ static int agg_finish(part *f)
 	*o++ = ',';
 	o = put_dec(o, a->uncert);
 	*o++ = ',';
-	memcpy(o, prob.s, sizeof prob.s); /* whole: the room reserved has the slack */
-	o += prob.len;
+	o = put_bytes(o, prob.s, prob.len);
 	*o++ = ',';
 	o = put_csv(o, a->drv.p, a->drv.len);
 	*o++ = ',';
-	memcpy(o, without.s, sizeof without.s);
-	o += without.len;
+	o = put_bytes(o, without.s, without.len);
 	*o++ = '\n';
 	b->len = (size_t)(o - b->p);
 	return er_ru_bs_close(&f->cs, (size_t)bi, cap0);

@@ -26,11 +26,6 @@ void er_copy_long(char *o, const char *p, size_t n)
 	memcpy(o, p, n);
 }
 
-int er_eq_long(const char *a, const char *b, size_t n)
-{
-	return memcmp(a, b, n) == 0;
-}
-
 int er_buf_grow(er_buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
@@ -71,40 +66,10 @@ int er_buf_printf(er_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/* Append n <= 16 bytes with fixed-size moves (overlapping when n is not a
- * power of two) instead of a memcpy call; room for 16 is there. */
-static inline void put_small(char *o, const char *p, size_t n)
-{
-	if (n >= 8) {
-		uint64_t a, b;
-		memcpy(&a, p, 8);
-		memcpy(&b, p + n - 8, 8);
-		memcpy(o, &a, 8);
-		memcpy(o + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		memcpy(o, &a, 4);
-		memcpy(o + n - 4, &b, 4);
-	} else if (n) {
-		char a = p[0], m = p[n / 2], z = p[n - 1];
-		o[0] = a;
-		o[n / 2] = m;
-		o[n - 1] = z;
-	}
-}
-
 int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim)
 {
-	if (!er_csv_needs_quotes(p, n, delim)) {
-		if (n <= 16 && b->cap - b->len >= 16) {
-			put_small(b->p + b->len, p, n);
-			b->len += n;
-			return 0;
-		}
-		return er_buf_append(b, p, n);
-	}
+	if (!er_csv_needs_quotes(p, n, delim))
+		return er_buf_append(b, p, n); /* short fields in line: er_copy_short */
 	size_t quotes = 0;
 	for (size_t i = 0; i < n; i++)
 		quotes += p[i] == '"';

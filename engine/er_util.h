@@ -27,22 +27,24 @@ static inline int er_buf_reserve(er_buf *b, size_t extra)
 	return b->cap - b->len >= extra ? 0 : er_buf_grow(b, extra);
 }
 
-/* memcpy, out of line: gcc's bounds warnings cannot see that er_copy_short
- * takes this path only for lengths its callers' objects hold. */
+/* memcpy, out of line: inlined, gcc's bounds checks (-Wstringop-overread,
+ * which clang does not know) see a 129-byte copy from a caller's 32-byte
+ * object on a path its lengths never take. */
 void er_copy_long(char *o, const char *p, size_t n);
 
-/* gcc, inlining these into a caller that passes a small object (a char[7])
- * with a length it cannot bound, warns of a 16- or 8-byte move from it on
- * the branch for n >= 16 or >= 8, which a length of at most 7 never takes:
- * -Warray-bounds is off for the two helpers alone. */
+/* gcc, inlining er_copy_short into a caller that passes a small object (a
+ * char[7]) with a length it cannot bound, warns of a 16- or 8-byte move from
+ * it on the branch for n >= 16 or >= 8, which a length of at most 7 never
+ * takes: -Warray-bounds is off for er_copy_short alone. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Warray-bounds"
 
 /* Copy n bytes, reading p[0..n) and writing o[0..n) only (no overlap).
  * Up to 128 bytes it is done in line, 16 bytes a move with the last move
  * overlapping (8 or 4 below 16): most fields and roll-up records are that
- * short, and a libc call for each (a dozen a row) showed as ~5 % of the
- * one-thread job in perf. Longer copies are memcpy's. */
+ * short, and a libc call for each (a dozen a row, and every roll-up record
+ * gathered in key order) cost ~12 % of the one-thread job. Longer copies
+ * are memcpy's. */
 static inline void er_copy_short(char *o, const char *p, size_t n)
 {
 	if (n >= 16) {
@@ -76,45 +78,6 @@ static inline void er_copy_short(char *o, const char *p, size_t n)
 	}
 }
 
-/* memcmp(a, b, n) == 0 for two objects of n bytes each, in line up to 128
- * (the same moves as er_copy_short): the look-ups compare a short key or
- * name to a slot's after its hash and length matched, a libc call each. */
-int er_eq_long(const char *a, const char *b, size_t n);
-
-static inline int er_eq_short(const char *a, const char *b, size_t n)
-{
-	if (n >= 16) {
-#ifdef __SSE2__
-		if (n <= 128) {
-			__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
-			                          _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
-			for (size_t i = 0; i + 16 < n; i += 16)
-				d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
-				                                  _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
-			return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xFFFF;
-		}
-#endif
-		return er_eq_long(a, b, n);
-	}
-	if (n >= 8) {
-		uint64_t x, y, u, v;
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		memcpy(&u, a + n - 8, 8);
-		memcpy(&v, b + n - 8, 8);
-		return ((x ^ y) | (u ^ v)) == 0;
-	}
-	if (n >= 4) {
-		uint32_t x, y, u, v;
-		memcpy(&x, a, 4);
-		memcpy(&y, b, 4);
-		memcpy(&u, a + n - 4, 4);
-		memcpy(&v, b + n - 4, 4);
-		return ((x ^ y) | (u ^ v)) == 0;
-	}
-	return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
-
 #pragma GCC diagnostic pop
 
 static inline int er_buf_append(er_buf *b, const void *p, size_t n)
@@ -144,6 +107,29 @@ static inline __m128i er_load_ends16(const char *p, size_t n, unsigned *lanes)
 	return _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b));
 }
 
+/* memcmp(a, b, n) == 0 for two objects of n bytes each, in line up to 128:
+ * the look-ups compare a short key or name to a slot's after its hash and
+ * length matched, a libc call each. 4..16 bytes are er_load_ends16's
+ * vectors, longer ones 16 bytes at a time with the last 16 overlapping. */
+static inline int er_eq_short(const char *a, const char *b, size_t n)
+{
+	if (n < 4)
+		return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+	if (n <= 16) {
+		unsigned lanes;
+		__m128i x = er_load_ends16(a, n, &lanes), y = er_load_ends16(b, n, &lanes);
+		return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) & lanes) == lanes;
+	}
+	if (n > 128)
+		return memcmp(a, b, n) == 0;
+	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+	                          _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+	for (size_t i = 0; i + 16 < n; i += 16)
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+		                                  _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xFFFF;
+}
+
 /* Bytes of x equal to delim, a quote, CR or LF, as a bit mask. */
 static inline unsigned er_csv_mask16(__m128i x, __m128i vd)
 {
@@ -151,6 +137,11 @@ static inline unsigned er_csv_mask16(__m128i x, __m128i vd)
 	return (unsigned)_mm_movemask_epi8(
 	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, q)),
 	                 _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))));
+}
+#else
+static inline int er_eq_short(const char *a, const char *b, size_t n)
+{
+	return memcmp(a, b, n) == 0;
 }
 #endif
 

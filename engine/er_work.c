@@ -301,7 +301,7 @@ int er_format_score_row_ref(er_buf *out, const er_row *row, const er_result *res
 	pthread_once(&len_once, len_init);
 	const char *lane = er_lane_name(res->lane);
 	size_t ln = res->lane >= 0 && res->lane < ER_NLANES ? lane_len[res->lane] : strlen(lane);
-	er_copy_short(o, lane, ln);
+	memcpy(o, lane, ln);
 	o += ln;
 	*o++ = delim;
 	/* the fired reasons in code order: lowest set bit first */
@@ -312,7 +312,7 @@ int er_format_score_row_ref(er_buf *out, const er_row *row, const er_result *res
 			*o++ = '|';
 		const char *name = er_reason_name(r);
 		size_t nn = reason_len[r];
-		er_copy_short(o, name, nn);
+		memcpy(o, name, nn);
 		o += nn;
 		*o++ = ':';
 		int pts = res->points[r];
@@ -338,7 +338,7 @@ int er_format_score_row_ref(er_buf *out, const er_row *row, const er_result *res
 		*o++ = '=';
 		const char *mw = er_match_name(res->match[r]);
 		size_t ml = res->match[r] < ER_NMATCH ? match_len[res->match[r]] : strlen(mw);
-		er_copy_short(o, mw, ml);
+		memcpy(o, mw, ml);
 		o += ml;
 	}
 	*o++ = delim;
