@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "er_reap.h"
+
 #define JOURNAL_MAGIC "examrisk-journal-1"
 #define JOURNAL_MAX (16u << 20)
 
@@ -25,7 +27,14 @@ struct er_commit {
 	lock_ent *locks;
 	int nlocks, cap;
 	er_log *log;                 /* the run's messages; NULL = stderr */
+	er_reaper *reaper;           /* removes the backups after the commit; NULL: inline */
 };
+
+void er_commit_set_reaper(er_commit *c, er_reaper *rp)
+{
+	if (c)
+		c->reaper = rp;
+}
 
 /* "/dir/.BASE" + suffix, beside target. */
 static char *side(const char *target, const char *suffix)
@@ -541,7 +550,7 @@ static er_status sync_dirs(const journal *j, char *err, size_t errlen)
 
 er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err, size_t errlen)
 {
-	(void)c; /* the locks are held; the commit itself needs nothing from them */
+	/* the locks are held; the commit needs only the reaper from c */
 	journal j = {0};
 	er_outfile **fo = calloc((size_t)n + 1, sizeof *fo);
 	char **jpaths = calloc((size_t)n + 1, sizeof *jpaths);
@@ -664,9 +673,13 @@ er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err,
 	}
 	if (st == ER_OK) {
 		renamed_all = 1;
+		/* Past the commit point a backup is only litter (one a crash leaves
+		 * is removed by the next run: clean_stale), so it may go on the
+		 * reaper's threads, after the directory fsync below: its unlink
+		 * frees the old version's page cache, the longest step here. */
 		for (int i = 0; i < j.n; i++) {
 			if (j.e[i].backup)
-				unlink(j.e[i].backup);
+				er_reaper_unlink(c ? c->reaper : NULL, j.e[i].backup);
 			if (i)
 				unlink(jpaths[i]);
 			sync_dir(j.e[i].target);

@@ -44,6 +44,11 @@ er_status er_commit_begin(er_commit **c, const char *const *outs, int nout, int 
  * failure nothing is replaced and err says why. */
 er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err, size_t errlen);
 
+/* The backups er_commit_run removes after the commit point go through rp
+ * (er_reap.h), which must outlive the call; default NULL: removed inline. */
+struct er_reaper;
+void er_commit_set_reaper(er_commit *c, struct er_reaper *rp);
+
 /* Release the locks and remove the lock files. NULL is fine. */
 void er_commit_end(er_commit *c);
 

@@ -115,7 +115,7 @@ typedef struct part {
 
 static void part_free(part *p)
 {
-	er_spill_close(&p->sp);
+	er_ru_spill_close(p->r, &p->sp);
 	er_ru_bs_free(&p->cs);
 	free(p->p6);
 	free(p->map);

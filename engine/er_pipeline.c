@@ -32,6 +32,7 @@
 #include "er_parse.h"
 #include "er_pool.h"
 #include "er_reader.h"
+#include "er_reap.h"
 #include "er_report.h"
 #include "er_rollup.h"
 #include "er_split.h"
@@ -100,6 +101,7 @@ typedef struct run {
 
 	er_outfile out, rej, consol, queue, summary;
 	er_commit *commit;     /* locks on the outputs, the all-or-nothing commit */
+	er_reaper *reaper;     /* the tail's closes and unlinks (NULL at one thread) */
 	er_outfile report, history;  /* --report, --history (er_report.h) */
 	/* the first rejected lines of each reason, for the summary and report */
 	struct { int file; uint64_t line; int col, got; } first_rej[ER_NREJECTS][ER_SUMMARY_FIRST_REJECTS];
@@ -959,6 +961,7 @@ static er_status open_outputs(run *R, char *err, size_t errlen)
 		st = er_commit_begin(&R->commit, names, nn, opts->wait_lock, &R->log, err, errlen);
 	if (st != ER_OK)
 		return st;
+	er_commit_set_reaper(R->commit, R->reaper);
 	er_outfile *o[] = {&R->out, &R->rej, &R->consol, &R->queue, &R->summary, &R->report,
 	                   &R->history};
 	for (int i = 0; i < nn && st == ER_OK; i++)
@@ -1016,6 +1019,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 	R->nthreads = opts->threads > 0 ? opts->threads : er_cpu_count();
 	if (R->nthreads < 1)
 		R->nthreads = 1;
+	R->reaper = er_reaper_new(R->nthreads);
 	R->nfiles = opts->ninputs;
 	R->files = calloc((size_t)R->nfiles, sizeof *R->files);
 	R->paths = calloc((size_t)R->nfiles, sizeof *R->paths);
@@ -1080,6 +1084,7 @@ static er_status run_pipeline(const er_tables *t, const er_rules *r, const er_ru
 		er_rollup_set_budget(R->rollup, opts->rollup_memory);
 		er_rollup_set_threads(R->rollup, R->nthreads);
 		er_rollup_set_cancel(R->rollup, opts->cancel);
+		er_rollup_set_reaper(R->rollup, R->reaper);
 	}
 	if (mode == ER_MODE_PARTNERS && !(R->partners = er_partners_new(t))) {
 		st = ER_E_NOMEM;
@@ -1299,6 +1304,8 @@ out_threads:
 		st = ER_E_IO;
 		goto end_failed;
 	}
+	/* read back for the last time: their closes overlap the commit's fsyncs */
+	er_rollup_close_spills(R->rollup);
 	if (R->partners && write_end(R, &R->out, partners_fn, R->partners, report_partners) < 0) {
 		er_out_errmsg(&R->out, "cannot write partner audit", err, sizeof err);
 		st = ER_E_IO;
@@ -1439,6 +1446,7 @@ out:
 	er_pool_free(R->pool);
 	free(workers);
 	er_rollup_free(R->rollup);
+	er_reaper_free(R->reaper); /* after the roll-up and the commit, its users */
 	er_partners_free(R->partners);
 	er_colmap_free(&R->map);
 	if (R->keep_names) {

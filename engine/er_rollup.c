@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "er_reap.h"
 #include "er_rules.h"
 #include "er_table.h"
 
@@ -233,17 +234,36 @@ int er_rollup_set_tmpdir(er_rollup *r, const char *dir)
 	return 0;
 }
 
+void er_rollup_set_reaper(er_rollup *r, struct er_reaper *rp)
+{
+	if (r)
+		r->reaper = rp;
+}
+
 void er_ru_bs_free(bstore *bs);
 int er_ru_spiller_finish(er_rollup *r);
 void er_ru_free_batch(er_buf *b, size_t n);
+
+void er_ru_spill_close(const er_rollup *r, spill *s)
+{
+	er_reaper_close(r ? r->reaper : NULL, s->fd);
+	s->fd = -1;
+}
+
+void er_rollup_close_spills(er_rollup *r)
+{
+	if (!r)
+		return;
+	er_ru_spiller_finish(r);
+	er_ru_spill_close(r, &r->sp);
+	er_ru_spill_close(r, &r->qsp);
+}
 
 void er_rollup_free(er_rollup *r)
 {
 	if (!r)
 		return;
-	er_ru_spiller_finish(r);
-	er_spill_close(&r->sp);
-	er_spill_close(&r->qsp);
+	er_rollup_close_spills(r);
 	free(r->tmpdir);
 	free(r->failed);
 	er_ru_free_batch(r->mem, r->nmem);

@@ -40,6 +40,12 @@ void er_rollup_set_cancel(er_rollup *r, const volatile int *cancel);
 /* Directory of the spill file (copied); NULL = $TMPDIR, else /tmp. The file
  * is created only when needed and unlinked at once. 0, or -1 (ENOMEM). */
 int er_rollup_set_tmpdir(er_rollup *r, const char *dir);
+/* Closes of its spill files (which free their page cache) go through rp
+ * (er_reap.h), which must outlive r; NULL: done inline. */
+struct er_reaper;
+void er_rollup_set_reaper(er_rollup *r, struct er_reaper *rp);
+/* After the last output: the spill files are not read again. */
+void er_rollup_close_spills(er_rollup *r);
 
 /* Worker side: append the record for one scored row (thread-safe: touches only b). */
 int er_rollup_encode(er_buf *b, const er_row *row, const er_result *res, uint64_t line);

@@ -132,6 +132,7 @@ struct er_rollup {
 	int threads;                 /* for the end phase; 0 = online CPUs */
 	size_t budget;
 	char *tmpdir;                /* NULL: $TMPDIR, else /tmp */
+	struct er_reaper *reaper;    /* closes the spill files; NULL: inline */
 	uint64_t seq;                /* seq of the next chunk's first row: input order */
 	uint64_t file_seq0;          /* seq of the first row of the file being read */
 	seqrange *failed;            /* rows of rolled-back files, ascending */
@@ -313,6 +314,8 @@ int er_ru_fail(er_rollup *r); /* errno as the sticky error; always -1 */
 int er_ru_get_rec(const char *p, size_t n, size_t *pos, rowrec *x);
 int er_ru_is_failed(const er_rollup *r, uint64_t seq);
 size_t er_ru_end_threads(const er_rollup *r);
+/* Close s (through r's reaper when set: er_rollup_set_reaper); fd -1 after. */
+void er_ru_spill_close(const er_rollup *r, spill *s);
 
 /* er_rollbkt.c: bucket streams (see there) and the output sink */
 #define NO_BLOCK UINT64_MAX

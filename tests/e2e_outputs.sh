@@ -144,6 +144,18 @@ if [ -x "$GEN" ]; then
 	$BIN partners $GT --quiet --out "$T/pa.csv" "$T/gen/manifest.csv.gz"
 	$BIN partners $GT --quiet --out "$T/pa.csv.gz" "$T/gen/manifest.csv.gz"
 	expect "partners --out .gz" sh -c "zcat '$T/pa.csv.gz' | cmp -s - '$T/pa.csv'"
+	# issue 12: from 2 threads the end's closes and unlinks (the roll-ups'
+	# spill files, the replaced outputs' backups) run on helper threads, all
+	# done when the run returns: outputs replaced, nothing left beside them.
+	RP=$T/reap; mkdir "$RP"
+	for i in 1 2 3; do
+		$BIN score $GT $CA --quiet --threads 2 --rollup-memory 64K --out "$RP/s.csv.gz" \
+			--consolidations "$RP/c.csv.gz" --queue "$RP/q.csv.gz" "$T/gen/manifest.csv.gz"
+		expect "run $i at 2 threads over the last: nothing beside the outputs" only "$RP" "c.csv.gz q.csv.gz s.csv.gz "
+		for o in s c q; do
+			expect "run $i at 2 threads over the last: $o" sh -c "zcat '$RP/$o.csv.gz' | cmp -s - '$T/p.$o.csv'"
+		done
+	done
 	# issue 12: the scores' and rejects' .gz BYTES (not only the CSV inside)
 	# are the same at any --threads and --chunk-size. The scores used to be
 	# one gzip member per chunk (compressed by the workers); now the writer
