@@ -942,6 +942,10 @@ static er_status out_open(run *R, er_outfile *o, const char *path, char *err, si
 	 * pipe cannot, so stdout is spooled then. */
 	int flags = opts->spool_stdout || opts->keep_going ? ER_OUT_SPOOL_STDOUT : 0;
 	er_status st = er_out_open(o, path, flags, gz, err, errlen);
+	/* the outputs' SHA-256 is only for the summary (which the report and the
+	 * history are made of) */
+	if (st == ER_OK && !opts->summary_path && !opts->report_path && !opts->history_dir)
+		er_out_no_digest(o);
 	if (st != ER_OK && !err[0])
 		snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
 	return st;

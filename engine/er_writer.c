@@ -262,7 +262,8 @@ static int write_raw(er_outfile *o, const void *p, size_t n)
 	if (o->err)
 		return -1;
 	const char *s = p;
-	sha256_update(&o->sha, n, (const uint8_t *)p);
+	if (!o->no_digest)
+		sha256_update(&o->sha, n, (const uint8_t *)p);
 	while (n) {
 		ssize_t w = write(o->fd, s, n);
 		if (w < 0) {
@@ -405,8 +406,17 @@ int er_out_rollback(er_outfile *o)
 	return 0;
 }
 
+void er_out_no_digest(er_outfile *o)
+{
+	o->no_digest = 1;
+}
+
 void er_out_digest(const er_outfile *o, char hex[65])
 {
+	if (o->no_digest) {
+		hex[0] = '\0';
+		return;
+	}
 	struct sha256_ctx c = o->sha; /* sha256_digest resets its context */
 	uint8_t d[SHA256_DIGEST_SIZE];
 	sha256_digest(&c, sizeof d, d);

@@ -56,6 +56,7 @@ typedef struct er_outfile {
 	er_gz gz;      /* its compressor, kept across members */
 	er_gzpool *gzp; /* between er_out_parallel and er_out_serial */
 	struct sha256_ctx sha, sha_mark;
+	int no_digest; /* er_out_no_digest: nobody reads the SHA-256, so none */
 } er_outfile;
 
 /* path NULL or "-" means stdout. gz_level 0 writes the bytes as given.
@@ -64,6 +65,10 @@ typedef struct er_outfile {
 er_status er_out_open(er_outfile *o, const char *path, int flags, int gz_level, char *err,
                       size_t errlen);
 int er_out_write(er_outfile *o, const void *p, size_t n); /* 0 or -1 (errno in o->err) */
+/* After open: the digest will not be read (a run with no summary), so the
+ * bytes are not hashed (~1 % of the 2M-row job's CPU); er_out_digest then
+ * gives the empty string. */
+void er_out_no_digest(er_outfile *o);
 int er_out_emit(void *ctx, const char *p, size_t n);       /* er_emit_fn adapter */
 /* Compress what is pending (gz); idempotent; call before the digest is read. */
 int er_out_finish(er_outfile *o);

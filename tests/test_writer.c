@@ -235,6 +235,26 @@ static void test_digest_rollback(void **s)
 	er_out_abort(&o);
 }
 
+/* A run with no summary asks for no digest: the same bytes are written,
+ * none is hashed, and the digest reads empty (never a stale value). */
+static void test_no_digest(void **s)
+{
+	(void)s;
+	er_outfile o;
+	char err[256], hex[65], buf[16];
+	assert_int_equal(er_out_open(&o, target, 0, 0, err, sizeof err), ER_OK);
+	er_out_no_digest(&o);
+	er_out_write(&o, "abc", 3);
+	memset(hex, 'x', sizeof hex);
+	er_out_digest(&o, hex);
+	assert_string_equal(hex, "");
+	assert_int_equal(er_out_bytes(&o), 3);
+	assert_int_equal(er_out_commit(&o, err, sizeof err), ER_OK);
+	slurp(target, buf, sizeof buf);
+	assert_string_equal(buf, "abc");
+	er_out_abort(&o);
+}
+
 /* .gz members end at fixed plain offsets: same bytes however the data is cut. */
 static void test_gz_blocks_deterministic(void **s)
 {
@@ -392,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_is_usage_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gz_blocks_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gz_parallel_same_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_undo, setup, teardown),
