@@ -674,9 +674,10 @@ er_status er_commit_run(er_commit *c, er_outfile *const *outs, int n, char *err,
 	if (st == ER_OK) {
 		renamed_all = 1;
 		/* Past the commit point a backup is only litter (one a crash leaves
-		 * is removed by the next run: clean_stale), so it may go on the
-		 * reaper's threads, after the directory fsync below: its unlink
-		 * frees the old version's page cache, the longest step here. */
+		 * is removed by the next run: clean_stale), so its unlink, which
+		 * frees the old version's page cache and is the longest step here,
+		 * goes to the reaper's threads and needs no fsync of its own (the
+		 * directory fsync below is for the journal copies). */
 		for (int i = 0; i < j.n; i++) {
 			if (j.e[i].backup)
 				er_reaper_unlink(c ? c->reaper : NULL, j.e[i].backup);

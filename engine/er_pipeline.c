@@ -933,6 +933,13 @@ static int ends_with(const char *s, const char *suf)
 
 /* Open one output; a name ending in .gz is compressed by its writer. 0 or
  * the status. */
+/* The run builds a summary: to write it, or the report and the history
+ * made of it. Only the summary reads the outputs' SHA-256. */
+static int wants_summary(const er_run_opts *opts)
+{
+	return opts->summary_path || opts->report_path || opts->history_dir;
+}
+
 static er_status out_open(run *R, er_outfile *o, const char *path, char *err, size_t errlen)
 {
 	const er_run_opts *opts = R->opts;
@@ -942,9 +949,7 @@ static er_status out_open(run *R, er_outfile *o, const char *path, char *err, si
 	 * pipe cannot, so stdout is spooled then. */
 	int flags = opts->spool_stdout || opts->keep_going ? ER_OUT_SPOOL_STDOUT : 0;
 	er_status st = er_out_open(o, path, flags, gz, err, errlen);
-	/* the outputs' SHA-256 is only for the summary (which the report and the
-	 * history are made of) */
-	if (st == ER_OK && !opts->summary_path && !opts->report_path && !opts->history_dir)
+	if (st == ER_OK && !wants_summary(opts))
 		er_out_no_digest(o);
 	if (st != ER_OK && !err[0])
 		snprintf(err, errlen, "%s: %s", path ? path : "<stdout>", er_status_str(st));
@@ -1345,7 +1350,7 @@ out_threads:
 	uint64_t bytes_csv = 0;
 	for (int i = 0; i < R->nfiles; i++)
 		bytes_csv += R->files[i].bytes_csv;
-	if (opts->summary_path || opts->report_path || opts->history_dir) {
+	if (wants_summary(opts)) {
 		tmp.len = 0;
 		if (build_summary(R, t, r, &tmp, elapsed, bytes_csv, ok_files, source_rejects, err,
 		                  sizeof err) < 0) {

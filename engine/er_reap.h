@@ -22,9 +22,10 @@ typedef struct er_reaper er_reaper;
 
 /* NULL when threads < 2 (callers then work inline) or on failure. */
 er_reaper *er_reaper_new(int threads);
-/* close(fd) (fd < 0: nothing), now when rp is NULL or full of trouble. */
+/* close(fd) (fd < 0: nothing); done at once when rp is NULL, or when no
+ * task can be queued (no memory, no thread could start). */
 void er_reaper_close(er_reaper *rp, int fd);
-/* unlink(path), path copied; now when rp is NULL or on no memory. */
+/* unlink(path), path copied; at once in the same cases. */
 void er_reaper_unlink(er_reaper *rp, const char *path);
 /* Wait for every task, stop the threads, free. NULL is fine. */
 void er_reaper_free(er_reaper *rp);
