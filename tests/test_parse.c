@@ -338,6 +338,51 @@ static void test_scan_equals_libcsv(void **state)
 }
 
 /*
+ * Delimiters of every density, 0 to 16 in each 16 bytes the scan reads at
+ * once: the scan writes four positions per 16 bytes unconditionally and
+ * loops only for a fifth and more, so 5..16 delimiters in one 16-byte step
+ * (runs of empty fields: ",,,,,,") must come out as libcsv gives them, in
+ * the vector part, across a step's edge and in the tail, unquoted and
+ * through the quoted path.
+ */
+static void test_dense_delimiters(void **state)
+{
+	(void)state;
+	er_parser *fast = er_parser_new(',', 100);
+	er_parser *oracle = er_parser_new(',', 100);
+	er_parser_force_libcsv(oracle, 1);
+	char rec[96];
+	size_t compared = 0;
+	for (size_t len = 16; len <= 90; len++)
+		for (unsigned k = 0; k <= 16; k++)
+			for (unsigned shift = 0; shift < 16; shift++) {
+				/* k delimiters in each 16 bytes, at rotating places */
+				int want = 1;
+				for (size_t i = 0; i < len; i++) {
+					int d = (unsigned)((i + shift) % 16) < k;
+					rec[i] = d ? ',' : (char)('a' + i % 26);
+					want += d;
+				}
+				for (int quoted = 0; quoted < 2; quoted++) {
+					const er_field *f1 = NULL, *f2 = NULL;
+					int j1 = -7, j2 = -7;
+					int n1 = er_parser_record(fast, rec, len, quoted, &f1, &j1);
+					int n2 = er_parser_record(oracle, rec, len, 1, &f2, &j2);
+					if (n1 != want || n2 != want)
+						fail_msg("'%.*s' (%s): %d fields, libcsv %d, want %d", (int)len, rec,
+						         quoted ? "quoted" : "unquoted", n1, n2, want);
+					for (int i = 0; i < n1; i++)
+						if (f1[i].n != f2[i].n || memcmp(f1[i].p, f2[i].p, f1[i].n) != 0)
+							fail_msg("'%.*s' field %d differs from libcsv", (int)len, rec, i);
+					compared++;
+				}
+			}
+	assert_int_equal(compared, 75 * 17 * 16 * 2);
+	er_parser_free(fast);
+	er_parser_free(oracle);
+}
+
+/*
  * Generated records of the common quoted shape (which the libcsv-free path
  * must take) mixed with adversarial ones: blanks around quotes, stray,
  * doubled, tripled and unterminated quotes, text after a closing quote, CR/LF
@@ -782,6 +827,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_quoted_equals_libcsv),
 		cmocka_unit_test(test_quoted_then_fallback),
 		cmocka_unit_test(test_scan_equals_libcsv),
+		cmocka_unit_test(test_dense_delimiters),
 		cmocka_unit_test(test_long_records_equal_libcsv),
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_header_basic),
