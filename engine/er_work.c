@@ -192,6 +192,34 @@ static inline char *put_status(char *o, const char *s, size_t cap, char delim)
 enum { ROW_FIXED = 16 + ER_NREASONS * (NAME_PAD + 16) + 2 * (2 * 40 + 4) +
                    ER_NROLES * (NAME_PAD + 4) + 8 + ER_SDN_NROLES * 24 + 64 };
 
+/* The sdn column (scoring with a list), its delimiter first:
+ * "S=1234:0.953;C=77:0.861" for each screened name at or above the review
+ * threshold, empty when none. Both formatters write it with this one
+ * function; the sdn golden (tests/golden/sdn) holds its bytes. */
+static char *put_sdn_column(char *o, const er_result *res, char delim)
+{
+	static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C', 'N' };
+	*o++ = delim;
+	int any = 0;
+	for (int k = 0; k < ER_SDN_NROLES; k++) {
+		if (!res->sdn_ent[k])
+			continue;
+		if (any++)
+			*o++ = ';';
+		*o++ = sdn_role[k];
+		*o++ = '=';
+		o = put_uint(o, (unsigned)res->sdn_ent[k]);
+		*o++ = ':';
+		unsigned v = res->sdn_sim[k];
+		*o++ = (char)('0' + v / 1000);
+		*o++ = '.';
+		*o++ = (char)('0' + v / 100 % 10);
+		*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+	}
+	return o;
+}
+
 /* The score row formatter: one reservation for the fixed part, every field
  * written straight into the buffer (er_format_score_row_ref is the plain
  * version it is tested against, byte for byte). */
@@ -242,29 +270,8 @@ int er_format_score_row(er_buf *out, const er_row *row, const er_result *res,
 	*o++ = res->fast_eligible ? '1' : '0';
 	*o++ = delim;
 	*o++ = res->front_of_line ? '1' : '0';
-	/* sdn column (with a list): "S=1234:0.953;C=77:0.861" for each screened
-	 * name at or above the review threshold, empty when none */
-	if (res->sdn_screened) {
-		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C', 'N' };
-		*o++ = delim;
-		int any = 0;
-		for (int k = 0; k < ER_SDN_NROLES; k++) {
-			if (!res->sdn_ent[k])
-				continue;
-			if (any++)
-				*o++ = ';';
-			*o++ = sdn_role[k];
-			*o++ = '=';
-			o = put_uint(o, (unsigned)res->sdn_ent[k]);
-			*o++ = ':';
-			unsigned v = res->sdn_sim[k];
-			*o++ = (char)('0' + v / 1000);
-			*o++ = '.';
-			*o++ = (char)('0' + v / 100 % 10);
-			*o++ = (char)('0' + v / 10 % 10);
-			*o++ = (char)('0' + v % 10);
-		}
-	}
+	if (res->sdn_screened)
+		o = put_sdn_column(o, res, delim);
 	out->len = (size_t)(o - out->p);
 	for (int k = 0; k < hdr->nkeep; k++) {
 		int idx = hdr->keep_idx[k];
@@ -345,29 +352,8 @@ int er_format_score_row_ref(er_buf *out, const er_row *row, const er_result *res
 	*o++ = res->fast_eligible ? '1' : '0';
 	*o++ = delim;
 	*o++ = res->front_of_line ? '1' : '0';
-	/* sdn column (with a list): "S=1234:0.953;C=77:0.861" for each screened
-	 * name at or above the review threshold, empty when none */
-	if (res->sdn_screened) {
-		static const char sdn_role[ER_SDN_NROLES] = { 'I', 'S', 'C', 'N' };
-		*o++ = delim;
-		int any = 0;
-		for (int k = 0; k < ER_SDN_NROLES; k++) {
-			if (!res->sdn_ent[k])
-				continue;
-			if (any++)
-				*o++ = ';';
-			*o++ = sdn_role[k];
-			*o++ = '=';
-			o = put_uint(o, (unsigned)res->sdn_ent[k]);
-			*o++ = ':';
-			unsigned v = res->sdn_sim[k];
-			*o++ = (char)('0' + v / 1000);
-			*o++ = '.';
-			*o++ = (char)('0' + v / 100 % 10);
-			*o++ = (char)('0' + v / 10 % 10);
-			*o++ = (char)('0' + v % 10);
-		}
-	}
+	if (res->sdn_screened)
+		o = put_sdn_column(o, res, delim);
 	out->len = (size_t)(o - out->p);
 	for (int k = 0; k < hdr->nkeep; k++) {
 		int idx = hdr->keep_idx[k];
