@@ -7,9 +7,9 @@
  * error: same decoder, CRC32 and ISIZE checked, and the member must end
  * exactly where its BSIZE says. */
 #include "er_bgzf.h"
+#include "er_util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -210,14 +210,7 @@ er_bgzf_pool *er_bgzf_pool_new(int nthreads, enum er_inflate backend)
 				goto fail;
 			t->zinit = 1;
 		}
-		/* Inflate threads block every signal, as the pipeline's own threads
-		 * do, so SIGINT/SIGTERM reach the dispatcher and interrupt its read. */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		int rc = pthread_create(&t->tid, NULL, thr_main, t);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0)
+		if (er_thread_start(&t->tid, thr_main, t) != 0)
 			goto fail;
 		t->started = 1;
 		p->nt++;

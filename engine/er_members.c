@@ -9,9 +9,9 @@
  * where the one before it ended cleanly, checks each member's CRC32 and
  * ISIZE across jobs, and copies the bytes out in file order. */
 #include "er_members.h"
+#include "er_util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -493,13 +493,7 @@ er_members *er_members_new(int fd, uint64_t size, int nthreads, enum er_inflate 
 				goto fail;
 			t->zinit = 1;
 		}
-		/* Block every signal, as the pipeline's threads do (see er_bgzf.c). */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		int rc = pthread_create(&t->tid, NULL, thr_main, t);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0)
+		if (er_thread_start(&t->tid, thr_main, t) != 0)
 			goto fail;
 		m->nt++;
 	}

@@ -1,8 +1,8 @@
 /* er_reap.c - closes and unlinks done on helper threads (see er_reap.h). */
 #include "er_reap.h"
+#include "er_util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,13 +79,8 @@ static void submit(er_reaper *rp, task *t)
 	*rp->tail = t;
 	rp->tail = &t->next;
 	if (!rp->idle && rp->started < rp->max) {
-		/* ours block every signal, like the pipeline's other threads */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (pthread_create(&rp->tid[rp->started], NULL, reaper_main, rp) == 0)
+		if (er_thread_start(&rp->tid[rp->started], reaper_main, rp) == 0)
 			rp->started++;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	} else {
 		pthread_cond_signal(&rp->work_c);
 	}

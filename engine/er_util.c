@@ -614,6 +614,16 @@ void er_hex(const void *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int er_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 int er_wait_readable(int fd, const volatile int *cancel)
 {
 	if (!cancel)

@@ -3,6 +3,7 @@
 #ifndef ER_UTIL_H
 #define ER_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -238,6 +239,11 @@ int er_read_file(const char *path, size_t limit, const volatile int *cancel, er_
 
 /* n bytes as 2n lower-case hex digits plus NUL into out[2n + 1]. */
 void er_hex(const void *p, size_t n, char *out);
+
+/* pthread_create() with every signal blocked in the new thread: the
+ * engine's threads leave SIGINT/SIGTERM to the dispatcher, whose read they
+ * interrupt. The caller's mask is unchanged. pthread_create's result. */
+int er_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 /* Wait until fd (a pipe, FIFO, socket, terminal) has data, an end or an
  * error, unless *cancel is or becomes non-zero: -1 with errno ECANCELED
