@@ -67,4 +67,16 @@ static inline int scratch_dir_remove(const char *dir)
 	return rmdir(dir);
 }
 
+/* Threads of this process now (the entries of /proc/self/task). */
+static inline int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 #endif

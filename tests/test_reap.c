@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "er_reap.h"
+#include "test_helpers.h"
 
 #define NFILES 64
 
@@ -121,43 +121,31 @@ static void test_path_copied(void **state)
 	assert_int_equal(rmdir(d.path), 0);
 }
 
-/* Threads of this process now (the entries of /proc/self/task). */
-static int nthreads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	assert_non_null(d);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* A reaper with nothing to do starts no thread and is freed at once (a run
  * with no spill and no previous outputs); its first task starts one, and
  * free ends it. */
 static void test_idle_reaper(void **state)
 {
 	(void)state;
-	int before = nthreads();
+	int before = count_threads();
 	er_reaper *rp = er_reaper_new(4);
 	assert_non_null(rp);
-	assert_int_equal(nthreads(), before);
+	assert_int_equal(count_threads(), before);
 	er_reaper_free(rp);
-	assert_int_equal(nthreads(), before);
+	assert_int_equal(count_threads(), before);
 
 	dir d;
 	make_files(&d);
 	rp = er_reaper_new(4);
 	assert_non_null(rp);
 	er_reaper_unlink(rp, d.names[0]);
-	assert_true(nthreads() > before);
+	assert_true(count_threads() > before);
 	for (int i = 1; i < NFILES; i++)
 		er_reaper_unlink(rp, d.names[i]);
 	for (int i = 0; i < NFILES; i++)
 		close(d.fds[i]);
 	er_reaper_free(rp);
-	assert_int_equal(nthreads(), before);
+	assert_int_equal(count_threads(), before);
 	assert_int_equal(rmdir(d.path), 0);
 }
 
