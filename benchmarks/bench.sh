@@ -20,6 +20,12 @@
 #                 the full job on the same CSV written by bgzip -@2, by pigz -i,
 #                 and as 4 concatenated gzip files (cat a.gz b.gz c.gz d.gz), at
 #                 1 and MAX_THREADS threads (multi-member input)
+#   score_pair    two full jobs at --threads 1 started together on the pigz -i
+#                 input, one per core (MAX_THREADS >= 2): they share nothing
+#                 but the machine, so what each costs beyond score_pigzi at 1
+#                 thread is what the second core costs the first (shared
+#                 caches, memory bandwidth, the host's neighbours), the ceiling
+#                 of any thread-count ratio on this machine
 #   score_ref     the first milestone (REF_COMMIT, built from git) at --threads 1,
 #                 the reference of the one-thread cost goal
 #   baseline      examrisk score on a 1-row manifest with the same tables
@@ -290,6 +296,33 @@ check_identical() {
 }
 
 MM_CASES="bgzf pigzi cat4"
+
+# pair REP: score_pair, two one-thread full jobs at once on the pigz -i input,
+# each into its own directory; both outputs are checked like any other run.
+cat >"$TMP/pair.sh" <<'EOF'
+# pair.sh DIR1 DIR2 INPUT CMD...: CMD twice at once, outputs into DIR1 and DIR2
+d1=$1 d2=$2 in=$3
+shift 3
+"$@" --out "$d1/scores.csv.gz" --consolidations "$d1/consol.csv.gz" "$in" & p1=$!
+"$@" --out "$d2/scores.csv.gz" --consolidations "$d2/consol.csv.gz" "$in" & p2=$!
+r1=0 r2=0
+wait "$p1" || r1=$?
+wait "$p2" || r2=$?
+[ "$r1" -ne 0 ] && exit "$r1"
+exit "$r2"
+EOF
+pair() {
+	mkdir -p "$TMP/pair1" "$TMP/pair2"
+	M_BYTES=$((2 * BYTES))
+	measure score_pair 1 "$1" $((2 * ROWS)) "$SINK" sh "$TMP/pair.sh" "$TMP/pair1" "$TMP/pair2" \
+		"$DATA/manifest.pigzi.csv.gz" "$EXAMRISK" score --quiet --participants "$DATA/participants.csv" \
+		--mra "$DATA/mra.csv" --rules "$RULES" --threads 1 $FILTER
+	M_BYTES=""
+	for d in pair1 pair2; do
+		mv "$TMP/$d/scores.csv.gz" "$TMP/$d/consol.csv.gz" "$TMP/"
+		check_identical score_pair 1 "$1"
+	done
+}
 rep=1
 while [ "$rep" -le "$REPS" ]; do
 	echo "rep $rep/$REPS"
@@ -316,6 +349,9 @@ while [ "$rep" -le "$REPS" ]; do
 			score "score_$mm" "$MAX_THREADS" "$rep" "$DATA/manifest.$mm.csv.gz"
 		fi
 	done
+	if [ "$MAX_THREADS" -gt 1 ]; then
+		pair "$rep"
+	fi
 	measure score_nocons "$MAX_THREADS" "$rep" "$ROWS" "$SINK" \
 		"$EXAMRISK" score --quiet --participants "$DATA/participants.csv" --mra "$DATA/mra.csv" --rules "$RULES" --threads "$MAX_THREADS" \
 		--out "$TMP/scores-nocons.csv.gz" "$MANIFEST"
@@ -433,7 +469,7 @@ END {
 			printf "| multi-member input, %s: MAX_THREADS >= 1.85x 1 thread | not measured: MAX_THREADS=1 | - |\n", label[mm[i]]
 	}
 	worst = 0; wc = ""
-	for (r = 1; r <= NR; r++) if (c[r] ~ /^score/ && c[r] != "score_big" && c[r] != "score_ref" && f[r, 12] > worst) { worst = f[r, 12]; wc = c[r] "@" th[r] }
+	for (r = 1; r <= NR; r++) if (c[r] ~ /^score/ && c[r] != "score_big" && c[r] != "score_ref" && c[r] != "score_pair" && f[r, 12] > worst) { worst = f[r, 12]; wc = c[r] "@" th[r] }
 	printf "| peak RSS <= 64 MiB beyond the tables, %d rows | %s MiB (worst run: %s) - %s MiB tables = %s MiB | %s |\n", rows, mib(worst), wc, mib(base), mib(worst - base), met(worst - base <= 65536)
 	if (big != "") {
 		bb = key["baseline_big@" maxt]; sb = key["score_big@" maxt]
@@ -444,6 +480,16 @@ END {
 	okm = (index(ident, "yes") == 1) ? "yes" : (index(ident, "the CSV inside is identical") ? "CSV: yes; .gz bytes: **no**" : "**no**")
 	printf "| output bytes identical at every thread count and chunk size | %s | %s |\n", (index(ident, "yes") == 1) ? "byte-identical (threads 1.." maxt ", --chunk-size " chunk " and 1 MiB, 4 input encodings)" : ident, okm
 	printf "| >= 8x DuckDB and >= 5x Polars | run `make bench-compare` (its results.md states both goals, measured and met) | see bench-compare |\n"
+	# what the second core costs the first on this machine (score_pair)
+	pr = key["score_pair@1"]; p1 = key["score_pigzi@1"]; pz = key["score_pigzi@" maxt]
+	if (pr && p1 && f[p1, 15] > 0) {
+		k = f[pr, 15] / (2 * f[p1, 15])
+		printf "\nThe machine'"'"'s own ceiling (score_pair): two 1-thread jobs at once on the pigz -i input, one per core, sharing nothing but the machine, took %.2f CPU s together against %.2f for one alone: each cost %+.1f %% (their wall %.3f s against %.3f). ", f[pr, 15], f[p1, 15], 100 * (k - 1), f[pr, 3], f[p1, 3]
+		printf "A 2-thread run that did no more work than 1 thread and kept both cores busy would reach about %.2fx its rows/s here, not 2.00x", 2 / k
+		if (pz && maxt == 2 && f[pz, 15] > 0)
+			printf "; the 2-thread pigz -i run did %.2f CPU s against 1 thread'"'"'s %.2f (%.3fx, against %.3fx for each job of the pair) and kept %.2f cores busy", f[pz, 15], f[p1, 15], f[pz, 15] / f[p1, 15], k, (f[pz, 3] > 0 ? f[pz, 15] / f[pz, 3] : 0)
+		printf ".\n"
+	}
 	# why a thread-count ratio can be capped below the goal on few cores
 	u = f[s1, 3] > 0 ? f[s1, 15] / f[s1, 3] : 0
 	if (two && u > 1.05)
