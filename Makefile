@@ -166,7 +166,7 @@ $(FI_SO): tests/faultinject.c
 # name to E2E_SUITES; it then runs in every build, sanitizers included, unless
 # a build's E2E_SKIP leaves it out (and says why). Each gets BUILD and SAN.
 E2E_SUITES := e2e match e2e_outputs faultinject cli install test_gen population \
-              test_ams test_calibrate report
+              test_ams test_calibrate report bench_scripts
 E2E_SKIP   ?=
 E2E_RUN    := $(filter-out $(E2E_SKIP),$(E2E_SUITES))
 # What the suites run: the binaries; the fault shim (not under sanitizers, whose
@@ -249,11 +249,12 @@ uninstall:
 #   population  a statistical property of the shipped rules.ini over 200,000
 #               generated rows: the scoring code it runs is e2e.sh's;
 #   faultinject its LD_PRELOAD shim cannot run beside a sanitizer runtime
-#               (the suite skips itself under SAN: not even started).
+#               (the suite skips itself under SAN: not even started);
+#   bench_scripts the benchmark scripts' awk and sh parts: no C runs.
 # report.sh runs without the browser under a sanitizer (report.sh says so):
 # Chromium checks the page, not the C that writes it.
 ASAN_UNIT_SKIP ?=
-ASAN_E2E_SKIP  ?= install population faultinject
+ASAN_E2E_SKIP  ?= install population faultinject bench_scripts
 # TSan: the unit tests that start threads (those below start none: strace -f
 # -e clone shows no thread, so TSan has nothing to look at) and the suites
 # that run the pipeline, BGZF inflaters, generator and roll-up partitions with

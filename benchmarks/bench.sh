@@ -245,11 +245,9 @@ measure() {
 		die "$m_case (threads $m_thr, rep $m_rep) failed with exit $rc: $*"
 	fi
 	set -- $(tail -n 1 "$TMP/rss")
-	awk -v c="$m_case" -v t="$m_thr" -v r="$m_rep" -v n="$m_rows" -v b="${M_BYTES:-$BYTES}" \
-		-v t0="$t0" -v t1="$t1" -v rss="$1" -v cpu="$(echo "$2 $3" | awk '{print $1 + $2}')" 'BEGIN {
-		w = t1 - t0; if (w <= 0) w = 1e-9
-		printf "%s,%d,%d,%.0f,%.0f,%.4f,%.0f,%.1f,%d,%.2f\n", c, t, r, n, b, w, n / w, b / w / 1e6, rss, cpu
-	}' >>"$CSV"
+	awk -f benchmarks/lib/result_line.awk -v c="$m_case" -v t="$m_thr" -v r="$m_rep" -v n="$m_rows" \
+		-v b="${M_BYTES:-$BYTES}" -v t0="$t0" -v t1="$t1" -v rss="$1" \
+		-v cpu="$(echo "$2 $3" | awk '{print $1 + $2}')" >>"$CSV"
 	tail -n 1 "$CSV" | awk -F, '{printf "  %-13s threads=%-2s rep=%-2s wall=%7.3fs rows/s=%9s MB/s=%6s rss=%s KiB cpu=%ss\n", $1, $2, $3, $6, $7, $8, $9, $10}'
 }
 
@@ -301,24 +299,13 @@ check_identical() {
 
 MM_CASES="bgzf pigzi cat4"
 
-# pair REP: score_pair, two one-thread full jobs at once on the pigz -i input,
-# each into its own directory; both outputs are checked like any other run.
-cat >"$TMP/pair.sh" <<'EOF'
-# pair.sh DIR1 DIR2 INPUT CMD...: CMD twice at once, outputs into DIR1 and DIR2
-d1=$1 d2=$2 in=$3
-shift 3
-"$@" --out "$d1/scores.csv.gz" --consolidations "$d1/consol.csv.gz" "$in" & p1=$!
-"$@" --out "$d2/scores.csv.gz" --consolidations "$d2/consol.csv.gz" "$in" & p2=$!
-r1=0 r2=0
-wait "$p1" || r1=$?
-wait "$p2" || r2=$?
-[ "$r1" -ne 0 ] && exit "$r1"
-exit "$r2"
-EOF
+# pair REP: score_pair, two one-thread full jobs at once on the pigz -i input
+# (benchmarks/lib/pair.sh), each into its own directory; both outputs are
+# checked like any other run's.
 pair() {
 	mkdir -p "$TMP/pair1" "$TMP/pair2"
 	M_BYTES=$((2 * BYTES))
-	measure score_pair 1 "$1" $((2 * ROWS)) "$SINK" sh "$TMP/pair.sh" "$TMP/pair1" "$TMP/pair2" \
+	measure score_pair 1 "$1" $((2 * ROWS)) "$SINK" sh benchmarks/lib/pair.sh "$TMP/pair1" "$TMP/pair2" \
 		"$DATA/manifest.pigzi.csv.gz" "$EXAMRISK" score --quiet --participants "$DATA/participants.csv" \
 		--mra "$DATA/mra.csv" --rules "$RULES" --threads 1 $FILTER
 	M_BYTES=""

@@ -131,11 +131,9 @@ measure() { # CASE REP CMD...
 	fi
 	# shellcheck disable=SC2046 # three numbers
 	set -- $(tail -n 1 "$TMP/time")
-	awk -v c="$m_case" -v t="$THREADS" -v r="$m_rep" -v n="$ROWS" -v b="$BYTES" \
-		-v t0="$t0" -v t1="$t1" -v rss="$1" -v cpu="$(awk -v u="$2" -v s="$3" 'BEGIN {print u + s}')" 'BEGIN {
-		w = t1 - t0; if (w <= 0) w = 1e-9
-		printf "%s,%d,%d,%.0f,%.0f,%.4f,%.0f,%.1f,%d,%.2f\n", c, t, r, n, b, w, n / w, b / w / 1e6, rss, cpu
-	}' >>"$CSV"
+	awk -f benchmarks/lib/result_line.awk -v c="$m_case" -v t="$THREADS" -v r="$m_rep" -v n="$ROWS" \
+		-v b="$BYTES" -v t0="$t0" -v t1="$t1" -v rss="$1" \
+		-v cpu="$(awk -v u="$2" -v s="$3" 'BEGIN {print u + s}')" >>"$CSV"
 	tail -n 1 "$CSV" | awk -F, '{printf "  %-9s rep=%-2s wall=%7.3fs rows/s=%9s cpu=%6.2fs rss=%s KiB\n", $1, $3, $6, $7, $10, $9}'
 }
 
