@@ -11,14 +11,17 @@
 #include <stddef.h>
 #include "er_util.h"
 
-/* Default level of .gz outputs: libdeflate level 1 (fast, deterministic).
- * ISA-L's deflate was tried and dropped: its bytes depend on memory
- * addresses (see er_gzip.c). */
+/* Default level of .gz outputs: ISA-L's level 0 with Huffman codes fitted to
+ * each member (libdeflate level 1 when built without ISA-L). Both are pure
+ * functions of the member's bytes; ISA-L's level 1 is not (see er_gzip.c). */
 #define ER_GZ_FAST (-1)
 
-/* A reusable compressor (zero-initialise): allocating libdeflate's state per
- * member costs a fresh few hundred KiB each time. One thread at a time. */
+/* A reusable compressor (zero-initialise): ISA-L's stream (80 KiB) or
+ * libdeflate's state, allocated on first use rather than per member. One
+ * thread at a time. */
+struct er_gz_isal;
 typedef struct er_gz {
+	struct er_gz_isal *isal;
 	struct libdeflate_compressor *c;
 } er_gz;
 

@@ -21,9 +21,11 @@ const char *er_version(void)
 
 #ifdef ER_HAVE_ISAL
 #define ER_ISAL_TEXT "ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." \
-	ER_STR(ISAL_PATCH_VERSION) " (inflate)"
+	ER_STR(ISAL_PATCH_VERSION) " (inflate, gzip output)"
+#define ER_LIBDEFLATE_ROLE "gzip output of members past 1 GiB"
 #else
 #define ER_ISAL_TEXT "ISA-L not built in (inflate by zlib)"
+#define ER_LIBDEFLATE_ROLE "gzip output"
 #endif
 
 static char backends[256];
@@ -34,7 +36,7 @@ static pthread_once_t backends_once = PTHREAD_ONCE_INIT;
 static void backends_init(void)
 {
 	snprintf(backends, sizeof backends,
-	         "%s, libdeflate %s (gzip output), zlib %s (inflate fallback, --level output), "
+	         "%s, libdeflate %s (" ER_LIBDEFLATE_ROLE "), zlib %s (inflate fallback, --level output), "
 	         "libcsv %d.%d.%d (quoted records)",
 	         ER_ISAL_TEXT, LIBDEFLATE_VERSION_STRING, zlibVersion(), CSV_MAJOR, CSV_MINOR,
 	         CSV_RELEASE);

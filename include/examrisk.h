@@ -404,7 +404,7 @@ int er_verify_run(const er_tables *t, const char *const *queries, int nq, int32_
  * header's: compare them to detect a header/library mismatch). */
 const char *er_version(void);
 /* The compression and parsing libraries behind it and their versions, e.g.
- * "ISA-L 2.30.0 (inflate), libdeflate 1.14 (deflate), zlib 1.2.13, libcsv 3.0.3". */
+ * "ISA-L 2.30.0 (inflate, gzip output), libdeflate 1.14 (...), zlib 1.2.13, libcsv 3.0.3". */
 const char *er_backends(void);
 
 #ifdef __cplusplus

@@ -497,9 +497,12 @@ expect "summary outputs: path and bytes" [ "$(jq -r '.outputs[0] | "\(.role) \(.
 expect "summary sources: sha256 of the tables" [ "$(jq -r '.sources[] | .sha256' "$T/sf.json" | tr '\n' ' ')" = \
 	"$(sha256sum $T/gen/participants.csv $T/gen/mra.csv data/rules.ini | cut -d' ' -f1 | tr '\n' ' ')" ]
 expect "summary engine backends" [ "$(jq -r '.engine.inflate' "$T/sf.json" | cut -d' ' -f1)" = ISA-L ]
-expect_rc "summary: zlib inflate, libdeflate output" 3 env ER_INFLATE=zlib $BIN score $TABLES --quiet --out "$T/sz.csv.gz" \
+expect_rc "summary: zlib inflate, ISA-L output" 3 env ER_INFLATE=zlib $BIN score $TABLES --quiet --out "$T/sz.csv.gz" \
 	--summary "$T/sz.json" "$T/good.csv.gz"
-expect "summary names zlib and libdeflate" [ "$(jq -r '.engine | "\(.inflate) \(.deflate)"' "$T/sz.json" | sed 's/[0-9.]//g')" = "zlib  libdeflate " ]
+expect "summary names zlib and ISA-L level 0" [ "$(jq -r '.engine | "\(.inflate) \(.deflate)"' "$T/sz.json" | sed 's/[0-9.]//g')" = "zlib  ISA-L  level " ]
+expect_rc "summary: --level 6 output" 3 $BIN score $TABLES --quiet --out "$T/sz6.csv.gz" --level 6 \
+	--summary "$T/sz6.json" "$T/good.csv.gz"
+expect "summary names zlib for --level" [ "$(jq -r '.engine.deflate' "$T/sz6.json" | sed 's/[0-9.]//g')" = "zlib " ]
 
 # ------------------------------------------------------------------ usage
 expect_rc "usage: no command" 2 $BIN
