@@ -180,6 +180,28 @@ static void test_fast_level_incompressible(void **s)
 	assert_true(fast_round_trip(&in) <= n + n / 1000 + 1024);
 }
 
+/* ISA-L takes another path for input that starts with 8 zero or 0xff bytes
+ * (a run encoded directly, then the rest): all of it comes back, at every
+ * length around the 8-byte test and past the run. */
+static void test_fast_level_runs_of_zero_and_ff(void **s)
+{
+	(void)s;
+	static const size_t lens[] = { 1, 7, 8, 9, 16, 300, 70000, 1u << 20 };
+	for (int v = 0; v < 2; v++)
+		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+			for (int tail = 0; tail < 2; tail++) {
+				er_buf in = {0};
+				for (size_t k = 0; k < lens[i]; k++) {
+					char c = (char)(v ? 0xff : 0);
+					er_buf_append(&in, &c, 1);
+				}
+				if (tail) /* the run, then rows */
+					for (int k = 0; k < 2000; k++)
+						er_buf_printf(&in, "HBL%07d,%d,GREEN\n", k * 7919 % 1000003, k % 90);
+				fast_round_trip(&in);
+			}
+}
+
 /* The compressor's state comes from malloc, so it starts with whatever the
  * heap held. ISA-L's stateless init leaves some fields as they were (one is
  * the window size: a stale 8 means 256-byte matches), so a member came out
@@ -371,6 +393,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fast_level_codes_for_unseen_symbols),
 		cmocka_unit_test(test_fast_level_incompressible),
 		cmocka_unit_test(test_fast_level_ignores_stale_heap),
+		cmocka_unit_test(test_fast_level_runs_of_zero_and_ff),
 		cmocka_unit_test(test_kept_compressor_same_bytes),
 		cmocka_unit_test(test_pool_members_in_order),
 		cmocka_unit_test(test_pool_sink_error),
