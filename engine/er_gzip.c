@@ -13,7 +13,7 @@
 #include <isa-l/igzip_lib.h>
 
 /* ISA-L's level 0 finds matches with one hash probe, as libdeflate's level 1
- * does, but spends about half the time: on the 2M-row scores 0.37 CPU s to
+ * does, in about 60 % of the time: on the 2M-row scores 0.37 CPU s to
  * libdeflate's 0.60. Its fixed Huffman tables cost a fifth in size (55 MB to
  * 41), so each member gets codes fitted to a histogram of its first
  * HIST_SAMPLE bytes (46 MB, still smaller than gzip -1; fitting to the whole
@@ -24,9 +24,9 @@
  * The bytes are a function of the input once the stream starts from zeros
  * (below): the stateless call clears its hash table when it starts on a
  * stream (total_in 0) and reads nothing outside the stream, the tables and
- * its input (valgrind: no uninitialised read). ISA-L's level 1 is not: it printed
- * another digest in ~1.5 % of fresh processes on the same input, with ASLR
- * on (docs/ARCHITECTURE.md has both measurements). */
+ * its input (valgrind: no uninitialised read). ISA-L's level 1 is not: it
+ * printed another digest in 1-2.5 % of fresh processes on the same input,
+ * with ASLR on (docs/ARCHITECTURE.md has both measurements). */
 enum { HIST_SAMPLE = 64 << 10, ISAL_MAX_IN = 1 << 30 };
 
 struct er_gz_isal {
