@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #ifdef ER_HAVE_ISAL
-#include <isa-l/igzip_lib.h>
+#include <isa-l.h>
 
 /* ISA-L's level 0 finds matches with one hash probe, as libdeflate's level 1
  * does, in about 60 % of the time: on the 2M-row scores 0.37 CPU s to
@@ -35,15 +35,15 @@ struct er_gz_isal {
 	struct isal_huff_histogram hist;
 };
 
-/* One member by ISA-L: 1 written, 0 not (too large for one call, or longer
- * than stored: the caller uses libdeflate, still a function of the input),
- * -1 error. */
+/* One member by ISA-L: 1 written, 0 not (past ISAL_MAX_IN, which no output
+ * makes, they are cut at 1 MiB: the caller uses libdeflate), -1 error. */
 static int isal_member(er_gz *z, er_buf *dst, const void *src, size_t n)
 {
 	if (n > ISAL_MAX_IN)
 		return 0;
-	/* stored blocks (5 bytes per 64 KiB), the gzip header and trailer, a
-	 * dynamic block header per block: far inside n / 16 + 1 KiB */
+	/* room for stored blocks (5 bytes per 64 KiB), the gzip header and
+	 * trailer: the stateless call falls back to them when the codes do not
+	 * pay, so with this much room it never overflows */
 	size_t cap = n + n / 16 + ISAL_DEF_MAX_HDR_SIZE + 1024;
 	if (er_buf_reserve(dst, cap) < 0)
 		return -1;
@@ -56,12 +56,12 @@ static int isal_member(er_gz *z, er_buf *dst, const void *src, size_t n)
 	}
 	/* The init leaves fields as they were (hist_bits, the window: a stale 8
 	 * gave 256-byte matches and a member 23 % bigger, in 1 run in 3 at 3
-	 * threads), so every call starts from zeros (80 KiB: ~3 us a member). */
+	 * threads), so every call starts from zeros (80 KiB: ~3 us a member);
+	 * hist_bits 0 is the full 32 KiB window, the smallest output here. */
 	struct isal_zstream *s = &e->s;
 	memset(s, 0, sizeof *s);
 	isal_deflate_stateless_init(s);
 	s->level = 0;
-	s->hist_bits = 0; /* ISA-L's default window, 32 KiB */
 	if (n) {
 		memset(&e->hist, 0, sizeof e->hist);
 		isal_update_histogram((uint8_t *)(uintptr_t)src, (int)(n < HIST_SAMPLE ? n : HIST_SAMPLE),
@@ -71,7 +71,6 @@ static int isal_member(er_gz *z, er_buf *dst, const void *src, size_t n)
 	}
 	s->gzip_flag = IGZIP_GZIP;
 	s->end_of_stream = 1;
-	s->flush = NO_FLUSH;
 	s->next_in = (uint8_t *)(uintptr_t)src;
 	s->avail_in = (uint32_t)n;
 	s->next_out = (uint8_t *)dst->p + dst->len;
@@ -80,14 +79,12 @@ static int isal_member(er_gz *z, er_buf *dst, const void *src, size_t n)
 	size_t got = cap - s->avail_out;
 	if (!z)
 		free(e);
-	if (rc == COMP_OK) {
-		dst->len += got;
-		return 1;
+	if (rc != COMP_OK) {
+		errno = EIO;
+		return -1;
 	}
-	if (rc == STATELESS_OVERFLOW)
-		return 0;
-	errno = EIO;
-	return -1;
+	dst->len += got;
+	return 1;
 }
 #endif
 
@@ -149,6 +146,15 @@ int er_gz_member(er_gz *z, er_buf *dst, const void *src, size_t n, int level)
 	dst->len += zs.total_out;
 	deflateEnd(&zs);
 	return 0;
+}
+
+const char *er_gz_fast_name(void)
+{
+#ifdef ER_HAVE_ISAL
+	return ER_ISAL_NAME " level 0";
+#else
+	return "libdeflate " LIBDEFLATE_VERSION_STRING;
+#endif
 }
 
 void er_gz_free(er_gz *z)

@@ -31,6 +31,10 @@ typedef struct er_gz {
 int er_gz_member(er_gz *z, er_buf *dst, const void *src, size_t n, int level);
 void er_gz_free(er_gz *z);
 
+/* Which encoder and version ER_GZ_FAST is in this build, e.g. "ISA-L 2.30.0
+ * level 0" (the summary's engine.deflate). */
+const char *er_gz_fast_name(void);
+
 /* er_gz_member without a kept compressor. Thread-safe. */
 int er_gzip_member(er_buf *dst, const void *src, size_t n, int level);
 

@@ -22,10 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <libdeflate.h>
-#ifdef ER_HAVE_ISAL
-#include <isa-l.h>
-#endif
 #include <zlib.h>
 
 #include "er_chunk.h"
@@ -745,12 +741,7 @@ static int build_summary(run *R, const er_tables *t, const er_rules *r, er_buf *
 	er_rollup_consol_counts(R->rollup, &cc);
 	char deflate[64] = "";
 	if (level == ER_GZ_FAST)
-#ifdef ER_HAVE_ISAL
-		snprintf(deflate, sizeof deflate, "ISA-L %d.%d.%d level 0", ISAL_MAJOR_VERSION,
-		         ISAL_MINOR_VERSION, ISAL_PATCH_VERSION);
-#else
-		snprintf(deflate, sizeof deflate, "libdeflate %s", LIBDEFLATE_VERSION_STRING);
-#endif
+		snprintf(deflate, sizeof deflate, "%s", er_gz_fast_name());
 	else if (level > 0)
 		snprintf(deflate, sizeof deflate, "zlib %s", zlibVersion());
 	er_summary_input in = {

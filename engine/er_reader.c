@@ -919,10 +919,7 @@ const char *er_inflate_name(enum er_inflate b)
 	static char zlib_name[48];
 	if (b == ER_INFLATE_ISAL) {
 #ifdef ER_HAVE_ISAL
-#define ER_STR_(x) #x
-#define ER_STR(x) ER_STR_(x)
-		return "ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." ER_STR(
-			ISAL_PATCH_VERSION);
+		return ER_ISAL_NAME;
 #else
 		return "ISA-L";
 #endif

@@ -198,6 +198,13 @@ int er_buf_csv_field(er_buf *b, const char *p, size_t n, char delim);
 void er_buf_free(er_buf *b);
 
 /* Dates are days since 1970-01-01 (proleptic Gregorian). */
+/* A macro's value as a string literal. */
+#define ER_STR_(x) #x
+#define ER_STR(x) ER_STR_(x)
+/* "ISA-L 2.30.0", the version built against (where isa-l.h is included). */
+#define ER_ISAL_NAME \
+	"ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." ER_STR(ISAL_PATCH_VERSION)
+
 #define ER_DAY_NONE INT32_MIN
 #define ER_DAY_MAX INT32_MAX
 /* Parse exactly "YYYY-MM-DD" (a real calendar date, year 0001..9999). 0 ok, -1 bad. */

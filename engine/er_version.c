@@ -1,6 +1,7 @@
 /* er_version.c - versions at run time: the library's own and its backends'
  * (for `examrisk --version` and for embedders checking what they linked). */
 #include "examrisk.h"
+#include "er_util.h"
 
 #include <csv.h>
 #include <libdeflate.h>
@@ -11,8 +12,6 @@
 #include <isa-l.h>
 #endif
 
-#define ER_STR_(x) #x
-#define ER_STR(x) ER_STR_(x)
 
 const char *er_version(void)
 {
@@ -20,9 +19,8 @@ const char *er_version(void)
 }
 
 #ifdef ER_HAVE_ISAL
-#define ER_ISAL_TEXT "ISA-L " ER_STR(ISAL_MAJOR_VERSION) "." ER_STR(ISAL_MINOR_VERSION) "." \
-	ER_STR(ISAL_PATCH_VERSION) " (inflate, gzip output)"
-#define ER_LIBDEFLATE_ROLE "gzip output of members past 1 GiB"
+#define ER_ISAL_TEXT ER_ISAL_NAME " (inflate, gzip output)"
+#define ER_LIBDEFLATE_ROLE "gzip output fallback"
 #else
 #define ER_ISAL_TEXT "ISA-L not built in (inflate by zlib)"
 #define ER_LIBDEFLATE_ROLE "gzip output"

@@ -349,7 +349,7 @@ static void output_members(uLong *out)
 
 /* Fresh processes get fresh address layouts (ASLR); the members must not
  * change. ISA-L's level-1 deflate, once the default, gave a different
- * encoding of such pieces in about 1.5 % of processes: 400 runs catch that
+ * encoding of such pieces in 1-2.5 % of processes: 400 runs catch that
  * all but surely. */
 static void test_same_bytes_in_every_process(void **s)
 {
